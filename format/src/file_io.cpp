@@ -1,0 +1,203 @@
+#include "format/file_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace mlxpack {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+namespace {
+
+std::string parent_dir(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string base_name(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+Status write_all_at(int fd, const uint8_t* p, size_t size, uint64_t offset, const std::string& what) {
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::io_error(what + ": write failed at offset " + std::to_string(offset) + ": " +
+                              errno_text(errno));
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::string> read_file_to_string(const std::string& path, uint64_t max_size_bytes) {
+  MLXPACK_ASSIGN_OR_RETURN(InputFile in, InputFile::open(path));
+  if (in.size_bytes() > max_size_bytes) {
+    return Status::invalid_argument(path + ": file is " + std::to_string(in.size_bytes()) +
+                                    " bytes, more than the limit of " + std::to_string(max_size_bytes));
+  }
+  std::string out(in.size_bytes(), '\0');
+  MLXPACK_RETURN_IF_ERROR(in.read_at(0, out.data(), out.size()));
+  return out;
+}
+
+Result<InputFile> InputFile::open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::io_error(path + ": cannot open: " + errno_text(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Status::io_error(path + ": cannot stat: " + errno_text(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::invalid_argument(path + ": not a regular file");
+  }
+  return InputFile(fd, static_cast<uint64_t>(st.st_size), path);
+}
+
+InputFile::InputFile(InputFile&& other) noexcept
+    : fd_(other.fd_), size_bytes_(other.size_bytes_), path_(std::move(other.path_)) {
+  other.fd_ = -1;
+}
+
+InputFile& InputFile::operator=(InputFile&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    size_bytes_ = other.size_bytes_;
+    path_ = std::move(other.path_);
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+InputFile::~InputFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status InputFile::read_at(uint64_t offset, void* out, size_t size) const {
+  auto* p = static_cast<uint8_t*>(out);
+  while (size > 0) {
+    const ssize_t n = ::pread(fd_, p, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::io_error(path_ + ": read failed at offset " + std::to_string(offset) + ": " +
+                              errno_text(errno));
+    }
+    if (n == 0) {
+      return Status::io_error(path_ + ": unexpected end of file at offset " + std::to_string(offset) +
+                              " (the file shrank while being read?)");
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return Status::ok();
+}
+
+void InputFile::advise_sequential() const { ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL); }
+
+Result<OutputFile> OutputFile::create(const std::string& final_path, bool overwrite) {
+  struct stat st;
+  if (!overwrite && ::lstat(final_path.c_str(), &st) == 0) {
+    return Status::already_exists(final_path + ": output exists; pass --force to overwrite it");
+  }
+  std::random_device rd;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, ".tmp-%d-%08x", static_cast<int>(::getpid()), rd());
+    std::string temp = parent_dir(final_path) + "/." + base_name(final_path) + suffix;
+    const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) return OutputFile(fd, final_path, std::move(temp), overwrite);
+    if (errno != EEXIST) {
+      return Status::io_error(final_path + ": cannot create a temporary file beside it (" + temp +
+                              "): " + errno_text(errno));
+    }
+  }
+  return Status::io_error(final_path + ": cannot find a free temporary file name beside it");
+}
+
+OutputFile::OutputFile(OutputFile&& other) noexcept
+    : fd_(other.fd_),
+      final_path_(std::move(other.final_path_)),
+      temp_path_(std::move(other.temp_path_)),
+      overwrite_(other.overwrite_),
+      position_(other.position_) {
+  other.fd_ = -1;
+  other.temp_path_.clear();
+}
+
+OutputFile::~OutputFile() { discard(); }
+
+void OutputFile::discard() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
+  temp_path_.clear();
+}
+
+Status OutputFile::append(const void* data, size_t size) {
+  MLXPACK_RETURN_IF_ERROR(write_all_at(fd_, static_cast<const uint8_t*>(data), size, position_, final_path_));
+  position_ += size;
+  return Status::ok();
+}
+
+Status OutputFile::write_at(uint64_t offset, const void* data, size_t size) {
+  return write_all_at(fd_, static_cast<const uint8_t*>(data), size, offset, final_path_);
+}
+
+Status OutputFile::append_zeros(uint64_t count) {
+  static const uint8_t kZeros[4096] = {};
+  while (count > 0) {
+    const size_t n = count < sizeof kZeros ? static_cast<size_t>(count) : sizeof kZeros;
+    MLXPACK_RETURN_IF_ERROR(append(kZeros, n));
+    count -= n;
+  }
+  return Status::ok();
+}
+
+Status OutputFile::commit() {
+  if (fd_ < 0) return Status::io_error(final_path_ + ": output already committed or discarded");
+  if (::fsync(fd_) != 0) {
+    const int err = errno;
+    discard();
+    return Status::io_error(final_path_ + ": fsync failed: " + errno_text(err));
+  }
+  struct stat st;
+  if (!overwrite_ && ::lstat(final_path_.c_str(), &st) == 0) {
+    discard();
+    return Status::already_exists(final_path_ + ": output appeared while writing; pass --force to overwrite it");
+  }
+  if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+    const int err = errno;
+    discard();
+    return Status::io_error(final_path_ + ": cannot rename the temporary file into place: " + errno_text(err));
+  }
+  temp_path_.clear();
+  ::close(fd_);
+  fd_ = -1;
+  // Make the rename itself durable.
+  const int dir_fd = ::open(parent_dir(final_path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return Status::ok();
+}
+
+}  // namespace mlxpack

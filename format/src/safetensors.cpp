@@ -1,0 +1,203 @@
+#include "format/safetensors.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "format/byte_order.h"
+#include "format/layout.h"
+#include "format/names.h"
+
+namespace mlxpack {
+namespace {
+
+using nlohmann::json;
+
+Status bad(const std::string& what, const std::string& msg) {
+  return Status::corruption(FormatError::kBadSafetensors, what + ": " + msg);
+}
+
+std::string u64s(uint64_t v) { return std::to_string(v); }
+
+Result<SafetensorsTensor> parse_tensor(const std::string& name, const json& value,
+                                       const std::string& what) {
+  const std::string where = "tensor '" + name + "'";
+  if (!value.is_object()) return bad(what, where + " is not a JSON object");
+  if (std::string reason = check_entry_name(name); !reason.empty()) {
+    return bad(what, where + ": " + reason);
+  }
+  SafetensorsTensor t;
+  t.name = name;
+  auto dtype_it = value.find("dtype");
+  if (dtype_it == value.end() || !dtype_it->is_string()) {
+    return bad(what, where + " has no string field 'dtype'");
+  }
+  const std::string dtype_name_str = dtype_it->get<std::string>();
+  std::optional<DType> dtype = dtype_from_name(dtype_name_str);
+  if (!dtype) {
+    return Status::unsupported(what + ": " + where + " has dtype '" + dtype_name_str +
+                               "', which mlxpack does not support (supported: BOOL U8 I8 U16 I16 U32 I32 U64 "
+                               "I64 F16 BF16 F32 F64 F8_E4M3 F8_E5M2)");
+  }
+  t.dtype = *dtype;
+  auto shape_it = value.find("shape");
+  if (shape_it == value.end() || !shape_it->is_array()) {
+    return bad(what, where + " has no array field 'shape'");
+  }
+  if (shape_it->size() > layout::kMaxRank) {
+    return bad(what, where + " has rank " + u64s(shape_it->size()) + ", the limit is " + u64s(layout::kMaxRank));
+  }
+  uint64_t elements = 1;
+  bool overflow = false;
+  for (const json& d : *shape_it) {
+    if (!d.is_number_unsigned()) return bad(what, where + " has a shape entry that is not a non-negative integer");
+    const uint64_t dim = d.get<uint64_t>();
+    t.shape.push_back(dim);
+    overflow |= mul_overflows(elements, dim, &elements);
+  }
+  auto offsets_it = value.find("data_offsets");
+  if (offsets_it == value.end() || !offsets_it->is_array() || offsets_it->size() != 2 ||
+      !(*offsets_it)[0].is_number_unsigned() || !(*offsets_it)[1].is_number_unsigned()) {
+    return bad(what, where + " has no field 'data_offsets' of two non-negative integers");
+  }
+  t.data_begin = (*offsets_it)[0].get<uint64_t>();
+  t.data_end = (*offsets_it)[1].get<uint64_t>();
+  if (t.data_end < t.data_begin) {
+    return bad(what, where + " has data_offsets [" + u64s(t.data_begin) + ", " + u64s(t.data_end) +
+                         "]: end before begin");
+  }
+  uint64_t bytes = 0;
+  overflow |= mul_overflows(elements, dtype_size_bytes(t.dtype), &bytes);
+  if (overflow || bytes != t.size_bytes()) {
+    return bad(what, where + " has data_offsets [" + u64s(t.data_begin) + ", " + u64s(t.data_end) + "] (" +
+                         u64s(t.size_bytes()) + " bytes) but its dtype " + dtype_name_str + " and shape give " +
+                         (overflow ? std::string("more than 2^64") : u64s(bytes)) + " bytes");
+  }
+  for (auto it = value.begin(); it != value.end(); ++it) {
+    if (it.key() != "dtype" && it.key() != "shape" && it.key() != "data_offsets") {
+      return bad(what, where + " has unknown field '" + it.key() + "'");
+    }
+  }
+  return t;
+}
+
+}  // namespace
+
+Result<uint64_t> parse_safetensors_header_size(const uint8_t prefix[8], uint64_t file_size,
+                                               const std::string& what) {
+  if (file_size < 8) {
+    return bad(what, "file is " + u64s(file_size) + " bytes, too short for the 8-byte header size");
+  }
+  const uint64_t n = load_le64(prefix);
+  if (n > layout::kMaxSafetensorsHeaderSize) {
+    return bad(what, "header size is " + u64s(n) + " bytes, more than the limit of " +
+                         u64s(layout::kMaxSafetensorsHeaderSize));
+  }
+  if (n > file_size - 8) {
+    return bad(what, "header size is " + u64s(n) + " bytes but only " + u64s(file_size - 8) +
+                         " bytes follow the size field");
+  }
+  return n;
+}
+
+Result<SafetensorsHeader> parse_safetensors_header(const std::string& header, uint64_t file_size,
+                                                   const std::string& what) {
+  if (file_size < 8 || header.size() > file_size - 8) {
+    return bad(what, "header of " + u64s(header.size()) + " bytes does not fit in a " + u64s(file_size) + "-byte file");
+  }
+  if (header.empty() || header[0] != '{') {
+    return bad(what, "header does not start with '{'");
+  }
+  // Duplicate keys are an error (nlohmann would keep the last silently).
+  std::string duplicate;
+  std::set<std::string> seen;
+  json::parser_callback_t on_event = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (depth == 1 && event == json::parse_event_t::key) {
+      const std::string key = parsed.get<std::string>();
+      if (!seen.insert(key).second && duplicate.empty()) duplicate = key;
+    }
+    return true;
+  };
+  json doc;
+  try {
+    doc = json::parse(header, on_event);
+  } catch (const json::exception& e) {
+    return bad(what, std::string("header is not valid JSON: ") + e.what());
+  }
+  if (!duplicate.empty()) return bad(what, "header has the key '" + duplicate + "' twice");
+  if (!doc.is_object()) return bad(what, "header JSON is not an object");
+
+  SafetensorsHeader out;
+  out.header_size = header.size();
+  const uint64_t data_size = file_size - 8 - header.size();
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      if (!it->is_object()) return bad(what, "__metadata__ is not a JSON object");
+      for (auto m = it->begin(); m != it->end(); ++m) {
+        if (!m->is_string()) return bad(what, "__metadata__ value for '" + m.key() + "' is not a string");
+      }
+      continue;
+    }
+    MLXPACK_ASSIGN_OR_RETURN(SafetensorsTensor t, parse_tensor(it.key(), it.value(), what));
+    out.tensors.push_back(std::move(t));
+  }
+  std::stable_sort(out.tensors.begin(), out.tensors.end(), [](const auto& a, const auto& b) {
+    return a.data_begin != b.data_begin ? a.data_begin < b.data_begin : a.data_end < b.data_end;
+  });
+  uint64_t cursor = 0;
+  for (const SafetensorsTensor& t : out.tensors) {
+    if (t.data_begin != cursor) {
+      return bad(what, "tensor '" + t.name + "' starts at data offset " + u64s(t.data_begin) +
+                           " but the previous tensor ends at " + u64s(cursor) +
+                           (t.data_begin < cursor ? " (overlap)" : " (hole)"));
+    }
+    if (t.data_end > data_size) {
+      return bad(what, "tensor '" + t.name + "' ends at data offset " + u64s(t.data_end) +
+                           ", past the " + u64s(data_size) + "-byte data section");
+    }
+    cursor = t.data_end;
+  }
+  if (cursor != data_size) {
+    return bad(what, "tensors cover " + u64s(cursor) + " bytes of the " + u64s(data_size) +
+                         "-byte data section (trailing bytes)");
+  }
+  return out;
+}
+
+std::string encode_safetensors_header(
+    const std::vector<SafetensorsTensor>& tensors,
+    const std::vector<std::pair<std::string, std::string>>& metadata) {
+  // ordered_json keeps insertion order, so the header lists tensors in data order.
+  nlohmann::ordered_json doc = nlohmann::ordered_json::object();
+  if (!metadata.empty()) {
+    nlohmann::ordered_json meta = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : metadata) meta[k] = v;
+    doc["__metadata__"] = meta;
+  }
+  for (const SafetensorsTensor& t : tensors) {
+    doc[t.name] = {{"dtype", dtype_name(t.dtype)},
+                   {"shape", t.shape},
+                   {"data_offsets", {t.data_begin, t.data_end}}};
+  }
+  std::string header = doc.dump();
+  header.append((8 - header.size() % 8) % 8, ' ');
+  return header;
+}
+
+std::string encode_safetensors(const std::vector<SafetensorsWriteTensor>& tensors,
+                               const std::vector<std::pair<std::string, std::string>>& metadata) {
+  std::vector<SafetensorsTensor> layout_tensors;
+  uint64_t offset = 0;
+  for (const SafetensorsWriteTensor& t : tensors) {
+    layout_tensors.push_back({t.name, t.dtype, t.shape, offset, offset + t.bytes.size()});
+    offset += t.bytes.size();
+  }
+  const std::string header = encode_safetensors_header(layout_tensors, metadata);
+  std::string out(8, '\0');
+  store_le64(reinterpret_cast<uint8_t*>(out.data()), header.size());
+  out += header;
+  for (const SafetensorsWriteTensor& t : tensors) out += t.bytes;
+  return out;
+}
+
+}  // namespace mlxpack

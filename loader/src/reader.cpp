@@ -1,0 +1,278 @@
+#include <zstd.h>
+
+#include <algorithm>
+
+#include "format/layout.h"
+#include "format/safetensors.h"
+#include "loader/src/reader_impl.h"
+
+namespace mlxpack {
+
+namespace {
+
+std::string u64s(uint64_t v) { return std::to_string(v); }
+
+// Decompresses one zstd frame into exactly `expected` bytes. Memory grows
+// only with output actually produced, so a frame that lies about its size
+// (zstd.h: "decompressed size could be wrong or intentionally modified") or
+// a decompression bomb costs at most `expected` bytes before it is refused.
+Result<std::string> decompress_exact(const uint8_t* src, uint64_t src_size, uint64_t expected,
+                                     const std::string& what) {
+  const auto bad = [&](const std::string& why) {
+    return Status::corruption(FormatError::kBadCompressedData, what + ": " + why);
+  };
+  const unsigned long long declared = ZSTD_getFrameContentSize(src, src_size);
+  if (declared == ZSTD_CONTENTSIZE_ERROR) return bad("stored bytes are not a zstd frame");
+  if (declared == ZSTD_CONTENTSIZE_UNKNOWN) return bad("zstd frame does not declare its content size");
+  if (declared != expected) {
+    return bad("zstd frame declares " + u64s(declared) + " bytes, the index says " + u64s(expected));
+  }
+  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!dctx) return Status::io_error(what + ": out of memory for a zstd context");
+  std::string out;
+  std::string chunk(ZSTD_DStreamOutSize(), '\0');
+  ZSTD_inBuffer in{src, static_cast<size_t>(src_size), 0};
+  while (true) {
+    ZSTD_outBuffer ob{chunk.data(), chunk.size(), 0};
+    const size_t ret = ZSTD_decompressStream(dctx.get(), &ob, &in);
+    if (ZSTD_isError(ret)) return bad(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(ret));
+    if (ob.pos > expected - out.size()) return bad("zstd frame holds more than the " + u64s(expected) + " bytes declared");
+    out.append(chunk.data(), ob.pos);
+    if (ret == 0) break;  // frame complete
+    if (in.pos == in.size && ob.pos == 0) return bad("zstd frame is truncated");
+  }
+  if (in.pos != in.size) return bad("bytes follow the zstd frame");
+  if (out.size() != expected) {
+    return bad("zstd frame gave " + u64s(out.size()) + " bytes, the index says " + u64s(expected));
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* entry_type_name(EntryType type) {
+  switch (type) {
+    case EntryType::kTensor: return "tensor";
+    case EntryType::kFile: return "file";
+    case EntryType::kSource: return "source";
+  }
+  return "unknown";
+}
+
+EntryType to_entry_type(EntryKind kind) {
+  switch (kind) {
+    case EntryKind::kTensor: return EntryType::kTensor;
+    case EntryKind::kFile: return EntryType::kFile;
+    case EntryKind::kSource: return EntryType::kSource;
+  }
+  return EntryType::kTensor;
+}
+
+TensorView Reader::Impl::tensor_view(const Entry& e) const {
+  TensorView v;
+  v.name = e.name;
+  v.dtype = e.dtype();
+  v.rank = e.rank;
+  std::copy(e.dims.begin(), e.dims.begin() + e.rank, v.shape.begin());
+  v.data = bytes_of(e);
+  v.size_bytes = e.stored_size;
+  return v;
+}
+
+Result<SourceView> Reader::Impl::source_at(uint64_t i) const {
+  const Entry src = index.entry(i);
+  const std::string what = path + ": source '" + std::string(src.name) + "'";
+  SourceView view;
+  view.name = src.name;
+  view.header_region = std::string_view(reinterpret_cast<const char*>(bytes_of(src)), src.stored_size);
+  view.original_size_bytes = src.original_size;
+  const uint32_t s = static_cast<uint32_t>(i - index.source_position(0));
+  for (uint64_t k = 0; k < index.entry_count(); ++k) {
+    const Entry e = index.entry(k);
+    if (e.kind != EntryKind::kTensor) break;  // tensors sort first
+    if (e.source_index == s) view.tensors.push_back(tensor_view(e));
+  }
+  std::stable_sort(view.tensors.begin(), view.tensors.end(),
+                   [](const TensorView& a, const TensorView& b) { return a.data < b.data; });
+
+  // The header must describe exactly these tensors, in this order.
+  MLXPACK_ASSIGN_OR_RETURN(uint64_t n, parse_safetensors_header_size(bytes_of(src), src.original_size, what));
+  if (8 + n != src.stored_size) {
+    return Status::corruption(FormatError::kBadSafetensors,
+                              what + ": header size field says " + u64s(n) + " bytes but the stored header is " +
+                                  u64s(src.stored_size - 8));
+  }
+  MLXPACK_ASSIGN_OR_RETURN(SafetensorsHeader header,
+                           parse_safetensors_header(std::string(view.header_region.substr(8)), src.original_size, what));
+  // Zero-sized tensors share offsets, so compare as (begin, name) sets in order.
+  std::vector<std::pair<uint64_t, std::string_view>> from_header, from_pack;
+  for (const auto& t : header.tensors) from_header.emplace_back(t.data_begin, t.name);
+  uint64_t begin = 0;
+  for (const TensorView& t : view.tensors) {
+    from_pack.emplace_back(begin, t.name);
+    begin += t.size_bytes;
+  }
+  std::sort(from_header.begin(), from_header.end());
+  std::sort(from_pack.begin(), from_pack.end());
+  if (from_header != from_pack) {
+    return Status::corruption(FormatError::kBadSafetensors,
+                              what + ": its header lists " + u64s(header.tensors.size()) +
+                                  " tensors that do not match the " + u64s(view.tensors.size()) +
+                                  " tensors the pack holds for it (names, order or sizes differ)");
+  }
+  for (const auto& t : header.tensors) {
+    auto it = std::find_if(view.tensors.begin(), view.tensors.end(), [&](const TensorView& v) { return v.name == t.name; });
+    const bool same_shape = it->rank == t.shape.size() && std::equal(t.shape.begin(), t.shape.end(), it->shape.begin());
+    if (it->dtype != t.dtype || !same_shape) {
+      return Status::corruption(FormatError::kBadSafetensors,
+                                what + ": tensor '" + t.name + "' has another dtype or shape in the header than in the index");
+    }
+  }
+  // Zero-sized tensors: put them in the header's order among equal offsets.
+  std::vector<TensorView> ordered;
+  ordered.reserve(view.tensors.size());
+  for (const auto& t : header.tensors) {
+    ordered.push_back(*std::find_if(view.tensors.begin(), view.tensors.end(),
+                                    [&](const TensorView& v) { return v.name == t.name; }));
+  }
+  view.tensors = std::move(ordered);
+  return view;
+}
+
+Status Reader::Impl::verify_entry(uint64_t i) const {
+  const Entry e = index.entry(i);
+  const std::string what = path + ": " + entry_kind_name(e.kind) + " '" + std::string(e.name) + "'";
+  const Checksum128 actual = checksum_bytes(bytes_of(e), e.stored_size);
+  if (actual != e.checksum) {
+    return Status::corruption(FormatError::kChecksumMismatch,
+                              what + ": checksum is " + actual.to_hex() + ", index says " + e.checksum.to_hex());
+  }
+  if (e.kind == EntryKind::kFile && e.type == layout::kEncodingZstd) {
+    Result<std::string> bytes = decompress_exact(bytes_of(e), e.stored_size, e.original_size, what);
+    if (!bytes.is_ok()) return bytes.status();
+  }
+  if (e.kind == EntryKind::kSource) {
+    Result<SourceView> view = source_at(i);
+    if (!view.is_ok()) return view.status();
+  }
+  return Status::ok();
+}
+
+Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Reader::~Reader() = default;
+
+Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const OpenOptions& options) {
+  MLXPACK_ASSIGN_OR_RETURN(MappedFile map, MappedFile::open(path));
+  auto impl = std::make_unique<Impl>(path, std::move(map));
+  if (impl->map.size_bytes() == 0) {
+    return Status::not_found(path + ": file is empty, not an mlxpack file", FormatError::kBadMagic);
+  }
+  MLXPACK_ASSIGN_OR_RETURN(impl->index, IndexView::validate(impl->map.data(), impl->map.size_bytes(), path));
+  impl->options = options;
+  const Superblock& sb = impl->index.superblock();
+  PackInfo& info = impl->info;
+  info.version_major = sb.version_major;
+  info.version_minor = sb.version_minor;
+  info.file_size_bytes = sb.file_size;
+  info.alignment = sb.alignment;
+  info.checksum_algorithm = "XXH3-128";
+  info.index_size_bytes = sb.index_size;
+  info.entry_count = impl->index.entry_count();
+  info.source_count = impl->index.source_count();
+  for (uint64_t i = 0; i < info.entry_count; ++i) {
+    const EntryKind kind = impl->index.entry(i).kind;
+    info.tensor_count += kind == EntryKind::kTensor;
+    info.file_count += kind == EntryKind::kFile;
+  }
+  if (options.verify == VerifyMode::kLazy) {
+    impl->lazy_state = std::make_unique<std::atomic<uint8_t>[]>(info.entry_count);
+  }
+  std::unique_ptr<Reader> reader(new Reader(std::move(impl)));
+  if (options.verify == VerifyMode::kAtOpen) {
+    MLXPACK_ASSIGN_OR_RETURN(std::vector<CorruptEntry> bad, reader->verify_all(options.verify_threads));
+    if (!bad.empty()) {
+      std::string names;
+      for (size_t k = 0; k < bad.size() && k < 5; ++k) names += (k ? ", " : "") + bad[k].name;
+      return Status::corruption(FormatError::kChecksumMismatch,
+                                path + ": " + u64s(bad.size()) + " corrupt entries (" + names + "); first: " +
+                                    bad[0].reason);
+    }
+  }
+  return reader;
+}
+
+const PackInfo& Reader::info() const { return impl_->info; }
+const std::string& Reader::path() const { return impl_->path; }
+uint64_t Reader::entry_count() const { return impl_->index.entry_count(); }
+
+EntryInfo Reader::entry(uint64_t i) const {
+  const Entry e = impl_->index.entry(i);
+  EntryInfo info;
+  info.type = to_entry_type(e.kind);
+  info.name = e.name;
+  info.offset = e.data_offset;
+  info.stored_size_bytes = e.stored_size;
+  info.original_size_bytes = e.original_size;
+  info.compressed = e.kind == EntryKind::kFile && e.type == layout::kEncodingZstd;
+  info.checksum_hex = e.checksum.to_hex();
+  if (e.kind == EntryKind::kTensor) {
+    info.dtype = e.dtype();
+    info.rank = e.rank;
+    std::copy(e.dims.begin(), e.dims.begin() + e.rank, info.shape.begin());
+  }
+  return info;
+}
+
+bool Reader::has_tensor(std::string_view name) const {
+  return impl_->index.find(EntryKind::kTensor, name).has_value();
+}
+bool Reader::has_file(std::string_view name) const {
+  return impl_->index.find(EntryKind::kFile, name).has_value();
+}
+
+Result<TensorView> Reader::tensor(std::string_view name) const {
+  const auto i = impl_->index.find(EntryKind::kTensor, name);
+  if (!i) return Status::not_found(impl_->path + ": no tensor named '" + std::string(name) + "'");
+  if (impl_->lazy_state) {
+    std::atomic<uint8_t>& state = impl_->lazy_state[*i];
+    uint8_t s = state.load(std::memory_order_acquire);
+    if (s == 0) {
+      // Two threads may both check the same tensor once; the result is the same.
+      s = impl_->verify_entry(*i).is_ok() ? 1 : 2;
+      state.store(s, std::memory_order_release);
+    }
+    if (s == 2) return impl_->verify_entry(*i);
+  }
+  return impl_->tensor_view(impl_->index.entry(*i));
+}
+
+Result<std::string> Reader::file(std::string_view name) const {
+  const auto i = impl_->index.find(EntryKind::kFile, name);
+  if (!i) return Status::not_found(impl_->path + ": no bundled file named '" + std::string(name) + "'");
+  const Entry e = impl_->index.entry(*i);
+  const uint8_t* p = impl_->bytes_of(e);
+  if (e.type == layout::kEncodingZstd) {
+    return decompress_exact(p, e.stored_size, e.original_size, impl_->path + ": file '" + std::string(name) + "'");
+  }
+  return std::string(reinterpret_cast<const char*>(p), e.stored_size);
+}
+
+Result<SourceView> Reader::source(std::string_view name) const {
+  const auto i = impl_->index.find(EntryKind::kSource, name);
+  if (!i) return Status::not_found(impl_->path + ": no safetensors source named '" + std::string(name) + "'");
+  return impl_->source_at(*i);
+}
+
+Status Reader::verify(std::string_view name) const {
+  bool found = false;
+  for (EntryKind kind : {EntryKind::kTensor, EntryKind::kFile, EntryKind::kSource}) {
+    if (auto i = impl_->index.find(kind, name)) {
+      found = true;
+      MLXPACK_RETURN_IF_ERROR(impl_->verify_entry(*i));
+    }
+  }
+  if (!found) return Status::not_found(impl_->path + ": no entry named '" + std::string(name) + "'");
+  return Status::ok();
+}
+
+}  // namespace mlxpack

@@ -1,0 +1,51 @@
+#include "pack/packer.h"
+
+#include <chrono>
+
+#include "format/file_io.h"
+#include "format/layout.h"
+#include "pack/pack_builder.h"
+
+namespace mlxpack {
+
+Result<PackReport> pack_model_dir(const PackOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  PackReport report;
+  MLXPACK_ASSIGN_OR_RETURN(report.plan, plan_model_dir(options.input_dir));
+  const ModelDirPlan& plan = report.plan;
+
+  PackBuilderOptions builder_options;
+  builder_options.alignment = options.alignment;
+  builder_options.overwrite = options.overwrite;
+  uint64_t total = plan.tensor_bytes;
+  for (const auto& f : plan.files) total += f.size_bytes;
+  for (const auto& s : plan.sources) total += s.header_region.size();
+  if (options.on_progress) {
+    builder_options.on_progress = [&](uint64_t done) { options.on_progress(done, total); };
+  }
+  MLXPACK_ASSIGN_OR_RETURN(PackBuilder builder, PackBuilder::create(options.output_path, builder_options));
+
+  for (const BundledFilePlan& f : plan.files) {
+    MLXPACK_ASSIGN_OR_RETURN(std::string bytes, read_file_to_string(f.path, layout::kMaxBundledFileSize));
+    MLXPACK_RETURN_IF_ERROR(builder.add_file(f.name, bytes));
+  }
+  for (const SourcePlan& s : plan.sources) {
+    MLXPACK_ASSIGN_OR_RETURN(InputFile in, InputFile::open(s.path));
+    if (in.size_bytes() != s.size_bytes) {
+      return Status::io_error(s.path + ": changed size while being packed (" + std::to_string(s.size_bytes) +
+                              " -> " + std::to_string(in.size_bytes()) + " bytes)");
+    }
+    in.advise_sequential();
+    MLXPACK_ASSIGN_OR_RETURN(uint32_t source, builder.add_source(s.name, s.header_region, s.size_bytes));
+    for (const SafetensorsTensor& t : s.header.tensors) {
+      MLXPACK_RETURN_IF_ERROR(builder.add_tensor_from_file(t.name, t.dtype, t.shape, in,
+                                                           s.header.data_offset() + t.data_begin, t.size_bytes(),
+                                                           source));
+    }
+  }
+  MLXPACK_ASSIGN_OR_RETURN(report.output_size_bytes, builder.finish());
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace mlxpack
