@@ -1,0 +1,39 @@
+// mlxpack: pack, inspect, extract and verify .mlxpack model files.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+
+namespace mlxpack::cli {
+
+int report_error(const char* command, const Status& status) {
+  std::fprintf(stderr, "mlxpack %s: error: %s\n", command, status.to_string().c_str());
+  return exit_code_for(status);
+}
+
+}  // namespace mlxpack::cli
+
+int main(int argc, char** argv) {
+  using namespace mlxpack::cli;
+  CLI::App app{"mlxpack: one file for a language model: pack, info, extract, verify"};
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 success, 2 usage error (bad flags, output exists without --force),\n"
+      "3 invalid or corrupt input, 4 I/O failure.");
+  int exit_code = kExitOk;
+  add_pack_command(app, &exit_code);
+  add_info_command(app, &exit_code);
+  add_extract_command(app, &exit_code);
+  add_verify_command(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mlxpack: internal error: %s\n", e.what());
+    return 1;
+  }
+  return exit_code;
+}

@@ -1,0 +1,219 @@
+#include "inspect/model_summary.h"
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "inspect/human_size.h"
+
+namespace mlxpack {
+
+using nlohmann::json;
+
+namespace {
+
+// A bundled JSON file as an object; null when absent. Malformed JSON in a
+// bundled file is reported, since the pack then holds a broken model.
+Result<json> bundled_json(const Reader& reader, const std::string& name) {
+  if (!reader.has_file(name)) return json();
+  MLXPACK_ASSIGN_OR_RETURN(std::string text, reader.file(name));
+  try {
+    json doc = json::parse(text);
+    if (!doc.is_object()) {
+      return Status::invalid_argument(reader.path() + ": bundled " + name + " is not a JSON object");
+    }
+    return doc;
+  } catch (const json::exception& e) {
+    return Status::invalid_argument(reader.path() + ": bundled " + name + " is not valid JSON: " + e.what());
+  }
+}
+
+std::optional<int64_t> int_field(const json& doc, const char* key) {
+  if (!doc.is_object()) return std::nullopt;
+  auto it = doc.find(key);
+  if (it == doc.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<int64_t>();
+}
+
+// Multimodal configs (e.g. Llama 4, Gemma 3) keep the language model's
+// numbers under text_config; fall back to it.
+std::optional<int64_t> model_field(const json& config, const char* key) {
+  if (auto v = int_field(config, key)) return v;
+  if (auto t = config.find("text_config"); t != config.end()) return int_field(*t, key);
+  return std::nullopt;
+}
+
+std::string shape_text(const TensorView& t) {
+  std::string s = "[";
+  for (uint32_t d = 0; d < t.rank; ++d) s += (d ? ", " : "") + std::to_string(t.shape[d]);
+  return s + "]";
+}
+
+}  // namespace
+
+Result<ModelSummary> summarize(const Reader& reader) {
+  ModelSummary s;
+  s.path = reader.path();
+  s.pack = reader.info();
+  MLXPACK_ASSIGN_OR_RETURN(json config, bundled_json(reader, "config.json"));
+  MLXPACK_ASSIGN_OR_RETURN(json generation, bundled_json(reader, "generation_config.json"));
+  MLXPACK_ASSIGN_OR_RETURN(json tokenizer_config, bundled_json(reader, "tokenizer_config.json"));
+
+  if (config.is_object()) {
+    if (auto a = config.find("architectures"); a != config.end() && a->is_array() && !a->empty() && (*a)[0].is_string()) {
+      s.architecture = (*a)[0].get<std::string>();
+    }
+    if (auto m = config.find("model_type"); m != config.end() && m->is_string()) s.model_type = m->get<std::string>();
+    if (s.architecture.empty()) s.architecture = s.model_type;
+    s.hidden_size = model_field(config, "hidden_size");
+    s.num_layers = model_field(config, "num_hidden_layers");
+    s.num_attention_heads = model_field(config, "num_attention_heads");
+    s.num_kv_heads = model_field(config, "num_key_value_heads");
+    if (!s.num_kv_heads) s.num_kv_heads = s.num_attention_heads;  // no GQA: one KV head per head
+    s.vocab_size = model_field(config, "vocab_size");
+    for (const char* key : {"quantization", "quantization_config"}) {
+      auto q = config.find(key);
+      if (q == config.end() || !q->is_object() || s.quantization) continue;
+      QuantizationSummary qs;
+      qs.bits = int_field(*q, "bits").value_or(0);
+      qs.group_size = int_field(*q, "group_size").value_or(0);
+      auto mode = q->find("mode");
+      qs.mode = mode != q->end() && mode->is_string() ? mode->get<std::string>() : "affine";
+      if (qs.bits > 0) s.quantization = qs;
+    }
+  }
+  // generation_config.json wins over config.json, as in transformers.
+  for (const json* doc : {&generation, &config}) {
+    if (!s.bos_token_id) s.bos_token_id = int_field(*doc, "bos_token_id");
+    if (s.eos_token_ids.empty() && doc->is_object()) {
+      auto eos = doc->find("eos_token_id");
+      if (eos != doc->end() && eos->is_number_integer()) s.eos_token_ids.push_back(eos->get<int64_t>());
+      if (eos != doc->end() && eos->is_array()) {
+        for (const json& v : *eos) {
+          if (v.is_number_integer()) s.eos_token_ids.push_back(v.get<int64_t>());
+        }
+      }
+    }
+  }
+  s.has_chat_template = reader.has_file("chat_template.jinja") || reader.has_file("chat_template.json") ||
+                        (tokenizer_config.is_object() && tokenizer_config.contains("chat_template") &&
+                         !tokenizer_config["chat_template"].is_null());
+
+  for (uint64_t i = 0; i < reader.entry_count(); ++i) {
+    const EntryInfo e = reader.entry(i);
+    switch (e.type) {
+      case EntryType::kTensor:
+        ++s.tensor_count_by_dtype[dtype_name(e.dtype)];
+        s.tensor_bytes += e.stored_size_bytes;
+        break;
+      case EntryType::kFile:
+        s.files.push_back({std::string(e.name), e.original_size_bytes, e.stored_size_bytes});
+        break;
+      case EntryType::kSource:
+        s.sources.push_back({std::string(e.name), e.original_size_bytes, e.stored_size_bytes});
+        break;
+    }
+  }
+  return s;
+}
+
+std::string summary_to_text(const ModelSummary& s, bool with_tensors, const Reader& reader) {
+  std::ostringstream o;
+  const auto opt = [](const std::optional<int64_t>& v) { return v ? std::to_string(*v) : std::string("-"); };
+  o << s.path << "\n";
+  o << "  file size        " << human_size(s.pack.file_size_bytes) << " (" << s.pack.file_size_bytes << " bytes)\n";
+  o << "  format           mlxpack " << s.pack.version_major << "." << s.pack.version_minor << ", alignment "
+    << s.pack.alignment << ", checksums " << s.pack.checksum_algorithm << "\n";
+  o << "model\n";
+  o << "  architecture     " << (s.architecture.empty() ? "-" : s.architecture) << "\n";
+  o << "  hidden size      " << opt(s.hidden_size) << "\n";
+  o << "  layers           " << opt(s.num_layers) << "\n";
+  o << "  attention heads  " << opt(s.num_attention_heads) << "\n";
+  o << "  KV heads         " << opt(s.num_kv_heads) << "\n";
+  o << "  vocab size       " << opt(s.vocab_size) << "\n";
+  if (s.quantization) {
+    o << "  quantization     " << s.quantization->bits << "-bit, group size " << s.quantization->group_size << ", "
+      << s.quantization->mode << "\n";
+  } else {
+    o << "  quantization     none\n";
+  }
+  o << "  BOS id           " << opt(s.bos_token_id) << "\n";
+  o << "  EOS ids          ";
+  if (s.eos_token_ids.empty()) o << "-";
+  for (size_t k = 0; k < s.eos_token_ids.size(); ++k) o << (k ? ", " : "") << s.eos_token_ids[k];
+  o << "\n  chat template    " << (s.has_chat_template ? "yes" : "no") << "\n";
+  o << "bundled files (" << s.files.size() << ")\n";
+  for (const auto& f : s.files) {
+    o << "  " << f.name << "  " << human_size(f.size_bytes);
+    if (f.stored_size_bytes != f.size_bytes) o << " (stored " << human_size(f.stored_size_bytes) << ", zstd)";
+    o << "\n";
+  }
+  o << "safetensors files (" << s.sources.size() << ")\n";
+  for (const auto& f : s.sources) o << "  " << f.name << "  " << human_size(f.size_bytes) << "\n";
+  uint64_t n_tensors = 0;
+  for (const auto& [dtype, n] : s.tensor_count_by_dtype) n_tensors += n;
+  o << "tensors (" << n_tensors << ", " << human_size(s.tensor_bytes) << ")\n";
+  for (const auto& [dtype, n] : s.tensor_count_by_dtype) o << "  " << dtype << "  " << n << "\n";
+  if (with_tensors) {
+    for (uint64_t i = 0; i < reader.entry_count(); ++i) {
+      const EntryInfo e = reader.entry(i);
+      if (e.type != EntryType::kTensor) continue;
+      TensorView v;
+      v.rank = e.rank;
+      v.shape = e.shape;
+      o << "  " << e.name << "  " << dtype_name(e.dtype) << " " << shape_text(v) << "  "
+        << human_size(e.stored_size_bytes) << "\n";
+    }
+  }
+  return o.str();
+}
+
+std::string summary_to_json(const ModelSummary& s, bool with_tensors, const Reader& reader) {
+  const auto opt = [](const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); };
+  json j;
+  j["path"] = s.path;
+  j["file_size"] = s.pack.file_size_bytes;
+  j["format"] = {{"version", std::to_string(s.pack.version_major) + "." + std::to_string(s.pack.version_minor)},
+                 {"alignment", s.pack.alignment},
+                 {"checksum_algorithm", s.pack.checksum_algorithm},
+                 {"entries", s.pack.entry_count}};
+  j["model"] = {{"architecture", s.architecture},
+                {"model_type", s.model_type},
+                {"hidden_size", opt(s.hidden_size)},
+                {"num_hidden_layers", opt(s.num_layers)},
+                {"num_attention_heads", opt(s.num_attention_heads)},
+                {"num_key_value_heads", opt(s.num_kv_heads)},
+                {"vocab_size", opt(s.vocab_size)},
+                {"bos_token_id", opt(s.bos_token_id)},
+                {"eos_token_ids", s.eos_token_ids},
+                {"chat_template", s.has_chat_template}};
+  j["model"]["quantization"] =
+      s.quantization ? json{{"bits", s.quantization->bits},
+                            {"group_size", s.quantization->group_size},
+                            {"mode", s.quantization->mode}}
+                     : json(nullptr);
+  j["files"] = json::array();
+  for (const auto& f : s.files) {
+    j["files"].push_back({{"name", f.name}, {"size", f.size_bytes}, {"stored_size", f.stored_size_bytes}});
+  }
+  j["safetensors_files"] = json::array();
+  for (const auto& f : s.sources) j["safetensors_files"].push_back({{"name", f.name}, {"size", f.size_bytes}});
+  uint64_t n_tensors = 0;
+  for (const auto& [dtype, n] : s.tensor_count_by_dtype) n_tensors += n;
+  j["tensors"] = {{"count", n_tensors}, {"bytes", s.tensor_bytes}, {"by_dtype", s.tensor_count_by_dtype}};
+  if (with_tensors) {
+    json list = json::array();
+    for (uint64_t i = 0; i < reader.entry_count(); ++i) {
+      const EntryInfo e = reader.entry(i);
+      if (e.type != EntryType::kTensor) continue;
+      list.push_back({{"name", std::string(e.name)},
+                      {"dtype", dtype_name(e.dtype)},
+                      {"shape", std::vector<uint64_t>(e.shape.begin(), e.shape.begin() + e.rank)},
+                      {"offset", e.offset},
+                      {"size", e.stored_size_bytes}});
+    }
+    j["tensors"]["list"] = list;
+  }
+  return j.dump(2) + "\n";
+}
+
+}  // namespace mlxpack

@@ -1,0 +1,54 @@
+// What `mlxpack info` reports: facts about the model (from its bundled
+// config, generation config and tokenizer config) and about the pack (from
+// the index). Reads no tensor data, so its cost does not grow with the weights.
+#ifndef MLXPACK_INSPECT_MODEL_SUMMARY_H_
+#define MLXPACK_INSPECT_MODEL_SUMMARY_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mlxpack/loader.h"
+
+namespace mlxpack {
+
+struct QuantizationSummary {
+  int64_t bits = 0;
+  int64_t group_size = 0;
+  std::string mode;  // "affine" unless config says otherwise
+};
+
+struct NamedSize {
+  std::string name;
+  uint64_t size_bytes = 0;         // original
+  uint64_t stored_size_bytes = 0;  // in the pack
+};
+
+struct ModelSummary {
+  std::string path;
+  PackInfo pack;
+  std::string architecture;  // architectures[0], else model_type
+  std::string model_type;
+  std::optional<int64_t> hidden_size, num_layers, num_attention_heads, num_kv_heads, vocab_size;
+  std::optional<QuantizationSummary> quantization;
+  std::optional<int64_t> bos_token_id;
+  std::vector<int64_t> eos_token_ids;
+  bool has_chat_template = false;
+  std::vector<NamedSize> files;
+  std::vector<NamedSize> sources;
+  std::map<std::string, uint64_t> tensor_count_by_dtype;
+  uint64_t tensor_bytes = 0;
+};
+
+// Fails only if a bundled JSON file the summary needs is unreadable
+// (Corruption from the loader) or config.json is not a JSON object.
+Result<ModelSummary> summarize(const Reader& reader);
+
+std::string summary_to_text(const ModelSummary& s, bool with_tensors, const Reader& reader);
+std::string summary_to_json(const ModelSummary& s, bool with_tensors, const Reader& reader);
+
+}  // namespace mlxpack
+
+#endif  // MLXPACK_INSPECT_MODEL_SUMMARY_H_
