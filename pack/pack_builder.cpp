@@ -16,6 +16,24 @@ constexpr size_t kCopyBufferSize = 8u << 20;
 
 std::string u64s(uint64_t v) { return std::to_string(v); }
 
+// Bytes a tensor of this dtype and shape holds, after checking name, dtype and rank.
+Result<uint64_t> tensor_size_bytes(std::string_view name, DType dtype, const std::vector<uint64_t>& shape) {
+  const std::string label = "tensor '" + std::string(name) + "'";
+  if (std::string reason = check_entry_name(name); !reason.empty()) {
+    return Status::invalid_argument(label + ": " + reason, FormatError::kBadName);
+  }
+  if (dtype_size_bytes(dtype) == 0) return Status::invalid_argument(label + ": unknown dtype");
+  if (shape.size() > layout::kMaxRank) {
+    return Status::invalid_argument(label + " has rank " + u64s(shape.size()) + ", the limit is " +
+                                    u64s(layout::kMaxRank));
+  }
+  uint64_t bytes = dtype_size_bytes(dtype);
+  for (uint64_t d : shape) {
+    if (mul_overflows(bytes, d, &bytes)) return Status::invalid_argument(label + ": shape size overflows 64 bits");
+  }
+  return bytes;
+}
+
 }  // namespace
 
 Result<PackBuilder> PackBuilder::create(const std::string& output_path, const PackBuilderOptions& options) {
@@ -106,19 +124,7 @@ Result<uint32_t> PackBuilder::add_source(std::string_view path, std::string_view
 
 Status PackBuilder::begin_tensor(std::string_view name, DType dtype, const std::vector<uint64_t>& shape,
                                  uint32_t source) {
-  const std::string label = "tensor '" + std::string(name) + "'";
-  if (std::string reason = check_entry_name(name); !reason.empty()) {
-    return Status::invalid_argument(label + ": " + reason, FormatError::kBadName);
-  }
-  if (dtype_size_bytes(dtype) == 0) return Status::invalid_argument(label + ": unknown dtype");
-  if (shape.size() > layout::kMaxRank) {
-    return Status::invalid_argument(label + " has rank " + u64s(shape.size()) + ", the limit is " +
-                                    u64s(layout::kMaxRank));
-  }
-  uint64_t bytes = dtype_size_bytes(dtype);
-  for (uint64_t d : shape) {
-    if (mul_overflows(bytes, d, &bytes)) return Status::invalid_argument(label + ": shape size overflows");
-  }
+  MLXPACK_ASSIGN_OR_RETURN(uint64_t bytes, tensor_size_bytes(name, dtype, shape));
   PendingEntry e;
   e.kind = EntryKind::kTensor;
   e.type = static_cast<uint8_t>(dtype);
@@ -156,6 +162,12 @@ Status PackBuilder::end_tensor() {
 
 Status PackBuilder::add_tensor(std::string_view name, DType dtype, const std::vector<uint64_t>& shape,
                                std::string_view bytes, uint32_t source) {
+  // Check the size first, so a wrong one leaves no tensor half-written.
+  MLXPACK_ASSIGN_OR_RETURN(uint64_t expected, tensor_size_bytes(name, dtype, shape));
+  if (bytes.size() != expected) {
+    return Status::invalid_argument("tensor '" + std::string(name) + "': " + u64s(bytes.size()) +
+                                    " bytes given, its shape and dtype need " + u64s(expected));
+  }
   MLXPACK_RETURN_IF_ERROR(begin_tensor(name, dtype, shape, source));
   MLXPACK_RETURN_IF_ERROR(append(bytes.data(), bytes.size()));
   return end_tensor();

@@ -124,7 +124,11 @@ template <typename T>
 class Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}  // NOLINT
+  // REQUIRES: !status.is_ok(). An OK status without a value is turned into
+  // an error rather than leaving value() empty.
+  Result(Status status) : status_(std::move(status)) {  // NOLINT
+    if (status_.is_ok()) status_ = Status::invalid_argument("internal error: Result built from an OK Status");
+  }
   bool is_ok() const { return status_.is_ok(); }
   const Status& status() const { return status_; }
   T& value() & { return *value_; }

@@ -1,0 +1,129 @@
+// The `mlxpack` binary: positional and flag forms, exit codes, messages.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "format/layout.h"
+#include "tests/support/test_support.h"
+
+namespace mlxpack {
+namespace {
+
+struct CliRun {
+  int exit_code;
+  std::string out;  // stdout and stderr
+};
+
+CliRun run(const std::string& args) {
+  const std::string cmd = std::string(MLXPACK_CLI_PATH) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  CliRun r{-1, ""};
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    test::write_model_dir(dir_.file("m"), test::sample_tensors());
+    pack_ = dir_.file("m.mlxpack");
+  }
+  test::TempDir dir_;
+  std::string pack_;
+};
+
+TEST_F(CliTest, PositionalAndFlagFormsWork) {
+  CliRun p = run("pack " + dir_.file("m") + " " + pack_);
+  ASSERT_EQ(p.exit_code, 0) << p.out;
+  EXPECT_NE(p.out.find("LlamaForCausalLM"), std::string::npos);
+  EXPECT_NE(p.out.find("model.safetensors"), std::string::npos);
+  EXPECT_EQ(run("info " + pack_).exit_code, 0);
+  EXPECT_EQ(run("info --input " + pack_ + " --tensors").exit_code, 0);
+  EXPECT_EQ(run("verify " + pack_).exit_code, 0);
+  EXPECT_EQ(run("verify --input " + pack_ + " --threads 2").exit_code, 0);
+  CliRun e = run("extract --input " + pack_ + " --output " + dir_.file("out"));
+  ASSERT_EQ(e.exit_code, 0) << e.out;
+  EXPECT_EQ(test::read_file(dir_.file("out/model.safetensors")), test::read_file(dir_.file("m/model.safetensors")));
+  EXPECT_EQ(run("extract " + pack_ + " " + dir_.file("one") + " --file config.json").exit_code, 0);
+  EXPECT_EQ(test::list_files(dir_.file("one")), std::vector<std::string>{"config.json"});
+}
+
+TEST_F(CliTest, InfoJsonIsMachineReadable) {
+  ASSERT_EQ(run("pack --input " + dir_.file("m") + " --output " + pack_).exit_code, 0);
+  CliRun r = run("info --json " + pack_);
+  ASSERT_EQ(r.exit_code, 0);
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["model"]["num_key_value_heads"], 1);
+  EXPECT_EQ(j["model"]["eos_token_ids"], nlohmann::json::array({2, 3}));
+  EXPECT_EQ(j["tensors"]["count"], 4);
+}
+
+TEST_F(CliTest, UsageErrorsExitWith2) {
+  EXPECT_EQ(run("").exit_code, 2);
+  EXPECT_EQ(run("pack").exit_code, 2);
+  EXPECT_EQ(run("info --bogus x").exit_code, 2);
+  EXPECT_EQ(run("--help").exit_code, 0);
+  ASSERT_EQ(run("pack " + dir_.file("m") + " " + pack_).exit_code, 0);
+  CliRun again = run("pack " + dir_.file("m") + " " + pack_);
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.out.find("--force"), std::string::npos);
+  EXPECT_EQ(run("pack --force " + dir_.file("m") + " " + pack_).exit_code, 0);
+  EXPECT_EQ(run("pack --alignment 100 " + dir_.file("m") + " " + dir_.file("x.mlxpack")).exit_code, 3);
+}
+
+TEST_F(CliTest, InvalidInputExitsWith3AndIOFailureWith4) {
+  test::write_file(dir_.file("notapack"), "{\"a\":1}");
+  CliRun r = run("info " + dir_.file("notapack"));
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.out.find("not an mlxpack file"), std::string::npos) << r.out;
+  EXPECT_EQ(run("verify " + dir_.file("absent.mlxpack")).exit_code, 4);
+  std::filesystem::remove(dir_.file("m/config.json"));
+  CliRun p = run("pack " + dir_.file("m") + " " + pack_);
+  EXPECT_EQ(p.exit_code, 3);
+  EXPECT_NE(p.out.find("no config.json"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(pack_));
+}
+
+TEST_F(CliTest, VerifyNamesTheCorruptEntryAndExits3) {
+  ASSERT_EQ(run("pack " + dir_.file("m") + " " + pack_).exit_code, 0);
+  CliRun info = run("info --json --tensors " + pack_);
+  const auto j = nlohmann::json::parse(info.out);
+  const auto& first = j["tensors"]["list"][0];
+  std::string bytes = test::read_file(pack_);
+  bytes[first["offset"].get<uint64_t>() + 1] ^= 0x40;
+  test::write_file(pack_, bytes);
+  CliRun v = run("verify " + pack_);
+  EXPECT_EQ(v.exit_code, 3);
+  EXPECT_NE(v.out.find("'" + first["name"].get<std::string>() + "'"), std::string::npos) << v.out;
+  CliRun vj = run("verify --json " + pack_);
+  EXPECT_EQ(vj.exit_code, 3);
+  EXPECT_EQ(nlohmann::json::parse(vj.out)["corrupt"][0]["name"], first["name"]);
+}
+
+TEST_F(CliTest, ExtractRefusesATraversingPackAndWritesNothing) {
+  ASSERT_EQ(run("pack " + dir_.file("m") + " " + pack_).exit_code, 0);
+  test::PackBytes p;
+  p.bytes = test::read_file(pack_);
+  // Rename bundled file "config.json" to "../fig.json" and reseal the checksums.
+  const size_t pos = p.bytes.find("config.json", p.index_offset());
+  ASSERT_NE(pos, std::string::npos);
+  p.bytes.replace(pos, 11, "../fig.json");
+  p.reseal();
+  test::write_file(dir_.file("evil.mlxpack"), p.bytes);
+  CliRun e = run("extract " + dir_.file("evil.mlxpack") + " " + dir_.file("out/inner"));
+  EXPECT_EQ(e.exit_code, 3);
+  EXPECT_NE(e.out.find("bad_path"), std::string::npos) << e.out;
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("out/fig.json")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("out/inner")));
+}
+
+}  // namespace
+}  // namespace mlxpack

@@ -1,0 +1,68 @@
+#include "inspect/model_summary.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/test_support.h"
+
+namespace mlxpack {
+namespace {
+
+TEST(ModelSummaryTest, StoriesFactsComeFromItsConfig) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  test::TempDir tmp;
+  test::pack_or_die(dir, tmp.file("s.mlxpack"));
+  auto r = Reader::open(tmp.file("s.mlxpack"));
+  ASSERT_TRUE(r.is_ok());
+  auto s = summarize(**r);
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  // Compare with the model's own config.json, parsed here independently.
+  const auto config = nlohmann::json::parse(test::read_file(dir + "/config.json"));
+  EXPECT_EQ(s->architecture, config["architectures"][0].get<std::string>());
+  EXPECT_EQ(*s->hidden_size, config["hidden_size"].get<int64_t>());
+  EXPECT_EQ(*s->num_layers, config["num_hidden_layers"].get<int64_t>());
+  EXPECT_EQ(*s->num_attention_heads, config["num_attention_heads"].get<int64_t>());
+  EXPECT_EQ(*s->num_kv_heads, config["num_key_value_heads"].get<int64_t>());
+  EXPECT_EQ(*s->vocab_size, config["vocab_size"].get<int64_t>());
+  EXPECT_EQ(*s->bos_token_id, config["bos_token_id"].get<int64_t>());
+  EXPECT_EQ(s->eos_token_ids, std::vector<int64_t>{config["eos_token_id"].get<int64_t>()});
+  EXPECT_FALSE(s->has_chat_template);
+  EXPECT_FALSE(s->quantization.has_value());
+  EXPECT_EQ(s->tensor_count_by_dtype.at("F32"), (*r)->info().tensor_count);
+  ASSERT_EQ(s->sources.size(), 1u);
+  EXPECT_EQ(s->sources[0].size_bytes, test::read_file(dir + "/model.safetensors").size());
+
+  const auto j = nlohmann::json::parse(summary_to_json(*s, true, **r));
+  EXPECT_EQ(j["model"]["vocab_size"], config["vocab_size"]);
+  EXPECT_EQ(j["tensors"]["list"].size(), (*r)->info().tensor_count);
+  EXPECT_EQ(j["format"]["checksum_algorithm"], "XXH3-128");
+}
+
+TEST(ModelSummaryTest, QuantizationChatTemplateAndEosListAreReported) {
+  test::TempDir tmp;
+  test::write_model_dir(tmp.file("m"), test::sample_tensors());
+  test::write_file(tmp.file("m/config.json"),
+                   R"({"model_type":"qwen3","hidden_size":8,"quantization":{"group_size":64,"bits":4},)"
+                   R"("eos_token_id":[5,6]})");
+  test::write_file(tmp.file("m/generation_config.json"), R"({"bos_token_id":9,"eos_token_id":[7,8]})");
+  test::write_file(tmp.file("m/tokenizer_config.json"), R"({"chat_template":"{{ x }}"})");
+  test::pack_or_die(tmp.file("m"), tmp.file("p.mlxpack"));
+  auto r = Reader::open(tmp.file("p.mlxpack"));
+  ASSERT_TRUE(r.is_ok());
+  auto s = summarize(**r);
+  ASSERT_TRUE(s.is_ok());
+  EXPECT_EQ(s->architecture, "qwen3");
+  ASSERT_TRUE(s->quantization.has_value());
+  EXPECT_EQ(s->quantization->bits, 4);
+  EXPECT_EQ(s->quantization->group_size, 64);
+  EXPECT_EQ(s->quantization->mode, "affine");
+  EXPECT_EQ(*s->bos_token_id, 9);
+  EXPECT_EQ(s->eos_token_ids, (std::vector<int64_t>{7, 8}));
+  EXPECT_TRUE(s->has_chat_template);
+  EXPECT_NE(summary_to_text(*s, false, **r).find("4-bit, group size 64"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mlxpack

@@ -1,0 +1,138 @@
+#include "tests/support/test_support.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "format/byte_order.h"
+#include "format/checksum.h"
+#include "format/layout.h"
+#include "pack/packer.h"
+
+namespace mlxpack::test {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "mlxpack-test-XXXXXX").string();
+  char* p = ::mkdtemp(tmpl.data());
+  if (p == nullptr) std::abort();
+  path_ = p;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+bool running_in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
+std::optional<std::string> test_data_dir() {
+  if (const char* env = std::getenv("MLXPACK_TEST_DATA"); env != nullptr && *env) {
+    if (fs::is_directory(env)) return fs::canonical(env).string();
+    return std::nullopt;
+  }
+  const fs::path beside = fs::path(MLXPACK_SOURCE_DIR) / ".." / "shared";
+  if (fs::is_directory(beside)) return fs::canonical(beside).string();
+  return std::nullopt;
+}
+
+std::string test_data_path(const std::string& relative, bool* missing) {
+  auto dir = test_data_dir();
+  *missing = !dir || !fs::exists(fs::path(*dir) / relative);
+  return dir ? (fs::path(*dir) / relative).string() : std::string();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::vector<std::string> list_files(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out.push_back(fs::relative(e.path(), dir).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string random_bytes(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+void write_model_dir(const std::string& dir, const std::vector<SafetensorsWriteTensor>& tensors) {
+  write_file(dir + "/config.json",
+             R"({"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":8,)"
+             R"("num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":1,"vocab_size":16,)"
+             R"("bos_token_id":1,"eos_token_id":[2,3]})");
+  write_file(dir + "/model.safetensors", encode_safetensors(tensors, {{"format", "pt"}}));
+}
+
+std::vector<SafetensorsWriteTensor> sample_tensors() {
+  return {
+      {"model.embed_tokens.weight", DType::kF32, {16, 8}, random_bytes(16 * 8 * 4, 1)},
+      {"model.layers.0.self_attn.q_proj.weight", DType::kBF16, {8, 8}, random_bytes(8 * 8 * 2, 2)},
+      {"model.norm.weight", DType::kF16, {8}, random_bytes(8 * 2, 3)},
+      {"step", DType::kI64, {}, random_bytes(8, 4)},
+  };
+}
+
+void pack_or_die(const std::string& dir, const std::string& out, uint32_t alignment) {
+  PackOptions options;
+  options.input_dir = dir;
+  options.output_path = out;
+  options.alignment = alignment;
+  options.overwrite = true;
+  auto report = pack_model_dir(options);
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+}
+
+uint64_t PackBytes::get_u64(size_t at) const { return load_le64(reinterpret_cast<const uint8_t*>(bytes.data()) + at); }
+uint32_t PackBytes::get_u32(size_t at) const { return load_le32(reinterpret_cast<const uint8_t*>(bytes.data()) + at); }
+void PackBytes::put_u32(size_t at, uint32_t v) { store_le32(reinterpret_cast<uint8_t*>(bytes.data()) + at, v); }
+void PackBytes::put_u64(size_t at, uint64_t v) { store_le64(reinterpret_cast<uint8_t*>(bytes.data()) + at, v); }
+
+uint64_t PackBytes::index_offset() const { return get_u64(layout::kSbIndexOffsetOffset); }
+uint64_t PackBytes::index_size() const { return get_u64(layout::kSbIndexSizeOffset); }
+uint64_t PackBytes::entry_count() const { return get_u64(index_offset() + layout::kIxEntryCountOffset); }
+size_t PackBytes::entry_at(uint64_t i) const {
+  return index_offset() + layout::kIndexHeaderSize + i * layout::kEntrySize;
+}
+
+void PackBytes::reseal() {
+  auto* b = reinterpret_cast<uint8_t*>(bytes.data());
+  const uint64_t off = index_offset(), size = index_size();
+  if (off <= bytes.size() && size <= bytes.size() - off) {
+    const Checksum128 c = checksum_bytes(b + off, size);
+    store_le64(b + layout::kSbIndexChecksumOffset, c.low64);
+    store_le64(b + layout::kSbIndexChecksumOffset + 8, c.high64);
+  }
+  const Checksum128 self = checksum_bytes(b, layout::kSbChecksumOffset);
+  store_le64(b + layout::kSbChecksumOffset, self.low64);
+  store_le64(b + layout::kSbChecksumOffset + 8, self.high64);
+  if (bytes.size() >= 2 * layout::kSuperblockSize) {
+    std::copy(b, b + layout::kSuperblockSize, b + bytes.size() - layout::kSuperblockSize);
+  }
+}
+
+}  // namespace mlxpack::test

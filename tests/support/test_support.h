@@ -1,0 +1,85 @@
+// Helpers shared by the tests: temporary directories, the shared test data
+// (MLXPACK_TEST_DATA), small fixture model directories, and raw access to a
+// pack's bytes for handcrafting files that break one rule of the spec.
+#ifndef MLXPACK_TESTS_SUPPORT_TEST_SUPPORT_H_
+#define MLXPACK_TESTS_SUPPORT_TEST_SUPPORT_H_
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "format/safetensors.h"
+
+namespace mlxpack::test {
+
+// A fresh directory under $TMPDIR, removed with everything in it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// The shared data directory: $MLXPACK_TEST_DATA, else ../shared beside the
+// source tree. nullopt when absent.
+std::optional<std::string> test_data_dir();
+
+// Skips the test (outside CI) or fails it (CI=true) when the shared data set
+// `relative` is missing; returns its absolute path otherwise. Use as
+//   std::string dir; MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+std::string test_data_path(const std::string& relative, bool* missing);
+#define MLXPACK_REQUIRE_TEST_DATA(relative, out)                                              \
+  do {                                                                                        \
+    bool mlxpack_missing_ = false;                                                            \
+    out = ::mlxpack::test::test_data_path(relative, &mlxpack_missing_);                       \
+    if (mlxpack_missing_) {                                                                   \
+      if (::mlxpack::test::running_in_ci()) FAIL() << "CI=true but test data is missing: " << relative; \
+      GTEST_SKIP() << "test data not found (set MLXPACK_TEST_DATA): " << relative;           \
+    }                                                                                         \
+  } while (0)
+bool running_in_ci();
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& bytes);
+std::vector<std::string> list_files(const std::string& dir);  // regular files, sorted, recursive, relative
+
+// Deterministic pseudo-random bytes.
+std::string random_bytes(size_t n, uint64_t seed);
+
+// Writes `dir/config.json` (a small Llama config) and `dir/model.safetensors`.
+void write_model_dir(const std::string& dir, const std::vector<SafetensorsWriteTensor>& tensors);
+
+// A few tensors of several dtypes and shapes.
+std::vector<SafetensorsWriteTensor> sample_tensors();
+
+// Packs `dir` into `out` with the library (alignment as given); asserts success.
+void pack_or_die(const std::string& dir, const std::string& out, uint32_t alignment = 64);
+
+// Raw view of a pack for handcrafting bad files.
+struct PackBytes {
+  std::string bytes;
+  uint64_t index_offset() const;
+  uint64_t index_size() const;
+  uint64_t entry_count() const;
+  // Offset of entry i's first byte in `bytes`.
+  size_t entry_at(uint64_t i) const;
+  void put_u8(size_t at, uint8_t v) { bytes[at] = static_cast<char>(v); }
+  void put_u32(size_t at, uint32_t v);
+  void put_u64(size_t at, uint64_t v);
+  uint64_t get_u64(size_t at) const;
+  uint32_t get_u32(size_t at) const;
+  // Recomputes index_checksum (if the index lies in the file), the
+  // superblock checksum and the trailer, so that only the intended rule is broken.
+  void reseal();
+};
+
+}  // namespace mlxpack::test
+
+#endif
