@@ -79,6 +79,7 @@ class OutputFile {
   std::string temp_path_;
   bool overwrite_ = false;
   uint64_t position_ = 0;
+  uint64_t writeback_start_ = 0;  // first byte not yet handed to writeback
 };
 
 // errno as text, for messages.

@@ -137,7 +137,8 @@ OutputFile::OutputFile(OutputFile&& other) noexcept
       final_path_(std::move(other.final_path_)),
       temp_path_(std::move(other.temp_path_)),
       overwrite_(other.overwrite_),
-      position_(other.position_) {
+      position_(other.position_),
+      writeback_start_(other.writeback_start_) {
   other.fd_ = -1;
   other.temp_path_.clear();
 }
@@ -154,6 +155,14 @@ void OutputFile::discard() {
 Status OutputFile::append(const void* data, size_t size) {
   MLXPACK_RETURN_IF_ERROR(write_all_at(fd_, static_cast<const uint8_t*>(data), size, position_, final_path_));
   position_ += size;
+  // Start writeback of every full 32 MiB as we go, so the disk works while we
+  // copy and commit()'s fsync has little left to wait for.
+  constexpr uint64_t kWritebackChunk = 32u << 20;
+  if (position_ - writeback_start_ >= kWritebackChunk) {
+    ::sync_file_range(fd_, static_cast<off_t>(writeback_start_), static_cast<off_t>(position_ - writeback_start_),
+                      SYNC_FILE_RANGE_WRITE);
+    writeback_start_ = position_;
+  }
   return Status::ok();
 }
 

@@ -1,0 +1,205 @@
+// Writes a Hugging Face model directory of a realistic shape with random
+// weights: config.json, generation_config.json, and safetensors shards with
+// model.safetensors.index.json laid out as transformers' save_pretrained
+// does (tensors in module order, a new shard when the next tensor would pass
+// --max-shard-size). Tensors are streamed, so any size fits in little memory.
+//
+//   make_synthetic_model --shape llama-3.2-1b --dtype bf16 --output DIR
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "format/byte_order.h"
+#include "format/file_io.h"
+#include "format/safetensors.h"
+
+namespace {
+
+using mlxpack::DType;
+using mlxpack::SafetensorsTensor;
+
+struct Shape {
+  const char* name;
+  int hidden, layers, heads, kv_heads, intermediate, vocab;
+  bool tied;
+  double rope_theta;
+};
+
+// Shapes from the models' published config.json files.
+constexpr Shape kShapes[] = {
+    {"llama-3.2-1b", 2048, 16, 32, 8, 8192, 128256, true, 500000.0},
+    {"llama-2-110m", 768, 12, 12, 12, 2048, 32000, false, 10000.0},
+    {"qwen3-0.6b", 1024, 28, 16, 8, 3072, 151936, true, 1000000.0},
+    {"tiny", 64, 2, 4, 2, 128, 256, false, 10000.0},
+};
+
+struct PlannedTensor {
+  std::string name;
+  std::vector<uint64_t> shape;
+};
+
+std::vector<PlannedTensor> plan(const Shape& s) {
+  const uint64_t h = s.hidden, head_dim = s.hidden / s.heads, kv = uint64_t(s.kv_heads) * head_dim;
+  std::vector<PlannedTensor> t;
+  t.push_back({"model.embed_tokens.weight", {uint64_t(s.vocab), h}});
+  for (int l = 0; l < s.layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    t.push_back({p + "input_layernorm.weight", {h}});
+    t.push_back({p + "mlp.down_proj.weight", {h, uint64_t(s.intermediate)}});
+    t.push_back({p + "mlp.gate_proj.weight", {uint64_t(s.intermediate), h}});
+    t.push_back({p + "mlp.up_proj.weight", {uint64_t(s.intermediate), h}});
+    t.push_back({p + "post_attention_layernorm.weight", {h}});
+    t.push_back({p + "self_attn.k_proj.weight", {kv, h}});
+    t.push_back({p + "self_attn.o_proj.weight", {h, h}});
+    t.push_back({p + "self_attn.q_proj.weight", {h, h}});
+    t.push_back({p + "self_attn.v_proj.weight", {kv, h}});
+  }
+  t.push_back({"model.norm.weight", {h}});
+  if (!s.tied) t.push_back({"lm_head.weight", {uint64_t(s.vocab), h}});
+  return t;
+}
+
+// Small random weights in [-0.05, 0.05), from a xorshift generator.
+void fill(uint8_t* out, uint64_t elements, DType dtype, uint64_t* state) {
+  for (uint64_t i = 0; i < elements; ++i) {
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    const float v = (static_cast<float>(x >> 40) / 16777216.0f - 0.5f) * 0.1f;
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    if (dtype == DType::kF32) {
+      mlxpack::store_le32(out + 4 * i, bits);
+    } else if (dtype == DType::kBF16) {
+      mlxpack::store_le16(out + 2 * i, static_cast<uint16_t>(bits >> 16));
+    } else {  // F16: values this small are normal or subnormal halves; truncate the mantissa.
+      const uint32_t sign = (bits >> 16) & 0x8000;
+      const int exp = static_cast<int>((bits >> 23) & 0xff) - 127 + 15;
+      const uint16_t half = exp <= 0 ? static_cast<uint16_t>(sign)
+                                     : static_cast<uint16_t>(sign | (exp << 10) | ((bits >> 13) & 0x3ff));
+      mlxpack::store_le16(out + 2 * i, half);
+    }
+  }
+}
+
+int run(const Shape& shape, DType dtype, const std::string& out_dir, uint64_t max_shard_bytes) {
+  namespace fs = std::filesystem;
+  fs::create_directories(out_dir);
+  const auto tensors = plan(shape);
+  const uint64_t elem = mlxpack::dtype_size_bytes(dtype);
+  // Group into shards as save_pretrained does.
+  std::vector<std::vector<size_t>> shards(1);
+  uint64_t shard_bytes = 0, total_bytes = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    uint64_t bytes = elem;
+    for (uint64_t d : tensors[i].shape) bytes *= d;
+    if (shard_bytes > 0 && shard_bytes + bytes > max_shard_bytes) {
+      shards.emplace_back();
+      shard_bytes = 0;
+    }
+    shards.back().push_back(i);
+    shard_bytes += bytes;
+    total_bytes += bytes;
+  }
+  const bool sharded = shards.size() > 1;
+  nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  std::vector<uint8_t> buffer;
+  for (size_t s = 0; s < shards.size(); ++s) {
+    char name[64];
+    if (sharded) {
+      std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", s + 1, shards.size());
+    } else {
+      std::snprintf(name, sizeof name, "model.safetensors");
+    }
+    std::vector<SafetensorsTensor> layout;
+    uint64_t offset = 0;
+    for (size_t i : shards[s]) {
+      uint64_t bytes = elem;
+      for (uint64_t d : tensors[i].shape) bytes *= d;
+      layout.push_back({tensors[i].name, dtype, tensors[i].shape, offset, offset + bytes});
+      offset += bytes;
+      weight_map[tensors[i].name] = name;
+    }
+    const std::string header = mlxpack::encode_safetensors_header(layout, {{"format", "pt"}});
+    auto out = mlxpack::OutputFile::create(out_dir + "/" + name, true);
+    if (!out.is_ok()) {
+      std::fprintf(stderr, "%s\n", out.status().to_string().c_str());
+      return 4;
+    }
+    uint8_t prefix[8];
+    mlxpack::store_le64(prefix, header.size());
+    mlxpack::Status st = out->append(prefix, 8);
+    if (st.is_ok()) st = out->append(header.data(), header.size());
+    for (const SafetensorsTensor& t : layout) {
+      uint64_t remaining = t.size_bytes() / elem;
+      while (st.is_ok() && remaining > 0) {
+        const uint64_t n = std::min<uint64_t>(remaining, 1u << 22);
+        buffer.resize(n * elem);
+        fill(buffer.data(), n, dtype, &state);
+        st = out->append(buffer.data(), buffer.size());
+        remaining -= n;
+      }
+    }
+    if (st.is_ok()) st = out->commit();
+    if (!st.is_ok()) {
+      std::fprintf(stderr, "%s\n", st.to_string().c_str());
+      return 4;
+    }
+  }
+  if (sharded) {
+    nlohmann::ordered_json index = {{"metadata", {{"total_size", total_bytes}}}, {"weight_map", weight_map}};
+    std::FILE* f = std::fopen((out_dir + "/model.safetensors.index.json").c_str(), "w");
+    std::fprintf(f, "%s\n", index.dump(2).c_str());
+    std::fclose(f);
+  }
+  const char* torch_dtype = dtype == DType::kF32 ? "float32" : dtype == DType::kBF16 ? "bfloat16" : "float16";
+  nlohmann::ordered_json config = {
+      {"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"},
+      {"hidden_size", shape.hidden},           {"intermediate_size", shape.intermediate},
+      {"num_hidden_layers", shape.layers},     {"num_attention_heads", shape.heads},
+      {"num_key_value_heads", shape.kv_heads}, {"head_dim", shape.hidden / shape.heads},
+      {"vocab_size", shape.vocab},             {"rms_norm_eps", 1e-5},
+      {"rope_theta", shape.rope_theta},        {"max_position_embeddings", 2048},
+      {"tie_word_embeddings", shape.tied},     {"bos_token_id", 1},
+      {"eos_token_id", 2},                     {"hidden_act", "silu"},
+      {"torch_dtype", torch_dtype}};
+  std::FILE* f = std::fopen((out_dir + "/config.json").c_str(), "w");
+  std::fprintf(f, "%s\n", config.dump(2).c_str());
+  std::fclose(f);
+  f = std::fopen((out_dir + "/generation_config.json").c_str(), "w");
+  std::fprintf(f, "{\n  \"bos_token_id\": 1,\n  \"eos_token_id\": 2\n}\n");
+  std::fclose(f);
+  std::printf("%s: %s %s, %zu tensors, %.1f MiB in %zu file(s)\n", out_dir.c_str(), shape.name,
+              mlxpack::dtype_name(dtype), tensors.size(), total_bytes / 1048576.0, shards.size());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Write a synthetic Hugging Face model directory with random weights"};
+  std::string shape_name = "llama-3.2-1b", dtype_name = "bf16", out_dir;
+  double max_shard_gb = 5.0;
+  std::vector<std::string> names;
+  for (const Shape& s : kShapes) names.push_back(s.name);
+  app.add_option("--shape", shape_name, "Model shape")->check(CLI::IsMember(names))->capture_default_str();
+  app.add_option("--dtype", dtype_name, "f32, f16 or bf16")->check(CLI::IsMember({"f32", "f16", "bf16"}))->capture_default_str();
+  app.add_option("--output,-o", out_dir, "Directory to write")->required();
+  app.add_option("--max-shard-size", max_shard_gb, "Shard size limit in GB (save_pretrained's default is 5)")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  const Shape* shape = nullptr;
+  for (const Shape& s : kShapes) {
+    if (shape_name == s.name) shape = &s;
+  }
+  const DType dtype = dtype_name == "f32" ? DType::kF32 : dtype_name == "f16" ? DType::kF16 : DType::kBF16;
+  return run(*shape, dtype, out_dir, static_cast<uint64_t>(max_shard_gb * 1e9));
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Format-core benchmark: every figure is a ratio of two things measured side
+# by side in this one run, since the machines are shared and noisy.
+#
+#   bench/run_format_bench.sh [BUILD_DIR] [WORK_DIR] [SHAPE] [DTYPE]
+#
+# Defaults: build, /tmp/mlxpack-bench, llama-3.2-1b, bf16 (a 2.5 GB model in
+# 1 GB shards). Needs: xxhsum (Debian package xxhash), GNU time.
+set -euo pipefail
+BUILD=${1:-build}
+WORK=${2:-/tmp/mlxpack-bench}
+SHAPE=${3:-llama-3.2-1b}
+DTYPE=${4:-bf16}
+MLXPACK="$BUILD/cli/mlxpack"
+for tool in xxhsum /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install xxhash time)"; exit 2; }
+done
+mkdir -p "$WORK"
+MODEL="$WORK/$SHAPE-$DTYPE"
+SMALL_DIR="$WORK/small-model"
+if [ ! -f "$MODEL/config.json" ]; then
+  "$BUILD/bench/make_synthetic_model" --shape "$SHAPE" --dtype "$DTYPE" --max-shard-size 1 -o "$MODEL"
+fi
+if [ ! -f "$SMALL_DIR/config.json" ]; then
+  "$BUILD/bench/make_synthetic_model" --shape tiny --dtype f32 -o "$SMALL_DIR"
+fi
+BIG="$WORK/big.mlxpack"
+SMALL="$WORK/small.mlxpack"
+"$MLXPACK" pack --force "$SMALL_DIR" "$SMALL" >/dev/null
+
+now() { date +%s.%N; }
+elapsed() { echo "$2 - $1" | bc -l; }
+ratio() { echo "scale=3; $1 / $2" | bc -l; }
+
+# Warm the page cache so both sides read from memory.
+cat "$MODEL"/*.safetensors > /dev/null
+WEIGHTS=$(cat "$MODEL"/*.safetensors | wc -c)
+
+echo "== pack vs cp ($((WEIGHTS / 1000000)) MB of safetensors)"
+rm -rf "$WORK/cp-copy" && mkdir -p "$WORK/cp-copy"
+t0=$(now); cp --reflink=never "$MODEL"/*.safetensors "$WORK/cp-copy/"; t1=$(now)
+sync -f "$WORK/cp-copy"/*.safetensors; t2=$(now)
+CP=$(elapsed "$t0" "$t1"); CP_SYNC=$(elapsed "$t0" "$t2")
+rm -f "$BIG"
+/usr/bin/time -f "%e %M" -o "$WORK/pack.time" "$MLXPACK" pack "$MODEL" "$BIG" >/dev/null
+read -r PACK PACK_RSS_KB < "$WORK/pack.time"
+rm -rf "$WORK/cp-copy"
+echo "cp: ${CP}s (cp + fsync: ${CP_SYNC}s)   pack (fsyncs its output): ${PACK}s   peak RSS of pack: $((PACK_RSS_KB / 1024)) MiB"
+echo "pack throughput / cp throughput:          $(ratio "$CP" "$PACK")   (goal >= 0.8)"
+echo "pack throughput / (cp + fsync) throughput: $(ratio "$CP_SYNC" "$PACK")"
+
+echo "== verify (2 threads) vs single-threaded xxhsum -H2 (XXH3-128) of the same file"
+cat "$BIG" > /dev/null
+t0=$(now); xxhsum -H2 "$BIG" > /dev/null; t1=$(now)
+XXH=$(elapsed "$t0" "$t1")
+t0=$(now); "$MLXPACK" verify --threads 1 "$BIG" > /dev/null; t1=$(now)
+V1=$(elapsed "$t0" "$t1")
+t0=$(now); "$MLXPACK" verify --threads 2 "$BIG" > /dev/null; t1=$(now)
+V2=$(elapsed "$t0" "$t1")
+echo "xxhsum: ${XXH}s   verify -t1: ${V1}s   verify -t2: ${V2}s"
+echo "verify -t2 speed / xxhsum speed: $(ratio "$XXH" "$V2")   (goal >= 1.6)"
+echo "verify -t1 speed / xxhsum speed: $(ratio "$XXH" "$V1")"
+
+echo "== info on a $(($(stat -c %s "$SMALL") / 1024)) KiB pack vs a $(($(stat -c %s "$BIG") / 1000000)) MB pack (mean of 50 runs each, interleaved)"
+S=0; B=0
+for _ in $(seq 50); do
+  t0=$(now); "$MLXPACK" info "$SMALL" > /dev/null; t1=$(now); "$MLXPACK" info "$BIG" > /dev/null; t2=$(now)
+  S=$(echo "$S + $t1 - $t0" | bc -l); B=$(echo "$B + $t2 - $t1" | bc -l)
+done
+echo "info small: $(echo "scale=2; 1000 * $S / 50" | bc -l) ms   info big: $(echo "scale=2; 1000 * $B / 50" | bc -l) ms"
+echo "info big / info small time: $(ratio "$B" "$S")   (goal <= 1.5)"
+
+echo "== open + look up every tensor"
+"$BUILD/bench/open_lookup_bench" "$BIG" 50

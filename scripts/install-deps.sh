@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mlxpack needs, only when some are missing.
+#   scripts/install-deps.sh [--bench]   (--bench adds the benchmark tools)
+set -euo pipefail
+packages=(g++ cmake make pkg-config libzstd-dev libxxhash-dev nlohmann-json3-dev libcli11-dev libgtest-dev)
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(xxhash time bc)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The main job: installs what is missing, builds, then packs a model, shows
+# what is in the pack, verifies it, and extracts it back, checking that every
+# file comes back byte for byte.
+#   scripts/run.sh [MODEL_DIR]
+# MODEL_DIR defaults to ../shared/models/stories260K when present; with no
+# model at hand, a small synthetic one is generated.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+cmake --build build -j"${JOBS:-2}"
+MLXPACK=build/cli/mlxpack
+OUT=${OUT:-out}
+mkdir -p "$OUT"
+
+MODEL=${1:-}
+if [ -z "$MODEL" ] && [ -d ../shared/models/stories260K ]; then MODEL=../shared/models/stories260K; fi
+if [ -z "$MODEL" ]; then
+  MODEL="$OUT/synthetic-model"
+  build/bench/make_synthetic_model --shape tiny --dtype f32 -o "$MODEL"
+fi
+
+echo "== mlxpack pack $MODEL $OUT/model.mlxpack"
+"$MLXPACK" pack --force "$MODEL" "$OUT/model.mlxpack"
+echo "== mlxpack info $OUT/model.mlxpack"
+"$MLXPACK" info "$OUT/model.mlxpack"
+echo "== mlxpack verify $OUT/model.mlxpack"
+"$MLXPACK" verify "$OUT/model.mlxpack"
+echo "== mlxpack extract $OUT/model.mlxpack $OUT/extracted"
+"$MLXPACK" extract --force "$OUT/model.mlxpack" "$OUT/extracted"
+for f in "$OUT/extracted"/*; do
+  cmp "$f" "$MODEL/$(basename "$f")"
+done
+echo "all $(ls "$OUT/extracted" | wc -l) files restored byte for byte"
