@@ -354,3 +354,67 @@ TEST_F(ConformanceTest, EveryRuleHasItsOwnName) {
 
 }  // namespace
 }  // namespace mlxpack
+
+namespace mlxpack {
+namespace {
+
+// The rules checked when verifying (§9, second table). Checksums are made to
+// match, so only the rule itself is broken: open succeeds, reading fails.
+Status verify_bytes(const test::TempDir& dir, const PackBytes& p, const std::string& name) {
+  const std::string path = dir.file("verify-case.mlxpack");
+  test::write_file(path, p.bytes);
+  auto r = Reader::open(path);
+  if (!r.is_ok()) return r.status();
+  return (*r)->verify(name);
+}
+
+TEST_F(ConformanceTest, ZstdFrameDeclaringAnotherSizeIsRejected) {
+  for (uint64_t lie : {uint64_t{4000}, uint64_t{5000}, kMaxBundledFileSize}) {
+    PackBytes p = edited([&](PackBytes& q) { q.put_u64(q.entry_at(kTokenizer) + kEnOriginalSizeOffset, lie); });
+    const std::string path = dir_.file("lie.mlxpack");
+    test::write_file(path, p.bytes);
+    auto r = Reader::open(path);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    auto file = (*r)->file("tokenizer.json");
+    ASSERT_FALSE(file.is_ok());
+    EXPECT_EQ(file.status().format_error(), FormatError::kBadCompressedData) << file.status().to_string();
+    EXPECT_EQ((*r)->verify("tokenizer.json").format_error(), FormatError::kBadCompressedData);
+  }
+}
+
+TEST_F(ConformanceTest, CorruptZstdDataWithAMatchingChecksumIsRejected) {
+  PackBytes p = base_;
+  const uint64_t offset = p.get_u64(p.entry_at(kTokenizer) + kEnDataOffsetOffset);
+  const uint64_t size = p.get_u64(p.entry_at(kTokenizer) + kEnStoredSizeOffset);
+  for (uint64_t k = offset + 6; k < offset + size; ++k) p.bytes[k] = '\x5A';
+  p.rehash_entry(kTokenizer);
+  p.reseal();
+  const Status s = verify_bytes(dir_, p, "tokenizer.json");
+  EXPECT_EQ(s.format_error(), FormatError::kBadCompressedData) << s.to_string();
+}
+
+TEST_F(ConformanceTest, SourceHeaderDisagreeingWithTheIndexIsRejected) {
+  // Rename tensor "ab" to "ax" inside the stored safetensors header.
+  PackBytes p = base_;
+  const uint64_t offset = p.get_u64(p.entry_at(kSource) + kEnDataOffsetOffset);
+  const size_t at = p.bytes.find("\"ab\"", offset);
+  ASSERT_NE(at, std::string::npos);
+  p.bytes[at + 2] = 'x';
+  p.rehash_entry(kSource);
+  p.reseal();
+  const Status s = verify_bytes(dir_, p, "model.safetensors");
+  EXPECT_EQ(s.format_error(), FormatError::kBadSafetensors) << s.to_string();
+  EXPECT_NE(s.message().find("model.safetensors"), std::string::npos);
+}
+
+TEST_F(ConformanceTest, SourceHeaderSizeFieldDisagreeingIsRejected) {
+  PackBytes p = base_;
+  const uint64_t offset = p.get_u64(p.entry_at(kSource) + kEnDataOffsetOffset);
+  p.put_u64(offset, p.get_u64(offset) - 8);
+  p.rehash_entry(kSource);
+  p.reseal();
+  EXPECT_EQ(verify_bytes(dir_, p, "model.safetensors").format_error(), FormatError::kBadSafetensors);
+}
+
+}  // namespace
+}  // namespace mlxpack

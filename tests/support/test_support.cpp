@@ -119,6 +119,14 @@ size_t PackBytes::entry_at(uint64_t i) const {
   return index_offset() + layout::kIndexHeaderSize + i * layout::kEntrySize;
 }
 
+void PackBytes::rehash_entry(uint64_t i) {
+  const size_t e = entry_at(i);
+  const Checksum128 c = checksum_bytes(bytes.data() + get_u64(e + layout::kEnDataOffsetOffset),
+                                       get_u64(e + layout::kEnStoredSizeOffset));
+  put_u64(e + layout::kEnChecksumOffset, c.low64);
+  put_u64(e + layout::kEnChecksumOffset + 8, c.high64);
+}
+
 void PackBytes::reseal() {
   auto* b = reinterpret_cast<uint8_t*>(bytes.data());
   const uint64_t off = index_offset(), size = index_size();

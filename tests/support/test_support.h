@@ -75,6 +75,8 @@ struct PackBytes {
   void put_u64(size_t at, uint64_t v);
   uint64_t get_u64(size_t at) const;
   uint32_t get_u32(size_t at) const;
+  // Recomputes entry i's checksum from its stored bytes (after editing them).
+  void rehash_entry(uint64_t i);
   // Recomputes index_checksum (if the index lies in the file), the
   // superblock checksum and the trailer, so that only the intended rule is broken.
   void reseal();
