@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <future>
 
 #include "format/byte_order.h"
 #include "format/names.h"
@@ -176,13 +177,32 @@ Status PackBuilder::add_tensor(std::string_view name, DType dtype, const std::ve
 Status PackBuilder::add_tensor_from_file(std::string_view name, DType dtype, const std::vector<uint64_t>& shape,
                                          const InputFile& in, uint64_t offset, uint64_t size, uint32_t source) {
   MLXPACK_RETURN_IF_ERROR(begin_tensor(name, dtype, shape, source));
-  if (buffer_.empty()) buffer_.resize(kCopyBufferSize);
-  while (size > 0) {
-    const size_t n = size < buffer_.size() ? static_cast<size_t>(size) : buffer_.size();
-    MLXPACK_RETURN_IF_ERROR(in.read_at(offset, buffer_.data(), n));
-    MLXPACK_RETURN_IF_ERROR(append(buffer_.data(), n));
-    offset += n;
-    size -= n;
+  // Two buffers: while one chunk is hashed and written here, the next is
+  // read on a helper thread, so reading and writing overlap.
+  for (auto& b : buffers_) {
+    if (b.empty()) b.resize(kCopyBufferSize);
+  }
+  const auto chunk_size = [&](uint64_t at) {
+    return static_cast<size_t>(std::min<uint64_t>(size - at, kCopyBufferSize));
+  };
+  uint64_t done = 0;
+  size_t cur = 0;
+  MLXPACK_RETURN_IF_ERROR(in.read_at(offset, buffers_[cur].data(), chunk_size(0)));
+  while (done < size) {
+    const size_t n = chunk_size(done);
+    const uint64_t next = done + n;
+    std::future<Status> prefetch;
+    if (next < size) {
+      prefetch = std::async(std::launch::async, [&, next, slot = 1 - cur] {
+        return in.read_at(offset + next, buffers_[slot].data(), chunk_size(next));
+      });
+    }
+    const Status written = append(buffers_[cur].data(), n);
+    const Status read = prefetch.valid() ? prefetch.get() : Status::ok();
+    MLXPACK_RETURN_IF_ERROR(written);
+    MLXPACK_RETURN_IF_ERROR(read);
+    done = next;
+    cur = 1 - cur;
   }
   return end_tensor();
 }

@@ -13,6 +13,7 @@
 #ifndef MLXPACK_PACK_PACK_BUILDER_H_
 #define MLXPACK_PACK_PACK_BUILDER_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -64,7 +65,8 @@ class PackBuilder {
   // Convenience forms of the above.
   Status add_tensor(std::string_view name, DType dtype, const std::vector<uint64_t>& shape,
                     std::string_view bytes, uint32_t source = layout::kNoSource);
-  // Copies `size` bytes at `offset` of `in` through the builder's buffer.
+  // Copies `size` bytes at `offset` of `in` through the builder's two 8 MiB
+  // buffers, reading the next chunk while the current one is written.
   Status add_tensor_from_file(std::string_view name, DType dtype, const std::vector<uint64_t>& shape,
                               const InputFile& in, uint64_t offset, uint64_t size,
                               uint32_t source = layout::kNoSource);
@@ -96,7 +98,7 @@ class PackBuilder {
   OutputFile out_;
   PackBuilderOptions options_;
   std::vector<PendingEntry> entries_;
-  std::vector<uint8_t> buffer_;  // for add_tensor_from_file
+  std::array<std::vector<uint8_t>, 2> buffers_;  // for add_tensor_from_file
   bool tensor_open_ = false;
   uint64_t tensor_expected_size_ = 0;
   std::unique_ptr<Hasher> hasher_;

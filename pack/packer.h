@@ -28,7 +28,7 @@ struct PackReport {
 
 // Plans (plan_model_dir), then writes bundled files (by name), then each
 // safetensors source (by name) followed by its tensors in data order. The
-// same directory always gives the same bytes. Holds one 8 MiB buffer, never
+// same directory always gives the same bytes. Holds two 8 MiB buffers, never
 // the model. On any failure no output file is left behind.
 // The input is never modified; a source that changes size while being
 // packed is an IOError.
