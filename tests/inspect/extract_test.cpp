@@ -80,6 +80,17 @@ TEST(ExtractTest, GeneratedFixturesRoundTrip) {
   expect_round_trip(tmp.file("m"), {"chat_template.jinja", "config.json", "model.safetensors", "tokenizer.json"});
 }
 
+TEST(ExtractTest, TenThousandTensorsWithUnicodeNamesRoundTrip) {
+  test::TempDir tmp;
+  std::vector<SafetensorsWriteTensor> tensors;
+  for (int i = 0; i < 10000; ++i) {
+    tensors.push_back({"блок." + std::to_string(i) + ".重み", i % 2 ? DType::kBF16 : DType::kU8,
+                       {static_cast<uint64_t>(i % 7)}, test::random_bytes((i % 7) * (i % 2 ? 2 : 1), i)});
+  }
+  test::write_model_dir(tmp.file("m"), tensors);
+  expect_round_trip(tmp.file("m"), {"config.json", "model.safetensors"});
+}
+
 TEST(ExtractTest, OneFileAndOverwriteRules) {
   test::TempDir tmp;
   test::write_model_dir(tmp.file("m"), test::sample_tensors());
