@@ -81,6 +81,34 @@ Result<SafetensorsTensor> parse_tensor(const std::string& name, const json& valu
   return t;
 }
 
+// Records the first top-level key seen twice.
+struct DuplicateKeyFinder : nlohmann::json_sax<json> {
+  int depth = 0;
+  std::set<std::string, std::less<>> seen;
+  std::string duplicate;
+  std::string error;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return ++depth, true; }
+  bool end_object() override { return --depth, true; }
+  bool start_array(std::size_t) override { return ++depth, true; }
+  bool end_array() override { return --depth, true; }
+  bool key(string_t& k) override {
+    if (depth == 1 && !seen.insert(k).second && duplicate.empty()) duplicate = k;
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
+    error = e.what() + std::string(" (at byte ") + std::to_string(position) + ")";
+    return false;
+  }
+};
+
 }  // namespace
 
 Result<uint64_t> parse_safetensors_header_size(const uint8_t prefix[8], uint64_t file_size,
@@ -108,22 +136,18 @@ Result<SafetensorsHeader> parse_safetensors_header(const std::string& header, ui
   if (header.empty() || header[0] != '{') {
     return bad(what, "header does not start with '{'");
   }
-  // Duplicate keys are an error (nlohmann would keep the last silently).
-  std::string duplicate;
-  std::set<std::string> seen;
-  json::parser_callback_t on_event = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (depth == 1 && event == json::parse_event_t::key) {
-      const std::string key = parsed.get<std::string>();
-      if (!seen.insert(key).second && duplicate.empty()) duplicate = key;
-    }
-    return true;
-  };
+  // Duplicate keys are an error (nlohmann would keep the last silently). A
+  // SAX pass finds them in linear time; nlohmann's callback parser would be
+  // quadratic in the number of tensors.
+  DuplicateKeyFinder finder;
   json doc;
   try {
-    doc = json::parse(header, on_event);
+    if (!json::sax_parse(header, &finder)) return bad(what, "header is not valid JSON: " + finder.error);
+    doc = json::parse(header);
   } catch (const json::exception& e) {
     return bad(what, std::string("header is not valid JSON: ") + e.what());
   }
+  const std::string& duplicate = finder.duplicate;
   if (!duplicate.empty()) return bad(what, "header has the key '" + duplicate + "' twice");
   if (!doc.is_object()) return bad(what, "header JSON is not an object");
 

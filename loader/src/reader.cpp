@@ -1,6 +1,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "format/layout.h"
 #include "format/safetensors.h"
@@ -92,10 +93,14 @@ Result<SourceView> Reader::Impl::source_at(uint64_t i) const {
     if (e.kind != EntryKind::kTensor) break;  // tensors sort first
     if (e.source_index == s) view.tensors.push_back(tensor_view(e));
   }
-  std::stable_sort(view.tensors.begin(), view.tensors.end(),
-                   [](const TensorView& a, const TensorView& b) { return a.data < b.data; });
+  // Data order. A zero-sized tensor shares its offset with the tensor stored
+  // after it (nothing advances the layout), so at equal offsets it comes first.
+  std::stable_sort(view.tensors.begin(), view.tensors.end(), [](const TensorView& a, const TensorView& b) {
+    return a.data != b.data ? a.data < b.data : a.size_bytes < b.size_bytes;
+  });
 
-  // The header must describe exactly these tensors, in this order.
+  // The header must describe exactly these tensors: same names, dtypes,
+  // shapes, and offsets (each tensor starts where the previous ends).
   MLXPACK_ASSIGN_OR_RETURN(uint64_t n, parse_safetensors_header_size(bytes_of(src), src.original_size, what));
   if (8 + n != src.stored_size) {
     return Status::corruption(FormatError::kBadSafetensors,
@@ -104,36 +109,35 @@ Result<SourceView> Reader::Impl::source_at(uint64_t i) const {
   }
   MLXPACK_ASSIGN_OR_RETURN(SafetensorsHeader header,
                            parse_safetensors_header(std::string(view.header_region.substr(8)), src.original_size, what));
-  // Zero-sized tensors share offsets, so compare as (begin, name) sets in order.
-  std::vector<std::pair<uint64_t, std::string_view>> from_header, from_pack;
-  for (const auto& t : header.tensors) from_header.emplace_back(t.data_begin, t.name);
+  if (header.tensors.size() != view.tensors.size()) {
+    return Status::corruption(FormatError::kBadSafetensors,
+                              what + ": its header lists " + u64s(header.tensors.size()) + " tensors, the pack holds " +
+                                  u64s(view.tensors.size()) + " for it");
+  }
+  struct Placed {
+    const TensorView* view;
+    uint64_t begin;
+  };
+  std::unordered_map<std::string_view, Placed> by_name;
+  by_name.reserve(view.tensors.size());
   uint64_t begin = 0;
   for (const TensorView& t : view.tensors) {
-    from_pack.emplace_back(begin, t.name);
+    by_name.emplace(t.name, Placed{&t, begin});
     begin += t.size_bytes;
   }
-  std::sort(from_header.begin(), from_header.end());
-  std::sort(from_pack.begin(), from_pack.end());
-  if (from_header != from_pack) {
-    return Status::corruption(FormatError::kBadSafetensors,
-                              what + ": its header lists " + u64s(header.tensors.size()) +
-                                  " tensors that do not match the " + u64s(view.tensors.size()) +
-                                  " tensors the pack holds for it (names, order or sizes differ)");
-  }
-  for (const auto& t : header.tensors) {
-    auto it = std::find_if(view.tensors.begin(), view.tensors.end(), [&](const TensorView& v) { return v.name == t.name; });
-    const bool same_shape = it->rank == t.shape.size() && std::equal(t.shape.begin(), t.shape.end(), it->shape.begin());
-    if (it->dtype != t.dtype || !same_shape) {
-      return Status::corruption(FormatError::kBadSafetensors,
-                                what + ": tensor '" + t.name + "' has another dtype or shape in the header than in the index");
-    }
-  }
-  // Zero-sized tensors: put them in the header's order among equal offsets.
-  std::vector<TensorView> ordered;
+  std::vector<TensorView> ordered;  // the header's order, which breaks ties between zero-sized tensors
   ordered.reserve(view.tensors.size());
-  for (const auto& t : header.tensors) {
-    ordered.push_back(*std::find_if(view.tensors.begin(), view.tensors.end(),
-                                    [&](const TensorView& v) { return v.name == t.name; }));
+  for (const SafetensorsTensor& t : header.tensors) {
+    auto it = by_name.find(t.name);
+    const TensorView* v = it == by_name.end() ? nullptr : it->second.view;
+    const bool same = v != nullptr && it->second.begin == t.data_begin && v->dtype == t.dtype &&
+                      v->rank == t.shape.size() && std::equal(t.shape.begin(), t.shape.end(), v->shape.begin());
+    if (!same) {
+      return Status::corruption(FormatError::kBadSafetensors,
+                                what + ": tensor '" + t.name + "' of its header " +
+                                    (v ? "has another dtype, shape or offset in the pack" : "is not in the pack"));
+    }
+    ordered.push_back(*v);
   }
   view.tensors = std::move(ordered);
   return view;

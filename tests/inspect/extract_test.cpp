@@ -80,6 +80,19 @@ TEST(ExtractTest, GeneratedFixturesRoundTrip) {
   expect_round_trip(tmp.file("m"), {"chat_template.jinja", "config.json", "model.safetensors", "tokenizer.json"});
 }
 
+// Zero-sized tensors share their offset with the next tensor; whatever the
+// name order, the file comes back in its own order.
+TEST(ExtractTest, ZeroSizedTensorsBeforeOthersAtTheSameOffsetRoundTrip) {
+  test::TempDir tmp;
+  test::write_model_dir(tmp.file("m"), {
+                                           {"z.empty", DType::kF32, {0}, ""},
+                                           {"a.data", DType::kU8, {4}, "abcd"},
+                                           {"y.empty", DType::kF16, {3, 0}, ""},
+                                           {"b.data", DType::kU8, {2}, "ef"},
+                                       });
+  expect_round_trip(tmp.file("m"), {"config.json", "model.safetensors"});
+}
+
 TEST(ExtractTest, TenThousandTensorsWithUnicodeNamesRoundTrip) {
   test::TempDir tmp;
   std::vector<SafetensorsWriteTensor> tensors;
