@@ -13,6 +13,7 @@ void add_pack_command(CLI::App& root, int* exit_code);
 void add_info_command(CLI::App& root, int* exit_code);
 void add_extract_command(CLI::App& root, int* exit_code);
 void add_verify_command(CLI::App& root, int* exit_code);
+void add_convert_command(CLI::App& root, int* exit_code);
 
 // Prints "mlxpack <command>: error: <status>" to stderr and returns its exit code.
 int report_error(const char* command, const Status& status);

@@ -16,7 +16,7 @@ int report_error(const char* command, const Status& status) {
 
 int main(int argc, char** argv) {
   using namespace mlxpack::cli;
-  CLI::App app{"mlxpack: one file for a language model: pack, info, extract, verify"};
+  CLI::App app{"mlxpack: one file for a language model: pack, info, extract, verify, convert"};
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 success, 2 usage error (bad flags, output exists without --force),\n"
@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   add_info_command(app, &exit_code);
   add_extract_command(app, &exit_code);
   add_verify_command(app, &exit_code);
+  add_convert_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

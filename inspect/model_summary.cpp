@@ -79,6 +79,14 @@ Result<ModelSummary> summarize(const Reader& reader) {
       auto mode = q->find("mode");
       qs.mode = mode != q->end() && mode->is_string() ? mode->get<std::string>() : "affine";
       if (qs.bits > 0) s.quantization = qs;
+      for (auto it = q->begin(); it != q->end(); ++it) {
+        if (!it->is_object()) continue;
+        QuantizationSummary layer;
+        layer.bits = int_field(*it, "bits").value_or(0);
+        layer.group_size = int_field(*it, "group_size").value_or(0);
+        layer.mode = it->value("mode", std::string("affine"));
+        s.layer_quantization[it.key()] = layer;
+      }
     }
   }
   // generation_config.json wins over config.json, as in transformers.
@@ -113,6 +121,22 @@ Result<ModelSummary> summarize(const Reader& reader) {
         break;
     }
   }
+  if (s.quantization) {
+    for (uint64_t i = 0; i < reader.entry_count(); ++i) {
+      const EntryInfo e = reader.entry(i);
+      const std::string name(e.name);
+      const bool is_float = e.dtype == DType::kF32 || e.dtype == DType::kF16 || e.dtype == DType::kBF16;
+      if (e.type != EntryType::kTensor || !is_float || e.rank < 2 || name.size() < 7 ||
+          name.compare(name.size() - 7, 7, ".weight") != 0 || name.find("norm") != std::string::npos) {
+        continue;
+      }
+      if (reader.has_tensor(name.substr(0, name.size() - 7) + ".scales")) continue;
+      TensorView v;
+      v.rank = e.rank;
+      v.shape = e.shape;
+      s.unquantized_layers.push_back(name.substr(0, name.size() - 7) + " " + dtype_name(e.dtype) + " " + shape_text(v));
+    }
+  }
   return s;
 }
 
@@ -133,6 +157,12 @@ std::string summary_to_text(const ModelSummary& s, bool with_tensors, const Read
   if (s.quantization) {
     o << "  quantization     " << s.quantization->bits << "-bit, group size " << s.quantization->group_size << ", "
       << s.quantization->mode << "\n";
+    for (const auto& [layer, q] : s.layer_quantization) {
+      if (q.bits != s.quantization->bits || q.group_size != s.quantization->group_size) {
+        o << "    " << layer << ": " << q.bits << "-bit, group size " << q.group_size << "\n";
+      }
+    }
+    for (const std::string& u : s.unquantized_layers) o << "    unquantized " << u << "\n";
   } else {
     o << "  quantization     none\n";
   }
@@ -191,6 +221,12 @@ std::string summary_to_json(const ModelSummary& s, bool with_tensors, const Read
                             {"group_size", s.quantization->group_size},
                             {"mode", s.quantization->mode}}
                      : json(nullptr);
+  if (s.quantization) {
+    j["model"]["quantization"]["unquantized_layers"] = s.unquantized_layers;
+    json layers = json::object();
+    for (const auto& [layer, q] : s.layer_quantization) layers[layer] = {{"bits", q.bits}, {"group_size", q.group_size}};
+    j["model"]["quantization"]["layers"] = layers;
+  }
   j["files"] = json::array();
   for (const auto& f : s.files) {
     j["files"].push_back({{"name", f.name}, {"size", f.size_bytes}, {"stored_size", f.stored_size_bytes}});

@@ -33,6 +33,11 @@ struct ModelSummary {
   std::string model_type;
   std::optional<int64_t> hidden_size, num_layers, num_attention_heads, num_kv_heads, vocab_size;
   std::optional<QuantizationSummary> quantization;
+  // In a quantized model: float ".weight" tensors of rank >= 2 (norms aside)
+  // that have no ".scales", i.e. layers left unquantized, with their shapes.
+  std::vector<std::string> unquantized_layers;
+  // Layers whose quantization differs from the default (per-layer config entries).
+  std::map<std::string, QuantizationSummary> layer_quantization;
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;
   bool has_chat_template = false;

@@ -1,0 +1,34 @@
+// Where `convert` writes: a pack (PackBuilder, the shards as sources) or an
+// MLX directory (written under a temporary name beside the destination and
+// renamed into place when complete). Calls come in layout order: files,
+// then for each shard begin_shard() and its tensors.
+#ifndef MLXPACK_CONVERT_OUTPUT_SINK_H_
+#define MLXPACK_CONVERT_OUTPUT_SINK_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mlxpack/dtype.h"
+#include "mlxpack/status.h"
+
+namespace mlxpack {
+
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual Status add_file(const std::string& name, const std::string& bytes) = 0;
+  // `header_region` is the shard's 8-byte size and JSON header.
+  virtual Status begin_shard(const std::string& name, const std::string& header_region, uint64_t file_size) = 0;
+  virtual Status add_tensor(const std::string& name, DType dtype, const std::vector<uint64_t>& shape,
+                            const uint8_t* data, uint64_t size) = 0;
+  // Makes the output appear; returns its size in bytes.
+  virtual Result<uint64_t> finish() = 0;
+};
+
+Result<std::unique_ptr<OutputSink>> make_pack_sink(const std::string& path, uint32_t alignment, bool overwrite);
+Result<std::unique_ptr<OutputSink>> make_dir_sink(const std::string& dir, bool overwrite);
+
+}  // namespace mlxpack
+
+#endif  // MLXPACK_CONVERT_OUTPUT_SINK_H_
