@@ -40,25 +40,37 @@ void quantize_group(const float* w, int n, int bits, uint8_t* q, float* scale_ou
   *bias_out = bias;
 }
 
-// Appends `bits`-bit values to a row's little-endian bit stream.
-void pack_row(const uint8_t* q, uint64_t k, int bits, uint8_t* words) {
-  const uint64_t n_words = k * bits / 32;
-  std::fill(words, words + 4 * n_words, 0);
+// Writes a row's values as one little-endian bit stream: value i at stream
+// bits [i*bits, (i+1)*bits), stream bit p in byte p/8 at bit p%8, which read
+// as little-endian uint32 words is MLX's layout.
+void pack_row(const uint8_t* q, uint64_t k, int bits, uint8_t* out) {
+  uint64_t acc = 0;
+  int n_bits = 0;
   for (uint64_t i = 0; i < k; ++i) {
-    const uint64_t p = i * bits;
-    // A value spans at most two bytes-aligned 32-bit words; go bit-group by byte.
-    uint32_t v = q[i];
-    uint64_t bit = p;
-    int left = bits;
-    while (left > 0) {
-      const uint64_t byte = bit >> 3;
-      const int shift = static_cast<int>(bit & 7);
-      const int take = std::min(left, 8 - shift);
-      words[byte] = static_cast<uint8_t>(words[byte] | ((v & ((1u << take) - 1)) << shift));
-      v >>= take;
-      bit += take;
-      left -= take;
+    acc |= static_cast<uint64_t>(q[i]) << n_bits;
+    n_bits += bits;
+    while (n_bits >= 8) {
+      *out++ = static_cast<uint8_t>(acc);
+      acc >>= 8;
+      n_bits -= 8;
     }
+  }
+  // k * bits is a multiple of 32 (k is a multiple of the group size), so nothing is left over.
+}
+
+// Converts n elements starting at element `first` to float32, with the
+// dtype dispatch outside the loop.
+void load_floats(const uint8_t* data, DType dtype, uint64_t first, uint64_t n, float* out) {
+  switch (dtype) {
+    case DType::kF32:
+      for (uint64_t i = 0; i < n; ++i) out[i] = f32_from_bits(load_le32(data + 4 * (first + i)));
+      break;
+    case DType::kBF16:
+      for (uint64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(load_le16(data + 2 * (first + i)));
+      break;
+    default:
+      for (uint64_t i = 0; i < n; ++i) out[i] = load_float(data, dtype, first + i);
+      break;
   }
 }
 
@@ -125,14 +137,14 @@ Result<QuantizedTensor> affine_quantize(const uint8_t* data, DType dtype, const 
   out.biases.assign(rows * groups_per_row * t_size, '\0');
 
   const auto work = [&](uint64_t row_begin, uint64_t row_end) {
-    std::vector<float> w(spec.group_size);
+    std::vector<float> w(k);
     std::vector<uint8_t> q(k);
     for (uint64_t r = row_begin; r < row_end; ++r) {
+      load_floats(data, dtype, r * k, k, w.data());
       for (uint64_t g = 0; g < groups_per_row; ++g) {
-        const uint64_t base = r * k + g * spec.group_size;
-        for (int i = 0; i < spec.group_size; ++i) w[i] = load_float(data, dtype, base + i);
         float scale, bias;
-        quantize_group(w.data(), spec.group_size, spec.bits, q.data() + g * spec.group_size, &scale, &bias);
+        quantize_group(w.data() + g * spec.group_size, spec.group_size, spec.bits, q.data() + g * spec.group_size,
+                       &scale, &bias);
         store_float(reinterpret_cast<uint8_t*>(out.scales.data()), dtype, r * groups_per_row + g, scale);
         store_float(reinterpret_cast<uint8_t*>(out.biases.data()), dtype, r * groups_per_row + g, bias);
       }

@@ -214,11 +214,13 @@ Result<ConvertReport> convert_model(const ConvertOptions& options) {
     }
   }
   if (quantizing && report.quantized == 0) {
+    auto example = std::find_if(report.kept_float.begin(), report.kept_float.end(),
+                                [](const std::string& k) { return k.find("group size") != std::string::npos; });
     return Status::invalid_argument(
         "no tensor was quantized: the group size " + std::to_string(planner.default_spec().group_size) +
         " divides the input dimension of no candidate layer" +
-        (report.kept_float.empty() ? std::string(" (the model has no linear layers)")
-                                   : " (e.g. " + report.kept_float.front() + ")"));
+        (example == report.kept_float.end() ? std::string(" (the model has no linear layers)")
+                                            : " (e.g. " + *example + ")"));
   }
   report.tensors_out = outs.size();
 

@@ -125,5 +125,41 @@ TEST_F(CliTest, ExtractRefusesATraversingPackAndWritesNothing) {
   EXPECT_FALSE(std::filesystem::exists(dir_.file("out/inner")));
 }
 
+TEST_F(CliTest, ConvertQuantizesWithMlxFlagsAndReports) {
+  test::write_model_dir(dir_.file("m"), {
+                                            {"model.embed_tokens.weight", DType::kF32, {16, 64}, test::random_bytes(4096, 1)},
+                                            {"model.layers.0.self_attn.q_proj.weight", DType::kF32, {64, 64},
+                                             test::random_bytes(16384, 2)},
+                                            {"model.norm.weight", DType::kF32, {64}, test::random_bytes(256, 3)},
+                                        });
+  CliRun c = run("convert " + dir_.file("m") + " " + pack_ + " -q --q-bits 8 --q-group-size 32 --report --threads 2");
+  ASSERT_EQ(c.exit_code, 0) << c.out;
+  EXPECT_NE(c.out.find("quantization report"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("bpw"), std::string::npos);
+  const auto j = nlohmann::json::parse(run("info --json " + pack_).out);
+  EXPECT_EQ(j["model"]["quantization"]["bits"], 8);
+  EXPECT_EQ(j["model"]["quantization"]["group_size"], 32);
+
+  CliRun d = run("convert --input " + dir_.file("m") + " --output " + dir_.file("mlx") +
+                 " --output-format mlx-dir --quantize-linear int4 --embedding-quantize 8,32 --dtype bf16");
+  ASSERT_EQ(d.exit_code, 0) << d.out;
+  const auto config = nlohmann::json::parse(test::read_file(dir_.file("mlx/config.json")));
+  EXPECT_EQ(config["quantization"]["bits"], 4);
+  EXPECT_EQ(config["quantization"]["model.embed_tokens"]["bits"], 8);
+  EXPECT_EQ(config["torch_dtype"], "bfloat16");
+  EXPECT_EQ(run("convert " + dir_.file("m") + " " + dir_.file("mlx") + " --output-format mlx-dir").exit_code, 2);
+}
+
+TEST_F(CliTest, ConvertRejectsBadSettings) {
+  for (const char* flags : {"-q --q-bits 7", "-q --q-group-size 48", "--quantize-linear int3",
+                                   "--embedding-quantize 4", "--dtype f8", "--q-recipe mixed_9_9",
+                                   "--output-format gguf"}) {
+    CliRun r = run("convert " + dir_.file("m") + " " + pack_ + " " + std::string(flags));
+    EXPECT_EQ(r.exit_code, 3) << flags << ": " << r.out;
+    EXPECT_NE(r.out.find("error"), std::string::npos) << flags;
+    EXPECT_FALSE(std::filesystem::exists(pack_)) << flags;
+  }
+}
+
 }  // namespace
 }  // namespace mlxpack
