@@ -128,6 +128,17 @@ TEST_F(ConverterTest, ShardedInputGivesTheSameOutput) {
   }
 }
 
+TEST_F(ConverterTest, APackConvertsLikeItsDirectory) {
+  test::pack_or_die(stories_, dir_.file("src.mlxpack"));
+  ConvertOptions from_dir = options("from-dir.mlxpack"), from_pack = options("from-pack.mlxpack");
+  from_pack.input = dir_.file("src.mlxpack");
+  from_dir.quant.quantize_linear = from_pack.quant.quantize_linear = true;
+  from_dir.quant.linear = from_pack.quant.linear = {8, 32};
+  convert_or_die(from_dir);
+  convert_or_die(from_pack);
+  EXPECT_TRUE(test::read_file(from_dir.output) == test::read_file(from_pack.output));
+}
+
 TEST_F(ConverterTest, MlxDirectoryIsWhatMlxLmWritesAndMatchesTheExtractedPack) {
   ConvertOptions dir = options("mlx");
   dir.format = OutputFormat::kMlxDir;
