@@ -107,7 +107,11 @@ Result<ConvertReport> convert_model(const ConvertOptions& options) {
   // An MLX model that is already quantized keeps its quantization.
   std::optional<QuantSpec> input_spec;
   if (auto q = config.find("quantization"); q != config.end() && q->is_object()) {
-    input_spec = QuantSpec{q->value("bits", 0), q->value("group_size", 0)};
+    const auto int_of = [&](const char* key) {
+      auto it = q->find(key);
+      return it != q->end() && it->is_number_integer() ? it->get<int>() : 0;
+    };
+    input_spec = QuantSpec{int_of("bits"), int_of("group_size")};
     report.input_was_quantized = true;
     const QuantOptions& want = options.quant;
     if (want.any() && (!want.recipe.empty() || want.embedding || want.linear != *input_spec)) {
@@ -118,11 +122,14 @@ Result<ConvertReport> convert_model(const ConvertOptions& options) {
     }
   }
   const bool quantizing = options.quant.any() && !input_spec;
-  const int64_t num_layers = config.value("num_hidden_layers", int64_t{0});
+  const auto layers_it = config.find("num_hidden_layers");
+  const int64_t num_layers =
+      layers_it != config.end() && layers_it->is_number_integer() ? layers_it->get<int64_t>() : 0;
   MLXPACK_ASSIGN_OR_RETURN(QuantPlanner planner, QuantPlanner::create(options.quant, num_layers, tensors));
 
   // Tied embeddings: keep them tied, or write a separate lm_head when asked.
-  const bool tied = config.value("tie_word_embeddings", false);
+  const auto tied_it = config.find("tie_word_embeddings");
+  const bool tied = tied_it != config.end() && tied_it->is_boolean() && tied_it->get<bool>();
   const auto has_tensor = [&](const std::string& n) {
     return std::any_of(tensors.begin(), tensors.end(), [&](const InputTensor& t) { return t.name == n; });
   };

@@ -11,22 +11,6 @@ using nlohmann::json;
 
 namespace {
 
-// A bundled JSON file as an object; null when absent. Malformed JSON in a
-// bundled file is reported, since the pack then holds a broken model.
-Result<json> bundled_json(const Reader& reader, const std::string& name) {
-  if (!reader.has_file(name)) return json();
-  MLXPACK_ASSIGN_OR_RETURN(std::string text, reader.file(name));
-  try {
-    json doc = json::parse(text);
-    if (!doc.is_object()) {
-      return Status::invalid_argument(reader.path() + ": bundled " + name + " is not a JSON object");
-    }
-    return doc;
-  } catch (const json::exception& e) {
-    return Status::invalid_argument(reader.path() + ": bundled " + name + " is not valid JSON: " + e.what());
-  }
-}
-
 std::optional<int64_t> int_field(const json& doc, const char* key) {
   if (!doc.is_object()) return std::nullopt;
   auto it = doc.find(key);
@@ -50,61 +34,91 @@ std::string shape_text(const TensorView& t) {
 
 }  // namespace
 
-Result<ModelSummary> summarize(const Reader& reader) {
-  ModelSummary s;
-  s.path = reader.path();
-  s.pack = reader.info();
-  MLXPACK_ASSIGN_OR_RETURN(json config, bundled_json(reader, "config.json"));
-  MLXPACK_ASSIGN_OR_RETURN(json generation, bundled_json(reader, "generation_config.json"));
-  MLXPACK_ASSIGN_OR_RETURN(json tokenizer_config, bundled_json(reader, "tokenizer_config.json"));
+Status interpret_model_files(const std::string* config_text, const std::string* generation_text,
+                             const std::string* tokenizer_config_text, const std::string& label, ModelSummary* s) {
+  const auto parse = [&](const std::string* text, const char* name) -> Result<json> {
+    if (text == nullptr) return json();
+    try {
+      json doc = json::parse(*text);
+      if (!doc.is_object()) return Status::invalid_argument(label + ": " + name + " is not a JSON object");
+      return doc;
+    } catch (const json::exception& e) {
+      return Status::invalid_argument(label + ": " + name + " is not valid JSON: " + e.what());
+    }
+  };
+  MLXPACK_ASSIGN_OR_RETURN(json config, parse(config_text, "config.json"));
+  MLXPACK_ASSIGN_OR_RETURN(json generation, parse(generation_text, "generation_config.json"));
+  MLXPACK_ASSIGN_OR_RETURN(json tokenizer_config, parse(tokenizer_config_text, "tokenizer_config.json"));
+  const auto string_field = [](const json& doc, const char* key) -> std::string {
+    auto it = doc.find(key);
+    return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
 
   if (config.is_object()) {
     if (auto a = config.find("architectures"); a != config.end() && a->is_array() && !a->empty() && (*a)[0].is_string()) {
-      s.architecture = (*a)[0].get<std::string>();
+      s->architecture = (*a)[0].get<std::string>();
     }
-    if (auto m = config.find("model_type"); m != config.end() && m->is_string()) s.model_type = m->get<std::string>();
-    if (s.architecture.empty()) s.architecture = s.model_type;
-    s.hidden_size = model_field(config, "hidden_size");
-    s.num_layers = model_field(config, "num_hidden_layers");
-    s.num_attention_heads = model_field(config, "num_attention_heads");
-    s.num_kv_heads = model_field(config, "num_key_value_heads");
-    if (!s.num_kv_heads) s.num_kv_heads = s.num_attention_heads;  // no GQA: one KV head per head
-    s.vocab_size = model_field(config, "vocab_size");
+    s->model_type = string_field(config, "model_type");
+    if (s->architecture.empty()) s->architecture = s->model_type;
+    s->hidden_size = model_field(config, "hidden_size");
+    s->num_layers = model_field(config, "num_hidden_layers");
+    s->num_attention_heads = model_field(config, "num_attention_heads");
+    s->num_kv_heads = model_field(config, "num_key_value_heads");
+    if (!s->num_kv_heads) s->num_kv_heads = s->num_attention_heads;  // no GQA: one KV head per head
+    s->vocab_size = model_field(config, "vocab_size");
     for (const char* key : {"quantization", "quantization_config"}) {
       auto q = config.find(key);
-      if (q == config.end() || !q->is_object() || s.quantization) continue;
+      if (q == config.end() || !q->is_object() || s->quantization) continue;
       QuantizationSummary qs;
       qs.bits = int_field(*q, "bits").value_or(0);
       qs.group_size = int_field(*q, "group_size").value_or(0);
-      auto mode = q->find("mode");
-      qs.mode = mode != q->end() && mode->is_string() ? mode->get<std::string>() : "affine";
-      if (qs.bits > 0) s.quantization = qs;
+      qs.mode = string_field(*q, "mode");
+      if (qs.mode.empty()) qs.mode = "affine";
+      if (qs.bits > 0) s->quantization = qs;
       for (auto it = q->begin(); it != q->end(); ++it) {
         if (!it->is_object()) continue;
         QuantizationSummary layer;
         layer.bits = int_field(*it, "bits").value_or(0);
         layer.group_size = int_field(*it, "group_size").value_or(0);
-        layer.mode = it->value("mode", std::string("affine"));
-        s.layer_quantization[it.key()] = layer;
+        layer.mode = string_field(*it, "mode");
+        if (layer.mode.empty()) layer.mode = "affine";
+        s->layer_quantization[it.key()] = layer;
       }
     }
   }
   // generation_config.json wins over config.json, as in transformers.
   for (const json* doc : {&generation, &config}) {
-    if (!s.bos_token_id) s.bos_token_id = int_field(*doc, "bos_token_id");
-    if (s.eos_token_ids.empty() && doc->is_object()) {
+    if (!s->bos_token_id) s->bos_token_id = int_field(*doc, "bos_token_id");
+    if (s->eos_token_ids.empty() && doc->is_object()) {
       auto eos = doc->find("eos_token_id");
-      if (eos != doc->end() && eos->is_number_integer()) s.eos_token_ids.push_back(eos->get<int64_t>());
+      if (eos != doc->end() && eos->is_number_integer()) s->eos_token_ids.push_back(eos->get<int64_t>());
       if (eos != doc->end() && eos->is_array()) {
         for (const json& v : *eos) {
-          if (v.is_number_integer()) s.eos_token_ids.push_back(v.get<int64_t>());
+          if (v.is_number_integer()) s->eos_token_ids.push_back(v.get<int64_t>());
         }
       }
     }
   }
-  s.has_chat_template = reader.has_file("chat_template.jinja") || reader.has_file("chat_template.json") ||
-                        (tokenizer_config.is_object() && tokenizer_config.contains("chat_template") &&
-                         !tokenizer_config["chat_template"].is_null());
+  if (tokenizer_config.is_object() && tokenizer_config.contains("chat_template") &&
+      !tokenizer_config["chat_template"].is_null()) {
+    s->has_chat_template = true;
+  }
+  return Status::ok();
+}
+
+Result<ModelSummary> summarize(const Reader& reader) {
+  ModelSummary s;
+  s.path = reader.path();
+  s.pack = reader.info();
+  std::optional<std::string> texts[3];
+  const char* names[3] = {"config.json", "generation_config.json", "tokenizer_config.json"};
+  for (int k = 0; k < 3; ++k) {
+    if (!reader.has_file(names[k])) continue;
+    MLXPACK_ASSIGN_OR_RETURN(texts[k], reader.file(names[k]));
+  }
+  MLXPACK_RETURN_IF_ERROR(interpret_model_files(texts[0] ? &*texts[0] : nullptr, texts[1] ? &*texts[1] : nullptr,
+                                                texts[2] ? &*texts[2] : nullptr, reader.path(), &s));
+  s.has_chat_template |= reader.has_file("chat_template.jinja") || reader.has_file("chat_template.json");
 
   for (uint64_t i = 0; i < reader.entry_count(); ++i) {
     const EntryInfo e = reader.entry(i);

@@ -47,6 +47,13 @@ struct ModelSummary {
   uint64_t tensor_bytes = 0;
 };
 
+// Fills the model facts of `s` from the bundled JSON files (nullptr when a
+// file is absent). Any bytes are accepted: malformed JSON or a top level
+// that is not an object is InvalidArgument; fields of unexpected types are
+// ignored. `label` names the pack or directory in messages.
+Status interpret_model_files(const std::string* config, const std::string* generation_config,
+                             const std::string* tokenizer_config, const std::string& label, ModelSummary* s);
+
 // Fails only if a bundled JSON file the summary needs is unreadable
 // (Corruption from the loader) or config.json is not a JSON object.
 Result<ModelSummary> summarize(const Reader& reader);

@@ -66,3 +66,34 @@ TEST(ModelSummaryTest, QuantizationChatTemplateAndEosListAreReported) {
 
 }  // namespace
 }  // namespace mlxpack
+
+namespace mlxpack {
+namespace {
+
+// Hostile config files: wrong types are ignored, malformed JSON is an error,
+// and nothing throws.
+TEST(ModelSummaryTest, WronglyTypedFieldsAreIgnoredNotThrown) {
+  ModelSummary s;
+  const std::string config =
+      R"({"architectures": [7], "model_type": 3, "hidden_size": "64", "num_hidden_layers": 2.5,
+          "quantization": {"bits": "4", "group_size": 64, "mode": 7, "model.layers.0.q": {"bits": 8, "mode": [1]}},
+          "eos_token_id": ["2", 3], "tie_word_embeddings": "yes"})";
+  const std::string generation = R"({"bos_token_id": {"x": 1}})";
+  ASSERT_TRUE(interpret_model_files(&config, &generation, nullptr, "t", &s).is_ok());
+  EXPECT_FALSE(s.hidden_size.has_value());
+  EXPECT_FALSE(s.quantization.has_value());  // bits is not an integer
+  EXPECT_EQ(s.layer_quantization.at("model.layers.0.q").bits, 8);
+  EXPECT_EQ(s.layer_quantization.at("model.layers.0.q").mode, "affine");
+  EXPECT_EQ(s.eos_token_ids, std::vector<int64_t>{3});
+  EXPECT_FALSE(s.bos_token_id.has_value());
+
+  const std::string broken = "{\"a\": ";
+  const Status bad = interpret_model_files(&broken, nullptr, nullptr, "t", &s);
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("config.json is not valid JSON"), std::string::npos);
+  const std::string array = "[1]";
+  EXPECT_FALSE(interpret_model_files(nullptr, &array, nullptr, "t", &s).is_ok());
+}
+
+}  // namespace
+}  // namespace mlxpack
