@@ -97,6 +97,15 @@ inline constexpr uint64_t kMaxFileSize = uint64_t{1} << 62;
 inline constexpr uint64_t kMaxBundledFileSize = uint64_t{1} << 30;  // original_size of a file entry
 inline constexpr uint64_t kMaxSafetensorsHeaderSize = 100'000'000;  // as safetensors' MAX_HEADER_SIZE
 
+// Fuzz builds (MLXPACK_FUZZ=ON) skip the superblock, trailer and index
+// checksum comparisons so the fuzzer can reach the rules behind them; no
+// other build does.
+#ifdef MLXPACK_FUZZING_SKIP_CHECKSUMS
+inline constexpr bool kCheckStructureChecksums = false;
+#else
+inline constexpr bool kCheckStructureChecksums = true;
+#endif
+
 // §4.3 Feature flags: none are defined in 1.0.
 inline constexpr uint64_t kKnownRequiredFeatures = 0;
 

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for
+# SECONDS (default 60). Seeds: packs made from the shared models and from
+# generated fixtures, the shared safetensors files and config files, and the
+# regression inputs under tests/fuzz/regressions/. The corpus grows in
+# BUILD_DIR/corpus/ across runs. Exits non-zero if any target finds a crash,
+# leak, hang or sanitizer report (the input is left in BUILD_DIR/artifacts/).
+#   tests/fuzz/run_fuzzers.sh [SECONDS] [BUILD_DIR] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECONDS_PER_TARGET=${1:-60}
+BUILD=${2:-build-fuzz}
+shift $(( $# > 2 ? 2 : $# )) || true
+TARGETS=("$@")
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_loader fuzz_safetensors fuzz_config)
+DATA=${MLXPACK_TEST_DATA:-../shared}
+
+CLANG=$(command -v clang++-14 || command -v clang++ || true)
+[ -n "$CLANG" ] || { echo "clang++ is needed for fuzzing (apt-get install clang-14 libclang-rt-14-dev)"; exit 2; }
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$CLANG" \
+  -DCMAKE_C_COMPILER="${CLANG/++/}" -DMLXPACK_FUZZ=ON -DMLXPACK_BUILD_TESTS=OFF > /dev/null
+cmake --build "$BUILD" -j"${JOBS:-2}" --target "${TARGETS[@]}" mlxpack make_synthetic_model > /dev/null
+
+# Seeds.
+SEEDS="$BUILD/seeds"
+rm -rf "$SEEDS" && mkdir -p "$SEEDS"/{fuzz_loader,fuzz_safetensors,fuzz_config}
+MLXPACK="$BUILD/cli/mlxpack"
+if [ -d "$DATA/models" ]; then
+  "$MLXPACK" pack --force "$DATA/models/stories260K" "$SEEDS/fuzz_loader/stories.mlxpack" > /dev/null
+  "$MLXPACK" pack --force "$DATA/models/stories260K-sharded" "$SEEDS/fuzz_loader/sharded.mlxpack" > /dev/null
+  cp "$DATA"/safetensors-samples/*.safetensors "$SEEDS/fuzz_safetensors/"
+  cp "$DATA/models/stories260K-sharded/model-00001-of-00002.safetensors" "$SEEDS/fuzz_safetensors/"
+  i=0
+  for f in "$DATA"/models/*/config.json "$DATA"/tokenizers/*/tokenizer_config.json "$DATA"/models/*/generation_config.json; do
+    [ -f "$f" ] && cp "$f" "$SEEDS/fuzz_config/seed$((i++)).json"
+  done
+fi
+# A small generated model (F16, two layers) with a compressible tokenizer file.
+SMALL="$BUILD/seed-model"
+rm -rf "$SMALL"
+"$BUILD/bench/make_synthetic_model" --shape tiny --dtype f16 -o "$SMALL" > /dev/null
+printf '%0200d' 0 > "$SMALL/tokenizer.json"
+"$MLXPACK" pack --force "$SMALL" "$SEEDS/fuzz_loader/small.mlxpack" > /dev/null
+"$MLXPACK" pack --force --alignment 4096 "$SMALL" "$SEEDS/fuzz_loader/small-4k.mlxpack" > /dev/null
+cp "$SMALL/model.safetensors" "$SEEDS/fuzz_safetensors/tiny.safetensors"
+
+status=0
+for t in "${TARGETS[@]}"; do
+  corpus="$BUILD/corpus/$t"
+  mkdir -p "$corpus" "$BUILD/artifacts/$t"
+  echo "== $t for ${SECONDS_PER_TARGET}s"
+  if ! "$BUILD/tests/fuzz/$t" "$corpus" "$SEEDS/$t" "tests/fuzz/regressions/$t" \
+      -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=1048576 \
+      -artifact_prefix="$BUILD/artifacts/$t/" -print_final_stats=1 > "$BUILD/$t.log" 2>&1; then
+    echo "$t FAILED: see $BUILD/$t.log and $BUILD/artifacts/$t/"
+    tail -40 "$BUILD/$t.log"
+    status=1
+  fi
+  grep -E "stat::number_of_executed_units|cov:" "$BUILD/$t.log" | tail -2 || true
+done
+exit $status
