@@ -1,5 +1,6 @@
 // mlxpack: pack, inspect, extract and verify .mlxpack model files.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -16,6 +17,10 @@ int report_error(const char* command, const Status& status) {
 
 int main(int argc, char** argv) {
   using namespace mlxpack::cli;
+  // Past a file-size limit (RLIMIT_FSIZE), let write() fail with EFBIG so
+  // the error is reported and temporary files are removed, rather than the
+  // process being killed mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"mlxpack: one file for a language model: pack, info, extract, verify, convert"};
   app.require_subcommand(1);
   app.footer(

@@ -78,6 +78,11 @@ class IndexView {
   // Position of the source entry with this source_index. REQUIRES: s < source_count().
   uint64_t source_position(uint32_t s) const { return first_source_ + s; }
 
+  // Points the view at a copy of the index bytes (the `index_size` bytes at
+  // `index_offset`), so later look-ups no longer read the file. REQUIRES:
+  // `copy` holds exactly the bytes validate() checked.
+  void rebase_index(const uint8_t* copy);
+
   // Binary search; nullopt when absent.
   std::optional<uint64_t> find(EntryKind kind, std::string_view name) const;
 

@@ -99,6 +99,12 @@ Entry IndexView::entry(uint64_t i) const {
   return e;
 }
 
+void IndexView::rebase_index(const uint8_t* copy) {
+  entries_ = copy + kIndexHeaderSize;
+  strings_ = entries_ + entry_count_ * entry_size_;
+  file_ = nullptr;
+}
+
 std::optional<uint64_t> IndexView::find(EntryKind kind, std::string_view name) const {
   uint64_t lo = 0, hi = entry_count_;
   while (lo < hi) {

@@ -1,10 +1,12 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 
 #include "format/layout.h"
 #include "format/safetensors.h"
+#include "loader/src/guarded_read.h"
 #include "loader/src/reader_impl.h"
 
 namespace mlxpack {
@@ -80,6 +82,22 @@ TensorView Reader::Impl::tensor_view(const Entry& e) const {
   return v;
 }
 
+Result<std::string> Reader::Impl::copy_stored(const Entry& e, const std::string& what) const {
+  std::string out(e.stored_size, '\0');
+  struct Copy {
+    char* dst;
+    const uint8_t* src;
+    uint64_t n;
+  } copy{out.data(), bytes_of(e), e.stored_size};
+  if (!run_guarded([](void* a) {
+        auto* c = static_cast<Copy*>(a);
+        std::memcpy(c->dst, c->src, c->n);
+      }, &copy)) {
+    return Status::io_error(what + ": the file changed while mapped (truncated by another process?)");
+  }
+  return out;
+}
+
 Result<SourceView> Reader::Impl::source_at(uint64_t i) const {
   const Entry src = index.entry(i);
   const std::string what = path + ": source '" + std::string(src.name) + "'";
@@ -101,14 +119,16 @@ Result<SourceView> Reader::Impl::source_at(uint64_t i) const {
 
   // The header must describe exactly these tensors: same names, dtypes,
   // shapes, and offsets (each tensor starts where the previous ends).
-  MLXPACK_ASSIGN_OR_RETURN(uint64_t n, parse_safetensors_header_size(bytes_of(src), src.original_size, what));
+  MLXPACK_ASSIGN_OR_RETURN(std::string region, copy_stored(src, what));
+  MLXPACK_ASSIGN_OR_RETURN(uint64_t n, parse_safetensors_header_size(reinterpret_cast<const uint8_t*>(region.data()),
+                                                                     src.original_size, what));
   if (8 + n != src.stored_size) {
     return Status::corruption(FormatError::kBadSafetensors,
                               what + ": header size field says " + u64s(n) + " bytes but the stored header is " +
                                   u64s(src.stored_size - 8));
   }
   MLXPACK_ASSIGN_OR_RETURN(SafetensorsHeader header,
-                           parse_safetensors_header(std::string(view.header_region.substr(8)), src.original_size, what));
+                           parse_safetensors_header(region.substr(8), src.original_size, what));
   if (header.tensors.size() != view.tensors.size()) {
     return Status::corruption(FormatError::kBadSafetensors,
                               what + ": its header lists " + u64s(header.tensors.size()) + " tensors, the pack holds " +
@@ -146,13 +166,30 @@ Result<SourceView> Reader::Impl::source_at(uint64_t i) const {
 Status Reader::Impl::verify_entry(uint64_t i) const {
   const Entry e = index.entry(i);
   const std::string what = path + ": " + entry_kind_name(e.kind) + " '" + std::string(e.name) + "'";
-  const Checksum128 actual = checksum_bytes(bytes_of(e), e.stored_size);
+  // The mapping may fault if the file was truncated since open: hash under
+  // a guard that turns SIGBUS into an error.
+  struct Job {
+    const uint8_t* data;
+    uint64_t size;
+    Checksum128 sum;
+  } job{bytes_of(e), e.stored_size, {}};
+  const bool read_ok = run_guarded([](void* p) {
+    auto* j = static_cast<Job*>(p);
+    j->sum = checksum_bytes(j->data, j->size);
+  }, &job);
+  if (!read_ok) {
+    return Status::io_error(what + ": the file changed while mapped (truncated by another process?); "
+                                   "its bytes could not be read");
+  }
+  const Checksum128 actual = job.sum;
   if (actual != e.checksum) {
     return Status::corruption(FormatError::kChecksumMismatch,
                               what + ": checksum is " + actual.to_hex() + ", index says " + e.checksum.to_hex());
   }
   if (e.kind == EntryKind::kFile && e.type == layout::kEncodingZstd) {
-    Result<std::string> bytes = decompress_exact(bytes_of(e), e.stored_size, e.original_size, what);
+    MLXPACK_ASSIGN_OR_RETURN(std::string stored, copy_stored(e, what));
+    Result<std::string> bytes =
+        decompress_exact(reinterpret_cast<const uint8_t*>(stored.data()), stored.size(), e.original_size, what);
     if (!bytes.is_ok()) return bytes.status();
   }
   if (e.kind == EntryKind::kSource) {
@@ -174,6 +211,14 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const Open
   MLXPACK_ASSIGN_OR_RETURN(impl->index, IndexView::validate(impl->map.data(), impl->map.size_bytes(), path));
   impl->options = options;
   const Superblock& sb = impl->index.superblock();
+  {
+    Entry index_region;
+    index_region.data_offset = sb.index_offset;
+    index_region.stored_size = sb.index_size;
+    MLXPACK_ASSIGN_OR_RETURN(std::string copy, impl->copy_stored(index_region, path + ": index"));
+    impl->index_copy.assign(copy.begin(), copy.end());
+    impl->index.rebase_index(impl->index_copy.data());
+  }
   PackInfo& info = impl->info;
   info.version_major = sb.version_major;
   info.version_minor = sb.version_minor;
@@ -254,11 +299,12 @@ Result<std::string> Reader::file(std::string_view name) const {
   const auto i = impl_->index.find(EntryKind::kFile, name);
   if (!i) return Status::not_found(impl_->path + ": no bundled file named '" + std::string(name) + "'");
   const Entry e = impl_->index.entry(*i);
-  const uint8_t* p = impl_->bytes_of(e);
+  const std::string what = impl_->path + ": file '" + std::string(name) + "'";
+  MLXPACK_ASSIGN_OR_RETURN(std::string stored, impl_->copy_stored(e, what));
   if (e.type == layout::kEncodingZstd) {
-    return decompress_exact(p, e.stored_size, e.original_size, impl_->path + ": file '" + std::string(name) + "'");
+    return decompress_exact(reinterpret_cast<const uint8_t*>(stored.data()), stored.size(), e.original_size, what);
   }
-  return std::string(reinterpret_cast<const char*>(p), e.stored_size);
+  return stored;
 }
 
 Result<SourceView> Reader::source(std::string_view name) const {

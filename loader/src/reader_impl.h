@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "format/index.h"
 #include "loader/src/mapped_file.h"
@@ -18,6 +19,9 @@ struct Reader::Impl {
   std::string path;
   MappedFile map;
   IndexView index;
+  // The index, copied at open: look-ups never touch the mapping again, so a
+  // file truncated after open cannot fault them.
+  std::vector<uint8_t> index_copy;
   PackInfo info;
   OpenOptions options;
   // Per entry, for VerifyMode::kLazy: 0 = not checked, 1 = sound, 2 = corrupt.
@@ -30,6 +34,9 @@ struct Reader::Impl {
   // the pack's tensors for sources). OK or Corruption naming the entry.
   Status verify_entry(uint64_t i) const;
   Result<SourceView> source_at(uint64_t i) const;
+  // Copies an entry's stored bytes out of the mapping; IOError if the file
+  // shrank since open (the read would have raised SIGBUS).
+  Result<std::string> copy_stored(const Entry& e, const std::string& what) const;
 };
 
 EntryType to_entry_type(EntryKind kind);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "format/layout.h"
+#include "loader/src/guarded_read.h"
 #include "loader/src/reader_impl.h"
 
 namespace mlxpack {
@@ -48,8 +49,8 @@ Result<std::vector<CorruptEntry>> Reader::verify_all(unsigned threads) const {
       Status s = impl.verify_entry(work[k].entry);
       if (!s.is_ok()) {
         std::lock_guard<std::mutex> lock(mu);
-        corrupt.push_back({to_entry_type(e.kind), std::string(e.name),
-                           std::string(format_error_name(s.format_error())) + ": " + s.message()});
+        const char* rule = s.code() == StatusCode::kIOError ? "file_changed" : format_error_name(s.format_error());
+        corrupt.push_back({to_entry_type(e.kind), std::string(e.name), std::string(rule) + ": " + s.message()});
       }
     }
   };
@@ -76,7 +77,18 @@ Result<std::vector<CorruptEntry>> Reader::verify_all(unsigned threads) const {
   });
   uint64_t cursor = layout::kSuperblockSize;
   const auto check_gap = [&](uint64_t end, EntryType type, std::string name) {
-    const uint64_t at = first_nonzero(impl.map.data() + cursor, end - cursor);
+    struct Scan {
+      const uint8_t* p;
+      uint64_t n, at;
+    } scan{impl.map.data() + cursor, end - cursor, 0};
+    if (!run_guarded([](void* a) {
+          auto* s = static_cast<Scan*>(a);
+          s->at = first_nonzero(s->p, s->n);
+        }, &scan)) {
+      corrupt.push_back({type, std::move(name), "file_changed: padding could not be read (file truncated while mapped?)"});
+      return;
+    }
+    const uint64_t at = scan.at;
     if (at != end - cursor) {
       corrupt.push_back({type, std::move(name),
                          std::string(format_error_name(FormatError::kNonZeroPadding)) + ": padding byte at offset " +
