@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mlxpack needs, only when some are missing.
-#   scripts/install-deps.sh [--bench]   (--bench adds the benchmark tools)
+#   scripts/install-deps.sh [--test] [--bench]
+#   --test adds clang and libFuzzer (fuzzing) and the s390x cross compiler
+#   with qemu-user (big-endian tests); --bench adds the benchmark tools.
 set -euo pipefail
 packages=(g++ cmake make pkg-config libzstd-dev libxxhash-dev nlohmann-json3-dev libcli11-dev libgtest-dev)
-if [ "${1:-}" = "--bench" ]; then
-  packages+=(xxhash time bc)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --test) packages+=(clang-14 libclang-rt-14-dev g++-s390x-linux-gnu qemu-user-static) ;;
+    --bench) packages+=(xxhash time bc) ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
