@@ -15,12 +15,14 @@ namespace {
 
 std::string u64s(uint64_t v) { return std::to_string(v); }
 
-// Decompresses one zstd frame into exactly `expected` bytes. Memory grows
-// only with output actually produced, so a frame that lies about its size
-// (zstd.h: "decompressed size could be wrong or intentionally modified") or
-// a decompression bomb costs at most `expected` bytes before it is refused.
-Result<std::string> decompress_exact(const uint8_t* src, uint64_t src_size, uint64_t expected,
-                                     const std::string& what) {
+// Decodes one zstd frame that must give exactly `expected` bytes, passing
+// the output to `sink` chunk by chunk. Checks the declared size first and
+// stops as soon as the frame gives more than declared (zstd.h: the
+// "decompressed size could be wrong or intentionally modified"), so a lying
+// frame or a decompression bomb costs no more than the sink keeps.
+template <typename Sink>
+Status decode_zstd_frame(const uint8_t* src, uint64_t src_size, uint64_t expected, const std::string& what,
+                         Sink&& sink) {
   const auto bad = [&](const std::string& why) {
     return Status::corruption(FormatError::kBadCompressedData, what + ": " + why);
   };
@@ -32,22 +34,31 @@ Result<std::string> decompress_exact(const uint8_t* src, uint64_t src_size, uint
   }
   std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   if (!dctx) return Status::io_error(what + ": out of memory for a zstd context");
-  std::string out;
   std::string chunk(ZSTD_DStreamOutSize(), '\0');
   ZSTD_inBuffer in{src, static_cast<size_t>(src_size), 0};
+  uint64_t produced = 0;
   while (true) {
     ZSTD_outBuffer ob{chunk.data(), chunk.size(), 0};
     const size_t ret = ZSTD_decompressStream(dctx.get(), &ob, &in);
     if (ZSTD_isError(ret)) return bad(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(ret));
-    if (ob.pos > expected - out.size()) return bad("zstd frame holds more than the " + u64s(expected) + " bytes declared");
-    out.append(chunk.data(), ob.pos);
+    if (ob.pos > expected - produced) return bad("zstd frame holds more than the " + u64s(expected) + " bytes declared");
+    produced += ob.pos;
+    sink(chunk.data(), ob.pos);
     if (ret == 0) break;  // frame complete
     if (in.pos == in.size && ob.pos == 0) return bad("zstd frame is truncated");
   }
   if (in.pos != in.size) return bad("bytes follow the zstd frame");
-  if (out.size() != expected) {
-    return bad("zstd frame gave " + u64s(out.size()) + " bytes, the index says " + u64s(expected));
+  if (produced != expected) {
+    return bad("zstd frame gave " + u64s(produced) + " bytes, the index says " + u64s(expected));
   }
+  return Status::ok();
+}
+
+Result<std::string> decompress_exact(const uint8_t* src, uint64_t src_size, uint64_t expected,
+                                     const std::string& what) {
+  std::string out;
+  MLXPACK_RETURN_IF_ERROR(decode_zstd_frame(src, src_size, expected, what,
+                                            [&](const char* p, size_t n) { out.append(p, n); }));
   return out;
 }
 
@@ -187,10 +198,11 @@ Status Reader::Impl::verify_entry(uint64_t i) const {
                               what + ": checksum is " + actual.to_hex() + ", index says " + e.checksum.to_hex());
   }
   if (e.kind == EntryKind::kFile && e.type == layout::kEncodingZstd) {
+    // Decode without keeping the output: verifying costs one chunk of
+    // memory whatever the frame claims.
     MLXPACK_ASSIGN_OR_RETURN(std::string stored, copy_stored(e, what));
-    Result<std::string> bytes =
-        decompress_exact(reinterpret_cast<const uint8_t*>(stored.data()), stored.size(), e.original_size, what);
-    if (!bytes.is_ok()) return bytes.status();
+    MLXPACK_RETURN_IF_ERROR(decode_zstd_frame(reinterpret_cast<const uint8_t*>(stored.data()), stored.size(),
+                                              e.original_size, what, [](const char*, size_t) {}));
   }
   if (e.kind == EntryKind::kSource) {
     Result<SourceView> view = source_at(i);

@@ -2,7 +2,10 @@
 // with its own FormatError; truncation at every length is rejected.
 #include <gtest/gtest.h>
 
+#include "format/checksum.h"
+#include "format/index.h"
 #include "format/layout.h"
+#include "format/superblock.h"
 #include "mlxpack/loader.h"
 #include "tests/support/test_support.h"
 
@@ -414,6 +417,57 @@ TEST_F(ConformanceTest, SourceHeaderSizeFieldDisagreeingIsRejected) {
   p.rehash_entry(kSource);
   p.reseal();
   EXPECT_EQ(verify_bytes(dir_, p, "model.safetensors").format_error(), FormatError::kBadSafetensors);
+}
+
+}  // namespace
+}  // namespace mlxpack
+
+namespace mlxpack {
+namespace {
+
+// Builds a pack from scratch with the given index entries and no data (all
+// entries zero-sized at data_start): for rules the writer cannot break.
+std::string handcrafted_pack(const std::vector<Entry>& entries) {
+  const std::vector<uint8_t> index = encode_index(entries);
+  Superblock sb;
+  sb.alignment = 64;
+  sb.index_offset = data_region_start(64);
+  sb.index_size = index.size();
+  sb.index_checksum = checksum_bytes(index.data(), index.size());
+  sb.file_size = sb.index_offset + index.size() + kSuperblockSize;
+  const SuperblockBytes head = encode_superblock(sb);
+  std::string out(reinterpret_cast<const char*>(head.data()), head.size());
+  out.resize(sb.index_offset, '\0');
+  out.append(reinterpret_cast<const char*>(index.data()), index.size());
+  out.append(reinterpret_cast<const char*>(head.data()), head.size());
+  return out;
+}
+
+TEST_F(ConformanceTest, HandcraftedPackWithAZeroSizedTensorOpens) {
+  const std::string name(4096, 'n');
+  Entry e;
+  e.kind = EntryKind::kTensor;
+  e.type = static_cast<uint8_t>(DType::kU8);
+  e.rank = 1;
+  e.name = name;
+  e.data_offset = data_region_start(64);
+  PackBytes p;
+  p.bytes = handcrafted_pack({e});
+  EXPECT_TRUE(open_bytes(p).is_ok()) << open_bytes(p).to_string();
+}
+
+TEST_F(ConformanceTest, OverLongNameIsRejected) {
+  const std::string name(4097, 'n');
+  Entry e;
+  e.kind = EntryKind::kTensor;
+  e.type = static_cast<uint8_t>(DType::kU8);
+  e.rank = 1;
+  e.name = name;
+  e.data_offset = data_region_start(64);
+  PackBytes p;
+  p.bytes = handcrafted_pack({e});
+  expect_rejected(p, FormatError::kBadName);
+  EXPECT_NE(open_bytes(p).message().find("4096"), std::string::npos);
 }
 
 }  // namespace

@@ -102,10 +102,20 @@ TEST_F(ReaderTest, SoundPackVerifies) {
 TEST_F(ReaderTest, EveryChangedDataByteIsReportedUnderItsEntry) {
   auto r = Reader::open(path_);
   ASSERT_TRUE(r.is_ok());
-  std::vector<EntryInfo> entries;
-  for (uint64_t i = 0; i < (*r)->entry_count(); ++i) entries.push_back((*r)->entry(i));
-  r->reset();  // close before the copies are opened
-  for (const EntryInfo& e : entries) {
+  // EntryInfo::name views the reader's index: keep owned copies, since the
+  // reader is closed before the copies are opened.
+  struct Owned {
+    std::string name;
+    EntryType type;
+    uint64_t offset, stored_size_bytes;
+  };
+  std::vector<Owned> entries;
+  for (uint64_t i = 0; i < (*r)->entry_count(); ++i) {
+    const EntryInfo e = (*r)->entry(i);
+    entries.push_back({std::string(e.name), e.type, e.offset, e.stored_size_bytes});
+  }
+  r->reset();
+  for (const Owned& e : entries) {
     for (uint64_t at : {uint64_t{0}, e.stored_size_bytes / 2, e.stored_size_bytes - 1}) {
       if (e.stored_size_bytes == 0) continue;
       auto bad_reader = Reader::open(corrupted_copy(e.offset + at));
