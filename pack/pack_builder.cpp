@@ -15,7 +15,6 @@ namespace {
 
 constexpr size_t kCopyBufferSize = 8u << 20;
 
-std::string u64s(uint64_t v) { return std::to_string(v); }
 
 // Bytes a tensor of this dtype and shape holds, after checking name, dtype and rank.
 Result<uint64_t> tensor_size_bytes(std::string_view name, DType dtype, const std::vector<uint64_t>& shape) {
@@ -25,8 +24,8 @@ Result<uint64_t> tensor_size_bytes(std::string_view name, DType dtype, const std
   }
   if (dtype_size_bytes(dtype) == 0) return Status::invalid_argument(label + ": unknown dtype");
   if (shape.size() > layout::kMaxRank) {
-    return Status::invalid_argument(label + " has rank " + u64s(shape.size()) + ", the limit is " +
-                                    u64s(layout::kMaxRank));
+    return Status::invalid_argument(label + " has rank " + std::to_string(shape.size()) + ", the limit is " +
+                                    std::to_string(layout::kMaxRank));
   }
   uint64_t bytes = dtype_size_bytes(dtype);
   for (uint64_t d : shape) {
@@ -40,8 +39,8 @@ Result<uint64_t> tensor_size_bytes(std::string_view name, DType dtype, const std
 Result<PackBuilder> PackBuilder::create(const std::string& output_path, const PackBuilderOptions& options) {
   const uint32_t a = options.alignment;
   if (a < layout::kMinAlignment || a > layout::kMaxAlignment || (a & (a - 1)) != 0) {
-    return Status::invalid_argument("alignment is " + u64s(a) + ", must be a power of two in [" +
-                                    u64s(layout::kMinAlignment) + ", " + u64s(layout::kMaxAlignment) + "]");
+    return Status::invalid_argument("alignment is " + std::to_string(a) + ", must be a power of two in [" +
+                                    std::to_string(layout::kMinAlignment) + ", " + std::to_string(layout::kMaxAlignment) + "]");
   }
   MLXPACK_ASSIGN_OR_RETURN(OutputFile out, OutputFile::create(output_path, options.overwrite));
   PackBuilder builder(std::move(out), options);
@@ -86,8 +85,8 @@ Status PackBuilder::add_file(std::string_view path, std::string_view bytes) {
     return Status::invalid_argument("bundled file '" + std::string(path) + "': " + reason, FormatError::kBadPath);
   }
   if (bytes.size() > layout::kMaxBundledFileSize) {
-    return Status::invalid_argument("bundled file '" + std::string(path) + "' is " + u64s(bytes.size()) +
-                                    " bytes, more than the limit of " + u64s(layout::kMaxBundledFileSize));
+    return Status::invalid_argument("bundled file '" + std::string(path) + "' is " + std::to_string(bytes.size()) +
+                                    " bytes, more than the limit of " + std::to_string(layout::kMaxBundledFileSize));
   }
   PendingEntry e;
   e.kind = EntryKind::kFile;
@@ -144,7 +143,7 @@ Status PackBuilder::append(const void* data, size_t size) {
   if (!tensor_open_) return Status::invalid_argument("PackBuilder: append() with no open tensor");
   if (size > tensor_expected_size_ - entries_.back().stored_size) {
     return Status::invalid_argument("tensor '" + entries_.back().name + "': more bytes appended than its shape holds (" +
-                                    u64s(tensor_expected_size_) + ")");
+                                    std::to_string(tensor_expected_size_) + ")");
   }
   return write_entry_bytes(data, size);
 }
@@ -153,8 +152,8 @@ Status PackBuilder::end_tensor() {
   if (!tensor_open_) return Status::invalid_argument("PackBuilder: end_tensor() with no open tensor");
   PendingEntry& e = entries_.back();
   if (e.stored_size != tensor_expected_size_) {
-    return Status::invalid_argument("tensor '" + e.name + "': " + u64s(e.stored_size) +
-                                    " bytes appended, its shape and dtype need " + u64s(tensor_expected_size_));
+    return Status::invalid_argument("tensor '" + e.name + "': " + std::to_string(e.stored_size) +
+                                    " bytes appended, its shape and dtype need " + std::to_string(tensor_expected_size_));
   }
   e.checksum = hasher_->digest();
   tensor_open_ = false;
@@ -166,8 +165,8 @@ Status PackBuilder::add_tensor(std::string_view name, DType dtype, const std::ve
   // Check the size first, so a wrong one leaves no tensor half-written.
   MLXPACK_ASSIGN_OR_RETURN(uint64_t expected, tensor_size_bytes(name, dtype, shape));
   if (bytes.size() != expected) {
-    return Status::invalid_argument("tensor '" + std::string(name) + "': " + u64s(bytes.size()) +
-                                    " bytes given, its shape and dtype need " + u64s(expected));
+    return Status::invalid_argument("tensor '" + std::string(name) + "': " + std::to_string(bytes.size()) +
+                                    " bytes given, its shape and dtype need " + std::to_string(expected));
   }
   MLXPACK_RETURN_IF_ERROR(begin_tensor(name, dtype, shape, source));
   MLXPACK_RETURN_IF_ERROR(append(bytes.data(), bytes.size()));
@@ -212,8 +211,8 @@ Result<uint64_t> PackBuilder::finish() {
   if (finished_) return Status::invalid_argument("PackBuilder: already finished");
   finished_ = true;
   if (entries_.size() > layout::kMaxEntries) {
-    return Status::invalid_argument("pack would hold " + u64s(entries_.size()) + " entries, the limit is " +
-                                    u64s(layout::kMaxEntries));
+    return Status::invalid_argument("pack would hold " + std::to_string(entries_.size()) + " entries, the limit is " +
+                                    std::to_string(layout::kMaxEntries));
   }
   // Index order: (kind, name). Sources get their source_index from that order.
   std::vector<size_t> order(entries_.size());
@@ -247,7 +246,7 @@ Result<uint64_t> PackBuilder::finish() {
     e.source_index = layout::kNoSource;
     if (p.kind == EntryKind::kTensor && p.source != layout::kNoSource) {
       if (p.source >= source_index_of_handle.size()) {
-        return Status::invalid_argument("tensor '" + p.name + "' refers to source handle " + u64s(p.source) +
+        return Status::invalid_argument("tensor '" + p.name + "' refers to source handle " + std::to_string(p.source) +
                                         ", which was never added");
       }
       e.source_index = source_index_of_handle[p.source];

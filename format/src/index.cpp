@@ -12,10 +12,9 @@ using namespace layout;
 
 namespace {
 
-std::string u64s(uint64_t v) { return std::to_string(v); }
 
 std::string entry_label(uint64_t i, const Entry& e) {
-  return "index entry " + u64s(i) + " (" + entry_kind_name(e.kind) + " '" + std::string(e.name) + "')";
+  return "index entry " + std::to_string(i) + " (" + entry_kind_name(e.kind) + " '" + std::string(e.name) + "')";
 }
 
 void encode_entry(const Entry& e, uint64_t name_offset, uint8_t* p) {
@@ -133,15 +132,15 @@ Result<IndexView> IndexView::validate(const uint8_t* file, uint64_t file_size, c
   const Superblock& sb = v.superblock_;
   if (sb.file_size != file_size) {
     return Status::corruption(FormatError::kFileSizeMismatch,
-                              what + ": superblock file_size is " + u64s(sb.file_size) +
-                                  " but the file is " + u64s(file_size) + " bytes" +
+                              what + ": superblock file_size is " + std::to_string(sb.file_size) +
+                                  " but the file is " + std::to_string(file_size) + " bytes" +
                                   (file_size < sb.file_size ? " (truncated)" : " (trailing bytes)"));
   }
   // file_size >= kSuperblockSize here (decode_superblock checked the actual size).
   if (file_size < 2 * kSuperblockSize ||
       (kCheckStructureChecksums && std::memcmp(file, file + file_size - kSuperblockSize, kSuperblockSize) != 0)) {
     return Status::corruption(FormatError::kTrailerMismatch,
-                              what + ": the trailer (last " + u64s(kSuperblockSize) +
+                              what + ": the trailer (last " + std::to_string(kSuperblockSize) +
                                   " bytes) is not a copy of the superblock");
   }
   MLXPACK_RETURN_IF_ERROR(v.validate_header(what));
@@ -159,9 +158,9 @@ Status IndexView::validate_header(const std::string& what) {
       index_end != trailer_offset) {
     return Status::corruption(
         FormatError::kIndexOutOfBounds,
-        what + ": index_offset " + u64s(sb.index_offset) + " and index_size " + u64s(sb.index_size) +
-            " do not place the index between the data region (from " + u64s(data_start) +
-            ", aligned to " + u64s(sb.alignment) + ") and the trailer at " + u64s(trailer_offset));
+        what + ": index_offset " + std::to_string(sb.index_offset) + " and index_size " + std::to_string(sb.index_size) +
+            " do not place the index between the data region (from " + std::to_string(data_start) +
+            ", aligned to " + std::to_string(sb.alignment) + ") and the trailer at " + std::to_string(trailer_offset));
   }
   const uint8_t* ix = file_ + sb.index_offset;
   const Checksum128 actual = checksum_bytes(ix, sb.index_size);
@@ -185,18 +184,18 @@ Status IndexView::validate_header(const std::string& what) {
   }
   if (entry_size < kEntrySize || entry_size > 1024 || entry_size % 8 != 0) {
     return Status::corruption(FormatError::kBadEntrySize,
-                              what + ": index entry_size is " + u64s(entry_size) +
+                              what + ": index entry_size is " + std::to_string(entry_size) +
                                   ", must be a multiple of 8 in [128, 1024]");
   }
   entry_size_ = entry_size;
   if (reserved != 0) {
     return Status::corruption(FormatError::kIndexReserved,
-                              what + ": index header reserved field is " + u64s(reserved) + ", must be 0");
+                              what + ": index header reserved field is " + std::to_string(reserved) + ", must be 0");
   }
   if (entry_count_ > kMaxEntries) {
     return Status::corruption(FormatError::kTooManyEntries,
-                              what + ": index entry_count is " + u64s(entry_count_) +
-                                  ", the limit is " + u64s(kMaxEntries));
+                              what + ": index entry_count is " + std::to_string(entry_count_) +
+                                  ", the limit is " + std::to_string(kMaxEntries));
   }
   // entry_count <= 2^20 and entry_size <= 1024, so this product cannot overflow.
   const uint64_t entries_bytes = entry_count_ * entry_size_;
@@ -204,9 +203,9 @@ Status IndexView::validate_header(const std::string& what) {
   if (entries_bytes > room || strings_size_ > room - entries_bytes ||
       ((kIndexHeaderSize + entries_bytes + strings_size_ + 7) & ~uint64_t{7}) != sb.index_size) {
     return Status::corruption(FormatError::kIndexSizeMismatch,
-                              what + ": index_size " + u64s(sb.index_size) + " does not match " +
-                                  u64s(entry_count_) + " entries of " + u64s(entry_size_) +
-                                  " bytes plus " + u64s(strings_size_) +
+                              what + ": index_size " + std::to_string(sb.index_size) + " does not match " +
+                                  std::to_string(entry_count_) + " entries of " + std::to_string(entry_size_) +
+                                  " bytes plus " + std::to_string(strings_size_) +
                                   " bytes of names, padded to a multiple of 8");
   }
   entries_ = ix + kIndexHeaderSize;
@@ -214,7 +213,7 @@ Status IndexView::validate_header(const std::string& what) {
   for (uint64_t i = kIndexHeaderSize + entries_bytes + strings_size_; i < sb.index_size; ++i) {
     if (ix[i] != 0) {
       return Status::corruption(FormatError::kIndexReserved,
-                                what + ": index padding byte at index offset " + u64s(i) + " is not zero");
+                                what + ": index padding byte at index offset " + std::to_string(i) + " is not zero");
     }
   }
   return Status::ok();
@@ -235,22 +234,22 @@ Status IndexView::validate_entries(const std::string& what) {
     const uint8_t kind = p[kEnKindOffset];
     if (kind != kKindTensor && kind != kKindFile && kind != kKindSource) {
       return Status::corruption(FormatError::kBadEntryKind,
-                                what + ": index entry " + u64s(i) + " has kind " + u64s(kind) +
+                                what + ": index entry " + std::to_string(i) + " has kind " + std::to_string(kind) +
                                     ", must be 1 (tensor), 2 (file) or 3 (source)");
     }
     const uint64_t name_offset = load_le64(p + kEnNameOffsetOffset);
     const uint32_t name_size = load_le32(p + kEnNameSizeOffset);
     if (name_offset != name_cursor || name_size > strings_size_ - name_cursor) {
       return Status::corruption(FormatError::kBadName,
-                                what + ": index entry " + u64s(i) + " has name_offset " + u64s(name_offset) +
-                                    " and name_size " + u64s(name_size) +
-                                    "; names must follow each other from offset " + u64s(name_cursor) +
-                                    " within the " + u64s(strings_size_) + "-byte name table");
+                                what + ": index entry " + std::to_string(i) + " has name_offset " + std::to_string(name_offset) +
+                                    " and name_size " + std::to_string(name_size) +
+                                    "; names must follow each other from offset " + std::to_string(name_cursor) +
+                                    " within the " + std::to_string(strings_size_) + "-byte name table");
     }
     name_cursor += name_size;
     const Entry e = entry(i);
     if (std::string reason = check_entry_name(e.name); !reason.empty()) {
-      return Status::corruption(FormatError::kBadName, what + ": index entry " + u64s(i) + ": " + reason);
+      return Status::corruption(FormatError::kBadName, what + ": index entry " + std::to_string(i) + ": " + reason);
     }
     if (p[kEnReserved0Offset] != 0 || load_le32(p + kEnNameSizeOffset + 4) != 0) {
       return Status::corruption(FormatError::kEntryReserved,
@@ -287,12 +286,12 @@ Status IndexView::validate_entries(const std::string& what) {
     if (e.kind == EntryKind::kTensor) {
       if (!dtype_code_is_known(e.type)) {
         return Status::corruption(FormatError::kBadDtype,
-                                  what + ": " + label + " has dtype code " + u64s(e.type) +
-                                      ", known codes are 1 to " + u64s(kMaxDTypeCode));
+                                  what + ": " + label + " has dtype code " + std::to_string(e.type) +
+                                      ", known codes are 1 to " + std::to_string(kMaxDTypeCode));
       }
       if (e.rank > kMaxRank) {
         return Status::corruption(FormatError::kBadRank, what + ": " + label + " has rank " +
-                                                             u64s(e.rank) + ", the limit is " + u64s(kMaxRank));
+                                                             std::to_string(e.rank) + ", the limit is " + std::to_string(kMaxRank));
       }
       uint64_t elements = 1;
       bool overflow = false;
@@ -301,19 +300,19 @@ Status IndexView::validate_entries(const std::string& what) {
       overflow |= mul_overflows(elements, dtype_size_bytes(e.dtype()), &bytes);
       if (overflow || bytes != e.stored_size) {
         return Status::corruption(FormatError::kShapeSizeMismatch,
-                                  what + ": " + label + " has stored_size " + u64s(e.stored_size) +
+                                  what + ": " + label + " has stored_size " + std::to_string(e.stored_size) +
                                       (overflow ? " but its shape's byte size overflows 64 bits"
-                                                : " but its shape and dtype give " + u64s(bytes) + " bytes"));
+                                                : " but its shape and dtype give " + std::to_string(bytes) + " bytes"));
       }
       if (e.original_size != e.stored_size) {
         return Status::corruption(FormatError::kBadOriginalSize,
-                                  what + ": " + label + " has original_size " + u64s(e.original_size) +
-                                      ", must equal stored_size " + u64s(e.stored_size));
+                                  what + ": " + label + " has original_size " + std::to_string(e.original_size) +
+                                      ", must equal stored_size " + std::to_string(e.stored_size));
       }
       if (e.source_index != kNoSource && e.source_index >= source_count_) {
         return Status::corruption(FormatError::kBadSourceIndex,
-                                  what + ": " + label + " has source_index " + u64s(e.source_index) +
-                                      " but there are " + u64s(source_count_) + " source entries");
+                                  what + ": " + label + " has source_index " + std::to_string(e.source_index) +
+                                      " but there are " + std::to_string(source_count_) + " source entries");
       }
     } else {
       if (std::string reason = check_relative_path(e.name); !reason.empty()) {
@@ -328,31 +327,31 @@ Status IndexView::validate_entries(const std::string& what) {
       }
       if (e.source_index != kNoSource) {
         return Status::corruption(FormatError::kBadSourceIndex,
-                                  what + ": " + label + " has source_index " + u64s(e.source_index) +
+                                  what + ": " + label + " has source_index " + std::to_string(e.source_index) +
                                       ", must be 0xFFFFFFFF for " + entry_kind_name(e.kind) + " entries");
       }
       const bool zstd_allowed = e.kind == EntryKind::kFile;
       if (e.type != kEncodingRaw && !(zstd_allowed && e.type == kEncodingZstd)) {
         return Status::corruption(FormatError::kBadEncoding,
-                                  what + ": " + label + " has encoding " + u64s(e.type) +
+                                  what + ": " + label + " has encoding " + std::to_string(e.type) +
                                       (zstd_allowed ? ", must be 0 (raw) or 1 (zstd)" : ", must be 0 (raw)"));
       }
       if (e.kind == EntryKind::kFile) {
         if ((e.type == kEncodingRaw && e.original_size != e.stored_size) ||
             e.original_size > kMaxBundledFileSize) {
           return Status::corruption(FormatError::kBadOriginalSize,
-                                    what + ": " + label + " has original_size " + u64s(e.original_size) +
-                                        " (stored_size " + u64s(e.stored_size) +
+                                    what + ": " + label + " has original_size " + std::to_string(e.original_size) +
+                                        " (stored_size " + std::to_string(e.stored_size) +
                                         "); raw files must have equal sizes and no file may exceed " +
-                                        u64s(kMaxBundledFileSize));
+                                        std::to_string(kMaxBundledFileSize));
         }
       } else {
         if (e.stored_size < 8 || e.stored_size > 8 + kMaxSafetensorsHeaderSize ||
             e.original_size < e.stored_size) {
           return Status::corruption(FormatError::kBadOriginalSize,
-                                    what + ": " + label + " has stored_size " + u64s(e.stored_size) +
-                                        " and original_size " + u64s(e.original_size) +
-                                        "; a source header is 8 to " + u64s(8 + kMaxSafetensorsHeaderSize) +
+                                    what + ": " + label + " has stored_size " + std::to_string(e.stored_size) +
+                                        " and original_size " + std::to_string(e.original_size) +
+                                        "; a source header is 8 to " + std::to_string(8 + kMaxSafetensorsHeaderSize) +
                                         " bytes and no larger than its file");
         }
       }
@@ -360,15 +359,15 @@ Status IndexView::validate_entries(const std::string& what) {
     uint64_t end = 0;
     if (e.data_offset < data_start || add_overflows(e.data_offset, e.stored_size, &end) || end > data_end) {
       return Status::corruption(FormatError::kEntryOutOfBounds,
-                                what + ": " + label + " has data_offset " + u64s(e.data_offset) +
-                                    " and stored_size " + u64s(e.stored_size) +
-                                    ", outside the data region [" + u64s(data_start) + ", " +
-                                    u64s(data_end) + ")");
+                                what + ": " + label + " has data_offset " + std::to_string(e.data_offset) +
+                                    " and stored_size " + std::to_string(e.stored_size) +
+                                    ", outside the data region [" + std::to_string(data_start) + ", " +
+                                    std::to_string(data_end) + ")");
     }
     if (e.data_offset % sb.alignment != 0) {
       return Status::corruption(FormatError::kMisaligned,
-                                what + ": " + label + " has data_offset " + u64s(e.data_offset) +
-                                    ", not a multiple of the alignment " + u64s(sb.alignment));
+                                what + ": " + label + " has data_offset " + std::to_string(e.data_offset) +
+                                    ", not a multiple of the alignment " + std::to_string(sb.alignment));
     }
     regions.push_back({e.data_offset, e.stored_size});
     if (e.kind == EntryKind::kTensor && e.source_index != kNoSource) {
@@ -385,9 +384,9 @@ Status IndexView::validate_entries(const std::string& what) {
     if (add_overflows(source_bytes[s], src.stored_size, &total) || total != src.original_size) {
       return Status::corruption(FormatError::kSourceSizeMismatch,
                                 what + ": source '" + std::string(src.name) + "' has original_size " +
-                                    u64s(src.original_size) + " but its header (" + u64s(src.stored_size) +
-                                    " bytes) and tensors (" + u64s(source_bytes[s]) + " bytes) add up to " +
-                                    u64s(src.stored_size + source_bytes[s]));
+                                    std::to_string(src.original_size) + " but its header (" + std::to_string(src.stored_size) +
+                                    " bytes) and tensors (" + std::to_string(source_bytes[s]) + " bytes) add up to " +
+                                    std::to_string(src.stored_size + source_bytes[s]));
     }
   }
 
@@ -402,8 +401,8 @@ Status IndexView::validate_entries(const std::string& what) {
     align_up(cursor, sb.alignment, &expected);  // cursor <= data_end < 2^62: no overflow
     if (r.offset != expected) {
       return Status::corruption(FormatError::kOverlapOrHole,
-                                what + ": a region starts at " + u64s(r.offset) + " where the layout puts the next one at " +
-                                    u64s(expected) + (r.offset < expected ? " (overlap)" : " (hole)"));
+                                what + ": a region starts at " + std::to_string(r.offset) + " where the layout puts the next one at " +
+                                    std::to_string(expected) + (r.offset < expected ? " (overlap)" : " (hole)"));
     }
     cursor = r.offset + r.size;
   }
@@ -411,9 +410,9 @@ Status IndexView::validate_entries(const std::string& what) {
   align_up(cursor, sb.alignment, &expected_index);
   if (expected_index != sb.index_offset) {
     return Status::corruption(FormatError::kOverlapOrHole,
-                              what + ": the data region ends at " + u64s(cursor) +
-                                  " but the index starts at " + u64s(sb.index_offset) +
-                                  " (expected " + u64s(expected_index) + ")");
+                              what + ": the data region ends at " + std::to_string(cursor) +
+                                  " but the index starts at " + std::to_string(sb.index_offset) +
+                                  " (expected " + std::to_string(expected_index) + ")");
   }
   return Status::ok();
 }

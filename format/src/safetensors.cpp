@@ -17,7 +17,6 @@ Status bad(const std::string& what, const std::string& msg) {
   return Status::corruption(FormatError::kBadSafetensors, what + ": " + msg);
 }
 
-std::string u64s(uint64_t v) { return std::to_string(v); }
 
 Result<SafetensorsTensor> parse_tensor(const std::string& name, const json& value,
                                        const std::string& what) {
@@ -45,7 +44,7 @@ Result<SafetensorsTensor> parse_tensor(const std::string& name, const json& valu
     return bad(what, where + " has no array field 'shape'");
   }
   if (shape_it->size() > layout::kMaxRank) {
-    return bad(what, where + " has rank " + u64s(shape_it->size()) + ", the limit is " + u64s(layout::kMaxRank));
+    return bad(what, where + " has rank " + std::to_string(shape_it->size()) + ", the limit is " + std::to_string(layout::kMaxRank));
   }
   uint64_t elements = 1;
   bool overflow = false;
@@ -63,15 +62,15 @@ Result<SafetensorsTensor> parse_tensor(const std::string& name, const json& valu
   t.data_begin = (*offsets_it)[0].get<uint64_t>();
   t.data_end = (*offsets_it)[1].get<uint64_t>();
   if (t.data_end < t.data_begin) {
-    return bad(what, where + " has data_offsets [" + u64s(t.data_begin) + ", " + u64s(t.data_end) +
+    return bad(what, where + " has data_offsets [" + std::to_string(t.data_begin) + ", " + std::to_string(t.data_end) +
                          "]: end before begin");
   }
   uint64_t bytes = 0;
   overflow |= mul_overflows(elements, dtype_size_bytes(t.dtype), &bytes);
   if (overflow || bytes != t.size_bytes()) {
-    return bad(what, where + " has data_offsets [" + u64s(t.data_begin) + ", " + u64s(t.data_end) + "] (" +
-                         u64s(t.size_bytes()) + " bytes) but its dtype " + dtype_name_str + " and shape give " +
-                         (overflow ? std::string("more than 2^64") : u64s(bytes)) + " bytes");
+    return bad(what, where + " has data_offsets [" + std::to_string(t.data_begin) + ", " + std::to_string(t.data_end) + "] (" +
+                         std::to_string(t.size_bytes()) + " bytes) but its dtype " + dtype_name_str + " and shape give " +
+                         (overflow ? std::string("more than 2^64") : std::to_string(bytes)) + " bytes");
   }
   for (auto it = value.begin(); it != value.end(); ++it) {
     if (it.key() != "dtype" && it.key() != "shape" && it.key() != "data_offsets") {
@@ -114,15 +113,15 @@ struct DuplicateKeyFinder : nlohmann::json_sax<json> {
 Result<uint64_t> parse_safetensors_header_size(const uint8_t prefix[8], uint64_t file_size,
                                                const std::string& what) {
   if (file_size < 8) {
-    return bad(what, "file is " + u64s(file_size) + " bytes, too short for the 8-byte header size");
+    return bad(what, "file is " + std::to_string(file_size) + " bytes, too short for the 8-byte header size");
   }
   const uint64_t n = load_le64(prefix);
   if (n > layout::kMaxSafetensorsHeaderSize) {
-    return bad(what, "header size is " + u64s(n) + " bytes, more than the limit of " +
-                         u64s(layout::kMaxSafetensorsHeaderSize));
+    return bad(what, "header size is " + std::to_string(n) + " bytes, more than the limit of " +
+                         std::to_string(layout::kMaxSafetensorsHeaderSize));
   }
   if (n > file_size - 8) {
-    return bad(what, "header size is " + u64s(n) + " bytes but only " + u64s(file_size - 8) +
+    return bad(what, "header size is " + std::to_string(n) + " bytes but only " + std::to_string(file_size - 8) +
                          " bytes follow the size field");
   }
   return n;
@@ -131,7 +130,7 @@ Result<uint64_t> parse_safetensors_header_size(const uint8_t prefix[8], uint64_t
 Result<SafetensorsHeader> parse_safetensors_header(const std::string& header, uint64_t file_size,
                                                    const std::string& what) {
   if (file_size < 8 || header.size() > file_size - 8) {
-    return bad(what, "header of " + u64s(header.size()) + " bytes does not fit in a " + u64s(file_size) + "-byte file");
+    return bad(what, "header of " + std::to_string(header.size()) + " bytes does not fit in a " + std::to_string(file_size) + "-byte file");
   }
   if (header.empty() || header[0] != '{') {
     return bad(what, "header does not start with '{'");
@@ -171,18 +170,18 @@ Result<SafetensorsHeader> parse_safetensors_header(const std::string& header, ui
   uint64_t cursor = 0;
   for (const SafetensorsTensor& t : out.tensors) {
     if (t.data_begin != cursor) {
-      return bad(what, "tensor '" + t.name + "' starts at data offset " + u64s(t.data_begin) +
-                           " but the previous tensor ends at " + u64s(cursor) +
+      return bad(what, "tensor '" + t.name + "' starts at data offset " + std::to_string(t.data_begin) +
+                           " but the previous tensor ends at " + std::to_string(cursor) +
                            (t.data_begin < cursor ? " (overlap)" : " (hole)"));
     }
     if (t.data_end > data_size) {
-      return bad(what, "tensor '" + t.name + "' ends at data offset " + u64s(t.data_end) +
-                           ", past the " + u64s(data_size) + "-byte data section");
+      return bad(what, "tensor '" + t.name + "' ends at data offset " + std::to_string(t.data_end) +
+                           ", past the " + std::to_string(data_size) + "-byte data section");
     }
     cursor = t.data_end;
   }
   if (cursor != data_size) {
-    return bad(what, "tensors cover " + u64s(cursor) + " bytes of the " + u64s(data_size) +
+    return bad(what, "tensors cover " + std::to_string(cursor) + " bytes of the " + std::to_string(data_size) +
                          "-byte data section (trailing bytes)");
   }
   return out;

@@ -13,7 +13,6 @@ namespace mlxpack {
 
 namespace {
 
-std::string u64s(uint64_t v) { return std::to_string(v); }
 
 // Decodes one zstd frame that must give exactly `expected` bytes, passing
 // the output to `sink` chunk by chunk. Checks the declared size first and
@@ -30,7 +29,7 @@ Status decode_zstd_frame(const uint8_t* src, uint64_t src_size, uint64_t expecte
   if (declared == ZSTD_CONTENTSIZE_ERROR) return bad("stored bytes are not a zstd frame");
   if (declared == ZSTD_CONTENTSIZE_UNKNOWN) return bad("zstd frame does not declare its content size");
   if (declared != expected) {
-    return bad("zstd frame declares " + u64s(declared) + " bytes, the index says " + u64s(expected));
+    return bad("zstd frame declares " + std::to_string(declared) + " bytes, the index says " + std::to_string(expected));
   }
   std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   if (!dctx) return Status::io_error(what + ": out of memory for a zstd context");
@@ -41,7 +40,7 @@ Status decode_zstd_frame(const uint8_t* src, uint64_t src_size, uint64_t expecte
     ZSTD_outBuffer ob{chunk.data(), chunk.size(), 0};
     const size_t ret = ZSTD_decompressStream(dctx.get(), &ob, &in);
     if (ZSTD_isError(ret)) return bad(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(ret));
-    if (ob.pos > expected - produced) return bad("zstd frame holds more than the " + u64s(expected) + " bytes declared");
+    if (ob.pos > expected - produced) return bad("zstd frame holds more than the " + std::to_string(expected) + " bytes declared");
     produced += ob.pos;
     sink(chunk.data(), ob.pos);
     if (ret == 0) break;  // frame complete
@@ -49,7 +48,7 @@ Status decode_zstd_frame(const uint8_t* src, uint64_t src_size, uint64_t expecte
   }
   if (in.pos != in.size) return bad("bytes follow the zstd frame");
   if (produced != expected) {
-    return bad("zstd frame gave " + u64s(produced) + " bytes, the index says " + u64s(expected));
+    return bad("zstd frame gave " + std::to_string(produced) + " bytes, the index says " + std::to_string(expected));
   }
   return Status::ok();
 }
@@ -135,15 +134,15 @@ Result<SourceView> Reader::Impl::source_at(uint64_t i) const {
                                                                      src.original_size, what));
   if (8 + n != src.stored_size) {
     return Status::corruption(FormatError::kBadSafetensors,
-                              what + ": header size field says " + u64s(n) + " bytes but the stored header is " +
-                                  u64s(src.stored_size - 8));
+                              what + ": header size field says " + std::to_string(n) + " bytes but the stored header is " +
+                                  std::to_string(src.stored_size - 8));
   }
   MLXPACK_ASSIGN_OR_RETURN(SafetensorsHeader header,
                            parse_safetensors_header(region.substr(8), src.original_size, what));
   if (header.tensors.size() != view.tensors.size()) {
     return Status::corruption(FormatError::kBadSafetensors,
-                              what + ": its header lists " + u64s(header.tensors.size()) + " tensors, the pack holds " +
-                                  u64s(view.tensors.size()) + " for it");
+                              what + ": its header lists " + std::to_string(header.tensors.size()) + " tensors, the pack holds " +
+                                  std::to_string(view.tensors.size()) + " for it");
   }
   struct Placed {
     const TensorView* view;
@@ -255,7 +254,7 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const Open
       std::string names;
       for (size_t k = 0; k < bad.size() && k < 5; ++k) names += (k ? ", " : "") + bad[k].name;
       return Status::corruption(FormatError::kChecksumMismatch,
-                                path + ": " + u64s(bad.size()) + " corrupt entries (" + names + "); first: " +
+                                path + ": " + std::to_string(bad.size()) + " corrupt entries (" + names + "); first: " +
                                     bad[0].reason);
     }
   }

@@ -443,29 +443,28 @@ std::string handcrafted_pack(const std::vector<Entry>& entries) {
   return out;
 }
 
-TEST_F(ConformanceTest, HandcraftedPackWithAZeroSizedTensorOpens) {
-  const std::string name(4096, 'n');
+// A zero-sized U8 tensor of shape [0] named `name`, at data_start.
+Entry zero_sized_tensor(const std::string& name) {
   Entry e;
   e.kind = EntryKind::kTensor;
   e.type = static_cast<uint8_t>(DType::kU8);
   e.rank = 1;
   e.name = name;
   e.data_offset = data_region_start(64);
+  return e;
+}
+
+TEST_F(ConformanceTest, HandcraftedPackWithAZeroSizedTensorOpens) {
+  const std::string name(4096, 'n');
   PackBytes p;
-  p.bytes = handcrafted_pack({e});
+  p.bytes = handcrafted_pack({zero_sized_tensor(name)});
   EXPECT_TRUE(open_bytes(p).is_ok()) << open_bytes(p).to_string();
 }
 
 TEST_F(ConformanceTest, OverLongNameIsRejected) {
   const std::string name(4097, 'n');
-  Entry e;
-  e.kind = EntryKind::kTensor;
-  e.type = static_cast<uint8_t>(DType::kU8);
-  e.rank = 1;
-  e.name = name;
-  e.data_offset = data_region_start(64);
   PackBytes p;
-  p.bytes = handcrafted_pack({e});
+  p.bytes = handcrafted_pack({zero_sized_tensor(name)});
   expect_rejected(p, FormatError::kBadName);
   EXPECT_NE(open_bytes(p).message().find("4096"), std::string::npos);
 }
