@@ -10,6 +10,10 @@
 // multiple of the alignment. The builder sorts the index itself, so callers
 // only choose the data order; to make output deterministic, add in a
 // deterministic order.
+//
+// Argument errors (a bad name, a size that does not match the shape) leave
+// the builder usable. After an I/O error the builder must be discarded: its
+// temporary file is then removed.
 #ifndef MLXPACK_PACK_PACK_BUILDER_H_
 #define MLXPACK_PACK_PACK_BUILDER_H_
 

@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <deque>
+#include <set>
 #include <mutex>
 #include <new>
 #include <string>
@@ -13,8 +13,9 @@
 
 struct mlxpack_reader {
   std::unique_ptr<mlxpack::Reader> reader;
-  // NUL-terminated copies of names handed out, kept until close.
-  mutable std::deque<std::string> names;
+  // NUL-terminated copies of the names handed out, one per distinct name
+  // (so repeated calls do not grow memory), kept until close.
+  mutable std::set<std::string, std::less<>> names;
   mutable std::mutex names_mu;
 };
 
@@ -59,8 +60,9 @@ mlxpack_status guarded(F&& body) {
 
 const char* keep_name(const mlxpack_reader* r, std::string_view name) {
   std::lock_guard<std::mutex> lock(r->names_mu);
-  r->names.emplace_back(name);
-  return r->names.back().c_str();
+  auto it = r->names.find(name);
+  if (it == r->names.end()) it = r->names.emplace(name).first;
+  return it->c_str();
 }
 
 }  // namespace
