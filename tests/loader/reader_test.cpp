@@ -237,6 +237,10 @@ TEST_F(ReaderTest, CApiOpensReadsAndVerifies) {
   ASSERT_EQ(mlxpack_entry(reader, 6, &type, &name), MLXPACK_OK);
   EXPECT_EQ(type, MLXPACK_ENTRY_SOURCE);
   EXPECT_STREQ(name, "model.safetensors");
+  // Names are interned: asking again hands out the same string, not a new copy.
+  const char* again = nullptr;
+  ASSERT_EQ(mlxpack_entry(reader, 6, &type, &again), MLXPACK_OK);
+  EXPECT_EQ(again, name);
   mlxpack_close(reader);
 
   std::string junk = dir_.file("junk.bin");
