@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds, then packs a model, shows
-# what is in the pack, verifies it, and extracts it back, checking that every
-# file comes back byte for byte.
+# what is in the pack, verifies it, extracts it back (checking that every
+# file comes back byte for byte), and converts it to MLX 4-bit.
 #   scripts/run.sh [MODEL_DIR]
 # MODEL_DIR defaults to ../shared/models/stories260K when present; with no
 # model at hand, a small synthetic one is generated.
@@ -33,3 +33,6 @@ for f in "$OUT/extracted"/*; do
   cmp "$f" "$MODEL/$(basename "$f")"
 done
 echo "all $(ls "$OUT/extracted" | wc -l) files restored byte for byte"
+echo "== mlxpack convert -q --report $OUT/model.mlxpack $OUT/model-4bit.mlxpack"
+"$MLXPACK" convert --force -q --report "$OUT/model.mlxpack" "$OUT/model-4bit.mlxpack" | tail -n 12
+"$MLXPACK" info "$OUT/model-4bit.mlxpack" | sed -n '1,20p'
