@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
-cmake --build build -j"${JOBS:-2}"
+cmake --build build -j"${JOBS:-2}" --target mlxpack make_synthetic_model
 MLXPACK=build/cli/mlxpack
 OUT=${OUT:-out}
 mkdir -p "$OUT"
