@@ -12,7 +12,7 @@ SECONDS_PER_TARGET=${1:-60}
 BUILD=${2:-build-fuzz}
 shift $(( $# > 2 ? 2 : $# )) || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_loader fuzz_safetensors fuzz_config)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_loader fuzz_safetensors fuzz_config fuzz_shard_index fuzz_recipe)
 DATA=${MLXPACK_TEST_DATA:-../shared}
 
 CLANG=$(command -v clang++-14 || command -v clang++ || true)
@@ -23,13 +23,14 @@ cmake --build "$BUILD" -j"${JOBS:-2}" --target "${TARGETS[@]}" mlxpack make_synt
 
 # Seeds.
 SEEDS="$BUILD/seeds"
-rm -rf "$SEEDS" && mkdir -p "$SEEDS"/{fuzz_loader,fuzz_safetensors,fuzz_config}
+rm -rf "$SEEDS" && mkdir -p "$SEEDS"/{fuzz_loader,fuzz_safetensors,fuzz_config,fuzz_shard_index,fuzz_recipe}
 MLXPACK="$BUILD/cli/mlxpack"
 if [ -d "$DATA/models" ]; then
   "$MLXPACK" pack --force "$DATA/models/stories260K" "$SEEDS/fuzz_loader/stories.mlxpack" > /dev/null
   "$MLXPACK" pack --force "$DATA/models/stories260K-sharded" "$SEEDS/fuzz_loader/sharded.mlxpack" > /dev/null
   cp "$DATA"/safetensors-samples/*.safetensors "$SEEDS/fuzz_safetensors/"
   cp "$DATA/models/stories260K-sharded/model-00001-of-00002.safetensors" "$SEEDS/fuzz_safetensors/"
+  cp "$DATA/models/stories260K-sharded/model.safetensors.index.json" "$SEEDS/fuzz_shard_index/stories.json"
   i=0
   for f in "$DATA"/models/*/config.json "$DATA"/tokenizers/*/tokenizer_config.json "$DATA"/models/*/generation_config.json; do
     [ -f "$f" ] && cp "$f" "$SEEDS/fuzz_config/seed$((i++)).json"
@@ -43,6 +44,11 @@ printf '%0200d' 0 > "$SMALL/tokenizer.json"
 "$MLXPACK" pack --force "$SMALL" "$SEEDS/fuzz_loader/small.mlxpack" > /dev/null
 "$MLXPACK" pack --force --alignment 4096 "$SMALL" "$SEEDS/fuzz_loader/small-4k.mlxpack" > /dev/null
 cp "$SMALL/model.safetensors" "$SEEDS/fuzz_safetensors/tiny.safetensors"
+
+printf '{"metadata":{"total_size":27},"weight_map":{"a.weight":"model-00001-of-00002.safetensors","b.weight":"model-00001-of-00002.safetensors","c.weight":"model-00002-of-00002.safetensors"}}' \
+  > "$SEEDS/fuzz_shard_index/valid.json"
+printf '{"default":{"bits":4,"group_size":64},"overrides":[{"pattern":"*.q_proj","bits":8},{"pattern":"lm_head","quantize":false}]}' \
+  > "$SEEDS/fuzz_recipe/recipe.json"
 
 status=0
 for t in "${TARGETS[@]}"; do

@@ -1,0 +1,46 @@
+// libFuzzer target: arbitrary bytes as model.safetensors.index.json beside
+// two real shards, through pack's directory planner (which validates the
+// index against the shards).
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "format/safetensors.h"
+#include "pack/model_dir.h"
+
+namespace {
+
+void write(const std::string& path, const std::string& bytes) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return;
+  std::fwrite(bytes.data(), 1, bytes.size(), f);
+  std::fclose(f);
+}
+
+std::string make_dir() {
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string dir =
+      std::string(tmp != nullptr ? tmp : "/tmp") + "/mlxpack-fuzz-shards-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  write(dir + "/config.json", "{\"model_type\":\"llama\"}");
+  using mlxpack::DType;
+  write(dir + "/model-00001-of-00002.safetensors",
+        mlxpack::encode_safetensors({{"a.weight", DType::kF32, {2, 2}, std::string(16, '\1')},
+                                     {"b.weight", DType::kU8, {3}, "xyz"}},
+                                    {}));
+  write(dir + "/model-00002-of-00002.safetensors",
+        mlxpack::encode_safetensors({{"c.weight", DType::kBF16, {4}, std::string(8, '\2')}}, {{"format", "pt"}}));
+  return dir;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const std::string dir = make_dir();
+  write(dir + "/model.safetensors.index.json", std::string(reinterpret_cast<const char*>(data), size));
+  auto plan = mlxpack::plan_model_dir(dir);
+  if (plan.is_ok() && plan->tensor_count != 3) __builtin_trap();  // a valid index maps all three tensors
+  return 0;
+}
