@@ -11,6 +11,14 @@
 // Thread safety: a Reader is immutable after open; all const methods may be
 // called from many threads at once. Views stay valid while the Reader lives.
 //
+// Files changed after open: open() copies the index, so look-ups never read
+// the file again. verify()/verify_all(), file() and source() read entry
+// bytes under a guard and report a file truncated by another process
+// (IOError, "file_changed") instead of faulting. TensorView data is plain
+// mapped memory: touching it on such a file raises SIGBUS in your code.
+// Replacing the file by rename (as pack --force does) is always safe: the
+// Reader keeps the old bytes.
+//
 // Errors: every function returns Status or Result<T>; no exception escapes.
 // This header is C++17.
 #ifndef MLXPACK_LOADER_H_
