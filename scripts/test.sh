@@ -15,12 +15,22 @@ JOBS=${JOBS:-2}
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLXPACK_WERROR=ON > /dev/null
 cmake --build build -j"$JOBS"
-ctest --test-dir build -j"$JOBS" --output-on-failure --timeout 900
+ctest --test-dir build -j"$JOBS" --output-on-failure --timeout 900 | tee build/ctest.log
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMLXPACK_SANITIZE=ON -DMLXPACK_WERROR=ON > /dev/null
 cmake --build build-asan -j"$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan -j"$JOBS" --output-on-failure --timeout 1800
+  ctest --test-dir build-asan -j"$JOBS" --output-on-failure --timeout 1800 | tee build-asan/ctest.log
 
-tests/fuzz/run_fuzzers.sh "${FUZZ_SECONDS:-60}" build-fuzz
-tests/bigendian/run.sh build
+tests/fuzz/run_fuzzers.sh "${FUZZ_SECONDS:-60}" build-fuzz | tee build/fuzz.log
+tests/bigendian/run.sh build | tee build/bigendian.log
+
+# One closing line over everything above (each step already failed the run
+# on any failure): CTest cases, sanitizer cases, fuzz targets, big-endian cases.
+count() { grep -o "$2" "$1" | grep -o '[0-9]*' | tail -n 1; }
+normal=$(count build/ctest.log 'tests failed out of [0-9]*')
+asan=$(count build-asan/ctest.log 'tests failed out of [0-9]*')
+fuzz=$(grep -c '^== fuzz_' build/fuzz.log)
+be=$(count build/bigendian.log 'PASSED  \] [0-9]*')
+echo "CTest ${normal}, under ASan+UBSan ${asan}, fuzz targets ${fuzz}, big-endian ${be}"
+echo "tests: $((normal + asan + fuzz + be)) passed, 0 failed"
