@@ -157,7 +157,8 @@ Result<ConvertReport> convert_model(const ConvertOptions& options) {
     }
   }
 
-  // Plan jobs, in output-name order.
+  // Plan one job per input tensor (and one for an untied lm_head); the
+  // output order is set below, by sorting the output tensors themselves.
   std::vector<Job> jobs;
   const auto plan_job = [&](size_t input, const InputTensor& as) {
     Job j;
@@ -192,7 +193,6 @@ Result<ConvertReport> convert_model(const ConvertOptions& options) {
     lm.name = "lm_head.weight";
     plan_job(*untie_from, lm);
   }
-  std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.base < b.base; });
 
   // Output tensors sorted by name: the order mlx-lm's sorted index lists,
   // and one that re-converting an already quantized model reproduces.
