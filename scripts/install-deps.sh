@@ -4,7 +4,8 @@
 #   --test adds clang and libFuzzer (fuzzing) and the s390x cross compiler
 #   with qemu-user (big-endian tests); --bench adds the benchmark tools.
 set -euo pipefail
-packages=(g++ cmake make pkg-config libzstd-dev libxxhash-dev nlohmann-json3-dev libcli11-dev libgtest-dev)
+packages=(g++ cmake make pkg-config libzstd-dev libxxhash-dev nlohmann-json3-dev libcli11-dev libgtest-dev
+          libonig-dev libutf8proc-dev libsentencepiece-dev)
 for arg in "$@"; do
   case "$arg" in
     --test) packages+=(clang-14 libclang-rt-14-dev g++-s390x-linux-gnu qemu-user-static) ;;

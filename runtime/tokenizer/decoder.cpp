@@ -1,0 +1,278 @@
+#include "runtime/tokenizer/decoder.h"
+
+#include "runtime/text/utf8.h"
+#include "runtime/tokenizer/byte_level.h"
+#include "runtime/tokenizer/regex.h"
+
+namespace mlxpack::tokenizer {
+
+namespace {
+
+void replace_all(std::string* s, const std::string& from, const std::string& to) {
+  if (from.empty()) return;
+  std::string out;
+  size_t pos = 0;
+  for (;;) {
+    const size_t hit = s->find(from, pos);
+    if (hit == std::string::npos) break;
+    out.append(*s, pos, hit - pos);
+    out += to;
+    pos = hit + from.size();
+  }
+  if (pos == 0) return;
+  out.append(*s, pos, std::string::npos);
+  *s = std::move(out);
+}
+
+// Byte-level pieces back to bytes; consecutive non-added pieces are joined
+// first so a character split across tokens decodes whole.
+class ByteLevelDecoder final : public Decoder {
+ public:
+  void decode(std::vector<DecodePiece>* pieces) const override {
+    std::vector<DecodePiece> out;
+    std::string bytes;
+    auto flush = [&] {
+      if (!bytes.empty()) out.push_back({text::decode_lossy(bytes), false});
+      bytes.clear();
+    };
+    for (DecodePiece& p : *pieces) {
+      if (p.added) {
+        flush();
+        out.push_back(std::move(p));
+        continue;
+      }
+      std::string raw;
+      if (bytes_from_byte_level(p.text, &raw)) {
+        bytes += raw;
+      } else {
+        bytes += p.text;  // a code point with no byte: keep the piece's own UTF-8
+      }
+    }
+    flush();
+    *pieces = std::move(out);
+  }
+};
+
+class MetaspaceDecoder final : public Decoder {
+ public:
+  MetaspaceDecoder(std::string replacement, bool strip_first) : replacement_(std::move(replacement)), strip_first_(strip_first) {}
+  void decode(std::vector<DecodePiece>* pieces) const override {
+    for (size_t i = 0; i < pieces->size(); ++i) {
+      std::string& t = (*pieces)[i].text;
+      replace_all(&t, replacement_, " ");
+      if (i == 0 && strip_first_ && !t.empty() && t[0] == ' ') t.erase(0, 1);
+    }
+  }
+
+ private:
+  std::string replacement_;
+  bool strip_first_;
+};
+
+class ReplaceDecoder final : public Decoder {
+ public:
+  ReplaceDecoder(PatternSpec pattern, std::shared_ptr<const Regex> regex, std::string content)
+      : pattern_(std::move(pattern)), regex_(std::move(regex)), content_(std::move(content)) {}
+  void decode(std::vector<DecodePiece>* pieces) const override {
+    for (DecodePiece& p : *pieces) {
+      if (!regex_) {
+        replace_all(&p.text, pattern_.text, content_);
+        continue;
+      }
+      std::vector<Match> matches;
+      if (!regex_->find_all(p.text, &matches).is_ok()) continue;
+      std::string out;
+      size_t pos = 0;
+      for (const Match& m : matches) {
+        if (m.end == m.begin) continue;
+        out.append(p.text, pos, m.begin - pos);
+        out += content_;
+        pos = m.end;
+      }
+      out.append(p.text, pos, std::string::npos);
+      p.text = std::move(out);
+    }
+  }
+
+ private:
+  PatternSpec pattern_;
+  std::shared_ptr<const Regex> regex_;
+  std::string content_;
+};
+
+// Runs of <0xXX> pieces become the text of their bytes.
+class ByteFallbackDecoder final : public Decoder {
+ public:
+  void decode(std::vector<DecodePiece>* pieces) const override {
+    std::vector<DecodePiece> out;
+    std::string bytes;
+    auto flush = [&] {
+      if (!bytes.empty()) out.push_back({text::decode_lossy(bytes), false});
+      bytes.clear();
+    };
+    for (DecodePiece& p : *pieces) {
+      int byte = -1;
+      const std::string& t = p.text;
+      if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') byte = parse_hex(t[3], t[4]);
+      if (byte >= 0) {
+        bytes.push_back(static_cast<char>(byte));
+      } else {
+        flush();
+        out.push_back(std::move(p));
+      }
+    }
+    flush();
+    *pieces = std::move(out);
+  }
+
+ private:
+  static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  }
+  static int parse_hex(char hi, char lo) {
+    const int h = hex_digit(hi);
+    const int l = hex_digit(lo);
+    return h < 0 || l < 0 ? -1 : h * 16 + l;
+  }
+};
+
+class FuseDecoder final : public Decoder {
+ public:
+  void decode(std::vector<DecodePiece>* pieces) const override {
+    std::string all;
+    for (const DecodePiece& p : *pieces) all += p.text;
+    pieces->clear();
+    pieces->push_back({std::move(all), false});
+  }
+};
+
+// Removes up to `start` leading and `stop` trailing copies of `content`.
+class StripDecoder final : public Decoder {
+ public:
+  StripDecoder(std::string content, size_t start, size_t stop) : content_(std::move(content)), start_(start), stop_(stop) {}
+  void decode(std::vector<DecodePiece>* pieces) const override {
+    if (content_.empty()) return;
+    for (DecodePiece& p : *pieces) {
+      std::string& t = p.text;
+      size_t begin = 0;
+      for (size_t k = 0; k < start_ && t.compare(begin, content_.size(), content_) == 0; ++k) begin += content_.size();
+      size_t end = t.size();
+      for (size_t k = 0; k < stop_ && end >= begin + content_.size() &&
+                         t.compare(end - content_.size(), content_.size(), content_) == 0;
+           ++k) {
+        end -= content_.size();
+      }
+      t = t.substr(begin, end - begin);
+    }
+  }
+
+ private:
+  std::string content_;
+  size_t start_;
+  size_t stop_;
+};
+
+class WordPieceDecoder final : public Decoder {
+ public:
+  explicit WordPieceDecoder(std::string prefix) : prefix_(std::move(prefix)) {}
+  void decode(std::vector<DecodePiece>* pieces) const override {
+    for (size_t i = 0; i < pieces->size(); ++i) {
+      std::string& t = (*pieces)[i].text;
+      if (i > 0) {
+        if (!prefix_.empty() && t.compare(0, prefix_.size(), prefix_) == 0) {
+          t.erase(0, prefix_.size());
+        } else {
+          t.insert(0, " ");
+        }
+      }
+    }
+  }
+
+ private:
+  std::string prefix_;
+};
+
+class BpeSuffixDecoder final : public Decoder {
+ public:
+  explicit BpeSuffixDecoder(std::string suffix) : suffix_(std::move(suffix)) {}
+  void decode(std::vector<DecodePiece>* pieces) const override {
+    for (size_t i = 0; i < pieces->size(); ++i) {
+      replace_all(&(*pieces)[i].text, suffix_, i + 1 == pieces->size() ? "" : " ");
+    }
+  }
+
+ private:
+  std::string suffix_;
+};
+
+class SequenceDecoder final : public Decoder {
+ public:
+  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> steps) : steps_(std::move(steps)) {}
+  void decode(std::vector<DecodePiece>* pieces) const override {
+    for (const auto& step : steps_) step->decode(pieces);
+  }
+
+ private:
+  std::vector<std::unique_ptr<Decoder>> steps_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Decoder>> make_decoder(const Json& spec, const std::string& where) {
+  if (!spec.is_object()) return field_error(where, std::string("expected an object, got ") + json_type_name(spec));
+  MLXPACK_ASSIGN_OR_RETURN(std::string type, required_string(spec, "type", where));
+  if (type == "ByteLevel") return std::unique_ptr<Decoder>(new ByteLevelDecoder());
+  if (type == "Metaspace") {
+    MLXPACK_ASSIGN_OR_RETURN(std::string replacement, optional_string(spec, "replacement", where, "\xE2\x96\x81"));
+    bool strip_first = true;
+    if (const Json* v = find_field(spec, "prepend_scheme")) {
+      if (!v->is_string()) return field_error(where + ".prepend_scheme", "expected a string");
+      strip_first = v->get<std::string>() != "never";
+    } else {
+      MLXPACK_ASSIGN_OR_RETURN(strip_first, optional_bool(spec, "add_prefix_space", where, true));
+    }
+    return std::unique_ptr<Decoder>(new MetaspaceDecoder(std::move(replacement), strip_first));
+  }
+  if (type == "Replace") {
+    MLXPACK_ASSIGN_OR_RETURN(PatternSpec pattern, required_pattern(spec, "pattern", where));
+    MLXPACK_ASSIGN_OR_RETURN(std::string content, required_string(spec, "content", where));
+    std::shared_ptr<const Regex> regex;
+    if (pattern.is_regex) {
+      MLXPACK_ASSIGN_OR_RETURN(regex, Regex::compile(pattern.text, where + ".pattern.Regex"));
+    }
+    return std::unique_ptr<Decoder>(new ReplaceDecoder(std::move(pattern), std::move(regex), std::move(content)));
+  }
+  if (type == "ByteFallback") return std::unique_ptr<Decoder>(new ByteFallbackDecoder());
+  if (type == "Fuse") return std::unique_ptr<Decoder>(new FuseDecoder());
+  if (type == "Strip") {
+    MLXPACK_ASSIGN_OR_RETURN(std::string content, required_string(spec, "content", where));
+    MLXPACK_ASSIGN_OR_RETURN(int64_t start, required_int(spec, "start", where, 0, 1 << 20));
+    MLXPACK_ASSIGN_OR_RETURN(int64_t stop, required_int(spec, "stop", where, 0, 1 << 20));
+    return std::unique_ptr<Decoder>(new StripDecoder(std::move(content), static_cast<size_t>(start), static_cast<size_t>(stop)));
+  }
+  if (type == "WordPiece") {
+    MLXPACK_ASSIGN_OR_RETURN(std::string prefix, optional_string(spec, "prefix", where, "##"));
+    return std::unique_ptr<Decoder>(new WordPieceDecoder(std::move(prefix)));
+  }
+  if (type == "BPEDecoder") {
+    MLXPACK_ASSIGN_OR_RETURN(std::string suffix, optional_string(spec, "suffix", where, "</w>"));
+    return std::unique_ptr<Decoder>(new BpeSuffixDecoder(std::move(suffix)));
+  }
+  if (type == "Sequence") {
+    MLXPACK_ASSIGN_OR_RETURN(const Json* list, required_array(spec, "decoders", where));
+    std::vector<std::unique_ptr<Decoder>> steps;
+    for (size_t i = 0; i < list->size(); ++i) {
+      MLXPACK_ASSIGN_OR_RETURN(auto step, make_decoder((*list)[i], where + ".decoders[" + std::to_string(i) + "]"));
+      steps.push_back(std::move(step));
+    }
+    return std::unique_ptr<Decoder>(new SequenceDecoder(std::move(steps)));
+  }
+  return Status::unsupported(where + ".type: decoder \"" + type +
+                             "\" is not supported (supported: ByteLevel, Metaspace, Replace, ByteFallback, Fuse, "
+                             "Strip, WordPiece, BPEDecoder, Sequence)");
+}
+
+}  // namespace mlxpack::tokenizer

@@ -1,0 +1,307 @@
+#include "runtime/tokenizer/hf_tokenizer.h"
+
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "runtime/text/utf8.h"
+#include "runtime/tokenizer/added_vocabulary.h"
+#include "runtime/tokenizer/bpe_model.h"
+#include "runtime/tokenizer/decoder.h"
+#include "runtime/tokenizer/json_fields.h"
+#include "runtime/tokenizer/normalizer.h"
+#include "runtime/tokenizer/post_processor.h"
+#include "runtime/tokenizer/pre_tokenizer.h"
+#include "runtime/tokenizer/tokenizer_config.h"
+
+namespace mlxpack::tokenizer {
+
+namespace {
+
+// Pieces shorter than this are cached (the reference uses the same bound).
+constexpr size_t kMaxCachedPieceBytes = 256;
+constexpr size_t kMaxCacheEntries = 1 << 16;
+
+// HF's clean_up_tokenization: drop the space before punctuation and
+// English contractions.
+std::string clean_up_tokenization(std::string s) {
+  static const std::pair<const char*, const char*> kRules[] = {
+      {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
+      {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+  for (const auto& [from, to] : kRules) {
+    const std::string f(from);
+    std::string out;
+    size_t pos = 0;
+    bool changed = false;
+    for (;;) {
+      const size_t hit = s.find(f, pos);
+      if (hit == std::string::npos) break;
+      out.append(s, pos, hit - pos);
+      out += to;
+      pos = hit + f.size();
+      changed = true;
+    }
+    if (!changed) continue;
+    out.append(s, pos, std::string::npos);
+    s = std::move(out);
+  }
+  return s;
+}
+
+class HfTokenizer final : public Tokenizer {
+ public:
+  Result<std::vector<int32_t>> encode(std::string_view text, bool add_special_tokens) const override {
+    MLXPACK_ASSIGN_OR_RETURN(std::vector<TokenPiece> pieces, encode_impl(text, add_special_tokens, false));
+    std::vector<int32_t> ids;
+    ids.reserve(pieces.size());
+    for (const TokenPiece& p : pieces) ids.push_back(p.id);
+    return ids;
+  }
+
+  Result<std::vector<TokenPiece>> encode_pieces(std::string_view text, bool add_special_tokens) const override {
+    return encode_impl(text, add_special_tokens, true);
+  }
+
+  Result<std::string> decode(const std::vector<int32_t>& ids, const DecodeOptions& options) const override {
+    std::vector<DecodePiece> pieces;
+    pieces.reserve(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const int32_t id = ids[i];
+      if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() || id_to_token_[static_cast<size_t>(id)].empty()) {
+        return Status::invalid_argument("decode: id " + std::to_string(id) + " (position " + std::to_string(i) +
+                                        ") is not in the vocabulary of " + origin_ + " (ids 0.." +
+                                        std::to_string(id_to_token_.size() - 1) + ")");
+      }
+      const bool added = added_ids_.count(id) > 0;
+      if (options.skip_special_tokens && special_ids_.count(id)) continue;
+      pieces.push_back({id_to_token_[static_cast<size_t>(id)], added});
+    }
+    std::string text;
+    if (decoder_) {
+      decoder_->decode(&pieces);
+      for (const DecodePiece& p : pieces) text += p.text;
+    } else {
+      for (size_t i = 0; i < pieces.size(); ++i) {
+        if (i) text.push_back(' ');
+        text += pieces[i].text;
+      }
+    }
+    if (options.clean_up_tokenization_spaces.value_or(config_.clean_up_tokenization_spaces)) {
+      text = clean_up_tokenization(std::move(text));
+    }
+    return text;
+  }
+
+  size_t vocab_size() const override { return id_to_token_.size(); }
+  std::optional<int32_t> token_to_id(std::string_view token) const override {
+    auto it = added_by_content_.find(std::string(token));
+    if (it != added_by_content_.end()) return it->second;
+    return model_->token_to_id(token);
+  }
+  std::string id_to_token(int32_t id) const override {
+    if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size()) return {};
+    return id_to_token_[static_cast<size_t>(id)];
+  }
+  bool is_special(int32_t id) const override { return special_ids_.count(id) > 0; }
+  const std::string& bos_token() const override { return config_.bos_token; }
+  const std::string& eos_token() const override { return config_.eos_token; }
+  const std::string& chat_template() const override { return config_.chat_template; }
+
+  Status init(const Json& j, TokenizerConfig config, std::string origin, const TokenizerLimits& limits);
+
+ private:
+  Result<std::vector<TokenPiece>> encode_impl(std::string_view text, bool add_special, bool want_pieces) const;
+  Status encode_text_segment(std::string_view segment, bool at_text_start, std::vector<TokenPiece>* out,
+                             bool want_pieces) const;
+  void model_tokens(const std::string& piece, std::vector<int32_t>* ids) const;
+
+  std::string origin_;
+  TokenizerConfig config_;
+  TokenizerLimits limits_;
+  std::unique_ptr<Normalizer> normalizer_;
+  std::unique_ptr<PreTokenizer> pre_tokenizer_;
+  std::unique_ptr<BpeModel> model_;
+  std::unique_ptr<PostProcessor> post_processor_;
+  std::unique_ptr<Decoder> decoder_;
+  AddedVocabulary added_;
+  std::unordered_map<std::string, int32_t> added_by_content_;
+  std::unordered_set<int32_t> added_ids_;
+  std::unordered_set<int32_t> special_ids_;
+  std::vector<std::string> id_to_token_;  // model vocabulary plus added tokens
+
+  mutable std::mutex cache_mutex_;
+  mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
+};
+
+Status HfTokenizer::init(const Json& j, TokenizerConfig config, std::string origin, const TokenizerLimits& limits) {
+  origin_ = std::move(origin);
+  config_ = std::move(config);
+  limits_ = limits;
+  const std::string& w = origin_;
+  MLXPACK_ASSIGN_OR_RETURN(const Json* model, required_object(j, "model", w));
+  // Files written by older versions of `tokenizers` have no model.type; a
+  // model with merges is BPE then.
+  std::string type = "BPE";
+  if (find_field(*model, "type")) {
+    MLXPACK_ASSIGN_OR_RETURN(type, required_string(*model, "type", w + ".model"));
+  }
+  if (type != "BPE") {
+    return Status::unsupported(w + ".model.type: \"" + type +
+                               "\" is not supported (supported: BPE; SentencePiece models are read from "
+                               "tokenizer.model)");
+  }
+  MLXPACK_ASSIGN_OR_RETURN(model_, BpeModel::from_json(*model, w + ".model", limits));
+  if (const Json* n = find_field(j, "normalizer")) {
+    MLXPACK_ASSIGN_OR_RETURN(normalizer_, make_normalizer(*n, w + ".normalizer"));
+  }
+  if (const Json* p = find_field(j, "pre_tokenizer")) {
+    MLXPACK_ASSIGN_OR_RETURN(pre_tokenizer_, make_pre_tokenizer(*p, w + ".pre_tokenizer"));
+  }
+  if (const Json* p = find_field(j, "post_processor")) {
+    MLXPACK_ASSIGN_OR_RETURN(post_processor_, make_post_processor(*p, w + ".post_processor"));
+  }
+  if (const Json* d = find_field(j, "decoder")) {
+    MLXPACK_ASSIGN_OR_RETURN(decoder_, make_decoder(*d, w + ".decoder"));
+  }
+
+  id_to_token_.assign(model_->size(), std::string());
+  for (size_t id = 0; id < model_->size(); ++id) id_to_token_[id] = model_->id_to_token(static_cast<int32_t>(id));
+
+  std::vector<AddedToken> added;
+  std::vector<std::string> match;
+  if (const Json* list = find_field(j, "added_tokens")) {
+    if (!list->is_array()) return field_error(w + ".added_tokens", "expected an array");
+    for (size_t i = 0; i < list->size(); ++i) {
+      const Json& item = (*list)[i];
+      const std::string path = w + ".added_tokens[" + std::to_string(i) + "]";
+      if (!item.is_object()) return field_error(path, "expected an object");
+      AddedToken t;
+      MLXPACK_ASSIGN_OR_RETURN(int64_t id, required_int(item, "id", path, 0, static_cast<int64_t>(limits.max_vocab_size) - 1));
+      t.id = static_cast<int32_t>(id);
+      MLXPACK_ASSIGN_OR_RETURN(t.content, required_string(item, "content", path));
+      if (t.content.empty()) return field_error(path + ".content", "must not be empty");
+      if (auto bad = text::find_invalid_utf8(t.content)) {
+        return field_error(path + ".content", "is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
+      }
+      MLXPACK_ASSIGN_OR_RETURN(t.single_word, optional_bool(item, "single_word", path, false));
+      MLXPACK_ASSIGN_OR_RETURN(t.lstrip, optional_bool(item, "lstrip", path, false));
+      MLXPACK_ASSIGN_OR_RETURN(t.rstrip, optional_bool(item, "rstrip", path, false));
+      MLXPACK_ASSIGN_OR_RETURN(t.special, optional_bool(item, "special", path, false));
+      MLXPACK_ASSIGN_OR_RETURN(t.normalized, optional_bool(item, "normalized", path, !t.special));
+      std::string content = t.content;
+      if (t.normalized && normalizer_) MLXPACK_RETURN_IF_ERROR(normalizer_->normalize(&content));
+      if (static_cast<size_t>(t.id) >= id_to_token_.size()) id_to_token_.resize(static_cast<size_t>(t.id) + 1);
+      id_to_token_[static_cast<size_t>(t.id)] = t.content;
+      added_by_content_[t.content] = t.id;
+      added_ids_.insert(t.id);
+      if (t.special) special_ids_.insert(t.id);
+      match.push_back(std::move(content));
+      added.push_back(std::move(t));
+    }
+  }
+  added_.build(std::move(added), match);
+  return Status::ok();
+}
+
+void HfTokenizer::model_tokens(const std::string& piece, std::vector<int32_t>* ids) const {
+  if (piece.size() >= kMaxCachedPieceBytes) {
+    model_->tokenize(piece, ids);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto it = cache_.find(piece);
+    if (it != cache_.end()) {
+      ids->insert(ids->end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::vector<int32_t> result;
+  model_->tokenize(piece, &result);
+  ids->insert(ids->end(), result.begin(), result.end());
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (cache_.size() >= kMaxCacheEntries) cache_.clear();  // bounded memory
+  cache_.emplace(piece, std::move(result));
+}
+
+Status HfTokenizer::encode_text_segment(std::string_view segment, bool at_text_start, std::vector<TokenPiece>* out,
+                                        bool want_pieces) const {
+  std::string normalized(segment);
+  if (normalizer_) MLXPACK_RETURN_IF_ERROR(normalizer_->normalize(&normalized));
+  std::vector<Segment> parts;
+  added_.split(normalized, /*normalized_class=*/true, &parts);
+  std::vector<int32_t> ids;
+  for (const Segment& part : parts) {
+    if (part.token >= 0) {
+      const AddedToken& t = added_.tokens()[static_cast<size_t>(part.token)];
+      out->push_back({t.id, want_pieces ? t.content : std::string()});
+      continue;
+    }
+    std::vector<Piece> pieces;
+    pieces.push_back(Piece{normalized.substr(part.begin, part.end - part.begin), at_text_start && part.begin == 0});
+    if (pre_tokenizer_) MLXPACK_RETURN_IF_ERROR(pre_tokenizer_->split(&pieces));
+    for (const Piece& p : pieces) {
+      ids.clear();
+      model_tokens(p.text, &ids);
+      for (int32_t id : ids) out->push_back({id, want_pieces ? id_to_token_[static_cast<size_t>(id)] : std::string()});
+    }
+  }
+  return Status::ok();
+}
+
+Result<std::vector<TokenPiece>> HfTokenizer::encode_impl(std::string_view text, bool add_special,
+                                                         bool want_pieces) const {
+  if (text.size() > limits_.max_text_bytes) {
+    return Status::invalid_argument("encode: text is " + std::to_string(text.size()) + " bytes, more than the limit " +
+                                    std::to_string(limits_.max_text_bytes));
+  }
+  if (auto bad = text::find_invalid_utf8(text)) {
+    return Status::invalid_argument("encode: text is not valid UTF-8: invalid byte 0x" +
+                                    [&] {
+                                      static const char* hex = "0123456789abcdef";
+                                      const auto b = static_cast<unsigned char>(text[*bad]);
+                                      return std::string{hex[b >> 4], hex[b & 15]};
+                                    }() +
+                                    " at byte offset " + std::to_string(*bad));
+  }
+  std::vector<TokenPiece> out;
+  std::vector<Segment> parts;
+  added_.split(text, /*normalized_class=*/false, &parts);
+  for (const Segment& part : parts) {
+    if (part.token >= 0) {
+      const AddedToken& t = added_.tokens()[static_cast<size_t>(part.token)];
+      out.push_back({t.id, want_pieces ? t.content : std::string()});
+      continue;
+    }
+    MLXPACK_RETURN_IF_ERROR(
+        encode_text_segment(text.substr(part.begin, part.end - part.begin), part.begin == 0, &out, want_pieces));
+  }
+  if (add_special && post_processor_) post_processor_->process(&out);
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Tokenizer>> make_hf_tokenizer(std::string_view tokenizer_json, std::string_view config_json,
+                                                     std::string_view origin, const TokenizerLimits& limits) {
+  const std::string where(origin);
+  if (tokenizer_json.size() > limits.max_tokenizer_json_bytes) {
+    return Status::invalid_argument(where + ": " + std::to_string(tokenizer_json.size()) +
+                                    " bytes, more than the limit " + std::to_string(limits.max_tokenizer_json_bytes));
+  }
+  Json j = Json::parse(tokenizer_json.begin(), tokenizer_json.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::invalid_argument(where + ": not valid JSON");
+  if (!j.is_object()) return Status::invalid_argument(where + ": expected a JSON object at the top level");
+  MLXPACK_ASSIGN_OR_RETURN(TokenizerConfig config, parse_tokenizer_config(config_json, "tokenizer_config.json"));
+  auto tok = std::make_unique<HfTokenizer>();
+  try {
+    MLXPACK_RETURN_IF_ERROR(tok->init(j, std::move(config), where, limits));
+  } catch (const std::bad_alloc&) {
+    return Status::invalid_argument(where + ": out of memory while loading");
+  } catch (const std::exception& e) {  // nlohmann type errors we did not foresee
+    return Status::invalid_argument(where + ": " + e.what());
+  }
+  return std::unique_ptr<Tokenizer>(std::move(tok));
+}
+
+}  // namespace mlxpack::tokenizer

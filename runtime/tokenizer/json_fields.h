@@ -1,0 +1,107 @@
+// Type-checked access to the fields of a tokenizer.json object. Each getter
+// names the field's path in its error ("tokenizer.json: normalizer.type: ..."),
+// so a file with a missing or wrongly typed field is reported precisely
+// instead of escaping as a nlohmann exception.
+#ifndef MLXPACK_RUNTIME_TOKENIZER_JSON_FIELDS_H_
+#define MLXPACK_RUNTIME_TOKENIZER_JSON_FIELDS_H_
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "mlxpack/status.h"
+
+namespace mlxpack::tokenizer {
+
+using Json = nlohmann::json;
+
+// "<where>.<key>"
+inline std::string field_path(const std::string& where, const std::string& key) { return where + "." + key; }
+
+inline Status field_error(const std::string& path, const std::string& what) {
+  return Status::invalid_argument(path + ": " + what);
+}
+
+inline const char* json_type_name(const Json& j) { return j.type_name(); }
+
+// The member `key` of object `obj`, or nullptr when absent or null.
+inline const Json* find_field(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+inline Result<std::string> required_string(const Json& obj, const char* key, const std::string& where) {
+  const Json* v = find_field(obj, key);
+  if (!v) return field_error(field_path(where, key), "missing (expected a string)");
+  if (!v->is_string()) return field_error(field_path(where, key), std::string("expected a string, got ") + json_type_name(*v));
+  return v->get<std::string>();
+}
+
+inline Result<std::string> optional_string(const Json& obj, const char* key, const std::string& where,
+                                           std::string fallback) {
+  const Json* v = find_field(obj, key);
+  if (!v) return fallback;
+  if (!v->is_string()) return field_error(field_path(where, key), std::string("expected a string, got ") + json_type_name(*v));
+  return v->get<std::string>();
+}
+
+inline Result<bool> optional_bool(const Json& obj, const char* key, const std::string& where, bool fallback) {
+  const Json* v = find_field(obj, key);
+  if (!v) return fallback;
+  if (!v->is_boolean()) return field_error(field_path(where, key), std::string("expected true or false, got ") + json_type_name(*v));
+  return v->get<bool>();
+}
+
+// An integer in [lo, hi].
+inline Result<int64_t> required_int(const Json& obj, const char* key, const std::string& where, int64_t lo,
+                                    int64_t hi) {
+  const Json* v = find_field(obj, key);
+  if (!v) return field_error(field_path(where, key), "missing (expected an integer)");
+  if (!v->is_number_integer()) return field_error(field_path(where, key), std::string("expected an integer, got ") + json_type_name(*v));
+  const bool is_unsigned = v->is_number_unsigned();
+  const int64_t value = is_unsigned ? static_cast<int64_t>(std::min<uint64_t>(v->get<uint64_t>(), INT64_MAX)) : v->get<int64_t>();
+  if (value < lo || value > hi) {
+    return field_error(field_path(where, key), "value " + v->dump() + " is outside [" + std::to_string(lo) + ", " +
+                                                   std::to_string(hi) + "]");
+  }
+  return value;
+}
+
+inline Result<const Json*> required_object(const Json& obj, const char* key, const std::string& where) {
+  const Json* v = find_field(obj, key);
+  if (!v) return field_error(field_path(where, key), "missing (expected an object)");
+  if (!v->is_object()) return field_error(field_path(where, key), std::string("expected an object, got ") + json_type_name(*v));
+  return v;
+}
+
+inline Result<const Json*> required_array(const Json& obj, const char* key, const std::string& where) {
+  const Json* v = find_field(obj, key);
+  if (!v) return field_error(field_path(where, key), "missing (expected an array)");
+  if (!v->is_array()) return field_error(field_path(where, key), std::string("expected an array, got ") + json_type_name(*v));
+  return v;
+}
+
+// A `{"String": "..."}` or `{"Regex": "..."}` pattern object.
+struct PatternSpec {
+  bool is_regex = false;
+  std::string text;
+};
+
+inline Result<PatternSpec> required_pattern(const Json& obj, const char* key, const std::string& where) {
+  MLXPACK_ASSIGN_OR_RETURN(const Json* p, required_object(obj, key, where));
+  const std::string path = field_path(where, key);
+  if (const Json* s = find_field(*p, "String")) {
+    if (!s->is_string()) return field_error(path + ".String", "expected a string");
+    return PatternSpec{false, s->get<std::string>()};
+  }
+  if (const Json* r = find_field(*p, "Regex")) {
+    if (!r->is_string()) return field_error(path + ".Regex", "expected a string");
+    return PatternSpec{true, r->get<std::string>()};
+  }
+  return field_error(path, "expected {\"String\": ...} or {\"Regex\": ...}");
+}
+
+}  // namespace mlxpack::tokenizer
+
+#endif  // MLXPACK_RUNTIME_TOKENIZER_JSON_FIELDS_H_

@@ -1,0 +1,241 @@
+#include "runtime/tokenizer/normalizer.h"
+
+#include <vector>
+
+#include "runtime/text/unicode.h"
+#include "runtime/text/utf8.h"
+#include "runtime/tokenizer/regex.h"
+
+namespace mlxpack::tokenizer {
+
+namespace {
+
+class UnicodeNormalizer final : public Normalizer {
+ public:
+  explicit UnicodeNormalizer(text::NormalForm form) : form_(form) {}
+  Status normalize(std::string* s) const override {
+    *s = text::normalize(*s, form_);
+    return Status::ok();
+  }
+
+ private:
+  text::NormalForm form_;
+};
+
+class LowercaseNormalizer final : public Normalizer {
+ public:
+  Status normalize(std::string* s) const override {
+    *s = text::to_lower(*s);
+    return Status::ok();
+  }
+};
+
+class StripAccentsNormalizer final : public Normalizer {
+ public:
+  Status normalize(std::string* s) const override {
+    *s = text::strip_accents(*s);
+    return Status::ok();
+  }
+};
+
+// Strips Unicode whitespace (Rust's char::is_whitespace) from either end.
+std::string_view strip_whitespace(std::string_view s, bool left, bool right) {
+  size_t begin = 0;
+  size_t end = s.size();
+  if (left) {
+    while (begin < end) {
+      size_t p = begin;
+      char32_t cp;
+      if (!text::decode_next(s, &p, &cp) || !text::is_whitespace(cp)) break;
+      begin = p;
+    }
+  }
+  if (right) {
+    while (end > begin) {
+      size_t start = end - 1;
+      while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+      size_t p = start;
+      char32_t cp;
+      if (!text::decode_next(s, &p, &cp) || !text::is_whitespace(cp)) break;
+      end = start;
+    }
+  }
+  return s.substr(begin, end - begin);
+}
+
+class StripNormalizer final : public Normalizer {
+ public:
+  StripNormalizer(bool left, bool right) : left_(left), right_(right) {}
+  Status normalize(std::string* s) const override {
+    *s = std::string(strip_whitespace(*s, left_, right_));
+    return Status::ok();
+  }
+
+ private:
+  bool left_;
+  bool right_;
+};
+
+class PrependNormalizer final : public Normalizer {
+ public:
+  explicit PrependNormalizer(std::string prefix) : prefix_(std::move(prefix)) {}
+  Status normalize(std::string* s) const override {
+    if (!s->empty()) s->insert(0, prefix_);  // an empty text stays empty, as in the reference
+    return Status::ok();
+  }
+
+ private:
+  std::string prefix_;
+};
+
+class ReplaceNormalizer final : public Normalizer {
+ public:
+  ReplaceNormalizer(PatternSpec pattern, std::shared_ptr<const Regex> regex, std::string content)
+      : pattern_(std::move(pattern)), regex_(std::move(regex)), content_(std::move(content)) {}
+  Status normalize(std::string* s) const override {
+    std::string out;
+    out.reserve(s->size());
+    if (!pattern_.is_regex) {
+      if (pattern_.text.empty()) return Status::ok();
+      size_t pos = 0;
+      for (;;) {
+        const size_t hit = s->find(pattern_.text, pos);
+        if (hit == std::string::npos) break;
+        out.append(*s, pos, hit - pos);
+        out += content_;
+        pos = hit + pattern_.text.size();
+      }
+      out.append(*s, pos, std::string::npos);
+    } else {
+      std::vector<Match> matches;
+      MLXPACK_RETURN_IF_ERROR(regex_->find_all(*s, &matches));
+      size_t pos = 0;
+      for (const Match& m : matches) {
+        if (m.end == m.begin) continue;
+        out.append(*s, pos, m.begin - pos);
+        out += content_;
+        pos = m.end;
+      }
+      out.append(*s, pos, std::string::npos);
+    }
+    *s = std::move(out);
+    return Status::ok();
+  }
+
+ private:
+  PatternSpec pattern_;
+  std::shared_ptr<const Regex> regex_;
+  std::string content_;
+};
+
+// BERT's normalizer: drop control characters and U+FFFD, map whitespace to
+// ' ', space out CJK ideographs, then optionally strip accents and lowercase.
+class BertNormalizer final : public Normalizer {
+ public:
+  BertNormalizer(bool clean_text, bool chinese, bool strip_accents, bool lowercase)
+      : clean_text_(clean_text), chinese_(chinese), strip_accents_(strip_accents), lowercase_(lowercase) {}
+  Status normalize(std::string* s) const override {
+    std::string out;
+    out.reserve(s->size());
+    size_t i = 0;
+    while (i < s->size()) {
+      char32_t cp;
+      if (!text::decode_next(*s, &i, &cp)) return Status::invalid_argument("BertNormalizer: invalid UTF-8");
+      if (clean_text_) {
+        if (cp == 0 || cp == 0xFFFD) continue;
+        if (cp == '\t' || cp == '\n' || cp == '\r' || text::is_whitespace(cp)) {
+          out.push_back(' ');
+          continue;
+        }
+        if (text::is_control(cp)) continue;
+      }
+      if (chinese_ && is_cjk(cp)) {
+        out.push_back(' ');
+        text::append_utf8(&out, cp);
+        out.push_back(' ');
+        continue;
+      }
+      text::append_utf8(&out, cp);
+    }
+    if (strip_accents_) out = text::strip_accents(text::normalize(out, text::NormalForm::kNFD));
+    if (lowercase_) out = text::to_lower(out);
+    *s = std::move(out);
+    return Status::ok();
+  }
+
+ private:
+  static bool is_cjk(char32_t cp) {
+    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
+           (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
+           (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+  }
+  bool clean_text_;
+  bool chinese_;
+  bool strip_accents_;
+  bool lowercase_;
+};
+
+class SequenceNormalizer final : public Normalizer {
+ public:
+  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps) : steps_(std::move(steps)) {}
+  Status normalize(std::string* s) const override {
+    for (const auto& step : steps_) MLXPACK_RETURN_IF_ERROR(step->normalize(s));
+    return Status::ok();
+  }
+
+ private:
+  std::vector<std::unique_ptr<Normalizer>> steps_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Normalizer>> make_normalizer(const Json& spec, const std::string& where) {
+  if (!spec.is_object()) return field_error(where, std::string("expected an object, got ") + json_type_name(spec));
+  MLXPACK_ASSIGN_OR_RETURN(std::string type, required_string(spec, "type", where));
+  if (type == "NFC") return std::unique_ptr<Normalizer>(new UnicodeNormalizer(text::NormalForm::kNFC));
+  if (type == "NFD") return std::unique_ptr<Normalizer>(new UnicodeNormalizer(text::NormalForm::kNFD));
+  if (type == "NFKC") return std::unique_ptr<Normalizer>(new UnicodeNormalizer(text::NormalForm::kNFKC));
+  if (type == "NFKD") return std::unique_ptr<Normalizer>(new UnicodeNormalizer(text::NormalForm::kNFKD));
+  if (type == "Lowercase") return std::unique_ptr<Normalizer>(new LowercaseNormalizer());
+  if (type == "StripAccents") return std::unique_ptr<Normalizer>(new StripAccentsNormalizer());
+  if (type == "Strip") {
+    MLXPACK_ASSIGN_OR_RETURN(bool left, optional_bool(spec, "strip_left", where, true));
+    MLXPACK_ASSIGN_OR_RETURN(bool right, optional_bool(spec, "strip_right", where, true));
+    return std::unique_ptr<Normalizer>(new StripNormalizer(left, right));
+  }
+  if (type == "Prepend") {
+    MLXPACK_ASSIGN_OR_RETURN(std::string prefix, required_string(spec, "prepend", where));
+    return std::unique_ptr<Normalizer>(new PrependNormalizer(std::move(prefix)));
+  }
+  if (type == "Replace") {
+    MLXPACK_ASSIGN_OR_RETURN(PatternSpec pattern, required_pattern(spec, "pattern", where));
+    MLXPACK_ASSIGN_OR_RETURN(std::string content, required_string(spec, "content", where));
+    std::shared_ptr<const Regex> regex;
+    if (pattern.is_regex) {
+      MLXPACK_ASSIGN_OR_RETURN(regex, Regex::compile(pattern.text, where + ".pattern.Regex"));
+    }
+    return std::unique_ptr<Normalizer>(new ReplaceNormalizer(std::move(pattern), std::move(regex), std::move(content)));
+  }
+  if (type == "BertNormalizer") {
+    MLXPACK_ASSIGN_OR_RETURN(bool clean, optional_bool(spec, "clean_text", where, true));
+    MLXPACK_ASSIGN_OR_RETURN(bool chinese, optional_bool(spec, "handle_chinese_chars", where, true));
+    MLXPACK_ASSIGN_OR_RETURN(bool lowercase, optional_bool(spec, "lowercase", where, true));
+    // strip_accents: null means "follow lowercase", as in the reference.
+    MLXPACK_ASSIGN_OR_RETURN(bool strip, optional_bool(spec, "strip_accents", where, lowercase));
+    return std::unique_ptr<Normalizer>(new BertNormalizer(clean, chinese, strip, lowercase));
+  }
+  if (type == "Sequence") {
+    MLXPACK_ASSIGN_OR_RETURN(const Json* list, required_array(spec, "normalizers", where));
+    std::vector<std::unique_ptr<Normalizer>> steps;
+    for (size_t i = 0; i < list->size(); ++i) {
+      MLXPACK_ASSIGN_OR_RETURN(auto step, make_normalizer((*list)[i], where + ".normalizers[" + std::to_string(i) + "]"));
+      steps.push_back(std::move(step));
+    }
+    return std::unique_ptr<Normalizer>(new SequenceNormalizer(std::move(steps)));
+  }
+  return Status::unsupported(where + ".type: normalizer \"" + type +
+                             "\" is not supported (supported: NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, "
+                             "Replace, Prepend, BertNormalizer, Sequence)");
+}
+
+}  // namespace mlxpack::tokenizer
