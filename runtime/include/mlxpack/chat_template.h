@@ -1,0 +1,69 @@
+// mlxpack chat templates: renders a model's Jinja chat template (from
+// tokenizer_config.json or chat_template.jinja) the way Hugging Face does,
+// with trim_blocks and lstrip_blocks on, as transformers sets them.
+//
+// The interpreter covers the Jinja subset chat templates use: text,
+// {{ expressions }}, {# comments #}, whitespace control (-), statements if /
+// elif / else, for (with loop.*, else, inline filter, tuple unpacking, break,
+// continue), set (also block set and namespace attributes), macro (defaults,
+// varargs, kwargs, caller), call blocks, filter blocks, and {% generation %}
+// markers; the filters, tests and string/dict methods those templates call;
+// the globals raise_exception, range, namespace and strftime_now.
+//
+// A template is untrusted input: it has no file or network access, and
+// parsing and rendering are bounded (TemplateLimits) in nesting depth,
+// steps, output size and sequence sizes, so a hostile template ends with an
+// error instead of running forever or exhausting memory.
+//
+// This header is C++17 so downstream runtimes can include it.
+#ifndef MLXPACK_CHAT_TEMPLATE_H_
+#define MLXPACK_CHAT_TEMPLATE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "mlxpack/status.h"
+
+namespace mlxpack {
+
+struct TemplateLimits {
+  uint64_t max_template_bytes = 1u << 20;   // template source
+  uint32_t max_nesting_depth = 128;         // blocks and expressions while parsing; calls while rendering
+  uint64_t max_steps = 20'000'000;          // evaluated nodes per render
+  uint64_t max_output_bytes = 64u << 20;    // rendered text (and any intermediate string)
+  uint64_t max_sequence_length = 1u << 20;  // elements of a list built by range() and the like
+};
+
+class ChatTemplate {
+ public:
+  // Parses `source`. InvalidArgument with the line and the problem if it is
+  // not a template this interpreter understands.
+  static Result<ChatTemplate> parse(std::string_view source, const TemplateLimits& limits = {});
+
+  // Renders with the variables of `context_json`, a JSON object (e.g.
+  // {"messages": [...], "add_generation_prompt": true, "bos_token": "<s>"}).
+  // Errors are InvalidArgument. When the template calls raise_exception, the
+  // message is exactly the text it raised (so callers can show it as is);
+  // other errors read "line N: <problem>".
+  Result<std::string> render(std::string_view context_json) const;
+
+  ChatTemplate(ChatTemplate&&) noexcept;
+  ChatTemplate& operator=(ChatTemplate&&) noexcept;
+  ~ChatTemplate();
+
+ private:
+  struct Impl;
+  explicit ChatTemplate(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The chat template held by a JSON document: a tokenizer_config.json or any
+// object with a "chat_template" field (a string, or a list of named
+// templates of which "default" is taken). NotFound if there is none.
+Result<std::string> chat_template_from_json(std::string_view json_text, std::string_view origin);
+
+}  // namespace mlxpack
+
+#endif  // MLXPACK_CHAT_TEMPLATE_H_
