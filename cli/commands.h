@@ -14,6 +14,8 @@ void add_info_command(CLI::App& root, int* exit_code);
 void add_extract_command(CLI::App& root, int* exit_code);
 void add_verify_command(CLI::App& root, int* exit_code);
 void add_convert_command(CLI::App& root, int* exit_code);
+void add_tokenize_command(CLI::App& root, int* exit_code);
+void add_template_command(CLI::App& root, int* exit_code);
 
 // Prints "mlxpack <command>: error: <status>" to stderr and returns its exit code.
 int report_error(const char* command, const Status& status);

@@ -59,6 +59,19 @@ class ChatTemplate {
   std::unique_ptr<Impl> impl_;
 };
 
+// A model's chat template with the special-token strings templates use.
+struct ModelChatTemplate {
+  std::string source;
+  std::string origin;     // where it was found, for messages
+  std::string bos_token;  // from tokenizer_config.json; empty if none
+  std::string eos_token;
+};
+
+// Finds the chat template of `model_root` (a .mlxpack, a model directory or
+// a tokenizer-only directory): chat_template.jinja, else chat_template.json,
+// else tokenizer_config.json's chat_template. NotFound if there is none.
+Result<ModelChatTemplate> load_chat_template(const std::string& model_root);
+
 // The chat template held by a JSON document: a tokenizer_config.json or any
 // object with a "chat_template" field (a string, or a list of named
 // templates of which "default" is taken). NotFound if there is none.
