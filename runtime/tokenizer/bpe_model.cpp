@@ -11,6 +11,8 @@ namespace {
 
 const std::string kEmpty;
 
+const std::string kMetaspace = "\xE2\x96\x81";  // U+2581
+
 // Above this many symbols the heap beats rescanning every pair per merge.
 constexpr size_t kScanLimit = 48;
 
@@ -111,6 +113,19 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const Json& model, const s
     // A pair listed twice keeps its last rank, as in both reference
     // implementations (they build their maps by inserting in order).
     m->merges_[pair_key(*a, *b)] = MergeTarget{static_cast<int32_t>(rank), *ab};
+  }
+
+  // See split_independent(): safe only if no token has "▁" right after a
+  // character other than "▁", and there are no affixes.
+  if (m->continuing_subword_prefix_.empty() && m->end_of_word_suffix_.empty() && m->token_to_id(kMetaspace)) {
+    bool safe = true;
+    for (const std::string& t : m->id_to_token_) {
+      for (size_t pos = t.find(kMetaspace, 1); pos != std::string::npos && safe; pos = t.find(kMetaspace, pos + 1)) {
+        if (pos < kMetaspace.size() || t.compare(pos - kMetaspace.size(), kMetaspace.size(), kMetaspace) != 0) safe = false;
+      }
+      if (!safe) break;
+    }
+    m->split_at_metaspace_ = safe;
   }
 
   if (m->continuing_subword_prefix_.empty() && m->end_of_word_suffix_.empty()) {
@@ -225,22 +240,26 @@ void BpeModel::merge_scan(std::vector<Symbol>* symbols) const {
 }
 
 void BpeModel::merge_heap(std::vector<Symbol>* symbols) const {
+  // 16 bytes per candidate: the merge target is looked up again when a
+  // candidate is popped, which keeps a 10 MB piece within a few hundred MB.
   struct Candidate {
     int32_t rank;
     int32_t pos;
     int32_t left_id;
     int32_t right_id;
-    int32_t new_id;
     bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
   };
   std::vector<Symbol>& sym = *symbols;
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
+  std::vector<Candidate> storage;
+  storage.reserve(sym.size());
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue(std::greater<Candidate>(),
+                                                                                      std::move(storage));
   auto consider = [&](int32_t left) {
     if (left < 0) return;
     const int32_t right = sym[static_cast<size_t>(left)].next;
     if (right < 0) return;
     const MergeTarget* t = find_merge(sym[static_cast<size_t>(left)].id, sym[static_cast<size_t>(right)].id);
-    if (t) queue.push({t->rank, left, sym[static_cast<size_t>(left)].id, sym[static_cast<size_t>(right)].id, t->id});
+    if (t) queue.push({t->rank, left, sym[static_cast<size_t>(left)].id, sym[static_cast<size_t>(right)].id});
   };
   for (size_t k = 0; k + 1 < sym.size(); ++k) consider(static_cast<int32_t>(k));
   while (!queue.empty()) {
@@ -252,7 +271,7 @@ void BpeModel::merge_heap(std::vector<Symbol>* symbols) const {
     if (!left.alive || left.id != c.left_id || left.next < 0) continue;
     Symbol& right = sym[static_cast<size_t>(left.next)];
     if (right.id != c.right_id) continue;
-    left.id = c.new_id;
+    left.id = find_merge(c.left_id, c.right_id)->id;
     right.alive = 0;
     left.next = right.next;
     if (left.next >= 0) sym[static_cast<size_t>(left.next)].prev = c.pos;
@@ -262,6 +281,26 @@ void BpeModel::merge_heap(std::vector<Symbol>* symbols) const {
   std::vector<Symbol> kept;
   for (int32_t k = sym.empty() ? -1 : 0; k >= 0; k = sym[static_cast<size_t>(k)].next) kept.push_back(sym[static_cast<size_t>(k)]);
   sym = std::move(kept);
+}
+
+void BpeModel::split_independent(std::string_view piece, std::vector<std::string_view>* parts) const {
+  parts->clear();
+  if (!split_at_metaspace_) {
+    parts->push_back(piece);
+    return;
+  }
+  size_t start = 0;
+  size_t pos = piece.find(kMetaspace, 1);
+  while (pos != std::string_view::npos) {
+    // A boundary where "▁" follows a character that is not "▁".
+    const bool after_metaspace = pos >= kMetaspace.size() && piece.compare(pos - kMetaspace.size(), kMetaspace.size(), kMetaspace) == 0;
+    if (!after_metaspace && pos > start) {
+      parts->push_back(piece.substr(start, pos - start));
+      start = pos;
+    }
+    pos = piece.find(kMetaspace, pos + 1);
+  }
+  parts->push_back(piece.substr(start));
 }
 
 void BpeModel::tokenize(std::string_view piece, std::vector<int32_t>* ids) const {

@@ -33,6 +33,15 @@ class BpeModel {
   // Appends the ids of one pre-tokenized piece to `ids`.
   void tokenize(std::string_view piece, std::vector<int32_t>* ids) const;
 
+  // Splits `piece` into parts whose tokenizations, concatenated, equal the
+  // tokenization of `piece`; `parts` is {piece} when no split is provably
+  // safe. SentencePiece-style files have no pre-tokenizer, so the whole text
+  // is one piece; but when no vocabulary token contains "▁" after another
+  // character (checked at load), no merge can cross a point where "▁"
+  // follows a non-"▁" character, so the text splits there exactly. This
+  // turns one O(n log n) merge over the whole text into cached word-sized ones.
+  void split_independent(std::string_view piece, std::vector<std::string_view>* parts) const;
+
   std::optional<int32_t> token_to_id(std::string_view token) const;
   // "" for an id with no vocabulary entry.
   const std::string& id_to_token(int32_t id) const;
@@ -72,6 +81,7 @@ class BpeModel {
   bool byte_fallback_ = false;
   bool fuse_unk_ = false;
   bool ignore_merges_ = false;
+  bool split_at_metaspace_ = false;
 };
 
 }  // namespace mlxpack::tokenizer

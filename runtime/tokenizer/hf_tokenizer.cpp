@@ -113,7 +113,7 @@ class HfTokenizer final : public Tokenizer {
   Result<std::vector<TokenPiece>> encode_impl(std::string_view text, bool add_special, bool want_pieces) const;
   Status encode_text_segment(std::string_view segment, bool at_text_start, std::vector<TokenPiece>* out,
                              bool want_pieces) const;
-  void model_tokens(const std::string& piece, std::vector<int32_t>* ids) const;
+  void model_tokens(std::string_view piece, std::vector<int32_t>* ids) const;
 
   std::string origin_;
   TokenizerConfig config_;
@@ -203,14 +203,14 @@ Status HfTokenizer::init(const Json& j, TokenizerConfig config, std::string orig
   return Status::ok();
 }
 
-void HfTokenizer::model_tokens(const std::string& piece, std::vector<int32_t>* ids) const {
+void HfTokenizer::model_tokens(std::string_view piece, std::vector<int32_t>* ids) const {
   if (piece.size() >= kMaxCachedPieceBytes) {
     model_->tokenize(piece, ids);
     return;
   }
   {
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    auto it = cache_.find(piece);
+    auto it = cache_.find(std::string(piece));
     if (it != cache_.end()) {
       ids->insert(ids->end(), it->second.begin(), it->second.end());
       return;
@@ -221,7 +221,7 @@ void HfTokenizer::model_tokens(const std::string& piece, std::vector<int32_t>* i
   ids->insert(ids->end(), result.begin(), result.end());
   std::lock_guard<std::mutex> lock(cache_mutex_);
   if (cache_.size() >= kMaxCacheEntries) cache_.clear();  // bounded memory
-  cache_.emplace(piece, std::move(result));
+  cache_.emplace(std::string(piece), std::move(result));
 }
 
 Status HfTokenizer::encode_text_segment(std::string_view segment, bool at_text_start, std::vector<TokenPiece>* out,
@@ -240,9 +240,11 @@ Status HfTokenizer::encode_text_segment(std::string_view segment, bool at_text_s
     std::vector<Piece> pieces;
     pieces.push_back(Piece{normalized.substr(part.begin, part.end - part.begin), at_text_start && part.begin == 0});
     if (pre_tokenizer_) MLXPACK_RETURN_IF_ERROR(pre_tokenizer_->split(&pieces));
+    std::vector<std::string_view> parts_of_piece;
     for (const Piece& p : pieces) {
       ids.clear();
-      model_tokens(p.text, &ids);
+      model_->split_independent(p.text, &parts_of_piece);
+      for (std::string_view sub : parts_of_piece) model_tokens(sub, &ids);
       for (int32_t id : ids) out->push_back({id, want_pieces ? id_to_token_[static_cast<size_t>(id)] : std::string()});
     }
   }
