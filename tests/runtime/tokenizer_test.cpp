@@ -1,0 +1,354 @@
+// Tokenizer behaviour beyond the reference cases: round trips, added
+// tokens, loading from packs and tokenizer.model, and hostile input.
+#include "mlxpack/tokenizer.h"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "runtime/text/unicode.h"
+#include "runtime/text/utf8.h"
+#include "tests/support/test_support.h"
+
+namespace mlxpack {
+namespace {
+
+std::unique_ptr<Tokenizer> load_or_die(const std::string& dir) {
+  auto tok = Tokenizer::load(dir);
+  EXPECT_TRUE(tok.is_ok()) << tok.status().to_string();
+  return tok.is_ok() ? std::move(tok).value() : nullptr;
+}
+
+// Random text mixing ASCII words, Latin-1, CJK, emoji, combining marks,
+// whitespace runs and control characters: every code point is valid.
+std::string random_unicode(std::mt19937& rng, size_t n_codepoints) {
+  static const std::pair<char32_t, char32_t> kRanges[] = {
+      {0x20, 0x7E}, {0x20, 0x7E}, {0x20, 0x7E}, {0x09, 0x0D}, {0xA0, 0x17F}, {0x300, 0x36F}, {0x391, 0x3C9},
+      {0x410, 0x44F}, {0x5D0, 0x5EA}, {0x900, 0x97F}, {0x3040, 0x30FF}, {0x4E00, 0x9FFF}, {0xAC00, 0xD7A3},
+      {0x1F300, 0x1F64F}, {0x2000, 0x206F}, {0xE000, 0xE0FF}, {0x10000, 0x1007F}};
+  std::string s;
+  for (size_t i = 0; i < n_codepoints; ++i) {
+    const auto& r = kRanges[rng() % (sizeof(kRanges) / sizeof(kRanges[0]))];
+    text::append_utf8(&s, r.first + static_cast<char32_t>(rng() % (r.second - r.first + 1)));
+  }
+  return s;
+}
+
+struct RoundTripSet {
+  const char* dir;
+  bool normalizes;  // NFC normalizer: compare against the NFC form
+};
+
+TEST(TokenizerRoundTrip, RandomUnicodeDecodesBackToItsText) {
+  const RoundTripSet sets[] = {{"tokenizers/llama3", false},
+                               {"tokenizers/qwen3", true},
+                               {"tokenizers/mistral", false},
+                               {"models/stories260K", false}};
+  for (const RoundTripSet& set : sets) {
+    std::string dir;
+    MLXPACK_REQUIRE_TEST_DATA(set.dir, dir);
+    auto tok = load_or_die(dir);
+    ASSERT_TRUE(tok);
+    std::mt19937 rng(1234);
+    DecodeOptions no_cleanup;
+    no_cleanup.clean_up_tokenization_spaces = false;
+    for (int round = 0; round < 200; ++round) {
+      const std::string s = random_unicode(rng, 1 + rng() % 60);
+      auto ids = tok->encode(s);
+      ASSERT_TRUE(ids.is_ok()) << ids.status().to_string();
+      auto back = tok->decode(*ids, no_cleanup);
+      ASSERT_TRUE(back.is_ok());
+      const std::string expected = set.normalizes ? text::normalize(s, text::NormalForm::kNFC) : s;
+      ASSERT_EQ(*back, expected) << set.dir << " round " << round;
+    }
+  }
+}
+
+TEST(Tokenizer, SpecialTokensInTextAreRecognizedAndSkippable) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama3", dir);
+  auto tok = load_or_die(dir);
+  ASSERT_TRUE(tok);
+  auto ids = tok->encode("<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>");
+  ASSERT_TRUE(ids.is_ok());
+  const auto eot = tok->token_to_id("<|eot_id|>");
+  ASSERT_TRUE(eot.has_value());
+  EXPECT_EQ(ids->back(), *eot);
+  EXPECT_TRUE(tok->is_special(*eot));
+  EXPECT_EQ(tok->id_to_token(*eot), "<|eot_id|>");
+  DecodeOptions skip;
+  skip.skip_special_tokens = true;
+  auto text = tok->decode(*ids, skip);
+  ASSERT_TRUE(text.is_ok());
+  EXPECT_EQ(*text, "user\n\nHi");
+  EXPECT_EQ(tok->bos_token(), "<|begin_of_text|>");
+  EXPECT_FALSE(tok->chat_template().empty());
+}
+
+TEST(Tokenizer, MetaspaceSplittingGivesTheSameIdsAsOneWholePiece) {
+  // A vocabulary token with "▁" after another character disables the split
+  // (see BpeModel::split_independent) without changing any tokenization, so
+  // the two tokenizers must agree on every text.
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/mistral", dir);
+  const std::string json_text = test::read_file(dir + "/tokenizer.json");
+  auto j = nlohmann::ordered_json::parse(json_text);
+  const int64_t extra_id = static_cast<int64_t>(j["model"]["vocab"].size());
+  j["model"]["vocab"]["x\xE2\x96\x81"] = extra_id;
+  auto split = Tokenizer::from_json(json_text);
+  auto whole = Tokenizer::from_json(j.dump());
+  ASSERT_TRUE(split.is_ok() && whole.is_ok());
+  std::mt19937 rng(99);
+  std::vector<std::string> texts = {"The quick brown fox  jumps   over the lazy dog.\n\nSecond    paragraph.",
+                                    "    indented code()\n\tand tabs", " leading space", "trailing   "};
+  for (int i = 0; i < 100; ++i) texts.push_back(random_unicode(rng, 1 + rng() % 120));
+  for (const std::string& t : texts) {
+    auto a = (*split)->encode(t, true);
+    auto b = (*whole)->encode(t, true);
+    ASSERT_TRUE(a.is_ok() && b.is_ok());
+    ASSERT_EQ(*a, *b) << t;
+  }
+}
+
+TEST(Tokenizer, LoadsFromAPackTheSameAsFromItsDirectory) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  test::TempDir tmp;
+  const std::string pack = tmp.file("model.mlxpack");
+  test::pack_or_die(dir, pack);
+  auto from_dir = load_or_die(dir);
+  auto from_pack = load_or_die(pack);
+  ASSERT_TRUE(from_dir && from_pack);
+  for (const char* t : {"Once upon a time, there was a little girl.", "Lily liked to play.", ""}) {
+    auto a = from_dir->encode(t, true);
+    auto b = from_pack->encode(t, true);
+    ASSERT_TRUE(a.is_ok() && b.is_ok());
+    EXPECT_EQ(*a, *b);
+  }
+  EXPECT_EQ(from_pack->eos_token(), "</s>");
+}
+
+TEST(Tokenizer, ReadsASentencePieceModelWhenThereIsNoTokenizerJson) {
+  std::string model;
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama2-sentencepiece/tokenizer.model", model);
+  test::TempDir tmp;
+  test::write_file(tmp.file("tokenizer.model"), test::read_file(model));
+  auto tok = load_or_die(tmp.path());
+  ASSERT_TRUE(tok);
+  EXPECT_EQ(tok->vocab_size(), 32000u);
+  auto ids = tok->encode("Hello world", true);
+  ASSERT_TRUE(ids.is_ok());
+  ASSERT_GE(ids->size(), 2u);
+  EXPECT_EQ((*ids)[0], *tok->token_to_id("<s>"));  // add_bos_token defaults to true
+  auto pieces = tok->encode_pieces("Hello world");
+  ASSERT_TRUE(pieces.is_ok());
+  EXPECT_EQ((*pieces)[0].piece, "\xE2\x96\x81Hello");
+  auto text = tok->decode(*ids, DecodeOptions{true, std::nullopt});
+  ASSERT_TRUE(text.is_ok());
+  EXPECT_EQ(*text, "Hello world");
+}
+
+TEST(TokenizerHostileInput, InvalidUtf8IsRejectedWithItsOffset) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama3", dir);
+  auto tok = load_or_die(dir);
+  ASSERT_TRUE(tok);
+  for (const std::string& bad : {std::string("ok\xff"), std::string("ab\xC0\xAF"), std::string("\xED\xA0\x80x"),
+                                std::string("abc\xE2\x82"), std::string("\xF4\x90\x80\x80")}) {
+    auto ids = tok->encode(bad);
+    ASSERT_FALSE(ids.is_ok());
+    EXPECT_EQ(ids.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(ids.status().message().find("not valid UTF-8"), std::string::npos) << ids.status().message();
+    EXPECT_NE(ids.status().message().find("offset " + std::to_string(*text::find_invalid_utf8(bad))), std::string::npos);
+  }
+}
+
+TEST(TokenizerHostileInput, ATenMegabyteSingleLineEncodesInBoundedTimeAndMemory) {
+  for (const char* set : {"tokenizers/llama3", "tokenizers/mistral"}) {
+    std::string dir;
+    MLXPACK_REQUIRE_TEST_DATA(set, dir);
+    auto tok = load_or_die(dir);
+    ASSERT_TRUE(tok);
+    std::mt19937 rng(7);
+    static const char* kWords[] = {"the", "cat", "sat", "on", "a", "mat,", "and", "then", "42", "ran."};
+    std::string line;
+    while (line.size() < 10'000'000) {
+      line += kWords[rng() % 10];
+      line += ' ';
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto ids = tok->encode(line);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_TRUE(ids.is_ok()) << ids.status().to_string();
+    EXPECT_GT(ids->size(), 1'000'000u);
+    DecodeOptions no_cleanup;
+    no_cleanup.clean_up_tokenization_spaces = false;
+    auto back = tok->decode(*ids, no_cleanup);
+    ASSERT_TRUE(back.is_ok());
+    EXPECT_EQ(*back, line);
+    // A generous bound that still catches quadratic behaviour (sanitizer
+    // builds are ~5x slower than release).
+    EXPECT_LT(seconds, 120.0) << set;
+  }
+  // One 1 MB "word" takes the heap path of the merge.
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/mistral", dir);
+  auto tok = load_or_die(dir);
+  ASSERT_TRUE(tok);
+  auto ids = tok->encode(std::string(1'000'000, 'a'));
+  ASSERT_TRUE(ids.is_ok());
+  auto back = tok->decode(*ids);
+  ASSERT_TRUE(back.is_ok());
+  EXPECT_EQ(*back, std::string(1'000'000, 'a'));
+}
+
+TEST(TokenizerHostileInput, TextOverTheLimitIsRefused) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  TokenizerLimits limits;
+  limits.max_text_bytes = 100;
+  auto tok = Tokenizer::from_json(test::read_file(dir + "/tokenizer.json"), "", "tokenizer.json", limits);
+  ASSERT_TRUE(tok.is_ok());
+  auto ids = (*tok)->encode(std::string(101, 'a'));
+  ASSERT_FALSE(ids.is_ok());
+  EXPECT_NE(ids.status().message().find("101 bytes, more than the limit 100"), std::string::npos);
+}
+
+TEST(TokenizerHostileInput, DecodingAnUnknownIdNamesIt) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  auto tok = load_or_die(dir);
+  ASSERT_TRUE(tok);
+  auto text = tok->decode({1, 512});
+  ASSERT_FALSE(text.is_ok());
+  EXPECT_NE(text.status().message().find("id 512 (position 1)"), std::string::npos) << text.status().message();
+  EXPECT_FALSE(tok->decode({-1}).is_ok());
+}
+
+// A minimal byte-level tokenizer.json to break field by field.
+nlohmann::json small_tokenizer() {
+  nlohmann::json vocab = nlohmann::json::object();
+  vocab["a"] = 0;
+  vocab["b"] = 1;
+  vocab["ab"] = 2;
+  vocab["<|end|>"] = 3;
+  return {{"version", "1.0"},
+          {"added_tokens", {{{"id", 3}, {"content", "<|end|>"}, {"special", true}, {"normalized", false}}}},
+          {"normalizer", nullptr},
+          {"pre_tokenizer", nullptr},
+          {"post_processor", nullptr},
+          {"decoder", nullptr},
+          {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"a b"}}}}};
+}
+
+TEST(TokenizerHostileInput, AMalformedTokenizerJsonGetsAnErrorNamingTheField) {
+  ASSERT_TRUE(Tokenizer::from_json(small_tokenizer().dump()).is_ok());
+  struct Case {
+    std::function<void(nlohmann::json&)> edit;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {[](nlohmann::json& j) { j.erase("model"); }, "tokenizer.json.model: missing"},
+      {[](nlohmann::json& j) { j["model"]["vocab"] = "oops"; }, "tokenizer.json.model.vocab: expected an object, got string"},
+      {[](nlohmann::json& j) { j["model"]["vocab"]["a"] = -5; }, "tokenizer.json.model.vocab[\"a\"]: id -5"},
+      {[](nlohmann::json& j) { j["model"]["vocab"]["zz"] = 1; }, "id 1 is given to both"},
+      {[](nlohmann::json& j) { j["model"]["merges"] = {"a c"}; }, "tokenizer.json.model.merges[0]: merge \"a\" + \"c\""},
+      {[](nlohmann::json& j) { j["model"]["merges"] = {"abc"}; }, "merges[0]: \"abc\" is not two tokens"},
+      {[](nlohmann::json& j) { j["model"]["merges"] = {42}; }, "merges[0]: expected \"a b\""},
+      {[](nlohmann::json& j) { j["model"]["type"] = "Unigram"; }, "model.type: \"Unigram\" is not supported"},
+      {[](nlohmann::json& j) { j["model"]["unk_token"] = "<unk>"; }, "model.unk_token: \"<unk>\" is not in the vocabulary"},
+      {[](nlohmann::json& j) { j["normalizer"] = {{"type", "Teleport"}}; }, "normalizer.type: normalizer \"Teleport\""},
+      {[](nlohmann::json& j) { j["normalizer"] = {{"type", "Replace"}, {"content", "x"}}; }, "normalizer.pattern: missing"},
+      {[](nlohmann::json& j) { j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}}; },
+       "pre_tokenizer.pattern.Regex: pattern does not compile"},
+      {[](nlohmann::json& j) { j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", "Sideways"}}; },
+       "pre_tokenizer.behavior: \"Sideways\" is not one of"},
+      {[](nlohmann::json& j) { j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", "yes"}}; },
+       "pre_tokenizer.add_prefix_space: expected true or false, got string"},
+      {[](nlohmann::json& j) { j["post_processor"] = {{"type", "TemplateProcessing"}, {"single", {{{"SpecialToken", {{"id", "<s>"}}}}, {{"Sequence", {{"id", "A"}}}}}}}; },
+       "post_processor.special_tokens: has no entry for \"<s>\""},
+      {[](nlohmann::json& j) { j["decoder"] = {{"type", "Strip"}, {"content", " "}, {"start", "one"}, {"stop", 0}}; },
+       "decoder.start: expected an integer, got string"},
+      {[](nlohmann::json& j) { j["added_tokens"][0]["id"] = 1ll << 40; }, "added_tokens[0].id: value 1099511627776 is outside"},
+      {[](nlohmann::json& j) { j["added_tokens"][0].erase("content"); }, "added_tokens[0].content: missing"},
+  };
+  for (const Case& c : cases) {
+    nlohmann::json j = small_tokenizer();
+    c.edit(j);
+    auto tok = Tokenizer::from_json(j.dump());
+    ASSERT_FALSE(tok.is_ok()) << c.expected;
+    EXPECT_NE(tok.status().message().find(c.expected), std::string::npos)
+        << "expected \"" << c.expected << "\" in: " << tok.status().message();
+  }
+  for (const char* text : {"", "{", "[1,2]", "{\"model\": ", "\xff\xfe"}) {
+    auto tok = Tokenizer::from_json(text);
+    ASSERT_FALSE(tok.is_ok());
+    EXPECT_EQ(tok.status().code(), StatusCode::kInvalidArgument);
+  }
+  TokenizerLimits limits;
+  limits.max_vocab_size = 3;
+  auto tok = Tokenizer::from_json(small_tokenizer().dump(), "", "tokenizer.json", limits);
+  ASSERT_FALSE(tok.is_ok());
+  EXPECT_NE(tok.status().message().find("more than the limit 3"), std::string::npos) << tok.status().message();
+}
+
+TEST(Tokenizer, AddedTokenOptionsAreHonoured) {
+  nlohmann::json j = small_tokenizer();
+  j["added_tokens"][0]["lstrip"] = true;
+  j["added_tokens"][0]["rstrip"] = true;
+  j["model"]["vocab"][" "] = 4;
+  auto tok = Tokenizer::from_json(j.dump());
+  ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
+  // lstrip/rstrip swallow the spaces around the token.
+  EXPECT_EQ(*(*tok)->encode("ab  <|end|>  ab"), (std::vector<int32_t>{2, 3, 2}));
+  j = small_tokenizer();
+  j["added_tokens"][0]["single_word"] = true;
+  j["model"]["vocab"]["<"] = 4;
+  j["model"]["vocab"]["|"] = 5;
+  j["model"]["vocab"]["e"] = 6;
+  j["model"]["vocab"]["n"] = 7;
+  j["model"]["vocab"]["d"] = 8;
+  j["model"]["vocab"][">"] = 9;
+  tok = Tokenizer::from_json(j.dump());
+  ASSERT_TRUE(tok.is_ok());
+  // Glued to a word, a single_word token is not matched.
+  EXPECT_EQ(*(*tok)->encode("ab<|end|>"), (std::vector<int32_t>{2, 4, 5, 6, 7, 8, 5, 9}));
+  EXPECT_EQ((*tok)->encode("<|end|>")->size(), 1u);
+}
+
+TEST(Tokenizer, EncodesConcurrentlyWithTheSameResults) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/qwen3", dir);
+  auto tok = load_or_die(dir);
+  ASSERT_TRUE(tok);
+  std::mt19937 rng(5);
+  std::vector<std::string> texts;
+  std::vector<std::vector<int32_t>> expected;
+  for (int i = 0; i < 64; ++i) {
+    texts.push_back(random_unicode(rng, 200));
+    expected.push_back(*tok->encode(texts.back()));
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 5; ++round) {
+        for (size_t i = (t * 7) % texts.size(), k = 0; k < texts.size(); ++k, i = (i + 1) % texts.size()) {
+          auto ids = tok->encode(texts[i]);
+          if (!ids.is_ok() || *ids != expected[i]) ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+}  // namespace
+}  // namespace mlxpack
