@@ -302,6 +302,7 @@ Value Interpreter::get_member(const Value& object, const Value& property, int li
           if (args.positional.size() != 1) throw TemplateError("append() takes one argument");
           check_sequence(arr->size() + 1, 0);
           arr->push_back(args.positional[0]);
+          note_mutation(arr);
           return Value::none();
         });
       }

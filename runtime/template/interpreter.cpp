@@ -81,6 +81,15 @@ void Interpreter::check_sequence(uint64_t length, int line) const {
 }
 
 std::string Interpreter::render(const NodeList& program, const EnvPtr& globals) {
+  struct BreakCycles {
+    Interpreter* self;
+    ~BreakCycles() {
+      for (auto& weak : self->mutated_arrays_)
+        if (auto a = weak.lock()) Array().swap(*a);
+      for (auto& weak : self->mutated_objects_)
+        if (auto o = weak.lock()) decltype(o->items)().swap(o->items);
+    }
+  } break_cycles{this};
   std::string out;
   try {
     execute_block(program, globals, &out);
@@ -187,6 +196,7 @@ void Interpreter::assign(const Node& target, Value value, const EnvPtr& env) {
     Value object = evaluate(*target.a, env);
     if (object.kind != Kind::kNamespace) throw TemplateError("cannot assign an attribute of a non-namespace object", target.line);
     object.object->set(target.b->str, std::move(value));
+    note_mutation(object.object);
     return;
   }
   throw TemplateError("invalid target of set", target.line);

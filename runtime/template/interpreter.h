@@ -54,6 +54,12 @@ class Interpreter {
   void check_sequence(uint64_t length, int line) const;
   const TemplateLimits& limits() const { return limits_; }
 
+  // Containers changed in place (list.append, namespace attributes) are the
+  // only way to build a reference cycle; render() empties those that are
+  // still alive when it ends, so no cycle outlives a render.
+  void note_mutation(const std::shared_ptr<Array>& array) { mutated_arrays_.push_back(array); }
+  void note_mutation(const std::shared_ptr<Object>& object) { mutated_objects_.push_back(object); }
+
  private:
   void execute(const Node& node, const EnvPtr& env, std::string* out);
   void execute_for(const Node& node, const EnvPtr& env, std::string* out);
@@ -69,6 +75,8 @@ class Interpreter {
   TemplateLimits limits_;
   uint64_t steps_ = 0;
   uint32_t call_depth_ = 0;
+  std::vector<std::weak_ptr<Array>> mutated_arrays_;
+  std::vector<std::weak_ptr<Object>> mutated_objects_;
 };
 
 }  // namespace mlxpack::jinja

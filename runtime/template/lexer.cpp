@@ -1,6 +1,7 @@
 #include "runtime/template/lexer.h"
 
 #include <cctype>
+#include <algorithm>
 #include <cstring>
 
 #include "runtime/template/template_error.h"
@@ -85,12 +86,25 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
 
-std::string preprocess(std::string_view source) {
+std::string preprocess(std::string_view source) { return preprocess_with_lines(source, nullptr); }
+
+std::string preprocess_with_lines(std::string_view source, std::vector<int>* lines_out) {
+  // Each stage copies characters together with the source line they came
+  // from, so error messages name lines of the template as written.
   std::string s(source);
-  if (!s.empty() && s.back() == '\n') s.pop_back();
+  std::vector<int> lines(s.size());
+  for (size_t i = 0, line = 1; i < s.size(); ++i) {
+    lines[i] = static_cast<int>(line);
+    if (s[i] == '\n') ++line;
+  }
+  if (!s.empty() && s.back() == '\n') {
+    s.pop_back();
+    lines.pop_back();
+  }
 
   // lstrip_blocks: spaces and tabs at the start of a line, before {% {# {-.
   std::string a;
+  std::vector<int> a_lines;
   a.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     if (i == 0 || s[i - 1] == '\n' || s[i - 1] == '\r') {
@@ -102,6 +116,7 @@ std::string preprocess(std::string_view source) {
     }
     // Copy up to and including the next line break.
     while (i < s.size()) {
+      a_lines.push_back(lines[i]);
       const char c = s[i++];
       a.push_back(c);
       if (c == '\n' || c == '\r') break;
@@ -110,11 +125,14 @@ std::string preprocess(std::string_view source) {
 
   // trim_blocks: the newline right after %} #} -}.
   std::string b;
+  std::vector<int> b_lines;
   b.reserve(a.size());
   for (size_t i = 0; i < a.size(); ++i) {
     b.push_back(a[i]);
+    b_lines.push_back(a_lines[i]);
     if ((a[i] == '%' || a[i] == '#' || a[i] == '-') && i + 2 < a.size() && a[i + 1] == '}' && a[i + 2] == '\n') {
       b.push_back('}');
+      b_lines.push_back(a_lines[i + 1]);
       i += 2;
     }
   }
@@ -122,7 +140,13 @@ std::string preprocess(std::string_view source) {
   // Generation markers (transformers' assistant-mask extension) render as
   // nothing; their - trims the whitespace beside them.
   std::string c;
+  std::vector<int> c_lines;
   c.reserve(b.size());
+  auto copy = [&](size_t from, size_t count) {
+    c.append(b, from, count);
+    c_lines.insert(c_lines.end(), b_lines.begin() + static_cast<std::ptrdiff_t>(from),
+                   b_lines.begin() + static_cast<std::ptrdiff_t>(from + count));
+  };
   size_t copied = 0;  // b[0, copied) is in c
   for (size_t i = 0; i < b.size(); ++i) {
     if (b[i] != '{') continue;
@@ -131,27 +155,30 @@ std::string preprocess(std::string_view source) {
     bool rstrip;
     if (!generation_tag_at(b, i, &end, &lstrip, &rstrip)) continue;
     const size_t before = space_run_start(b, i, copied);
-    c.append(b, copied, before - copied);
-    if (!lstrip) c.append(b, before, i - before);
+    copy(copied, before - copied);
+    if (!lstrip) copy(before, i - before);
     size_t after = end;
     while (size_t n = space_at(b, after)) after += n;
-    if (!rstrip) c.append(b, end, after - end);
+    if (!rstrip) copy(end, after - end);
     copied = after;
     i = after - 1;
   }
-  c.append(b, copied, std::string::npos);
+  copy(copied, b.size() - copied);
+  if (lines_out) *lines_out = std::move(c_lines);
   return c;
 }
 
 std::vector<Token> tokenize(std::string_view source) {
-  const std::string src = preprocess(source);
+  std::vector<int> line_of;
+  const std::string src = preprocess_with_lines(source, &line_of);
   const size_t n = src.size();
   std::vector<Token> tokens;
   size_t pos = 0;
-  int line = 1;
+  int line = n > 0 ? line_of[0] : 1;
   int curly_depth = 0;
   auto advance = [&](size_t count) {
-    for (size_t k = 0; k < count && pos < n; ++k, ++pos) line += src[pos] == '\n';
+    pos = std::min(n, pos + count);
+    if (pos < n) line = line_of[pos];
   };
   auto fail = [&](const std::string& what) -> TemplateError { return TemplateError(what, line); };
   auto push = [&](TokenType type, std::string value) { tokens.push_back(Token{type, std::move(value), line}); };

@@ -52,6 +52,8 @@ struct Token {
 // Source after the reference's preprocessing (trailing newline,
 // lstrip_blocks, trim_blocks, generation markers).
 std::string preprocess(std::string_view source);
+// The same, with the source line of each output character in *lines.
+std::string preprocess_with_lines(std::string_view source, std::vector<int>* lines);
 
 // Tokens of `source`; throws TemplateError with the line on a lexical error.
 std::vector<Token> tokenize(std::string_view source);

@@ -31,9 +31,9 @@ namespace mlxpack {
 struct TemplateLimits {
   uint64_t max_template_bytes = 1u << 20;   // template source
   uint32_t max_nesting_depth = 128;         // blocks and expressions while parsing; calls while rendering
-  uint64_t max_steps = 20'000'000;          // evaluated nodes per render
+  uint64_t max_steps = 5'000'000;           // evaluated nodes per render (a long chat needs ~1e4)
   uint64_t max_output_bytes = 64u << 20;    // rendered text (and any intermediate string)
-  uint64_t max_sequence_length = 1u << 20;  // elements of a list built by range() and the like
+  uint64_t max_sequence_length = 1u << 17;  // elements of a list built by range() and the like
 };
 
 class ChatTemplate {

@@ -1,0 +1,155 @@
+// The template language beyond the reference templates, and hostile
+// templates: each must render as Jinja does or fail with a clear error in
+// bounded time and memory.
+#include "mlxpack/chat_template.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace mlxpack {
+namespace {
+
+std::string render(const std::string& source, const std::string& context = "{}", const TemplateLimits& limits = {}) {
+  auto t = ChatTemplate::parse(source, limits);
+  if (!t.is_ok()) return "PARSE ERROR: " + t.status().message();
+  auto r = t->render(context);
+  if (!r.is_ok()) return "ERROR: " + r.status().message();
+  return *r;
+}
+
+TEST(ChatTemplate, ExpressionsAndPrinting) {
+  EXPECT_EQ(render("{{ 1 + 2 * 3 }}|{{ 7 // 2 }}|{{ -7 // 2 }}|{{ 7 % 3 }}|{{ 2 ** 10 }}|{{ 1 / 2 }}"),
+            "7|3|-4|1|1024|0.5");
+  EXPECT_EQ(render("{{ 'a' ~ 1 ~ true }}|{{ 'x' + 'y' }}|{{ 3.0 }}|{{ none }}|{{ undefined_name }}|{{ [1, 'a'] }}"),
+            "a1true|xy|3.0|||[1, \"a\"]");
+  EXPECT_EQ(render("{{ {'k': [1, {'z': none}]} }}"), "{\"k\": [1, {\"z\": null}]}");
+  EXPECT_EQ(render("{{ 'yes' if x else 'no' }}{{ 'a' if false }}", R"({"x": 1})"), "yes");
+  EXPECT_EQ(render("{{ not a and b or c }}", R"({"a": false, "b": 0, "c": "c"})"), "c");
+  EXPECT_EQ(render("{{ 'ell' in 'hello' }} {{ 2 in [1, 2] }} {{ 'k' in {'k': 1} }} {{ 'z' not in 'abc' }}"),
+            "true true true true");
+  EXPECT_EQ(render("{{ 'abcdef'[1:4] }}|{{ 'abcdef'[::-1] }}|{{ [1,2,3,4][-2:] }}|{{ 'héllo'[1] }}"),
+            "bcd|fedcba|[3, 4]|é");
+  EXPECT_EQ(render("{{ \"tab\\there\" }}|{{ 'it\\'s' }}|{{ '\\u00e9' }}"), "tab\there|it's|é");
+}
+
+TEST(ChatTemplate, WhitespaceControlFollowsTrimAndLstripBlocks) {
+  EXPECT_EQ(render("a\n  {% if true %}\n  b\n  {% endif %}\nc\n"), "a\n  b\nc");
+  EXPECT_EQ(render("a   {{- 'b' -}}   c"), "abc");
+  EXPECT_EQ(render("a {#- comment -#} b"), "ab");
+  EXPECT_EQ(render("x{% generation %} y {% endgeneration %}z"), "x y z");
+}
+
+TEST(ChatTemplate, LoopsExposeLoopVariablesAndSupportElseFiltersAndControl) {
+  EXPECT_EQ(render("{% for x in items %}{{ loop.index }}/{{ loop.length }}{{ ',' if not loop.last }}{% endfor %}",
+                   R"({"items": ["a", "b", "c"]})"),
+            "1/3,2/3,3/3");
+  EXPECT_EQ(render("{% for x in items if x > 1 %}{{ x }}{% else %}none{% endfor %}|{% for x in [] %}{% else %}empty{% endfor %}",
+                   R"({"items": [1, 2, 3]})"),
+            "23|empty");
+  EXPECT_EQ(render("{% for x in range(10) %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 5 %}{% break %}{% endif %}{{ x }}{% endfor %}"),
+            "0134");
+  EXPECT_EQ(render("{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}", R"({"d": {"b": 1, "a": 2}})"), "b=1;a=2;");
+  EXPECT_EQ(render("{% for x in items %}{{ loop.previtem }}>{{ x }} {% endfor %}", R"({"items": [1, 2]})"), ">1 1>2 ");
+}
+
+TEST(ChatTemplate, SetScopingAndNamespaces) {
+  EXPECT_EQ(render("{% set x = 1 %}{% for i in [1] %}{% set x = 2 %}{% endfor %}{{ x }}"), "1");
+  EXPECT_EQ(render("{% set ns = namespace(x=1) %}{% for i in [1, 2] %}{% set ns.x = ns.x + i %}{% endfor %}{{ ns.x }}"), "4");
+  EXPECT_EQ(render("{% set a, b = [1, 2] %}{{ b }}{{ a }}"), "21");
+  EXPECT_EQ(render("{% set block %}inner {{ 1 }}{% endset %}[{{ block }}]"), "[inner 1]");
+}
+
+TEST(ChatTemplate, MacrosCallBlocksAndFilterBlocks) {
+  EXPECT_EQ(render("{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('Ann') }} {{ greet('Bo', punct='?') }}"),
+            "Hi Ann! Hi Bo?");
+  EXPECT_EQ(render("{% macro wrap() %}<{{ caller() }}>{% endmacro %}{% call wrap() %}body{% endcall %}"), "<body>");
+  EXPECT_EQ(render("{% macro m(a) %}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(1, 2, k=3) }}"), "[2]{\"k\": 3}");
+  EXPECT_EQ(render("{% filter upper %}shout {{ 'this' }}{% endfilter %}"), "SHOUT THIS");
+}
+
+TEST(ChatTemplate, FiltersTestsAndMethods) {
+  EXPECT_EQ(render("{{ '  x  '|trim }}|{{ 'ab'|upper }}|{{ 'hello world'|title }}|{{ [3,1,2]|sort|join(',') }}|{{ [1,2]|length }}"),
+            "x|AB|Hello World|1,2,3|2");
+  EXPECT_EQ(render("{{ x|default('d') }}|{{ ''|default('e', true) }}|{{ [1,1,2]|unique|list }}|{{ [1,2,3]|first }}{{ [1,2,3]|last }}"),
+            "d|e|[1, 2]|13");
+  EXPECT_EQ(render("{{ msgs|selectattr('role', 'equalto', 'user')|map(attribute='content')|join(' ') }}",
+                   R"({"msgs": [{"role": "user", "content": "a"}, {"role": "bot", "content": "b"}, {"role": "user", "content": "c"}]})"),
+            "a c");
+  EXPECT_EQ(render("{{ d|tojson }}|{{ d|tojson(indent=2) }}", R"({"d": {"a": [1, "é\n"]}})"),
+            "{\"a\": [1, \"é\\n\"]}|{\n  \"a\": [\n    1,\n    \"é\\n\"\n  ]\n}");
+  EXPECT_EQ(render("{{ 'a,b,,c'.split(',') }}|{{ ' a b '.split() }}|{{ 'xxhixx'.strip('x') }}|{{ 'Hi'.startswith(('x', 'H')) }}"),
+            "[\"a\", \"b\", \"\", \"c\"]|[\"a\", \"b\"]|hi|true");
+  EXPECT_EQ(render("{{ 'aXbX'.replace('X', '-') }}|{{ 'line1\nline2'|indent(2) }}|{{ 3.7|int }}|{{ '12'|int + 1 }}"),
+            "a-b-|line1\n  line2|3|13");
+  EXPECT_EQ(render("{{ x is defined }}{{ y is none }}{{ 'a' is string }}{{ 3 is odd }}{{ {} is mapping }}{{ [] is iterable }}{{ 6 is divisibleby 3 }}",
+                   R"({"x": 1, "y": null})"),
+            "truetruetruetruetruetruetrue");
+  EXPECT_EQ(render("{{ d.get('a') }}{{ d.get('z', 'dflt') }}{{ d|dictsort }}", R"({"d": {"b": 2, "a": 1}})"),
+            "1dflt[[\"a\", 1], [\"b\", 2]]");
+}
+
+TEST(ChatTemplate, RaiseExceptionReportsTheTemplatesOwnText) {
+  auto t = ChatTemplate::parse("{{ raise_exception('Only user and assistant roles are supported!') }}");
+  ASSERT_TRUE(t.is_ok());
+  auto r = t->render("{}");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().message(), "Only user and assistant roles are supported!");
+}
+
+TEST(ChatTemplate, SyntaxErrorsNameTheLine) {
+  EXPECT_EQ(render("line one\n{% if x %}\nunclosed"), "PARSE ERROR: line 3: unclosed 'if' block: the template ended before its end tag");
+  EXPECT_NE(render("{{ 1 + }}").find("PARSE ERROR: line 1: unexpected"), std::string::npos);
+  EXPECT_NE(render("{% frobnicate %}").find("unknown statement 'frobnicate'"), std::string::npos);
+  EXPECT_NE(render("{{ 'unterminated }}").find("unterminated string literal"), std::string::npos);
+  EXPECT_NE(render("{# no end").find("missing end of comment"), std::string::npos);
+  EXPECT_NE(render("a\n{{ x|nosuchfilter }}", R"({"x": "s"})").find("ERROR: line 2: filter 'nosuchfilter' cannot be applied"),
+            std::string::npos);
+  EXPECT_NE(render("{{ x is nosuchtest }}").find("unknown test 'nosuchtest'"), std::string::npos);
+  EXPECT_NE(render("{{ 1 / 0 }}").find("division by zero"), std::string::npos);
+}
+
+TEST(ChatTemplate, ContextMustBeAJsonObject) {
+  auto t = ChatTemplate::parse("{{ x }}");
+  ASSERT_TRUE(t.is_ok());
+  EXPECT_FALSE(t->render("[1]").is_ok());
+  EXPECT_FALSE(t->render("{\"x\":").is_ok());
+  EXPECT_EQ(*t->render("{\"x\": \"ok\"}"), "ok");
+}
+
+TEST(ChatTemplateHostile, DeepNestingIsRefusedWhileParsing) {
+  std::string deep;
+  for (int i = 0; i < 5000; ++i) deep += "{% if true %}";
+  EXPECT_NE(render(deep).find("nests deeper than the limit"), std::string::npos);
+  EXPECT_NE(render("{{ " + std::string(100000, '(') + "1" + std::string(100000, ')') + " }}").find("nests deeper"),
+            std::string::npos);
+  EXPECT_NE(render("{{ " + std::string(100000, '-') + "1 }}").find("nests deeper"), std::string::npos);
+  EXPECT_NE(render("{{ " + std::string(100000, '[') + " }}").find("ERROR"), std::string::npos);
+}
+
+TEST(ChatTemplateHostile, EndlessRecursionAndLoopsStopAtTheirLimits) {
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_NE(render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").find("calls nest deeper than the limit"),
+            std::string::npos);
+  EXPECT_NE(render("{% for i in range(1000000000) %}x{% endfor %}").find("longer than the limit"), std::string::npos);
+  EXPECT_NE(render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}").find("steps"),
+            std::string::npos);
+  // Doubling a string: the output limit stops it long before memory runs out.
+  EXPECT_NE(render("{% set ns = namespace(s='xxxxxxxx') %}{% for i in range(100) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s|length }}")
+                .find("more than the limit"),
+            std::string::npos);
+  EXPECT_NE(render("{{ 'x' * 100000000000 }}").find("more than the limit"), std::string::npos);
+  // A list that contains itself cannot be printed forever.
+  EXPECT_NE(render("{% set a = [1] %}{% set _ = a.append(a) %}{{ a }}").find("ERROR"), std::string::npos);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 60.0);
+}
+
+TEST(ChatTemplateHostile, TemplatesOverTheSizeLimitAreRefused) {
+  TemplateLimits limits;
+  limits.max_template_bytes = 10;
+  EXPECT_NE(render("{{ 'abcdefgh' }}", "{}", limits).find("more than the limit 10"), std::string::npos);
+  EXPECT_NE(render(std::string("{{ '\xff' }}")).find("not valid UTF-8"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mlxpack
