@@ -63,16 +63,25 @@ int run_template(const TemplateOptions& options) {
   }
   auto context_text = read_text(options.context_file);
   if (!context_text.is_ok()) return report_error("template", context_text.status());
-  auto context = nlohmann::ordered_json::parse(*context_text, nullptr, false);
+  const auto context = nlohmann::json::parse(*context_text, nullptr, false);
   if (context.is_discarded() || !context.is_object()) {
     return report_error("template", Status::invalid_argument(options.context_file + ": not a JSON object of variables"));
   }
-  // The model's own special-token strings, unless the context sets them.
-  if (!bos.empty() && !context.contains("bos_token")) context["bos_token"] = bos;
-  if (!eos.empty() && !context.contains("eos_token")) context["eos_token"] = eos;
+  // The model's own special-token strings, unless the context sets them:
+  // added as text after the opening brace so the context's key order (which
+  // templates print in) is kept.
+  std::string extra;
+  if (!bos.empty() && !context.contains("bos_token")) extra += "\"bos_token\":" + nlohmann::json(bos).dump() + ",";
+  if (!eos.empty() && !context.contains("eos_token")) extra += "\"eos_token\":" + nlohmann::json(eos).dump() + ",";
+  std::string context_json = *context_text;
+  if (!extra.empty()) {
+    const size_t brace = context_json.find('{');
+    if (context.empty()) extra.pop_back();  // no trailing comma before "}"
+    context_json.insert(brace + 1, extra);
+  }
   auto tmpl = ChatTemplate::parse(source);
   if (!tmpl.is_ok()) return report_error("template", tmpl.status());
-  auto rendered = tmpl->render(context.dump());
+  auto rendered = tmpl->render(context_json);
   if (!rendered.is_ok()) return report_error("template", rendered.status());
   std::fwrite(rendered->data(), 1, rendered->size(), stdout);
   return kExitOk;

@@ -54,16 +54,15 @@ Result<ChatTemplate> ChatTemplate::parse(std::string_view source, const Template
 }
 
 Result<std::string> ChatTemplate::render(std::string_view context_json) const {
-  nlohmann::ordered_json context = nlohmann::ordered_json::parse(context_json.begin(), context_json.end(), nullptr, false);
-  if (context.is_discarded()) return Status::invalid_argument("context is not valid JSON");
-  if (!context.is_object()) return Status::invalid_argument("context must be a JSON object of variables");
   try {
+    jinja::Value context;
+    std::string error;
+    if (!jinja::Value::parse_json(context_json, &context, &error)) return Status::invalid_argument("context: " + error);
+    if (!context.is_mapping()) return Status::invalid_argument("context must be a JSON object of variables");
     jinja::Interpreter interpreter(impl_->limits);
     auto globals = std::make_shared<jinja::Environment>();
     interpreter.install_globals(globals);
-    for (auto it = context.begin(); it != context.end(); ++it) {
-      globals->set(it.key(), jinja::Value::from_json(it.value()));
-    }
+    for (auto& [key, value] : context.object->items) globals->set(key, std::move(value));
     return interpreter.render(impl_->program, globals);
   } catch (const jinja::TemplateError& e) {
     return to_status(e);

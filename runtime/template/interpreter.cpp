@@ -42,21 +42,13 @@ Value checked_int(int64_t a, int64_t b, char op) {
 
 Value Environment::lookup(const std::string& name) const {
   for (const Environment* e = this; e; e = e->parent.get()) {
-    for (const auto& [k, v] : e->variables)
-      if (k == name) return v;
+    auto it = e->variables.find(name);
+    if (it != e->variables.end()) return it->second;
   }
   return Value();
 }
 
-void Environment::set(const std::string& name, Value value) {
-  for (auto& [k, v] : variables) {
-    if (k == name) {
-      v = std::move(value);
-      return;
-    }
-  }
-  variables.emplace_back(name, std::move(value));
-}
+void Environment::set(const std::string& name, Value value) { variables.insert_or_assign(name, std::move(value)); }
 
 void Interpreter::step(int line) {
   if (++steps_ > limits_.max_steps) {

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "mlxpack/chat_template.h"
@@ -16,7 +17,7 @@ namespace mlxpack::jinja {
 
 struct Environment {
   std::shared_ptr<Environment> parent;
-  std::vector<std::pair<std::string, Value>> variables;
+  std::unordered_map<std::string, Value> variables;
 
   static std::shared_ptr<Environment> child_of(std::shared_ptr<Environment> parent) {
     auto e = std::make_shared<Environment>();

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <unordered_map>
 
 #include "runtime/template/template_error.h"
 #include "runtime/text/utf8.h"
@@ -51,6 +52,95 @@ Value Value::from_json(const nlohmann::ordered_json& j) {
   }
 }
 
+namespace {
+
+class ValueBuilder : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  Value result;
+  std::string error;
+
+  bool null() override { return add(Value::none()); }
+  bool boolean(bool b) override { return add(Value::from_bool(b)); }
+  bool number_integer(number_integer_t i) override { return add(Value::from_int(i)); }
+  bool number_unsigned(number_unsigned_t u) override {
+    return add(u > static_cast<uint64_t>(INT64_MAX) ? Value::from_float(static_cast<double>(u))
+                                                    : Value::from_int(static_cast<int64_t>(u)));
+  }
+  bool number_float(number_float_t d, const string_t&) override {
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.007199254740992e15) {
+      return add(Value::from_int(static_cast<int64_t>(d)));
+    }
+    return add(Value::from_float(d));
+  }
+  bool string(string_t& s) override { return add(Value::from_string(std::move(s))); }
+  bool binary(binary_t&) override { return false; }
+  bool start_object(std::size_t) override { return open(Value::new_object()); }
+  bool key(string_t& k) override {
+    stack_.back().key = std::move(k);
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(Value::from_array({})); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
+    error = "not valid JSON at byte " + std::to_string(position) + ": " + e.what();
+    return false;
+  }
+
+ private:
+  struct Frame {
+    Value value;
+    std::string key;
+    std::unordered_map<std::string, size_t> index;  // object keys -> position
+  };
+  bool open(Value v) {
+    if (stack_.size() >= 512) {
+      error = "JSON nests deeper than 512 levels";
+      return false;
+    }
+    stack_.push_back(Frame{std::move(v), {}, {}});
+    return true;
+  }
+  bool close() {
+    Value v = std::move(stack_.back().value);
+    stack_.pop_back();
+    return add(std::move(v));
+  }
+  bool add(Value v) {
+    if (stack_.empty()) {
+      result = std::move(v);
+      return true;
+    }
+    Frame& f = stack_.back();
+    if (f.value.is_array()) {
+      f.value.array->push_back(std::move(v));
+      return true;
+    }
+    auto [it, inserted] = f.index.emplace(f.key, f.value.object->items.size());
+    if (inserted) {
+      f.value.object->items.emplace_back(std::move(f.key), std::move(v));
+    } else {
+      f.value.object->items[it->second].second = std::move(v);
+    }
+    return true;
+  }
+  std::vector<Frame> stack_;
+};
+
+}  // namespace
+
+bool Value::parse_json(std::string_view text, Value* out, std::string* error) {
+  ValueBuilder builder;
+  const bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &builder, nlohmann::json::input_format_t::json,
+                                            /*strict=*/true, /*ignore_comments=*/false);
+  if (!ok) {
+    *error = builder.error.empty() ? "not valid JSON" : builder.error;
+    return false;
+  }
+  *out = std::move(builder.result);
+  return true;
+}
+
 bool Value::truthy() const {
   switch (kind) {
     case Kind::kUndefined:
@@ -84,17 +174,25 @@ const char* Value::type_name() const {
 }
 
 const Value* Object::find(const std::string& key) const {
-  for (const auto& [k, v] : items)
-    if (k == key) return &v;
-  return nullptr;
+  constexpr size_t kLinearLimit = 16;
+  if (items.size() <= kLinearLimit) {
+    for (const auto& [k, v] : items)
+      if (k == key) return &v;
+    return nullptr;
+  }
+  if (indexed_ > items.size()) {  // emptied since the index was built
+    index_.clear();
+    indexed_ = 0;
+  }
+  for (; indexed_ < items.size(); ++indexed_) index_.emplace(items[indexed_].first, indexed_);
+  auto it = index_.find(key);
+  return it == index_.end() ? nullptr : &items[it->second].second;
 }
 
 void Object::set(const std::string& key, Value value) {
-  for (auto& [k, v] : items) {
-    if (k == key) {
-      v = std::move(value);
-      return;
-    }
+  if (const Value* existing = find(key)) {
+    *const_cast<Value*>(existing) = std::move(value);
+    return;
   }
   items.emplace_back(key, std::move(value));
 }

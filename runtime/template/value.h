@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -61,6 +62,11 @@ struct Value {
   // JSON to a value: integral numbers (also 2.0) become integers, as in the
   // reference, whose input numbers are JavaScript numbers.
   static Value from_json(const nlohmann::ordered_json& j);
+  // Parses JSON text straight into a value, keeping object key order (the
+  // last of duplicate keys wins, in the first one's place, as JSON.parse
+  // does). Linear in the text, unlike building an ordered_json. Returns
+  // false with *error set if the text is not JSON or nests deeper than 512.
+  static bool parse_json(std::string_view text, Value* out, std::string* error);
 
   bool is_undefined() const { return kind == Kind::kUndefined; }
   bool is_none() const { return kind == Kind::kNone; }
@@ -81,6 +87,13 @@ struct Object {
   std::vector<std::pair<std::string, Value>> items;
   const Value* find(const std::string& key) const;
   void set(const std::string& key, Value value);
+
+ private:
+  // Past a few keys, lookups go through a hash index built lazily over
+  // `items` (a hostile context may hold 100,000 keys). `items` is only ever
+  // appended to, changed in place by set(), or emptied.
+  mutable std::unordered_map<std::string, size_t> index_;
+  mutable size_t indexed_ = 0;
 };
 
 struct CallArgs {

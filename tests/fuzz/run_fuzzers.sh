@@ -12,7 +12,8 @@ SECONDS_PER_TARGET=${1:-60}
 BUILD=${2:-build-fuzz}
 shift $(( $# > 2 ? 2 : $# )) || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_loader fuzz_safetensors fuzz_config fuzz_shard_index fuzz_recipe)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_loader fuzz_safetensors fuzz_config fuzz_shard_index fuzz_recipe
+  fuzz_tokenizer_json fuzz_encode fuzz_template)
 DATA=${MLXPACK_TEST_DATA:-../shared}
 
 CLANG=$(command -v clang++-14 || command -v clang++ || true)
@@ -23,7 +24,7 @@ cmake --build "$BUILD" -j"${JOBS:-2}" --target "${TARGETS[@]}" mlxpack make_synt
 
 # Seeds.
 SEEDS="$BUILD/seeds"
-rm -rf "$SEEDS" && mkdir -p "$SEEDS"/{fuzz_loader,fuzz_safetensors,fuzz_config,fuzz_shard_index,fuzz_recipe}
+rm -rf "$SEEDS" && mkdir -p "$SEEDS"/{fuzz_loader,fuzz_safetensors,fuzz_config,fuzz_shard_index,fuzz_recipe,fuzz_tokenizer_json,fuzz_encode,fuzz_template}
 MLXPACK="$BUILD/cli/mlxpack"
 if [ -d "$DATA/models" ]; then
   "$MLXPACK" pack --force "$DATA/models/stories260K" "$SEEDS/fuzz_loader/stories.mlxpack" > /dev/null
@@ -35,7 +36,14 @@ if [ -d "$DATA/models" ]; then
   for f in "$DATA"/models/*/config.json "$DATA"/tokenizers/*/tokenizer_config.json "$DATA"/models/*/generation_config.json; do
     [ -f "$f" ] && cp "$f" "$SEEDS/fuzz_config/seed$((i++)).json"
   done
+  cp "$DATA/models/stories260K/tokenizer.json" "$SEEDS/fuzz_tokenizer_json/stories.json"
+  cp "$DATA"/reference/chat/templates/*.json "$SEEDS/fuzz_template/"
+  for f in "$DATA"/tokenizers/*/tokenizer_config.json; do
+    cp "$f" "$SEEDS/fuzz_template/$(basename "$(dirname "$f")").json"
+  done
 fi
+printf 'Hello world, h\xc3\xa9llo \xe4\xb8\xad\xe6\x96\x87 <|end|>\n\n  the  cat ab aab\t42\xf0\x9f\x98\x80' > "$SEEDS/fuzz_encode/mixed.txt"
+
 # A small generated model (F16, two layers) with a compressible tokenizer file.
 SMALL="$BUILD/seed-model"
 rm -rf "$SMALL"
@@ -56,7 +64,7 @@ for t in "${TARGETS[@]}"; do
   mkdir -p "$corpus" "$BUILD/artifacts/$t"
   echo "== $t for ${SECONDS_PER_TARGET}s"
   if ! "$BUILD/tests/fuzz/$t" "$corpus" "$SEEDS/$t" "tests/fuzz/regressions/$t" \
-      -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=1048576 \
+      -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len="${MAX_LEN:-1048576}" \
       -artifact_prefix="$BUILD/artifacts/$t/" -print_final_stats=1 > "$BUILD/$t.log" 2>&1; then
     echo "$t FAILED: see $BUILD/$t.log and $BUILD/artifacts/$t/"
     tail -40 "$BUILD/$t.log"

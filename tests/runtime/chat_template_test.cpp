@@ -129,19 +129,38 @@ TEST(ChatTemplateHostile, DeepNestingIsRefusedWhileParsing) {
 
 TEST(ChatTemplateHostile, EndlessRecursionAndLoopsStopAtTheirLimits) {
   const auto start = std::chrono::steady_clock::now();
+  // Default limits.
   EXPECT_NE(render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").find("calls nest deeper than the limit"),
             std::string::npos);
   EXPECT_NE(render("{% for i in range(1000000000) %}x{% endfor %}").find("longer than the limit"), std::string::npos);
-  EXPECT_NE(render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}").find("steps"),
-            std::string::npos);
-  // Doubling a string: the output limit stops it long before memory runs out.
-  EXPECT_NE(render("{% set ns = namespace(s='xxxxxxxx') %}{% for i in range(100) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s|length }}")
-                .find("more than the limit"),
-            std::string::npos);
   EXPECT_NE(render("{{ 'x' * 100000000000 }}").find("more than the limit"), std::string::npos);
   // A list that contains itself cannot be printed forever.
   EXPECT_NE(render("{% set a = [1] %}{% set _ = a.append(a) %}{{ a }}").find("ERROR"), std::string::npos);
+  // Smaller limits keep the long-running cases quick (also under sanitizers);
+  // the mechanism is the same at the defaults.
+  TemplateLimits small;
+  small.max_steps = 100'000;
+  small.max_output_bytes = 1 << 20;
+  EXPECT_NE(render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "{}", small)
+                .find("more than the limit of 100000 steps"),
+            std::string::npos);
+  // Doubling a string: the output limit stops it long before memory runs out.
+  EXPECT_NE(render("{% set ns = namespace(s='xxxxxxxx') %}{% for i in range(100) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s|length }}",
+                   "{}", small)
+                .find("more than the limit 1048576"),
+            std::string::npos);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 60.0);
+}
+
+TEST(ChatTemplateHostile, AContextWithManyKeysStaysFast) {
+  std::string context = "{";
+  for (int i = 0; i < 100000; ++i) context += "\"k" + std::to_string(i) + "\": " + std::to_string(i) + ",";
+  context += "\"d\": {";
+  for (int i = 0; i < 100000; ++i) context += (i ? ",\"" : "\"") + std::to_string(i) + "\": " + std::to_string(i);
+  context += ", \"5\": \"dup\"}}";
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(render("{{ k99999 }} {{ d['99999'] }} {{ d['5'] }} {{ d|length }}", context), "99999 99999 dup 100000");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 30.0);
 }
 
 TEST(ChatTemplateHostile, TemplatesOverTheSizeLimitAreRefused) {

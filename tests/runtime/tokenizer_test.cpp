@@ -98,16 +98,19 @@ TEST(Tokenizer, MetaspaceSplittingGivesTheSameIdsAsOneWholePiece) {
   std::string dir;
   MLXPACK_REQUIRE_TEST_DATA("tokenizers/mistral", dir);
   const std::string json_text = test::read_file(dir + "/tokenizer.json");
-  auto j = nlohmann::ordered_json::parse(json_text);
-  const int64_t extra_id = static_cast<int64_t>(j["model"]["vocab"].size());
-  j["model"]["vocab"]["x\xE2\x96\x81"] = extra_id;
+  // Insert the extra token textually (an ordered_json round trip of a
+  // 32,000-entry object is quadratic).
+  const size_t vocab = json_text.find("\"vocab\": {");
+  ASSERT_NE(vocab, std::string::npos);
+  std::string edited = json_text;
+  edited.insert(vocab + 10, "\"x\xE2\x96\x81\": 1000000, ");
   auto split = Tokenizer::from_json(json_text);
-  auto whole = Tokenizer::from_json(j.dump());
+  auto whole = Tokenizer::from_json(edited);
   ASSERT_TRUE(split.is_ok() && whole.is_ok());
   std::mt19937 rng(99);
   std::vector<std::string> texts = {"The quick brown fox  jumps   over the lazy dog.\n\nSecond    paragraph.",
                                     "    indented code()\n\tand tabs", " leading space", "trailing   "};
-  for (int i = 0; i < 100; ++i) texts.push_back(random_unicode(rng, 1 + rng() % 120));
+  for (int i = 0; i < 40; ++i) texts.push_back(random_unicode(rng, 1 + rng() % 120));
   for (const std::string& t : texts) {
     auto a = (*split)->encode(t, true);
     auto b = (*whole)->encode(t, true);
@@ -156,7 +159,7 @@ TEST(Tokenizer, ReadsASentencePieceModelWhenThereIsNoTokenizerJson) {
 
 TEST(TokenizerHostileInput, InvalidUtf8IsRejectedWithItsOffset) {
   std::string dir;
-  MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama3", dir);
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
   auto tok = load_or_die(dir);
   ASSERT_TRUE(tok);
   for (const std::string& bad : {std::string("ok\xff"), std::string("ab\xC0\xAF"), std::string("\xED\xA0\x80x"),
@@ -324,7 +327,7 @@ TEST(Tokenizer, AddedTokenOptionsAreHonoured) {
 
 TEST(Tokenizer, EncodesConcurrentlyWithTheSameResults) {
   std::string dir;
-  MLXPACK_REQUIRE_TEST_DATA("tokenizers/qwen3", dir);
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/mistral", dir);
   auto tok = load_or_die(dir);
   ASSERT_TRUE(tok);
   std::mt19937 rng(5);
