@@ -7,7 +7,8 @@ import path from "node:path";
 
 const [moduleDir, tokDir, textPath, repeatArg] = process.argv.slice(2);
 const require = createRequire(path.join(moduleDir, "package.json"));
-const { Tokenizer } = await import(require.resolve("@huggingface/tokenizers"));
+const mod = require("@huggingface/tokenizers");
+const Tokenizer = mod.Tokenizer ?? mod.default?.Tokenizer ?? mod.default;
 const text = readFileSync(textPath, "utf8");
 const bytes = Buffer.byteLength(text, "utf8");
 const repeat = Number(repeatArg ?? 3);

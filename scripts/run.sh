@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds, then packs a model, shows
 # what is in the pack, verifies it, extracts it back (checking that every
-# file comes back byte for byte), and converts it to MLX 4-bit.
+# file comes back byte for byte), converts it to MLX 4-bit, tokenizes a
+# prompt with the pack's own tokenizer and renders a chat template.
 #   scripts/run.sh [MODEL_DIR]
 # MODEL_DIR defaults to ../shared/models/stories260K when present; with no
 # model at hand, a small synthetic one is generated.
@@ -36,3 +37,24 @@ echo "all $(ls "$OUT/extracted" | wc -l) files restored byte for byte"
 echo "== mlxpack convert -q --report $OUT/model.mlxpack $OUT/model-4bit.mlxpack"
 "$MLXPACK" convert --force -q --report "$OUT/model.mlxpack" "$OUT/model-4bit.mlxpack" | tail -n 12
 "$MLXPACK" info "$OUT/model-4bit.mlxpack" | sed -n '1,20p'
+echo "== mlxpack tokenize --special -m $OUT/model.mlxpack (then --json)"
+"$MLXPACK" tokenize --special -m "$OUT/model.mlxpack" "Once upon a time, there was a little cat."
+"$MLXPACK" tokenize --json -m "$OUT/model.mlxpack" "Once upon a time" | head -n 12
+IDS=$("$MLXPACK" tokenize -m "$OUT/model.mlxpack" "Once upon a time" | tr -d '[]')
+echo "== mlxpack tokenize --decode \"$IDS\""
+"$MLXPACK" tokenize -m "$OUT/model.mlxpack" --decode "$IDS"
+# The model may have no chat template (stories260K is not chat-tuned): render
+# a Llama 3 style one given as a file.
+cat > "$OUT/context.json" <<'JSON'
+{"messages": [{"role": "system", "content": "You tell short stories."},
+              {"role": "user", "content": "Tell me about a cat."}],
+ "add_generation_prompt": true}
+JSON
+TEMPLATE=../shared/tokenizers/llama3/tokenizer_config.json
+if [ ! -f "$TEMPLATE" ]; then
+  TEMPLATE="$OUT/chat_template.jinja"
+  printf '%s' "{{ bos_token }}{% for m in messages %}<|{{ m.role }}|>{{ m.content | trim }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}" > "$TEMPLATE"
+fi
+echo "== mlxpack template --template $TEMPLATE --context $OUT/context.json"
+"$MLXPACK" template --template "$TEMPLATE" --context "$OUT/context.json"
+echo

@@ -99,8 +99,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!ids.is_ok()) continue;  // invalid UTF-8
     auto back = tok->decode(*ids, raw);
     // NFC may change the byte-level tokenizer's text; the metaspace one must
-    // give back exactly its input.
-    if (tok == ms.get() && (!back.is_ok() || *back != text)) {
+    // give back exactly its input, unless the input itself contains "▁",
+    // which decodes to a space (as in the reference).
+    if (tok == ms.get() && text.find("\xE2\x96\x81") == std::string::npos && (!back.is_ok() || *back != text)) {
       std::fprintf(stderr, "round trip mismatch\n");
       std::abort();
     }
