@@ -55,10 +55,7 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const Json& model, const s
     }
     m->id_to_token_[id] = it.key();
   }
-  m->token_to_id_.reserve(vocab->size());
-  for (size_t id = 0; id < m->id_to_token_.size(); ++id) {
-    if (!m->id_to_token_[id].empty()) m->token_to_id_.emplace(m->id_to_token_[id], static_cast<int32_t>(id));
-  }
+  m->token_to_id_.build(&m->id_to_token_);
 
   MLXPACK_ASSIGN_OR_RETURN(m->continuing_subword_prefix_,
                            optional_string(model, "continuing_subword_prefix", where, ""));
@@ -85,6 +82,7 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const Json& model, const s
   }
 
   m->merges_.reserve(merges->size());
+  std::string joined;
   for (size_t rank = 0; rank < merges->size(); ++rank) {
     const Json& entry = (*merges)[rank];
     std::string left;
@@ -106,13 +104,14 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const Json& model, const s
     }
     auto a = m->token_to_id(left);
     auto b = m->token_to_id(right);
-    auto ab = m->token_to_id(left + right);
+    joined.assign(left).append(right);
+    auto ab = m->token_to_id(joined);
     if (!a || !b || !ab) {
       return field_error(path, "merge \"" + left + "\" + \"" + right + "\" uses a token that is not in the vocabulary");
     }
     // A pair listed twice keeps its last rank, as in both reference
     // implementations (they build their maps by inserting in order).
-    m->merges_[pair_key(*a, *b)] = MergeTarget{static_cast<int32_t>(rank), *ab};
+    m->merges_.insert(pair_key(*a, *b), MergeTarget{static_cast<int32_t>(rank), *ab});
   }
 
   // See split_independent(): safe only if no token has "▁" right after a
@@ -144,9 +143,9 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const Json& model, const s
 }
 
 std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
-  auto it = token_to_id_.find(token);
-  if (it == token_to_id_.end()) return std::nullopt;
-  return it->second;
+  const int32_t id = token_to_id_.find(token);
+  if (id < 0) return std::nullopt;
+  return id;
 }
 
 const std::string& BpeModel::id_to_token(int32_t id) const {
@@ -155,8 +154,7 @@ const std::string& BpeModel::id_to_token(int32_t id) const {
 }
 
 const BpeModel::MergeTarget* BpeModel::find_merge(int32_t a, int32_t b) const {
-  auto it = merges_.find(pair_key(a, b));
-  return it == merges_.end() ? nullptr : &it->second;
+  return merges_.find(pair_key(a, b));
 }
 
 std::optional<int32_t> BpeModel::char_id(std::string_view ch, char32_t cp) const {

@@ -19,6 +19,7 @@
 
 #include "mlxpack/status.h"
 #include "mlxpack/tokenizer.h"
+#include "runtime/tokenizer/flat_map.h"
 #include "runtime/tokenizer/json_fields.h"
 
 namespace mlxpack::tokenizer {
@@ -49,10 +50,7 @@ class BpeModel {
   size_t size() const { return id_to_token_.size(); }
 
  private:
-  struct MergeTarget {
-    int32_t rank;
-    int32_t id;
-  };
+  using MergeTarget = MergeMap::Target;
   struct Symbol {
     int32_t id;
     int32_t prev;
@@ -71,8 +69,8 @@ class BpeModel {
   std::optional<int32_t> char_id(std::string_view ch, char32_t cp) const;
 
   std::vector<std::string> id_to_token_;
-  std::unordered_map<std::string_view, int32_t> token_to_id_;
-  std::unordered_map<uint64_t, MergeTarget> merges_;
+  TokenIdMap token_to_id_;
+  MergeMap merges_;
   std::vector<int32_t> bmp_char_id_;  // id of each single-BMP-code-point token, -1 if none
   std::optional<int32_t> unk_id_;
   std::vector<int32_t> byte_ids_;     // <0xXX> ids when byte_fallback (all 256 or empty)
