@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/input.h"
 #include "mlxpack/chat_template.h"
 
 namespace mlxpack::cli {
@@ -22,18 +23,6 @@ struct TemplateOptions {
   std::string context_file;
 };
 
-Result<std::string> read_text(const std::string& path) {
-  std::string data;
-  if (path == "-") {
-    data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    return data;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::io_error(path + ": cannot open");
-  data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) return Status::io_error(path + ": read failed");
-  return data;
-}
 
 int run_template(const TemplateOptions& options) {
   std::string source;
@@ -46,7 +35,7 @@ int run_template(const TemplateOptions& options) {
     bos = found->bos_token;
     eos = found->eos_token;
   } else {
-    auto text = read_text(options.template_file);
+    auto text = read_input(options.template_file);
     if (!text.is_ok()) return report_error("template", text.status());
     // A JSON object (tokenizer_config.json or {"chat_template": ...}) holds
     // the template in a field; anything else is the template itself.
@@ -61,7 +50,7 @@ int run_template(const TemplateOptions& options) {
       source = std::move(*text);
     }
   }
-  auto context_text = read_text(options.context_file);
+  auto context_text = read_input(options.context_file);
   if (!context_text.is_ok()) return report_error("template", context_text.status());
   const auto context = nlohmann::json::parse(*context_text, nullptr, false);
   if (context.is_discarded() || !context.is_object()) {

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/input.h"
 #include "mlxpack/tokenizer.h"
 
 namespace mlxpack::cli {
@@ -26,18 +27,6 @@ struct TokenizeOptions {
   bool skip_special = false;
 };
 
-Result<std::string> read_input(const std::string& path) {
-  std::string data;
-  if (path == "-") {
-    data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    return data;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::io_error(path + ": cannot open");
-  data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) return Status::io_error(path + ": read failed");
-  return data;
-}
 
 // "1,2,3", "1 2 3" or "[1, 2, 3]".
 Result<std::vector<int32_t>> parse_ids(const std::string& s) {

@@ -2,7 +2,8 @@
 # Installs the Debian packages mlxpack needs, only when some are missing.
 #   scripts/install-deps.sh [--test] [--bench]
 #   --test adds clang and libFuzzer (fuzzing) and the s390x cross compiler
-#   with qemu-user (big-endian tests); --bench adds the benchmark tools.
+#   with qemu-user (big-endian tests); --bench adds the benchmark tools
+#   (and node/npm when absent, for bench/run_tokenizer_bench.sh).
 set -euo pipefail
 packages=(g++ cmake make pkg-config libzstd-dev libxxhash-dev nlohmann-json3-dev libcli11-dev libgtest-dev
           libonig-dev libutf8proc-dev libsentencepiece-dev)
@@ -11,6 +12,11 @@ for arg in "$@"; do
     --test) packages+=(clang-14 libclang-rt-14-dev g++-s390x-linux-gnu qemu-user-static) ;;
     --bench) packages+=(xxhash time bc) ;;
   esac
+done
+# The tokenizer benchmark compares with the Hugging Face JavaScript
+# implementation: it needs node and npm (any install; Debian's if none).
+for arg in "$@"; do
+  if [ "$arg" = --bench ] && ! command -v npm > /dev/null; then packages+=(nodejs npm); fi
 done
 missing=()
 for p in "${packages[@]}"; do

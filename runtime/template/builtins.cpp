@@ -16,24 +16,14 @@ namespace mlxpack::jinja {
 
 namespace {
 
-std::vector<std::string> codepoints(const std::string& s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    const size_t len = std::max<size_t>(1, text::sequence_length(s, i));
-    out.push_back(s.substr(i, len));
-    i += len;
-  }
-  return out;
-}
 
 // Python's str.strip family: with `chars`, strip those code points;
 // without, whitespace.
 std::string strip_chars(const std::string& s, const Value* chars, bool left, bool right) {
   if (!chars || chars->is_none() || chars->is_undefined()) return std::string(text::trim_js_space(s, left, right));
   if (!chars->is_string()) throw TemplateError("strip() argument must be a string");
-  const std::vector<std::string> set = codepoints(chars->string);
-  std::vector<std::string> cps = codepoints(s);
+  const std::vector<std::string> set = text::split_codepoints(chars->string);
+  std::vector<std::string> cps = text::split_codepoints(s);
   auto in_set = [&](const std::string& c) { return std::find(set.begin(), set.end(), c) != set.end(); };
   size_t begin = 0;
   size_t end = cps.size();
@@ -73,7 +63,7 @@ std::string replace_all(const std::string& s, const std::string& from, const std
   std::string out;
   int64_t done = 0;
   if (from.empty()) {  // Python inserts `to` around every character
-    const std::vector<std::string> cps = codepoints(s);
+    const std::vector<std::string> cps = text::split_codepoints(s);
     for (const std::string& c : cps) {
       if (count < 0 || done < count) {
         out += to;
@@ -287,7 +277,7 @@ Value Interpreter::get_member(const Value& object, const Value& property, int li
         const int64_t i = property.integer < 0 ? property.integer + n : property.integer;
         return i >= 0 && i < n ? (*object.array)[static_cast<size_t>(i)] : Value();
       }
-      const std::vector<std::string> cps = codepoints(object.string);
+      const std::vector<std::string> cps = text::split_codepoints(object.string);
       const auto n = static_cast<int64_t>(cps.size());
       const int64_t i = property.integer < 0 ? property.integer + n : property.integer;
       return i >= 0 && i < n ? Value::from_string(cps[static_cast<size_t>(i)]) : Value();
@@ -518,7 +508,7 @@ Value Interpreter::apply_filter(const Value& operand, const Node& filter, const 
     const Value* attribute = args.kwarg("attribute");
     std::vector<std::string> parts;
     if (operand.is_string()) {
-      parts = codepoints(operand.string);
+      parts = text::split_codepoints(operand.string);
     } else if (operand.is_array()) {
       for (const Value& item : *operand.array) {
         parts.push_back(to_display_string(attribute && attribute->is_string() ? attribute_path(item, attribute->string) : item));
@@ -549,7 +539,7 @@ Value Interpreter::apply_filter(const Value& operand, const Node& filter, const 
     if (operand.is_array()) return Value::from_array(*operand.array);
     if (operand.is_string()) {
       Array out;
-      for (std::string& c : codepoints(operand.string)) out.push_back(Value::from_string(std::move(c)));
+      for (std::string& c : text::split_codepoints(operand.string)) out.push_back(Value::from_string(std::move(c)));
       return Value::from_array(std::move(out));
     }
     if (operand.is_mapping()) {
@@ -622,7 +612,7 @@ Value Interpreter::apply_filter(const Value& operand, const Node& filter, const 
   }
   if (name == "bool") return Value::from_bool(operand.truthy());
   if (operand.is_string() && (name == "first" || name == "last" || name == "reverse")) {
-    std::vector<std::string> cps = codepoints(operand.string);
+    std::vector<std::string> cps = text::split_codepoints(operand.string);
     if (name == "reverse") {
       std::reverse(cps.begin(), cps.end());
       std::string out;

@@ -12,17 +12,6 @@ namespace {
 struct BreakSignal {};
 struct ContinueSignal {};
 
-// Code points of valid UTF-8 `s`, each as its own string.
-std::vector<std::string> split_codepoints(const std::string& s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    const size_t len = std::max<size_t>(1, text::sequence_length(s, i));
-    out.push_back(s.substr(i, len));
-    i += len;
-  }
-  return out;
-}
 
 Value checked_int(int64_t a, int64_t b, char op) {
   int64_t r = 0;
@@ -210,7 +199,7 @@ void Interpreter::execute_for(const Node& node, const EnvPtr& env, std::string* 
   } else if (iterable.is_mapping()) {
     for (const auto& [k, v] : iterable.object->items) items.push_back(Value::from_string(k));
   } else if (iterable.is_string()) {
-    for (std::string& ch : split_codepoints(iterable.string)) items.push_back(Value::from_string(std::move(ch)));
+    for (std::string& ch : text::split_codepoints(iterable.string)) items.push_back(Value::from_string(std::move(ch)));
   } else {
     throw TemplateError(std::string("cannot loop over a ") + iterable.type_name(), node.line);
   }
@@ -561,7 +550,7 @@ Value Interpreter::evaluate_slice(const Value& object, const Node& slice, const 
   const int64_t step = part(slice.c).value_or(1);
   if (step == 0) throw TemplateError("slice step cannot be zero", slice.line);
   std::vector<std::string> chars;
-  if (object.is_string()) chars = split_codepoints(object.string);
+  if (object.is_string()) chars = text::split_codepoints(object.string);
   const auto len = static_cast<int64_t>(object.is_string() ? chars.size() : object.array->size());
   // Python's slice.indices().
   auto clamp = [&](std::optional<int64_t> v, int64_t fallback, int64_t lo, int64_t hi) {

@@ -1,5 +1,7 @@
 #include "runtime/text/utf8.h"
 
+#include <algorithm>
+
 namespace mlxpack::text {
 
 namespace {
@@ -141,14 +143,14 @@ bool is_js_space(char32_t cp) {
   }
 }
 
-std::string_view trim_js_space(std::string_view s, bool left, bool right) {
+std::string_view trim_if(std::string_view s, bool (*pred)(char32_t), bool left, bool right) {
   size_t begin = 0;
   size_t end = s.size();
   if (left) {
     while (begin < end) {
       size_t p = begin;
       char32_t cp;
-      if (!decode_next(s, &p, &cp) || !is_js_space(cp)) break;
+      if (!decode_next(s, &p, &cp) || !pred(cp)) break;
       begin = p;
     }
   }
@@ -158,11 +160,24 @@ std::string_view trim_js_space(std::string_view s, bool left, bool right) {
       while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
       size_t p = start;
       char32_t cp;
-      if (!decode_next(s, &p, &cp) || p != end || !is_js_space(cp)) break;
+      if (!decode_next(s, &p, &cp) || p != end || !pred(cp)) break;
       end = start;
     }
   }
   return s.substr(begin, end - begin);
+}
+
+std::string_view trim_js_space(std::string_view s, bool left, bool right) { return trim_if(s, is_js_space, left, right); }
+
+std::vector<std::string> split_codepoints(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    const size_t len = std::max<size_t>(1, sequence_length(s, i));
+    out.emplace_back(s.substr(i, len));
+    i += len;
+  }
+  return out;
 }
 
 size_t codepoint_count(std::string_view s) {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mlxpack::text {
 
@@ -39,6 +40,12 @@ std::string decode_lossy(std::string_view bytes);
 // implementation, so its trims are these.
 bool is_js_space(char32_t cp);
 std::string_view trim_js_space(std::string_view s, bool left, bool right);
+
+// `s` without the code points for which `pred` holds at either end.
+std::string_view trim_if(std::string_view s, bool (*pred)(char32_t), bool left, bool right);
+
+// The code points of `s`, each as its own string (an invalid byte alone).
+std::vector<std::string> split_codepoints(std::string_view s);
 
 // Number of code points in valid UTF-8 `s`.
 size_t codepoint_count(std::string_view s);

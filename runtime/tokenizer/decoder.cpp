@@ -2,7 +2,7 @@
 
 #include "runtime/text/utf8.h"
 #include "runtime/tokenizer/byte_level.h"
-#include "runtime/tokenizer/regex.h"
+#include "runtime/tokenizer/pattern.h"
 
 namespace mlxpack::tokenizer {
 
@@ -71,32 +71,17 @@ class MetaspaceDecoder final : public Decoder {
 
 class ReplaceDecoder final : public Decoder {
  public:
-  ReplaceDecoder(PatternSpec pattern, std::shared_ptr<const Regex> regex, std::string content)
-      : pattern_(std::move(pattern)), regex_(std::move(regex)), content_(std::move(content)) {}
+  ReplaceDecoder(Pattern pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
   void decode(std::vector<DecodePiece>* pieces) const override {
+    std::string out;
     for (DecodePiece& p : *pieces) {
-      if (!regex_) {
-        replace_all(&p.text, pattern_.text, content_);
-        continue;
-      }
-      std::vector<Match> matches;
-      if (!regex_->find_all(p.text, &matches).is_ok()) continue;
-      std::string out;
-      size_t pos = 0;
-      for (const Match& m : matches) {
-        if (m.end == m.begin) continue;
-        out.append(p.text, pos, m.begin - pos);
-        out += content_;
-        pos = m.end;
-      }
-      out.append(p.text, pos, std::string::npos);
-      p.text = std::move(out);
+      // A regex the engine gives up on leaves the piece as it is.
+      if (pattern_.replace_all(p.text, content_, &out).is_ok()) p.text.swap(out);
     }
   }
 
  private:
-  PatternSpec pattern_;
-  std::shared_ptr<const Regex> regex_;
+  Pattern pattern_;
   std::string content_;
 };
 
@@ -237,13 +222,9 @@ Result<std::unique_ptr<Decoder>> make_decoder(const Json& spec, const std::strin
     return std::unique_ptr<Decoder>(new MetaspaceDecoder(std::move(replacement), strip_first));
   }
   if (type == "Replace") {
-    MLXPACK_ASSIGN_OR_RETURN(PatternSpec pattern, required_pattern(spec, "pattern", where));
+    MLXPACK_ASSIGN_OR_RETURN(Pattern pattern, Pattern::from_json(spec, "pattern", where));
     MLXPACK_ASSIGN_OR_RETURN(std::string content, required_string(spec, "content", where));
-    std::shared_ptr<const Regex> regex;
-    if (pattern.is_regex) {
-      MLXPACK_ASSIGN_OR_RETURN(regex, Regex::compile(pattern.text, where + ".pattern.Regex"));
-    }
-    return std::unique_ptr<Decoder>(new ReplaceDecoder(std::move(pattern), std::move(regex), std::move(content)));
+    return std::unique_ptr<Decoder>(new ReplaceDecoder(std::move(pattern), std::move(content)));
   }
   if (type == "ByteFallback") return std::unique_ptr<Decoder>(new ByteFallbackDecoder());
   if (type == "Fuse") return std::unique_ptr<Decoder>(new FuseDecoder());
@@ -262,12 +243,7 @@ Result<std::unique_ptr<Decoder>> make_decoder(const Json& spec, const std::strin
     return std::unique_ptr<Decoder>(new BpeSuffixDecoder(std::move(suffix)));
   }
   if (type == "Sequence") {
-    MLXPACK_ASSIGN_OR_RETURN(const Json* list, required_array(spec, "decoders", where));
-    std::vector<std::unique_ptr<Decoder>> steps;
-    for (size_t i = 0; i < list->size(); ++i) {
-      MLXPACK_ASSIGN_OR_RETURN(auto step, make_decoder((*list)[i], where + ".decoders[" + std::to_string(i) + "]"));
-      steps.push_back(std::move(step));
-    }
+    MLXPACK_ASSIGN_OR_RETURN(auto steps, make_each<Decoder>(spec, "decoders", where, make_decoder));
     return std::unique_ptr<Decoder>(new SequenceDecoder(std::move(steps)));
   }
   return Status::unsupported(where + ".type: decoder \"" + type +

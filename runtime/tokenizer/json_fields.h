@@ -6,8 +6,10 @@
 #define MLXPACK_RUNTIME_TOKENIZER_JSON_FIELDS_H_
 
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mlxpack/status.h"
 
@@ -100,6 +102,21 @@ inline Result<PatternSpec> required_pattern(const Json& obj, const char* key, co
     return PatternSpec{true, r->get<std::string>()};
   }
   return field_error(path, "expected {\"String\": ...} or {\"Regex\": ...}");
+}
+
+// The components listed in spec[key] (a Sequence's steps), each built by
+// make(item, path).
+template <typename T, typename Make>
+Result<std::vector<std::unique_ptr<T>>> make_each(const Json& spec, const char* key, const std::string& where,
+                                                  Make make) {
+  MLXPACK_ASSIGN_OR_RETURN(const Json* list, required_array(spec, key, where));
+  std::vector<std::unique_ptr<T>> steps;
+  for (size_t i = 0; i < list->size(); ++i) {
+    MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<T> step,
+                             make((*list)[i], field_path(where, key) + "[" + std::to_string(i) + "]"));
+    steps.push_back(std::move(step));
+  }
+  return steps;
 }
 
 }  // namespace mlxpack::tokenizer

@@ -4,7 +4,7 @@
 
 #include "runtime/text/unicode.h"
 #include "runtime/text/utf8.h"
-#include "runtime/tokenizer/regex.h"
+#include "runtime/tokenizer/pattern.h"
 
 namespace mlxpack::tokenizer {
 
@@ -38,36 +38,11 @@ class StripAccentsNormalizer final : public Normalizer {
   }
 };
 
-// Strips Unicode whitespace (Rust's char::is_whitespace) from either end.
-std::string_view strip_whitespace(std::string_view s, bool left, bool right) {
-  size_t begin = 0;
-  size_t end = s.size();
-  if (left) {
-    while (begin < end) {
-      size_t p = begin;
-      char32_t cp;
-      if (!text::decode_next(s, &p, &cp) || !text::is_whitespace(cp)) break;
-      begin = p;
-    }
-  }
-  if (right) {
-    while (end > begin) {
-      size_t start = end - 1;
-      while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-      size_t p = start;
-      char32_t cp;
-      if (!text::decode_next(s, &p, &cp) || !text::is_whitespace(cp)) break;
-      end = start;
-    }
-  }
-  return s.substr(begin, end - begin);
-}
-
 class StripNormalizer final : public Normalizer {
  public:
   StripNormalizer(bool left, bool right) : left_(left), right_(right) {}
   Status normalize(std::string* s) const override {
-    *s = std::string(strip_whitespace(*s, left_, right_));
+    *s = std::string(text::trim_if(*s, text::is_whitespace, left_, right_));
     return Status::ok();
   }
 
@@ -90,41 +65,16 @@ class PrependNormalizer final : public Normalizer {
 
 class ReplaceNormalizer final : public Normalizer {
  public:
-  ReplaceNormalizer(PatternSpec pattern, std::shared_ptr<const Regex> regex, std::string content)
-      : pattern_(std::move(pattern)), regex_(std::move(regex)), content_(std::move(content)) {}
+  ReplaceNormalizer(Pattern pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
   Status normalize(std::string* s) const override {
     std::string out;
-    out.reserve(s->size());
-    if (!pattern_.is_regex) {
-      if (pattern_.text.empty()) return Status::ok();
-      size_t pos = 0;
-      for (;;) {
-        const size_t hit = s->find(pattern_.text, pos);
-        if (hit == std::string::npos) break;
-        out.append(*s, pos, hit - pos);
-        out += content_;
-        pos = hit + pattern_.text.size();
-      }
-      out.append(*s, pos, std::string::npos);
-    } else {
-      std::vector<Match> matches;
-      MLXPACK_RETURN_IF_ERROR(regex_->find_all(*s, &matches));
-      size_t pos = 0;
-      for (const Match& m : matches) {
-        if (m.end == m.begin) continue;
-        out.append(*s, pos, m.begin - pos);
-        out += content_;
-        pos = m.end;
-      }
-      out.append(*s, pos, std::string::npos);
-    }
+    MLXPACK_RETURN_IF_ERROR(pattern_.replace_all(*s, content_, &out));
     *s = std::move(out);
     return Status::ok();
   }
 
  private:
-  PatternSpec pattern_;
-  std::shared_ptr<const Regex> regex_;
+  Pattern pattern_;
   std::string content_;
 };
 
@@ -208,13 +158,9 @@ Result<std::unique_ptr<Normalizer>> make_normalizer(const Json& spec, const std:
     return std::unique_ptr<Normalizer>(new PrependNormalizer(std::move(prefix)));
   }
   if (type == "Replace") {
-    MLXPACK_ASSIGN_OR_RETURN(PatternSpec pattern, required_pattern(spec, "pattern", where));
+    MLXPACK_ASSIGN_OR_RETURN(Pattern pattern, Pattern::from_json(spec, "pattern", where));
     MLXPACK_ASSIGN_OR_RETURN(std::string content, required_string(spec, "content", where));
-    std::shared_ptr<const Regex> regex;
-    if (pattern.is_regex) {
-      MLXPACK_ASSIGN_OR_RETURN(regex, Regex::compile(pattern.text, where + ".pattern.Regex"));
-    }
-    return std::unique_ptr<Normalizer>(new ReplaceNormalizer(std::move(pattern), std::move(regex), std::move(content)));
+    return std::unique_ptr<Normalizer>(new ReplaceNormalizer(std::move(pattern), std::move(content)));
   }
   if (type == "BertNormalizer") {
     MLXPACK_ASSIGN_OR_RETURN(bool clean, optional_bool(spec, "clean_text", where, true));
@@ -225,12 +171,7 @@ Result<std::unique_ptr<Normalizer>> make_normalizer(const Json& spec, const std:
     return std::unique_ptr<Normalizer>(new BertNormalizer(clean, chinese, strip, lowercase));
   }
   if (type == "Sequence") {
-    MLXPACK_ASSIGN_OR_RETURN(const Json* list, required_array(spec, "normalizers", where));
-    std::vector<std::unique_ptr<Normalizer>> steps;
-    for (size_t i = 0; i < list->size(); ++i) {
-      MLXPACK_ASSIGN_OR_RETURN(auto step, make_normalizer((*list)[i], where + ".normalizers[" + std::to_string(i) + "]"));
-      steps.push_back(std::move(step));
-    }
+    MLXPACK_ASSIGN_OR_RETURN(auto steps, make_each<Normalizer>(spec, "normalizers", where, make_normalizer));
     return std::unique_ptr<Normalizer>(new SequenceNormalizer(std::move(steps)));
   }
   return Status::unsupported(where + ".type: normalizer \"" + type +

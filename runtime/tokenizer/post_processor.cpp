@@ -104,13 +104,7 @@ Result<std::unique_ptr<PostProcessor>> make_post_processor(const Json& spec, con
     return std::unique_ptr<PostProcessor>(new TemplatePostProcessor(std::move(items)));
   }
   if (type == "Sequence") {
-    MLXPACK_ASSIGN_OR_RETURN(const Json* list, required_array(spec, "processors", where));
-    std::vector<std::unique_ptr<PostProcessor>> steps;
-    for (size_t i = 0; i < list->size(); ++i) {
-      MLXPACK_ASSIGN_OR_RETURN(auto step,
-                               make_post_processor((*list)[i], where + ".processors[" + std::to_string(i) + "]"));
-      steps.push_back(std::move(step));
-    }
+    MLXPACK_ASSIGN_OR_RETURN(auto steps, make_each<PostProcessor>(spec, "processors", where, make_post_processor));
     return std::unique_ptr<PostProcessor>(new SequencePostProcessor(std::move(steps)));
   }
   return Status::unsupported(where + ".type: post-processor \"" + type +

@@ -5,7 +5,7 @@
 #include "runtime/text/unicode.h"
 #include "runtime/text/utf8.h"
 #include "runtime/tokenizer/byte_level.h"
-#include "runtime/tokenizer/regex.h"
+#include "runtime/tokenizer/pattern.h"
 
 namespace mlxpack::tokenizer {
 
@@ -119,33 +119,17 @@ void char_matches(const std::string& s, const std::function<bool(char32_t)>& pre
   }
 }
 
-void literal_matches(const std::string& s, const std::string& literal, std::vector<Match>* matches) {
-  matches->clear();
-  if (literal.empty()) return;
-  size_t pos = 0;
-  for (;;) {
-    const size_t hit = s.find(literal, pos);
-    if (hit == std::string::npos) return;
-    matches->push_back({hit, hit + literal.size()});
-    pos = hit + literal.size();
-  }
-}
-
 // Splits every piece with a pattern.
 class SplitPreTokenizer final : public PreTokenizer {
  public:
-  SplitPreTokenizer(std::shared_ptr<const Regex> regex, std::string literal, Behavior behavior, bool invert)
-      : regex_(std::move(regex)), literal_(std::move(literal)), behavior_(behavior), invert_(invert) {}
+  SplitPreTokenizer(Pattern pattern, Behavior behavior, bool invert)
+      : pattern_(std::move(pattern)), behavior_(behavior), invert_(invert) {}
   Status split(std::vector<Piece>* pieces) const override {
     std::vector<Piece> out;
     out.reserve(pieces->size() * 4);
     std::vector<Match> matches;
     for (const Piece& p : *pieces) {
-      if (regex_) {
-        MLXPACK_RETURN_IF_ERROR(regex_->find_all(p.text, &matches));
-      } else {
-        literal_matches(p.text, literal_, &matches);
-      }
+      MLXPACK_RETURN_IF_ERROR(pattern_.find_all(p.text, &matches));
       split_piece(p, matches, behavior_, invert_, &out);
     }
     *pieces = std::move(out);
@@ -153,8 +137,7 @@ class SplitPreTokenizer final : public PreTokenizer {
   }
 
  private:
-  std::shared_ptr<const Regex> regex_;
-  std::string literal_;
+  Pattern pattern_;
   Behavior behavior_;
   bool invert_;
 };
@@ -220,7 +203,7 @@ enum class PrependScheme { kAlways, kFirst, kNever };
 class MetaspacePreTokenizer final : public PreTokenizer {
  public:
   MetaspacePreTokenizer(std::string replacement, PrependScheme scheme, bool split)
-      : replacement_(std::move(replacement)), scheme_(scheme), split_(split) {}
+      : replacement_(replacement), separator_(Pattern::literal(replacement)), scheme_(scheme), split_(split) {}
   Status split(std::vector<Piece>* pieces) const override {
     std::vector<Piece> out;
     std::vector<Match> matches;
@@ -240,7 +223,7 @@ class MetaspacePreTokenizer final : public PreTokenizer {
       }
       Piece q{std::move(replaced), p.at_text_start};
       if (split_) {
-        literal_matches(q.text, replacement_, &matches);
+        MLXPACK_RETURN_IF_ERROR(separator_.find_all(q.text, &matches));
         split_piece(q, matches, Behavior::kMergedWithNext, false, &out);
       } else if (!q.text.empty()) {
         out.push_back(std::move(q));
@@ -252,6 +235,7 @@ class MetaspacePreTokenizer final : public PreTokenizer {
 
  private:
   std::string replacement_;
+  Pattern separator_;
   PrependScheme scheme_;
   bool split_;
 };
@@ -278,15 +262,10 @@ Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const Json& spec, const
   if (!spec.is_object()) return field_error(where, std::string("expected an object, got ") + json_type_name(spec));
   MLXPACK_ASSIGN_OR_RETURN(std::string type, required_string(spec, "type", where));
   if (type == "Split") {
-    MLXPACK_ASSIGN_OR_RETURN(PatternSpec pattern, required_pattern(spec, "pattern", where));
+    MLXPACK_ASSIGN_OR_RETURN(Pattern pattern, Pattern::from_json(spec, "pattern", where));
     MLXPACK_ASSIGN_OR_RETURN(Behavior behavior, parse_behavior(spec, where, Behavior::kIsolated));
     MLXPACK_ASSIGN_OR_RETURN(bool invert, optional_bool(spec, "invert", where, false));
-    std::shared_ptr<const Regex> regex;
-    if (pattern.is_regex) {
-      MLXPACK_ASSIGN_OR_RETURN(regex, Regex::compile(pattern.text, where + ".pattern.Regex"));
-    }
-    return std::unique_ptr<PreTokenizer>(
-        new SplitPreTokenizer(std::move(regex), pattern.is_regex ? std::string() : pattern.text, behavior, invert));
+    return std::unique_ptr<PreTokenizer>(new SplitPreTokenizer(std::move(pattern), behavior, invert));
   }
   if (type == "ByteLevel") {
     MLXPACK_ASSIGN_OR_RETURN(bool prefix, optional_bool(spec, "add_prefix_space", where, true));
@@ -322,8 +301,9 @@ Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const Json& spec, const
     return std::unique_ptr<PreTokenizer>(new MetaspacePreTokenizer(std::move(replacement), scheme, split));
   }
   if (type == "Whitespace") {
-    MLXPACK_ASSIGN_OR_RETURN(auto regex, Regex::compile(R"(\w+|[^\w\s]+)", where));
-    return std::unique_ptr<PreTokenizer>(new SplitPreTokenizer(std::move(regex), "", Behavior::kRemoved, true));
+    MLXPACK_ASSIGN_OR_RETURN(Pattern pattern,
+                             Pattern::from_json(Json{{"pattern", {{"Regex", R"(\w+|[^\w\s]+)"}}}}, "pattern", where));
+    return std::unique_ptr<PreTokenizer>(new SplitPreTokenizer(std::move(pattern), Behavior::kRemoved, true));
   }
   if (type == "WhitespaceSplit") {
     return std::unique_ptr<PreTokenizer>(new PredicatePreTokenizer(text::is_whitespace, Behavior::kRemoved));
@@ -344,13 +324,7 @@ Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const Json& spec, const
     return std::unique_ptr<PreTokenizer>(new SequencePreTokenizer(std::move(steps)));
   }
   if (type == "Sequence") {
-    MLXPACK_ASSIGN_OR_RETURN(const Json* list, required_array(spec, "pretokenizers", where));
-    std::vector<std::unique_ptr<PreTokenizer>> steps;
-    for (size_t i = 0; i < list->size(); ++i) {
-      MLXPACK_ASSIGN_OR_RETURN(auto step,
-                               make_pre_tokenizer((*list)[i], where + ".pretokenizers[" + std::to_string(i) + "]"));
-      steps.push_back(std::move(step));
-    }
+    MLXPACK_ASSIGN_OR_RETURN(auto steps, make_each<PreTokenizer>(spec, "pretokenizers", where, make_pre_tokenizer));
     return std::unique_ptr<PreTokenizer>(new SequencePreTokenizer(std::move(steps)));
   }
   return Status::unsupported(where + ".type: pre-tokenizer \"" + type +

@@ -1,0 +1,39 @@
+// A tokenizer.json pattern, {"String": "..."} or {"Regex": "..."}, as used by
+// Split pre-tokenizers and Replace normalizers and decoders.
+#ifndef MLXPACK_RUNTIME_TOKENIZER_PATTERN_H_
+#define MLXPACK_RUNTIME_TOKENIZER_PATTERN_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mlxpack/status.h"
+#include "runtime/tokenizer/json_fields.h"
+#include "runtime/tokenizer/regex.h"
+
+namespace mlxpack::tokenizer {
+
+class Pattern {
+ public:
+  // Reads spec[key]. InvalidArgument names the field, or the regex error.
+  static Result<Pattern> from_json(const Json& spec, const char* key, const std::string& where);
+  // A pattern that matches `text` literally.
+  static Pattern literal(std::string text) {
+    Pattern p;
+    p.literal_ = std::move(text);
+    return p;
+  }
+
+  // Non-overlapping matches, left to right (a literal: every occurrence).
+  Status find_all(const std::string& s, std::vector<Match>* matches) const;
+  // `s` with every non-empty match replaced by `content`.
+  Status replace_all(const std::string& s, const std::string& content, std::string* out) const;
+
+ private:
+  std::string literal_;
+  std::shared_ptr<const Regex> regex_;
+};
+
+}  // namespace mlxpack::tokenizer
+
+#endif  // MLXPACK_RUNTIME_TOKENIZER_PATTERN_H_
