@@ -16,6 +16,8 @@ void add_verify_command(CLI::App& root, int* exit_code);
 void add_convert_command(CLI::App& root, int* exit_code);
 void add_tokenize_command(CLI::App& root, int* exit_code);
 void add_template_command(CLI::App& root, int* exit_code);
+void add_run_command(CLI::App& root, int* exit_code);
+void add_chat_command(CLI::App& root, int* exit_code);
 
 // Prints "mlxpack <command>: error: <status>" to stderr and returns its exit code.
 int report_error(const char* command, const Status& status);

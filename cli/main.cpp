@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   // the error is reported and temporary files are removed, rather than the
   // process being killed mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
-  CLI::App app{"mlxpack: one file for a language model: pack, info, extract, verify, convert, tokenize, template"};
+  CLI::App app{"mlxpack: one file for a language model: pack, info, extract, verify, convert, tokenize, template, run, chat"};
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 success, 2 usage error (bad flags, output exists without --force),\n"
@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   add_convert_command(app, &exit_code);
   add_tokenize_command(app, &exit_code);
   add_template_command(app, &exit_code);
+  add_run_command(app, &exit_code);
+  add_chat_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -28,38 +28,11 @@ struct TokenizeOptions {
 };
 
 
-// "1,2,3", "1 2 3" or "[1, 2, 3]".
-Result<std::vector<int32_t>> parse_ids(const std::string& s) {
-  std::vector<int32_t> ids;
-  std::string token;
-  auto flush = [&]() -> Status {
-    if (token.empty()) return Status::ok();
-    char* end = nullptr;
-    errno = 0;
-    const long long v = std::strtoll(token.c_str(), &end, 10);
-    if (*end != '\0' || errno == ERANGE || v < INT32_MIN || v > INT32_MAX) {
-      return Status::invalid_argument("--decode: '" + token + "' is not a token id (an integer)");
-    }
-    ids.push_back(static_cast<int32_t>(v));
-    token.clear();
-    return Status::ok();
-  };
-  for (char c : s) {
-    if (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '[' || c == ']') {
-      MLXPACK_RETURN_IF_ERROR(flush());
-    } else {
-      token.push_back(c);
-    }
-  }
-  MLXPACK_RETURN_IF_ERROR(flush());
-  return ids;
-}
-
 int run_tokenize(const TokenizeOptions& options) {
   auto tok = Tokenizer::load(options.model_root);
   if (!tok.is_ok()) return report_error("tokenize", tok.status());
   if (!options.decode.empty()) {
-    auto ids = parse_ids(options.decode);
+    auto ids = parse_ids(options.decode, "--decode");
     if (!ids.is_ok()) return report_error("tokenize", ids.status());
     DecodeOptions decode_options;
     decode_options.skip_special_tokens = options.skip_special;

@@ -6,7 +6,7 @@
 #include "format/file_io.h"
 #include "format/layout.h"
 #include "mlxpack/loader.h"
-#include "pack/model_dir.h"
+#include "format/model_dir.h"
 
 namespace mlxpack {
 

@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "pack/model_dir.h"
+#include "format/model_dir.h"
 #include "mlxpack/status.h"
 
 namespace mlxpack {

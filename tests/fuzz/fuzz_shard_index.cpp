@@ -8,7 +8,7 @@
 #include <string>
 
 #include "format/safetensors.h"
-#include "pack/model_dir.h"
+#include "format/model_dir.h"
 
 namespace {
 

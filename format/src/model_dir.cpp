@@ -1,4 +1,4 @@
-#include "pack/model_dir.h"
+#include "format/model_dir.h"
 
 #include <sys/stat.h>
 

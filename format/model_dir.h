@@ -1,9 +1,10 @@
-// Reads a Hugging Face / MLX model directory and decides what a pack of it
-// holds: which files are bundled, which safetensors files are sources (with
-// their validated headers), and what is skipped and why. Reads headers and
-// small files only, never tensor data.
-#ifndef MLXPACK_PACK_MODEL_DIR_H_
-#define MLXPACK_PACK_MODEL_DIR_H_
+// Reads a Hugging Face / MLX model directory: which files are bundled
+// (config, tokenizer, ...), which safetensors files hold the weights (with
+// their validated headers and the shard index checked against them), and what
+// is skipped and why. Reads headers and small files only, never tensor data.
+// Used by pack (what a pack holds) and by the loader (serving a directory).
+#ifndef MLXPACK_FORMAT_MODEL_DIR_H_
+#define MLXPACK_FORMAT_MODEL_DIR_H_
 
 #include <cstdint>
 #include <string>
@@ -52,4 +53,4 @@ Result<ModelDirPlan> plan_model_dir(const std::string& dir);
 
 }  // namespace mlxpack
 
-#endif  // MLXPACK_PACK_MODEL_DIR_H_
+#endif  // MLXPACK_FORMAT_MODEL_DIR_H_

@@ -1,0 +1,77 @@
+#include "cli/generation_common.h"
+
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "mlxpack/chat_template.h"
+
+namespace mlxpack::cli {
+
+void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
+  cmd->add_option("--model-root,-m", f->model_root, "A .mlxpack file or a Hugging Face / MLX model directory")
+      ->required();
+  cmd->add_option("--max-tokens,-n", f->generation.max_tokens, "Most tokens to generate (default 500)");
+  cmd->add_option("--temp", f->generation.temperature, "Sampling temperature; 0 = greedy (default 0)");
+  cmd->add_option("--top-p", f->generation.top_p, "Nucleus sampling mass (default 1.0 = off)");
+  cmd->add_option("--top-k", f->generation.top_k, "Sample among the K most likely tokens (default 0 = off)");
+  cmd->add_option("--seed", f->generation.seed, "Random seed for sampling (default 0)");
+  cmd->add_option("--context-size", f->runtime.context_size,
+                  "KV cache positions (default min(max_position_embeddings, 4096))");
+  cmd->add_option("--num-sink-tokens", f->runtime.num_sink_tokens,
+                  "Positions kept when the context is full (default 4)");
+  cmd->add_option("--eviction-batch-percent", f->runtime.eviction_batch_percent,
+                  "Share of the other positions evicted at once (default 10)");
+  cmd->add_option("--system", f->system, "A system message for the chat template");
+  cmd->add_option("--threads,-t", f->runtime.threads, "Threads (default: one per hardware thread)");
+  cmd->add_flag("--verbose,-v", f->verbose, "Print the model, kernels and a per-stage timing table");
+}
+
+Result<std::string> render_chat(const Runtime& runtime, const std::vector<Message>& messages) {
+  if (runtime.chat_template_source().empty()) {
+    return Status::not_found("the model has no chat template (use --no-chat-template to feed the prompt as is)");
+  }
+  MLXPACK_ASSIGN_OR_RETURN(ChatTemplate tmpl, ChatTemplate::parse(runtime.chat_template_source()));
+  nlohmann::json context;
+  context["messages"] = nlohmann::json::array();
+  for (const Message& m : messages) context["messages"].push_back({{"role", m.first}, {"content", m.second}});
+  context["add_generation_prompt"] = true;
+  context["bos_token"] = runtime.bos_token();
+  context["eos_token"] = runtime.eos_token();
+  return tmpl.render(context.dump());
+}
+
+uint64_t peak_rss_bytes() {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+void print_stats(const Runtime& runtime, const GenerationStats& s, bool verbose) {
+  const double prefill_tps = s.prefill_s > 0 ? s.prompt_tokens / s.prefill_s : 0;
+  // The first token comes from the prefill's logits; decode steps are the rest.
+  const int decode_steps = s.generated_tokens > 1 ? s.generated_tokens - 1 : 0;
+  const double decode_tps = s.decode_s > 0 ? decode_steps / s.decode_s : 0;
+  std::fprintf(stderr,
+               "\nprompt tokens: %d, generated tokens: %d, time to first token: %.1f ms, prefill: %.1f tokens/s, "
+               "decode: %.1f tokens/s, peak RSS: %.1f MiB%s\n",
+               s.prompt_tokens, s.generated_tokens, s.time_to_first_token_s * 1e3, prefill_tps, decode_tps,
+               peak_rss_bytes() / 1048576.0, s.evictions ? (", evictions: " + std::to_string(s.evictions)).c_str() : "");
+  if (!verbose) return;
+  const StageSeconds& t = s.stages;
+  const double total = t.embedding + t.attention + t.mlp + t.lm_head + t.sampling;
+  std::fprintf(stderr, "%-12s %10s %7s\n", "stage", "ms", "share");
+  const std::pair<const char*, double> rows[] = {{"embedding", t.embedding}, {"attention", t.attention},
+                                                 {"mlp", t.mlp},             {"lm_head", t.lm_head},
+                                                 {"sampling", t.sampling}};
+  for (const auto& [name, sec] : rows) {
+    std::fprintf(stderr, "%-12s %10.2f %6.1f%%\n", name, sec * 1e3, total > 0 ? 100.0 * sec / total : 0.0);
+  }
+  std::fprintf(stderr, "%-12s %10.2f\n", "total", total * 1e3);
+  std::fprintf(stderr, "model: %s, weights %s (%.1f MiB in place), KV cache %.1f MiB for %d positions, kernels %s\n",
+               runtime.architecture().c_str(), runtime.weights_summary().c_str(), runtime.weight_bytes() / 1048576.0,
+               runtime.kv_cache_bytes() / 1048576.0, runtime.context_size(), runtime.kernel_name());
+}
+
+}  // namespace mlxpack::cli

@@ -1,0 +1,48 @@
+// Binds a model's tensors (from a ModelSource: pack or directory) to the
+// layers the config describes, checking every shape against the config.
+// Matrices stay in the mapping; only vectors (norm weights, linear biases)
+// are copied to float, which is a few hundred KB even for large models.
+#ifndef MLXPACK_RUNTIME_ENGINE_MODEL_WEIGHTS_H_
+#define MLXPACK_RUNTIME_ENGINE_MODEL_WEIGHTS_H_
+
+#include <string>
+#include <vector>
+
+#include "mlxpack/model_source.h"
+#include "runtime/engine/model_config.h"
+#include "runtime/kernels/linear.h"
+
+namespace mlxpack::engine {
+
+struct LayerWeights {
+  std::vector<float> attn_norm;
+  std::vector<float> mlp_norm;
+  std::vector<float> q_norm;  // qk_norm architectures, head_dim each
+  std::vector<float> k_norm;
+  // Either q/k/v or one fused qkv (rows: q, then k, then v).
+  kernels::Weight q, k, v, qkv;
+  kernels::Weight o;
+  // Either gate/up or one fused gate_up (rows: gate, then up).
+  kernels::Weight gate, up, gate_up;
+  kernels::Weight down;
+  // Owned storage of the linear biases the Weights point at.
+  std::vector<std::vector<float>> bias_storage;
+};
+
+struct ModelWeights {
+  kernels::Weight embed;    // [vocab, hidden]
+  kernels::Weight lm_head;  // [vocab, hidden]; the embedding when tied
+  std::vector<float> final_norm;
+  std::vector<LayerWeights> layers;
+  uint64_t weight_bytes = 0;  // bytes of the matrices used in place
+  std::string description;    // e.g. "affine 4-bit g64 (196 tensors), F16 (3 tensors)"
+};
+
+// Errors name the tensor and, for a mismatch, its shape and the shape the
+// config implies (InvalidArgument); a missing tensor (NotFound) names the
+// model; a dtype the runtime cannot use (Unsupported) names it.
+Result<ModelWeights> bind_weights(const ModelSource& source, const ModelConfig& config);
+
+}  // namespace mlxpack::engine
+
+#endif  // MLXPACK_RUNTIME_ENGINE_MODEL_WEIGHTS_H_

@@ -1,0 +1,276 @@
+#include "mlxpack/runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "mlxpack/chat_template.h"
+#include "mlxpack/model_source.h"
+#include "runtime/engine/model_config.h"
+#include "runtime/engine/model_weights.h"
+#include "runtime/engine/sampler.h"
+#include "runtime/engine/thread_pool.h"
+#include "runtime/engine/transformer.h"
+
+namespace mlxpack {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+Status check_option(const char* name, int value, int lo, int hi) {
+  if (value < lo || value > hi) {
+    return Status::invalid_argument(std::string(name) + " is " + std::to_string(value) + ", outside [" +
+                                    std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+struct Runtime::Impl {
+  RuntimeOptions options;
+  std::unique_ptr<ModelSource> source;
+  std::unique_ptr<Tokenizer> tokenizer;
+  ModelChatTemplate chat;
+  std::unique_ptr<engine::ThreadPool> pool;
+  std::unique_ptr<engine::Transformer> model;
+  std::vector<int32_t> eos_ids;
+  std::vector<float> logits;
+
+  // Makes room for `incoming` more positions; returns evictions made.
+  Result<int> make_room(int incoming);
+};
+
+Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Runtime::~Runtime() = default;
+
+Result<std::unique_ptr<Runtime>> Runtime::open(const std::string& model_root, const RuntimeOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  MLXPACK_RETURN_IF_ERROR(check_option("--threads", options.threads, 0, 256));
+  MLXPACK_RETURN_IF_ERROR(check_option("--context-size", options.context_size, 0, 1 << 22));
+  MLXPACK_RETURN_IF_ERROR(check_option("--eviction-batch-percent", options.eviction_batch_percent, 1, 100));
+  MLXPACK_RETURN_IF_ERROR(check_option("prefill batch", options.prefill_batch, 1, 4096));
+
+  MLXPACK_ASSIGN_OR_RETURN(impl->source, ModelSource::open(model_root));
+  const ModelSource& src = *impl->source;
+  if (!src.has_file("config.json")) return Status::not_found(src.describe("config.json") + ": missing");
+  MLXPACK_ASSIGN_OR_RETURN(std::string config_text, src.file("config.json"));
+  MLXPACK_ASSIGN_OR_RETURN(engine::ModelConfig config,
+                           engine::parse_model_config(config_text, src.describe("config.json")));
+  if (src.has_file("generation_config.json")) {
+    MLXPACK_ASSIGN_OR_RETURN(std::string gen, src.file("generation_config.json"));
+    MLXPACK_RETURN_IF_ERROR(engine::merge_generation_config(gen, src.describe("generation_config.json"), &config));
+  }
+  MLXPACK_ASSIGN_OR_RETURN(engine::ModelWeights weights, engine::bind_weights(src, config));
+
+  Result<std::unique_ptr<Tokenizer>> tok = Tokenizer::load(model_root);
+  if (!tok.is_ok()) {
+    return tok.status().with_context(model_root + ": no usable tokenizer (tokenizer.json or tokenizer.model)");
+  }
+  impl->tokenizer = std::move(tok).value();
+  if (impl->tokenizer->vocab_size() > static_cast<size_t>(config.vocab_size)) {
+    return Status::invalid_argument(model_root + ": the tokenizer has " + std::to_string(impl->tokenizer->vocab_size()) +
+                                    " tokens but config.json's vocab_size is " + std::to_string(config.vocab_size));
+  }
+  Result<ModelChatTemplate> chat = load_chat_template(model_root);
+  if (chat.is_ok()) {
+    impl->chat = std::move(chat).value();
+  } else if (chat.status().code() != StatusCode::kNotFound) {
+    return chat.status();
+  }
+
+  const int context = options.context_size > 0 ? options.context_size : std::min(config.max_position_embeddings, 4096);
+  if (options.num_sink_tokens < 0 || options.num_sink_tokens >= context - 1) {
+    return Status::invalid_argument("--num-sink-tokens is " + std::to_string(options.num_sink_tokens) +
+                                    ", but must be at least 0 and leave room in a context of " +
+                                    std::to_string(context) + " (at most " + std::to_string(context - 2) + ")");
+  }
+  for (int id : config.eos_token_ids) impl->eos_ids.push_back(id);
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  impl->pool = std::make_unique<engine::ThreadPool>(options.threads > 0 ? options.threads : static_cast<int>(hw));
+  const int batch = std::min(options.prefill_batch, context);
+  impl->logits.resize(static_cast<size_t>(config.vocab_size));
+  impl->model = std::make_unique<engine::Transformer>(config, std::move(weights), impl->pool.get(), context, batch);
+  return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
+}
+
+const Tokenizer& Runtime::tokenizer() const { return *impl_->tokenizer; }
+const std::string& Runtime::chat_template_source() const { return impl_->chat.source; }
+const std::string& Runtime::bos_token() const { return impl_->chat.bos_token; }
+const std::string& Runtime::eos_token() const { return impl_->chat.eos_token; }
+std::string Runtime::architecture() const { return impl_->model->config().arch.model_type; }
+std::string Runtime::weights_summary() const { return impl_->model->weights().description; }
+uint64_t Runtime::weight_bytes() const { return impl_->model->weights().weight_bytes; }
+uint64_t Runtime::kv_cache_bytes() const { return impl_->model->cache().bytes(); }
+int Runtime::context_size() const { return impl_->model->cache().capacity(); }
+int Runtime::context_length() const { return impl_->model->cache().length(); }
+int Runtime::vocab_size() const { return impl_->model->config().vocab_size; }
+int Runtime::bos_token_id() const { return impl_->model->config().bos_token_id; }
+const std::vector<int32_t>& Runtime::eos_token_ids() const { return impl_->eos_ids; }
+const char* Runtime::kernel_name() const { return kernels::active_table()->name; }
+void Runtime::reset() { impl_->model->cache().set_length(0); }
+
+Result<int> Runtime::Impl::make_room(int incoming) {
+  engine::KvCache& cache = model->cache();
+  const int capacity = cache.capacity();
+  const int sinks = options.num_sink_tokens;
+  if (cache.length() + incoming <= capacity) return 0;
+  const int evictable = cache.length() - sinks;
+  const int needed = cache.length() + incoming - capacity;
+  if (needed > evictable || incoming > capacity - sinks) {
+    return Status::invalid_argument("the input is " + std::to_string(incoming) + " tokens but the context holds " +
+                                    std::to_string(capacity) + " (--context-size) of which " + std::to_string(sinks) +
+                                    " are sink tokens" +
+                                    (cache.length() > 0 ? " and " + std::to_string(cache.length()) + " are in use" : "") +
+                                    ": shorten the prompt or raise --context-size");
+  }
+  const int batch = std::max(1, (capacity - sinks) * options.eviction_batch_percent / 100);
+  const int count = std::min(evictable, std::max(needed, batch));
+  cache.evict(sinks, count, model->rope());
+  return 1;
+}
+
+Status Runtime::feed(const std::vector<int32_t>& input) {
+  const int vocab = impl_->model->config().vocab_size;
+  for (size_t i = 0; i < input.size(); ++i) {
+    if (input[i] < 0 || input[i] >= vocab) {
+      return Status::invalid_argument("token id " + std::to_string(input[i]) + " at position " + std::to_string(i) +
+                                      " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+    }
+  }
+  if (input.empty()) return Status::ok();
+  // Eviction must not split a chunk, so the check covers the whole input.
+  MLXPACK_ASSIGN_OR_RETURN(int evicted, impl_->make_room(static_cast<int>(input.size())));
+  (void)evicted;
+  const int batch = impl_->model->max_batch();
+  for (size_t i = 0; i < input.size(); i += batch) {
+    const int n = static_cast<int>(std::min<size_t>(batch, input.size() - i));
+    impl_->model->forward(input.data() + i, n, impl_->logits.data());
+  }
+  return Status::ok();
+}
+
+Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOptions& options,
+                         const std::function<bool(const TokenEvent&)>& on_token, GenerationStats* stats) {
+  if (input.empty()) return Status::invalid_argument("the prompt is empty: give text or token ids");
+  MLXPACK_RETURN_IF_ERROR(check_option("--max-tokens", options.max_tokens, 0, 1 << 30));
+  MLXPACK_RETURN_IF_ERROR(check_option("--top-k", options.top_k, 0, 1 << 30));
+  MLXPACK_RETURN_IF_ERROR(check_option("--logprobs", options.logprobs, 0, 1000));
+  if (!(options.temperature >= 0.0f && options.temperature <= 100.0f)) {
+    return Status::invalid_argument("--temp is " + std::to_string(options.temperature) + ", outside [0, 100]");
+  }
+  if (!(options.top_p > 0.0f && options.top_p <= 1.0f)) {
+    return Status::invalid_argument("--top-p is " + std::to_string(options.top_p) + ", outside (0, 1]");
+  }
+  GenerationStats local;
+  GenerationStats& st = stats != nullptr ? *stats : local;
+  st = GenerationStats{};
+  engine::Transformer& model = *impl_->model;
+  model.times() = engine::StageTimes{};
+  const int vocab = model.config().vocab_size;
+  const auto start = Clock::now();
+  MLXPACK_RETURN_IF_ERROR(feed(input));
+  st.prompt_tokens = static_cast<int>(input.size());
+  st.prefill_s = seconds_since(start);
+
+  engine::Sampler sampler({options.temperature, options.top_p, options.top_k, options.seed});
+  const auto decode_start = Clock::now();
+  double sampling = 0;
+  TokenEvent event;
+  for (int produced = 0; produced < options.max_tokens; ++produced) {
+    if (produced > 0) {
+      MLXPACK_ASSIGN_OR_RETURN(int evicted, impl_->make_room(1));
+      st.evictions += evicted;
+      const int32_t last = event.id;
+      model.forward(&last, 1, impl_->logits.data());
+    }
+    const auto s0 = Clock::now();
+    event.id = sampler.sample(impl_->logits.data(), vocab);
+    event.top_logprobs.clear();
+    if (options.logprobs > 0) {
+      for (auto [id, lp] : engine::Sampler::top_logprobs(impl_->logits.data(), vocab, options.logprobs)) {
+        event.top_logprobs.emplace_back(id, lp);
+      }
+    }
+    // The chosen token's log-probability, from the raw logits.
+    {
+      const float* l = impl_->logits.data();
+      float mx = l[0];
+      for (int i = 1; i < vocab; ++i) mx = std::max(mx, l[i]);
+      double total = 0;
+      for (int i = 0; i < vocab; ++i) total += std::exp(static_cast<double>(l[i]) - mx);
+      event.logprob = static_cast<float>(l[event.id] - mx - std::log(total));
+    }
+    event.is_stop = std::find(impl_->eos_ids.begin(), impl_->eos_ids.end(), event.id) != impl_->eos_ids.end();
+    sampling += seconds_since(s0);
+    if (produced == 0) {
+      st.time_to_first_token_s = seconds_since(start);
+    }
+    ++st.generated_tokens;
+    const bool keep_going = on_token(event);
+    if (event.is_stop) {
+      st.stopped_at_eos = true;
+      break;
+    }
+    if (!keep_going) break;
+  }
+  st.decode_s = seconds_since(decode_start);
+  const engine::StageTimes& t = model.times();
+  st.stages = {t.embedding, t.attention, t.mlp, t.lm_head, sampling};
+  return Status::ok();
+}
+
+// ---- TextStreamer ----
+
+TextStreamer::TextStreamer(const Tokenizer& tokenizer, int32_t anchor) : tokenizer_(tokenizer) {
+  if (anchor >= 0) {
+    segment_.push_back(anchor);
+    has_anchor_ = true;
+  }
+}
+
+std::string TextStreamer::decode_segment() const {
+  DecodeOptions options;
+  options.skip_special_tokens = true;
+  options.clean_up_tokenization_spaces = false;
+  Result<std::string> full = tokenizer_.decode(segment_, options);
+  if (!full.is_ok()) return std::string();
+  if (!has_anchor_) return *full;
+  Result<std::string> anchor = tokenizer_.decode({segment_[0]}, options);
+  if (anchor.is_ok() && full->compare(0, anchor->size(), *anchor) == 0) return full->substr(anchor->size());
+  std::vector<int32_t> rest(segment_.begin() + 1, segment_.end());
+  Result<std::string> plain = tokenizer_.decode(rest, options);
+  return plain.is_ok() ? *plain : std::string();
+}
+
+std::string TextStreamer::push(int32_t id) {
+  segment_.push_back(id);
+  const std::string text = decode_segment();
+  // Hold back trailing U+FFFD: bytes of a character whose other bytes are
+  // still to come.
+  size_t end = text.size();
+  while (end >= 3 && text.compare(end - 3, 3, "\xEF\xBF\xBD") == 0) end -= 3;
+  std::string out = end > emitted_ ? text.substr(emitted_, end - emitted_) : std::string();
+  emitted_ = std::max(emitted_, end);
+  if (end == text.size() && !text.empty() && text.back() == '\n') {
+    // A line is done: start a new segment anchored on this token, keeping
+    // the decode cost per token bounded by the line length.
+    segment_.assign(1, id);
+    has_anchor_ = true;
+    emitted_ = 0;
+  }
+  return out;
+}
+
+std::string TextStreamer::flush() {
+  const std::string text = decode_segment();
+  std::string out = text.size() > emitted_ ? text.substr(emitted_) : std::string();
+  emitted_ = text.size();
+  return out;
+}
+
+}  // namespace mlxpack

@@ -1,0 +1,51 @@
+// A small fixed pool for the forward pass: the calling thread and N-1
+// workers split a range into contiguous chunks. Workers spin briefly before
+// sleeping, because a decode step issues a few hundred short parallel
+// sections and a futex wake-up per section would cost more than the work.
+#ifndef MLXPACK_RUNTIME_ENGINE_THREAD_POOL_H_
+#define MLXPACK_RUNTIME_ENGINE_THREAD_POOL_H_
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace mlxpack::engine {
+
+class ThreadPool {
+ public:
+  // threads >= 1 (the caller counts as one).
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls fn(begin, end) over [0, n) split into size() chunks whose bounds
+  // are multiples of `grain` (except the last); returns when all are done.
+  // Not re-entrant: fn must not call parallel_for.
+  void parallel_for(int n, int grain, const std::function<void(int, int)>& fn);
+
+ private:
+  void worker(int index);
+  void run_chunk(int index);
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+  const std::function<void(int, int)>* fn_ = nullptr;
+  int n_ = 0;
+  int grain_ = 1;
+};
+
+}  // namespace mlxpack::engine
+
+#endif  // MLXPACK_RUNTIME_ENGINE_THREAD_POOL_H_

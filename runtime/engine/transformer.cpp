@@ -1,0 +1,172 @@
+#include "runtime/engine/transformer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+namespace mlxpack::engine {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using kernels::Activations;
+using kernels::Weight;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+void rms_norm(const float* x, const float* w, float* y, int n, float eps) {
+  double ss = 0.0;
+  for (int i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(ss / n + eps));
+  for (int i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
+}
+
+struct LinearJob {
+  const Weight* w;
+  float* y;  // column 0 of this weight's output
+};
+
+// Several projections of the same input in one parallel section: rows of
+// all jobs are one range split across the pool.
+void run_linears(ThreadPool* pool, const Activations& a, int ldy, std::initializer_list<LinearJob> jobs) {
+  int total = 0;
+  for (const LinearJob& j : jobs) total += j.w->rows;
+  pool->parallel_for(total, 16, [&](int begin, int end) {
+    int offset = 0;
+    for (const LinearJob& j : jobs) {
+      const int lo = std::max(begin, offset), hi = std::min(end, offset + j.w->rows);
+      if (lo < hi) kernels::linear_rows(*j.w, a, j.y, ldy, lo - offset, hi - offset);
+      offset += j.w->rows;
+    }
+  });
+}
+
+}  // namespace
+
+Transformer::Transformer(const ModelConfig& config, ModelWeights weights, ThreadPool* pool, int capacity,
+                         int max_batch)
+    : config_(config), weights_(std::move(weights)), pool_(pool), rope_(config), max_batch_(max_batch) {
+  q_dim_ = config_.num_heads * config_.head_dim;
+  kv_dim_ = config_.num_kv_heads * config_.head_dim;
+  qkv_dim_ = q_dim_ + 2 * kv_dim_;
+  cache_.init(config_.num_layers, capacity, config_.num_kv_heads, config_.head_dim);
+  const size_t b = static_cast<size_t>(max_batch);
+  x_.resize(b * config_.hidden_size);
+  h_.resize(b * config_.hidden_size);
+  out_.resize(b * config_.hidden_size);
+  qkv_.resize(b * qkv_dim_);
+  attn_.resize(b * q_dim_);
+  gate_up_.resize(b * 2 * config_.intermediate_size);
+  act_.resize(b * config_.intermediate_size);
+  cos_.resize(b * (rope_.rotary_dim() / 2 + 1));
+  sin_.resize(b * (rope_.rotary_dim() / 2 + 1));
+}
+
+void Transformer::forward(const int* tokens, int n, float* logits, bool all_logits) {
+  const ModelConfig& c = config_;
+  const int d = c.hidden_size, inter = c.intermediate_size, hd = c.head_dim;
+  const int start = cache_.length();
+  const int half = rope_.rotary_dim() / 2;
+
+  auto t0 = Clock::now();
+  for (int t = 0; t < n; ++t) kernels::weight_row(weights_.embed, tokens[t], &x_[static_cast<size_t>(t) * d]);
+  for (int t = 0; t < n; ++t) rope_.angles(start + t, &cos_[static_cast<size_t>(t) * half], &sin_[static_cast<size_t>(t) * half]);
+  times_.embedding += seconds_since(t0);
+
+  for (int l = 0; l < c.num_layers; ++l) {
+    const LayerWeights& L = weights_.layers[l];
+    t0 = Clock::now();
+    for (int t = 0; t < n; ++t) rms_norm(&x_[size_t(t) * d], L.attn_norm.data(), &h_[size_t(t) * d], d, c.rms_norm_eps);
+    act_hidden_.set(h_.data(), n, d);
+    if (c.arch.fused_qkv) {
+      run_linears(pool_, act_hidden_, qkv_dim_, {{&L.qkv, qkv_.data()}});
+    } else {
+      run_linears(pool_, act_hidden_, qkv_dim_,
+                  {{&L.q, qkv_.data()}, {&L.k, qkv_.data() + q_dim_}, {&L.v, qkv_.data() + q_dim_ + kv_dim_}});
+    }
+    for (int t = 0; t < n; ++t) {
+      float* q = &qkv_[size_t(t) * qkv_dim_];
+      float* k = q + q_dim_;
+      const float* v = k + kv_dim_;
+      if (c.arch.qk_norm) {
+        for (int h = 0; h < c.num_heads; ++h) rms_norm(q + h * hd, L.q_norm.data(), q + h * hd, hd, c.rms_norm_eps);
+        for (int h = 0; h < c.num_kv_heads; ++h) rms_norm(k + h * hd, L.k_norm.data(), k + h * hd, hd, c.rms_norm_eps);
+      }
+      rope_.apply(q, c.num_heads, hd, &cos_[size_t(t) * half], &sin_[size_t(t) * half]);
+      rope_.apply(k, c.num_kv_heads, hd, &cos_[size_t(t) * half], &sin_[size_t(t) * half]);
+      std::memcpy(cache_.key(l, start + t), k, sizeof(float) * kv_dim_);
+      std::memcpy(cache_.value(l, start + t), v, sizeof(float) * kv_dim_);
+    }
+    attention(l, n, start);
+    act_attn_.set(attn_.data(), n, q_dim_);
+    run_linears(pool_, act_attn_, d, {{&L.o, out_.data()}});
+    for (size_t i = 0; i < size_t(n) * d; ++i) x_[i] += out_[i];
+    times_.attention += seconds_since(t0);
+
+    t0 = Clock::now();
+    for (int t = 0; t < n; ++t) rms_norm(&x_[size_t(t) * d], L.mlp_norm.data(), &h_[size_t(t) * d], d, c.rms_norm_eps);
+    act_hidden_.set(h_.data(), n, d);
+    if (c.arch.fused_gate_up) {
+      run_linears(pool_, act_hidden_, 2 * inter, {{&L.gate_up, gate_up_.data()}});
+    } else {
+      run_linears(pool_, act_hidden_, 2 * inter, {{&L.gate, gate_up_.data()}, {&L.up, gate_up_.data() + inter}});
+    }
+    for (int t = 0; t < n; ++t) {
+      const float* g = &gate_up_[size_t(t) * 2 * inter];
+      const float* u = g + inter;
+      float* a = &act_[size_t(t) * inter];
+      for (int i = 0; i < inter; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    }
+    act_mlp_.set(act_.data(), n, inter);
+    run_linears(pool_, act_mlp_, d, {{&L.down, out_.data()}});
+    for (size_t i = 0; i < size_t(n) * d; ++i) x_[i] += out_[i];
+    times_.mlp += seconds_since(t0);
+  }
+  cache_.set_length(start + n);
+
+  t0 = Clock::now();
+  const int first = all_logits ? 0 : n - 1;
+  for (int t = first; t < n; ++t) {
+    rms_norm(&x_[size_t(t) * d], weights_.final_norm.data(), &h_[size_t(t - first) * d], d, c.rms_norm_eps);
+  }
+  act_hidden_.set(h_.data(), n - first, d);
+  run_linears(pool_, act_hidden_, c.vocab_size, {{&weights_.lm_head, logits}});
+  times_.lm_head += seconds_since(t0);
+}
+
+void Transformer::attention(int layer, int n, int start) {
+  const ModelConfig& c = config_;
+  const int hd = c.head_dim;
+  const int group = c.num_heads / c.num_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const kernels::KernelTable* k = kernels::active_table();
+  pool_->parallel_for(n * c.num_heads, 1, [&](int begin, int end) {
+    thread_local std::vector<float> scores;
+    if (scores.size() < static_cast<size_t>(cache_.capacity())) scores.resize(cache_.capacity());
+    for (int item = begin; item < end; ++item) {
+      const int t = item / c.num_heads, h = item % c.num_heads;
+      const int pos = start + t;
+      const int lo = c.sliding_window > 0 ? std::max(0, pos - c.sliding_window + 1) : 0;
+      const float* q = &qkv_[size_t(t) * qkv_dim_ + size_t(h) * hd];
+      const int kvh = h / group;
+      float max_score = -INFINITY;
+      for (int s = lo; s <= pos; ++s) {
+        const float sc = k->dot_f32(q, cache_.key(layer, s) + size_t(kvh) * hd, hd) * scale;
+        scores[s] = sc;
+        max_score = std::max(max_score, sc);
+      }
+      float sum = 0.0f;
+      for (int s = lo; s <= pos; ++s) {
+        scores[s] = std::exp(scores[s] - max_score);
+        sum += scores[s];
+      }
+      float* out = &attn_[size_t(t) * q_dim_ + size_t(h) * hd];
+      std::fill(out, out + hd, 0.0f);
+      const float inv = 1.0f / sum;
+      for (int s = lo; s <= pos; ++s) k->axpy_f32(scores[s] * inv, cache_.value(layer, s) + size_t(kvh) * hd, out, hd);
+    }
+  });
+}
+
+}  // namespace mlxpack::engine

@@ -1,0 +1,141 @@
+// The generation runtime: a model from a .mlxpack or a Hugging Face / MLX
+// directory (through the loader's ModelSource), its tokenizer and chat
+// template, and one session's KV cache.
+//
+// Contract:
+//   - open() reads config.json (architecture, shapes), binds every tensor in
+//     place (no weight is dequantized or copied, except a directory's
+//     misaligned tensors) and checks each shape against the config.
+//   - generate() appends `input` to the session's context, then samples up to
+//     max_tokens tokens, calling on_token for each as it is produced. The KV
+//     cache persists across calls (chat turns) until reset(). When the
+//     context is full, StreamingLLM eviction keeps the first
+//     num_sink_tokens positions and drops eviction_batch_percent of the rest.
+//   - Not thread-safe: one Runtime serves one conversation at a time. Its
+//     forward pass uses `threads` threads internally.
+//   - Errors are Status/Result; no exception escapes. This header is C++17.
+#ifndef MLXPACK_RUNTIME_H_
+#define MLXPACK_RUNTIME_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mlxpack/status.h"
+#include "mlxpack/tokenizer.h"
+
+namespace mlxpack {
+
+struct RuntimeOptions {
+  int threads = 0;                  // 0 = one per hardware thread
+  int context_size = 0;             // 0 = min(max_position_embeddings, 4096)
+  int num_sink_tokens = 4;
+  int eviction_batch_percent = 10;  // of the non-sink positions, 1..100
+  int prefill_batch = 128;          // prompt tokens per forward pass
+};
+
+struct GenerationOptions {
+  int max_tokens = 500;
+  float temperature = 0.0f;  // 0 = greedy
+  float top_p = 1.0f;
+  int top_k = 0;             // 0 = no limit
+  uint64_t seed = 0;
+  int logprobs = 0;          // top candidates reported per token
+};
+
+struct TokenEvent {
+  int32_t id = 0;
+  float logprob = 0.0f;  // of the chosen token under the model (log-softmax)
+  std::vector<std::pair<int32_t, float>> top_logprobs;  // when logprobs > 0
+  bool is_stop = false;  // an EOS id: generation ends after this event
+};
+
+struct StageSeconds {
+  double embedding = 0, attention = 0, mlp = 0, lm_head = 0, sampling = 0;
+};
+
+struct GenerationStats {
+  int prompt_tokens = 0;
+  int generated_tokens = 0;
+  double time_to_first_token_s = 0;  // from generate() to the first sampled token
+  double prefill_s = 0;
+  double decode_s = 0;
+  int evictions = 0;
+  bool stopped_at_eos = false;
+  StageSeconds stages;
+};
+
+class Runtime {
+ public:
+  // Errors: the model root missing or malformed (the loader's errors), an
+  // unsupported architecture (naming it and listing the supported ones), a
+  // tensor whose shape does not match config.json (naming tensor and both
+  // shapes), a missing tokenizer, bad options (naming option, value, limit).
+  static Result<std::unique_ptr<Runtime>> open(const std::string& model_root, const RuntimeOptions& options = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  const Tokenizer& tokenizer() const;
+  // The chat template's source, bos and eos tokens; empty source if none.
+  const std::string& chat_template_source() const;
+  const std::string& bos_token() const;
+  const std::string& eos_token() const;
+
+  std::string architecture() const;      // config.json model_type
+  std::string weights_summary() const;   // e.g. "affine 4-bit g64 (84), F32 (2)"
+  uint64_t weight_bytes() const;         // bytes of weights used in place
+  uint64_t kv_cache_bytes() const;       // reserved for the whole context
+  int context_size() const;
+  int context_length() const;            // positions now in the KV cache
+  int vocab_size() const;
+  int bos_token_id() const;              // -1 if the model has none
+  const std::vector<int32_t>& eos_token_ids() const;
+  const char* kernel_name() const;       // "avx512-vnni", "avx2" or "scalar"
+
+  // Feeds `input` (appended to the context) and generates. on_token returns
+  // false to stop early. Errors (InvalidArgument): an empty input, an id
+  // outside the vocabulary, more input than the context can hold beside its
+  // sink tokens.
+  Status generate(const std::vector<int32_t>& input, const GenerationOptions& options,
+                  const std::function<bool(const TokenEvent&)>& on_token, GenerationStats* stats);
+
+  // Feeds tokens without generating (e.g. a stop token closing a chat turn).
+  Status feed(const std::vector<int32_t>& input);
+
+  // Forgets the conversation: empties the KV cache.
+  void reset();
+
+ private:
+  struct Impl;
+  explicit Runtime(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Turns generated token ids into text as they arrive: a character that
+// spans several tokens is printed once complete, and SentencePiece-style
+// leading spaces come out as they do in the full decode.
+class TextStreamer {
+ public:
+  // `anchor`: the last token before the generated ones (e.g. the prompt's
+  // last), or -1.
+  TextStreamer(const Tokenizer& tokenizer, int32_t anchor);
+  // Text that `id` completes (may be empty while a character is incomplete).
+  std::string push(int32_t id);
+  // Whatever is still held back (an incomplete character at the end).
+  std::string flush();
+
+ private:
+  std::string decode_segment() const;
+  const Tokenizer& tokenizer_;
+  std::vector<int32_t> segment_;  // anchor (if any) + tokens since the last line end
+  bool has_anchor_ = false;
+  size_t emitted_ = 0;  // bytes of decode_segment() already returned
+};
+
+}  // namespace mlxpack
+
+#endif  // MLXPACK_RUNTIME_H_

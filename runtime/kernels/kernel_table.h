@@ -1,0 +1,42 @@
+// The per-instruction-set kernels behind linear() and attention: one table
+// per ISA (scalar everywhere, AVX2+FMA+F16C, AVX-512 with VNNI), chosen once
+// at start-up from what the CPU reports. Every table computes the same
+// integer dot products exactly; float sums differ only in association order.
+#ifndef MLXPACK_RUNTIME_KERNELS_KERNEL_TABLE_H_
+#define MLXPACK_RUNTIME_KERNELS_KERNEL_TABLE_H_
+
+#include <cstdint>
+
+namespace mlxpack::kernels {
+
+// Activations are quantized to int8 in blocks of this many values (like
+// llama.cpp's Q8 activations) for the integer dot products of quantized weights.
+inline constexpr int kBlock = 32;
+
+struct KernelTable {
+  const char* name;
+  // sum_i a[i] * b[i]
+  float (*dot_f32)(const float* a, const float* b, int n);
+  // y[i] += a * x[i]
+  void (*axpy_f32)(float a, const float* x, float* y, int n);
+  void (*f16_to_f32)(const uint16_t* in, float* out, int n);
+  void (*bf16_to_f32)(const uint16_t* in, float* out, int n);
+  // 4-bit values packed LSB first (two per byte) to one byte each; n % 32 == 0.
+  void (*unpack4)(const uint8_t* packed, uint8_t* out, int n);
+  // x[0..n) in blocks of 32 -> xq (round(x/d)), d = max|x|/127, sum = sum of x,
+  // isum = sum of xq. n % 32 == 0.
+  void (*quantize_blocks)(const float* x, int8_t* xq, float* d, float* sum, int32_t* isum, int n);
+  // sum over blocks b of w[b] * (sum_{i in b} q[i] * xq[i]). q <= 63 unless
+  // `wide` (8-bit weights, q <= 255); `isum` holds each block's sum of xq
+  // (kernels re-centre wide q on it to stay within 16-bit products).
+  float (*dot_u8s8_blocks)(const uint8_t* q, const int8_t* xq, const float* w, const int32_t* isum, int nblocks,
+                           bool wide);
+};
+
+const KernelTable* scalar_table();
+const KernelTable* avx2_table();    // nullptr when not built for x86-64
+const KernelTable* avx512_table();  // nullptr when not built for x86-64
+
+}  // namespace mlxpack::kernels
+
+#endif  // MLXPACK_RUNTIME_KERNELS_KERNEL_TABLE_H_

@@ -1,0 +1,106 @@
+// AVX2 + FMA + F16C kernels (Haswell and later). Compiled with those flags
+// for this file only; used only when the CPU reports them.
+#include <immintrin.h>
+
+#include "runtime/kernels/kernel_table.h"
+
+namespace mlxpack::kernels {
+
+namespace {
+
+float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+float dot_f32(const float* a, const float* b, int n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+  }
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  float s = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+void axpy_f32(float a, const float* x, float* y, int n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+void f16_to_f32(const uint16_t* in, float* out, int n) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
+  }
+  if (i < n) scalar_table()->f16_to_f32(in + i, out + i, n - i);
+}
+
+void bf16_to_f32(const uint16_t* in, float* out, int n) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i)));
+    _mm256_storeu_ps(out + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
+  }
+  if (i < n) scalar_table()->bf16_to_f32(in + i, out + i, n - i);
+}
+
+void unpack4(const uint8_t* packed, uint8_t* out, int n) {
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  for (int i = 0; i < n; i += 32) {
+    const __m128i p = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed + i / 2));
+    const __m128i lo = _mm_and_si128(p, mask);
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(p, 4), mask);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_unpacklo_epi8(lo, hi));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i + 16), _mm_unpackhi_epi8(lo, hi));
+  }
+}
+
+float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, const int32_t* isum, int nblocks,
+                      bool wide) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc = _mm256_setzero_ps();
+  float correction = 0.0f;
+  if (!wide) {
+    for (int b = 0; b < nblocks; ++b) {
+      const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * kBlock));
+      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * kBlock));
+      const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(qv, xv), ones);
+      acc = _mm256_fmadd_ps(_mm256_set1_ps(w[b]), _mm256_cvtepi32_ps(p), acc);
+    }
+  } else {
+    // q - 128 is a signed byte; |q - 128| <= 128 times |x| <= 127 fits the
+    // 16-bit pair sums of maddubs. The 128 * sum(x) comes back afterwards.
+    const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (int b = 0; b < nblocks; ++b) {
+      const __m256i qs = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * kBlock)), bias);
+      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * kBlock));
+      const __m256i p =
+          _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(qs), _mm256_sign_epi8(xv, qs)), ones);
+      acc = _mm256_fmadd_ps(_mm256_set1_ps(w[b]), _mm256_cvtepi32_ps(p), acc);
+      correction += w[b] * static_cast<float>(128 * isum[b]);
+    }
+  }
+  return hsum(acc) + correction;
+}
+
+}  // namespace
+
+const KernelTable* avx2_table() {
+  static const KernelTable table = {"avx2",  dot_f32, axpy_f32, f16_to_f32, bf16_to_f32,
+                                    unpack4, scalar_table()->quantize_blocks, dot_u8s8_blocks};
+  return &table;
+}
+
+}  // namespace mlxpack::kernels

@@ -1,0 +1,90 @@
+// AVX-512 (F, BW, VL) with VNNI kernels (Ice Lake, Sapphire Rapids, Zen 4).
+// VNNI's vpdpbusd sums u8 x s8 products straight into 32 bits, so 8-bit
+// weights need no re-centring here. Compiled with those flags for this file
+// only; used only when the CPU reports them.
+#include <immintrin.h>
+
+#include "runtime/kernels/kernel_table.h"
+
+namespace mlxpack::kernels {
+
+namespace {
+
+float dot_f32(const float* a, const float* b, int n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+  }
+  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+void axpy_f32(float a, const float* x, float* y, int n) {
+  const __m512 va = _mm512_set1_ps(a);
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  }
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
+void f16_to_f32(const uint16_t* in, float* out, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i))));
+  }
+  if (i < n) avx2_table()->f16_to_f32(in + i, out + i, n - i);
+}
+
+void bf16_to_f32(const uint16_t* in, float* out, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i)));
+    _mm512_storeu_ps(out + i, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
+  }
+  if (i < n) avx2_table()->bf16_to_f32(in + i, out + i, n - i);
+}
+
+float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, const int32_t* /*isum*/, int nblocks,
+                      bool /*wide*/) {
+  __m512 acc = _mm512_setzero_ps();
+  int b = 0;
+  for (; b + 2 <= nblocks; b += 2) {
+    const __m512i qv = _mm512_loadu_si512(q + b * kBlock);
+    const __m512i xv = _mm512_loadu_si512(xq + b * kBlock);
+    const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), qv, xv);
+    // Lanes 0-7 belong to block b, lanes 8-15 to block b + 1.
+    const __m512 wv = _mm512_insertf32x8(_mm512_set1_ps(w[b]), _mm256_set1_ps(w[b + 1]), 1);
+    acc = _mm512_fmadd_ps(wv, _mm512_cvtepi32_ps(p), acc);
+  }
+  float s = _mm512_reduce_add_ps(acc);
+  if (b < nblocks) {
+    const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * kBlock));
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * kBlock));
+    const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), qv, xv);
+    __m128i r = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, 0x4e));
+    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, 0xb1));
+    s += w[b] * static_cast<float>(_mm_cvtsi128_si32(r));
+  }
+  return s;
+}
+
+}  // namespace
+
+const KernelTable* avx512_table() {
+  static const KernelTable table = {"avx512-vnni", dot_f32, axpy_f32, f16_to_f32, bf16_to_f32,
+                                    avx2_table()->unpack4, scalar_table()->quantize_blocks, dot_u8s8_blocks};
+  return &table;
+}
+
+}  // namespace mlxpack::kernels

@@ -1,0 +1,106 @@
+// The portable kernels: plain loops the compiler may vectorize for the
+// build's baseline. The reference the SIMD tables are tested against.
+#include <cmath>
+#include <cstring>
+
+#include "runtime/kernels/kernel_table.h"
+
+namespace mlxpack::kernels {
+
+namespace {
+
+float dot_f32(const float* a, const float* b, int n) {
+  float s = 0.0f;
+  for (int i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+void axpy_f32(float a, const float* x, float* y, int n) {
+  for (int i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: normalize
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while ((mant & 0x400u) == 0);
+      bits = sign | (static_cast<uint32_t>(127 - 15 - e) << 23) | ((mant & 0x3ffu) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+void f16_to_f32(const uint16_t* in, float* out, int n) {
+  for (int i = 0; i < n; ++i) out[i] = half_to_float(in[i]);
+}
+
+void bf16_to_f32(const uint16_t* in, float* out, int n) {
+  for (int i = 0; i < n; ++i) {
+    const uint32_t bits = static_cast<uint32_t>(in[i]) << 16;
+    std::memcpy(&out[i], &bits, 4);
+  }
+}
+
+void unpack4(const uint8_t* packed, uint8_t* out, int n) {
+  for (int i = 0; i < n / 2; ++i) {
+    out[2 * i] = packed[i] & 0x0f;
+    out[2 * i + 1] = packed[i] >> 4;
+  }
+}
+
+void quantize_blocks(const float* x, int8_t* xq, float* d, float* sum, int32_t* isum, int n) {
+  for (int b = 0; b < n / kBlock; ++b) {
+    const float* xb = x + b * kBlock;
+    float amax = 0.0f, s = 0.0f;
+    for (int i = 0; i < kBlock; ++i) {
+      amax = std::fmax(amax, std::fabs(xb[i]));
+      s += xb[i];
+    }
+    const float scale = amax / 127.0f;
+    const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
+    int32_t is = 0;
+    for (int i = 0; i < kBlock; ++i) {
+      const int v = static_cast<int>(std::nearbyint(xb[i] * inv));
+      xq[b * kBlock + i] = static_cast<int8_t>(v);
+      is += v;
+    }
+    d[b] = scale;
+    sum[b] = s;
+    isum[b] = is;
+  }
+}
+
+float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, const int32_t* /*isum*/, int nblocks,
+                      bool /*wide*/) {
+  float s = 0.0f;
+  for (int b = 0; b < nblocks; ++b) {
+    int32_t acc = 0;
+    for (int i = 0; i < kBlock; ++i) acc += static_cast<int32_t>(q[b * kBlock + i]) * xq[b * kBlock + i];
+    s += w[b] * static_cast<float>(acc);
+  }
+  return s;
+}
+
+const KernelTable kScalar = {"scalar", dot_f32, axpy_f32, f16_to_f32, bf16_to_f32, unpack4, quantize_blocks,
+                             dot_u8s8_blocks};
+
+}  // namespace
+
+const KernelTable* scalar_table() { return &kScalar; }
+
+}  // namespace mlxpack::kernels

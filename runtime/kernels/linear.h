@@ -1,0 +1,85 @@
+// y = W x for the weights a model holds in place in its mapping: F32, F16,
+// BF16, and MLX affine-quantized (2, 3, 4, 5, 6, 8 bits, any group size that
+// divides the row) with F32/F16/BF16 scales and biases. Nothing is
+// dequantized ahead of time: each row is expanded into a small per-thread
+// buffer as it is used, and quantized rows are multiplied against int8
+// activations (blocks of 32 with a float scale each), the way llama.cpp
+// multiplies its Q4/Q8 weights.
+#ifndef MLXPACK_RUNTIME_KERNELS_LINEAR_H_
+#define MLXPACK_RUNTIME_KERNELS_LINEAR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "runtime/kernels/kernel_table.h"
+
+namespace mlxpack::kernels {
+
+enum class WeightKind : uint8_t { kF32, kF16, kBF16, kAffine };
+
+// A [rows, cols] weight (out features x in features) viewed in place.
+struct Weight {
+  WeightKind kind = WeightKind::kF32;
+  int rows = 0;
+  int cols = 0;
+  const uint8_t* data = nullptr;  // rows x row_bytes
+  uint64_t row_bytes = 0;
+  // kAffine only: q in `bits` bits, LSB first; per row cols/group_size
+  // scales and biases of kind scale_kind (kF32, kF16 or kBF16).
+  int bits = 0;
+  int group_size = 0;
+  WeightKind scale_kind = WeightKind::kF32;
+  const uint8_t* scales = nullptr;
+  const uint8_t* biases = nullptr;
+  // Optional output bias, one float per row (q/k/v biases).
+  const float* bias = nullptr;
+};
+
+// The kernel table in use: the best the CPU supports, unless
+// MLXPACK_KERNELS=scalar|avx2|avx512 names another (for comparisons).
+const KernelTable* active_table();
+// Overrides the choice (tests compare tables); nullptr restores the default.
+void set_active_table(const KernelTable* table);
+
+// M rows of K floats, plus their int8 block form when K % 32 == 0. Buffers
+// grow to the largest shape seen and are reused: no allocation per token.
+class Activations {
+ public:
+  void set(const float* x, int m, int k);
+  int m() const { return m_; }
+  int k() const { return k_; }
+  const float* row(int i) const { return x_ + static_cast<size_t>(i) * k_; }
+  bool quantized() const { return quantized_; }
+  const int8_t* q(int i) const { return xq_.data() + static_cast<size_t>(i) * k_; }
+  const float* d(int i) const { return d_.data() + static_cast<size_t>(i) * (k_ / kBlock); }
+  const float* sum(int i) const { return sum_.data() + static_cast<size_t>(i) * (k_ / kBlock); }
+  const int32_t* isum(int i) const { return isum_.data() + static_cast<size_t>(i) * (k_ / kBlock); }
+
+ private:
+  const float* x_ = nullptr;
+  int m_ = 0;
+  int k_ = 0;
+  bool quantized_ = false;
+  std::vector<int8_t> xq_;
+  std::vector<float> d_;
+  std::vector<float> sum_;
+  std::vector<int32_t> isum_;
+};
+
+// y[i * ldy + n] = sum_k x.row(i)[k] * W[n, k] (+ bias[n]) for every i < x.m()
+// and n in [n0, n1). REQUIRES: x.k() == w.cols; for kAffine x.quantized().
+void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n0, int n1);
+
+// Row `row` of W as floats (embedding look-up); out holds w.cols floats.
+void weight_row(const Weight& w, int row, float* out);
+
+// Reads one scale/bias value of kind kF32/kF16/kBF16.
+float load_scalar(const uint8_t* p, WeightKind kind, int i);
+
+// Unpacks `n` values of `bits` bits (LSB-first stream) starting at value 0.
+void unpack_bits(const uint8_t* packed, int bits, uint8_t* out, int n);
+
+}  // namespace mlxpack::kernels
+
+#endif  // MLXPACK_RUNTIME_KERNELS_LINEAR_H_
