@@ -107,9 +107,9 @@ class Binder {
                                       " / group_size] for both");
     }
     const uint64_t group = cols / scales.shape[1];
-    if (group % kernels::kBlock != 0) {
+    if (group != 32 && group != 64 && group != 128) {
       return Status::unsupported(source_.path() + ": tensor '" + name + "' uses group size " + std::to_string(group) +
-                                 "; the runtime needs a multiple of 32");
+                                 "; supported: 32, 64, 128 (MLX's group sizes)");
     }
     QuantOverride declared = config_.quantization;
     if (auto it = config_.quant_overrides.find(prefix); it != config_.quant_overrides.end()) declared = it->second;

@@ -31,6 +31,18 @@ struct KernelTable {
   // (kernels re-centre wide q on it to stay within 16-bit products).
   float (*dot_u8s8_blocks)(const uint8_t* q, const int8_t* xq, const float* w, const int32_t* isum, int nblocks,
                            bool wide);
+  // One 4-bit affine row (n % 128 == 0): sum over blocks b of
+  // scale[b >> shift] * d[b] * <q_b, x_b> (shift = log2 of the blocks per
+  // group), reading the packed nibbles in place; x is
+  // in "nibble order" (per 128 values: the 64 even ones, then the 64 odd
+  // ones; see Activations), so low and high nibbles multiply contiguous x.
+  float (*affine4_dot)(const uint8_t* packed, const float* scale, int shift, const int8_t* x_nibble_order, const float* d,
+                       int n);
+  // The same for an 8-bit row (n % 32 == 0), x in natural order.
+  float (*affine8_dot)(const uint8_t* packed, const float* scale, int shift, const int8_t* x, const float* d, int n);
+  // out[r * 4 + c] = <w[r], x[c]> over n values, for r, c < 4: the register
+  // tile of the prefill's matrix-matrix product.
+  void (*tile_f32)(const float* const* w, const float* const* x, int n, float* out);
 };
 
 const KernelTable* scalar_table();

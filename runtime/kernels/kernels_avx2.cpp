@@ -44,7 +44,7 @@ void f16_to_f32(const uint16_t* in, float* out, int n) {
   for (; i + 8 <= n; i += 8) {
     _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
   }
-  if (i < n) scalar_table()->f16_to_f32(in + i, out + i, n - i);
+  for (; i < n; ++i) out[i] = _cvtsh_ss(in[i]);
 }
 
 void bf16_to_f32(const uint16_t* in, float* out, int n) {
@@ -95,11 +95,85 @@ float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, const 
   return hsum(acc) + correction;
 }
 
+__m256 two_weights(const float* scale, int shift, const float* d, int b) {
+  return _mm256_set_m128(_mm_set1_ps(scale[(b + 1) >> shift] * d[b + 1]), _mm_set1_ps(scale[b >> shift] * d[b]));
+}
+
+float affine4_dot(const uint8_t* packed, const float* scale, int shift, const int8_t* x, const float* d, int n) {
+  const __m256i mask = _mm256_set1_epi8(0x0f);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc = _mm256_setzero_ps();
+  for (int c = 0; c < n / 128; ++c) {
+    for (int h = 0; h < 2; ++h) {
+      // Bytes 32h..32h+31 of the chunk: blocks 4c+2h (lanes 0-3), 4c+2h+1 (lanes 4-7).
+      const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + c * 64 + h * 32));
+      const __m256i lo = _mm256_and_si256(p, mask);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(p, 4), mask);
+      const __m256i xl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + c * 128 + h * 32));
+      const __m256i xh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + c * 128 + 64 + h * 32));
+      // 15 * 127 * 4 fits 16 bits, so the two products add before widening.
+      const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_maddubs_epi16(hi, xh));
+      const __m256i s32 = _mm256_madd_epi16(s16, ones);
+      acc = _mm256_fmadd_ps(two_weights(scale, shift, d, c * 4 + h * 2), _mm256_cvtepi32_ps(s32), acc);
+    }
+  }
+  return hsum(acc);
+}
+
+float affine8_dot(const uint8_t* packed, const float* scale, int shift, const int8_t* x, const float* d, int n) {
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  const __m256i ones8 = _mm256_set1_epi8(1);
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+  float s = 0.0f;
+  for (int b = 0; b < n / kBlock; ++b) {
+    // <q, x> = <q - 128, x> + 128 * sum(x), each part within maddubs' range.
+    const __m256i qs = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + b * kBlock)), bias);
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + b * kBlock));
+    const __m256i centred = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(qs), _mm256_sign_epi8(xv, qs)), ones16);
+    const __m256i xsum = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xv), ones16);
+    const __m256i total = _mm256_add_epi32(centred, _mm256_slli_epi32(xsum, 7));
+    __m128i r = _mm_add_epi32(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
+    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, 0x4e));
+    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, 0xb1));
+    s += scale[b >> shift] * d[b] * static_cast<float>(_mm_cvtsi128_si32(r));
+  }
+  return s;
+}
+
+void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
+  // Two 4x2 passes: 8 accumulators and 6 loads fit the 16 ymm registers.
+  for (int c = 0; c < 4; c += 2) {
+    __m256 a[4][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) a[r][0] = a[r][1] = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const __m256 x0 = _mm256_loadu_ps(x[c] + i), x1 = _mm256_loadu_ps(x[c + 1] + i);
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) {
+        const __m256 wv = _mm256_loadu_ps(w[r] + i);
+        a[r][0] = _mm256_fmadd_ps(wv, x0, a[r][0]);
+        a[r][1] = _mm256_fmadd_ps(wv, x1, a[r][1]);
+      }
+    }
+    for (int r = 0; r < 4; ++r) {
+      float s0 = hsum(a[r][0]), s1 = hsum(a[r][1]);
+      for (int j = i; j < n; ++j) {
+        s0 += w[r][j] * x[c][j];
+        s1 += w[r][j] * x[c + 1][j];
+      }
+      out[r * 4 + c] = s0;
+      out[r * 4 + c + 1] = s1;
+    }
+  }
+}
+
 }  // namespace
 
 const KernelTable* avx2_table() {
-  static const KernelTable table = {"avx2",  dot_f32, axpy_f32, f16_to_f32, bf16_to_f32,
-                                    unpack4, scalar_table()->quantize_blocks, dot_u8s8_blocks};
+  static const KernelTable table = {"avx2",      dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32,
+                                    unpack4,     scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_dot,
+                                    affine8_dot, tile_f32};
   return &table;
 }
 

@@ -79,11 +79,96 @@ float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, const 
   return s;
 }
 
+float affine4_dot(const uint8_t* packed, const float* scale, int shift, const int8_t* x, const float* d, int n) {
+  const __m512i mask = _mm512_set1_epi8(0x0f);
+  // Lane j of a chunk's sums covers packed bytes 4j..4j+3, i.e. block j / 4.
+  const __m512i spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  __m512 acc = _mm512_setzero_ps();
+  for (int c = 0; c < n / 128; ++c) {
+    const __m512i p = _mm512_loadu_si512(packed + c * 64);
+    const __m512i lo = _mm512_and_si512(p, mask);
+    const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(p, 4), mask);
+    __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(x + c * 128));
+    sums = _mm512_dpbusd_epi32(sums, hi, _mm512_loadu_si512(x + c * 128 + 64));
+    const int b = c * 4;
+    const __m128 s4 = _mm_set_ps(scale[(b + 3) >> shift], scale[(b + 2) >> shift], scale[(b + 1) >> shift], scale[b >> shift]);
+    const __m128 w4 = _mm_mul_ps(s4, _mm_loadu_ps(d + b));
+    const __m512 wv = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(w4));
+    acc = _mm512_fmadd_ps(wv, _mm512_cvtepi32_ps(sums), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+float affine8_dot(const uint8_t* packed, const float* scale, int shift, const int8_t* x, const float* d, int n) {
+  const int blocks = n / kBlock;
+  __m512 acc = _mm512_setzero_ps();
+  int b = 0;
+  for (; b + 2 <= blocks; b += 2) {
+    const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(packed + b * kBlock),
+                                          _mm512_loadu_si512(x + b * kBlock));
+    const __m512 wv = _mm512_insertf32x8(_mm512_set1_ps(scale[b >> shift] * d[b]),
+                                         _mm256_set1_ps(scale[(b + 1) >> shift] * d[b + 1]), 1);
+    acc = _mm512_fmadd_ps(wv, _mm512_cvtepi32_ps(p), acc);
+  }
+  float s = _mm512_reduce_add_ps(acc);
+  if (b < blocks) {
+    const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(),
+                                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + b * kBlock)),
+                                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + b * kBlock)));
+    __m128i r = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, 0x4e));
+    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, 0xb1));
+    s += scale[b >> shift] * d[b] * static_cast<float>(_mm_cvtsi128_si32(r));
+  }
+  return s;
+}
+
+void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
+  // Fully unrolled so the 16 accumulators live in registers.
+  __m512 a[4][4];
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) {
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) a[r][c] = _mm512_setzero_ps();
+  }
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 x0 = _mm512_loadu_ps(x[0] + i), x1 = _mm512_loadu_ps(x[1] + i);
+    const __m512 x2 = _mm512_loadu_ps(x[2] + i), x3 = _mm512_loadu_ps(x[3] + i);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+      const __m512 wv = _mm512_loadu_ps(w[r] + i);
+      a[r][0] = _mm512_fmadd_ps(wv, x0, a[r][0]);
+      a[r][1] = _mm512_fmadd_ps(wv, x1, a[r][1]);
+      a[r][2] = _mm512_fmadd_ps(wv, x2, a[r][2]);
+      a[r][3] = _mm512_fmadd_ps(wv, x3, a[r][3]);
+    }
+  }
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 x0 = _mm512_maskz_loadu_ps(m, x[0] + i), x1 = _mm512_maskz_loadu_ps(m, x[1] + i);
+    const __m512 x2 = _mm512_maskz_loadu_ps(m, x[2] + i), x3 = _mm512_maskz_loadu_ps(m, x[3] + i);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+      const __m512 wv = _mm512_maskz_loadu_ps(m, w[r] + i);
+      a[r][0] = _mm512_fmadd_ps(wv, x0, a[r][0]);
+      a[r][1] = _mm512_fmadd_ps(wv, x1, a[r][1]);
+      a[r][2] = _mm512_fmadd_ps(wv, x2, a[r][2]);
+      a[r][3] = _mm512_fmadd_ps(wv, x3, a[r][3]);
+    }
+  }
+  for (int r = 0; r < 4; ++r) {
+    for (int c = 0; c < 4; ++c) out[r * 4 + c] = _mm512_reduce_add_ps(a[r][c]);
+  }
+}
+
 }  // namespace
 
 const KernelTable* avx512_table() {
-  static const KernelTable table = {"avx512-vnni", dot_f32, axpy_f32, f16_to_f32, bf16_to_f32,
-                                    avx2_table()->unpack4, scalar_table()->quantize_blocks, dot_u8s8_blocks};
+  static const KernelTable table = {"avx512-vnni", dot_f32,     axpy_f32,
+                                    f16_to_f32,    bf16_to_f32, avx2_table()->unpack4,
+                                    scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_dot,
+                                    affine8_dot,   tile_f32};
   return &table;
 }
 

@@ -96,8 +96,38 @@ float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, const 
   return s;
 }
 
-const KernelTable kScalar = {"scalar", dot_f32, axpy_f32, f16_to_f32, bf16_to_f32, unpack4, quantize_blocks,
-                             dot_u8s8_blocks};
+float affine4_dot(const uint8_t* packed, const float* scale, int shift, const int8_t* x, const float* d, int n) {
+  float s = 0.0f;
+  for (int c = 0; c < n / 128; ++c) {
+    const uint8_t* p = packed + c * 64;
+    const int8_t* xlo = x + c * 128;
+    const int8_t* xhi = xlo + 64;
+    int32_t acc[4] = {0, 0, 0, 0};
+    // Byte i holds values 2i and 2i + 1 of the chunk, both in block i / 16.
+    for (int i = 0; i < 64; ++i) acc[i / 16] += (p[i] & 0x0f) * xlo[i] + (p[i] >> 4) * xhi[i];
+    for (int b = 0; b < 4; ++b) s += scale[(c * 4 + b) >> shift] * d[c * 4 + b] * static_cast<float>(acc[b]);
+  }
+  return s;
+}
+
+float affine8_dot(const uint8_t* packed, const float* scale, int shift, const int8_t* x, const float* d, int n) {
+  float s = 0.0f;
+  for (int b = 0; b < n / kBlock; ++b) {
+    int32_t acc = 0;
+    for (int i = 0; i < kBlock; ++i) acc += packed[b * kBlock + i] * x[b * kBlock + i];
+    s += scale[b >> shift] * d[b] * static_cast<float>(acc);
+  }
+  return s;
+}
+
+void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
+  for (int r = 0; r < 4; ++r) {
+    for (int c = 0; c < 4; ++c) out[r * 4 + c] = dot_f32(w[r], x[c], n);
+  }
+}
+
+const KernelTable kScalar = {"scalar",        dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32, unpack4,
+                             quantize_blocks, dot_u8s8_blocks, affine4_dot, affine8_dot, tile_f32};
 
 }  // namespace
 

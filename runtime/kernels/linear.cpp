@@ -1,5 +1,6 @@
 #include "runtime/kernels/linear.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -73,14 +74,76 @@ const uint8_t* q_row(const Weight& w, int n, const KernelTable* t, uint8_t* buff
   return buffer;
 }
 
-void group_params(const Weight& w, int n, float* scales, float* biases) {
+// Row n's scales and biases as floats (cols / group_size of each).
+void group_params(const Weight& w, int n, const KernelTable* t, float* scales, float* biases) {
   const int groups = w.cols / w.group_size;
   const uint64_t scale_bytes = w.scale_kind == WeightKind::kF32 ? 4 : 2;
   const uint8_t* s = w.scales + static_cast<uint64_t>(n) * groups * scale_bytes;
   const uint8_t* b = w.biases + static_cast<uint64_t>(n) * groups * scale_bytes;
+  switch (w.scale_kind) {
+    case WeightKind::kF16:
+      t->f16_to_f32(reinterpret_cast<const uint16_t*>(s), scales, groups);
+      t->f16_to_f32(reinterpret_cast<const uint16_t*>(b), biases, groups);
+      break;
+    case WeightKind::kBF16:
+      t->bf16_to_f32(reinterpret_cast<const uint16_t*>(s), scales, groups);
+      t->bf16_to_f32(reinterpret_cast<const uint16_t*>(b), biases, groups);
+      break;
+    default:
+      std::memcpy(scales, s, sizeof(float) * groups);
+      std::memcpy(biases, b, sizeof(float) * groups);
+      break;
+  }
+}
+
+// Row n of an affine weight as floats: s_g * q + b_g.
+void dequantize_row(const Weight& w, int n, const KernelTable* t, Scratch& scratch, float* out) {
+  const int groups = w.cols / w.group_size;
+  float* scales = grow(scratch.scales, groups);
+  float* biases = grow(scratch.biases, groups);
+  const uint8_t* q = q_row(w, n, t, grow(scratch.q, w.cols));
+  group_params(w, n, t, scales, biases);
   for (int g = 0; g < groups; ++g) {
-    scales[g] = load_scalar(s, w.scale_kind, g);
-    biases[g] = load_scalar(b, w.scale_kind, g);
+    const float sc = scales[g], bi = biases[g];
+    const uint8_t* qg = q + g * w.group_size;
+    float* o = out + g * w.group_size;
+    for (int j = 0; j < w.group_size; ++j) o[j] = sc * static_cast<float>(qg[j]) + bi;
+  }
+}
+
+// Matrix-matrix (prefill): 4 weight rows at a time as floats (in place for
+// F32, else converted once and reused for every activation row), multiplied
+// by 4 activation rows at a time in a register tile.
+void linear_rows_tiled(const Weight& w, const Activations& x, float* y, int ldy, int n0, int n1,
+                       const KernelTable* t, Scratch& scratch) {
+  const int k = w.cols;
+  float* buffer = grow(scratch.row, static_cast<size_t>(4) * k);
+  const float* rows[4];
+  const float* xs[4];
+  float out[16];
+  for (int n = n0; n < n1; n += 4) {
+    const int nr = std::min(4, n1 - n);
+    for (int r = 0; r < 4; ++r) {
+      const int row = n + std::min(r, nr - 1);  // edge rows repeat the last one; results dropped
+      float* dst = buffer + static_cast<size_t>(r) * k;
+      if (r >= nr) {
+        rows[r] = rows[nr - 1];
+      } else if (w.kind == WeightKind::kAffine) {
+        dequantize_row(w, row, t, scratch, dst);
+        rows[r] = dst;
+      } else {
+        rows[r] = float_row(w, row, t, dst);
+      }
+    }
+    for (int i = 0; i < x.m(); i += 4) {
+      const int mr = std::min(4, x.m() - i);
+      for (int c = 0; c < 4; ++c) xs[c] = x.row(i + std::min(c, mr - 1));
+      t->tile_f32(rows, xs, k, out);
+      for (int r = 0; r < nr; ++r) {
+        const float b = w.bias != nullptr ? w.bias[n + r] : 0.0f;
+        for (int c = 0; c < mr; ++c) y[static_cast<size_t>(i + c) * ldy + n + r] = out[r * 4 + c] + b;
+      }
+    }
   }
 }
 
@@ -139,12 +202,45 @@ void Activations::set(const float* x, int m, int k) {
     const size_t b0 = static_cast<size_t>(i) * (k / kBlock);
     t->quantize_blocks(row(i), xq + static_cast<size_t>(i) * k, d + b0, s + b0, is + b0, k);
   }
+  const size_t blocks_per_row = k / kBlock;
+  float* g64 = grow(gsum64_, static_cast<size_t>(m) * (blocks_per_row / 2 + 1));
+  float* g128 = grow(gsum128_, static_cast<size_t>(m) * (blocks_per_row / 4 + 1));
+  for (int i = 0; i < m; ++i) {
+    const float* bs = s + static_cast<size_t>(i) * blocks_per_row;
+    for (size_t g = 0; g < blocks_per_row / 2; ++g) g64[i * (blocks_per_row / 2) + g] = bs[2 * g] + bs[2 * g + 1];
+    for (size_t g = 0; g < blocks_per_row / 4; ++g) {
+      g128[i * (blocks_per_row / 4) + g] = bs[4 * g] + bs[4 * g + 1] + bs[4 * g + 2] + bs[4 * g + 3];
+    }
+  }
+  if (k % 128 == 0) {
+    int8_t* x4 = grow(xq4_, static_cast<size_t>(m) * k);
+    for (size_t j = 0; j < static_cast<size_t>(m) * k; j += 128) {
+      for (int i = 0; i < 64; ++i) {
+        x4[j + i] = xq[j + 2 * i];
+        x4[j + 64 + i] = xq[j + 2 * i + 1];
+      }
+    }
+  }
+}
+
+const float* Activations::group_sum(int i, int group) const {
+  const size_t blocks_per_row = k_ / kBlock;
+  if (group == 64) return gsum64_.data() + i * (blocks_per_row / 2);
+  if (group == 128) return gsum128_.data() + i * (blocks_per_row / 4);
+  return sum(i);
 }
 
 void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n0, int n1) {
   const KernelTable* t = active_table();
   Scratch& scratch = t_scratch;
   const int k = w.cols;
+  // Below 4 rows the weights are read once whatever the method, so the
+  // vector kernels win; from 4 rows on, converting a row once and reusing it
+  // from registers does.
+  if (x.m() >= 4) {
+    linear_rows_tiled(w, x, y, ldy, n0, n1, t, scratch);
+    return;
+  }
   if (w.kind != WeightKind::kAffine) {
     float* buffer = grow(scratch.row, k);
     for (int n = n0; n < n1; ++n) {
@@ -154,33 +250,38 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
     }
     return;
   }
+  // Matrix-vector on quantized rows: integer dot products against the int8
+  // activations, the weights read in place.
   const int groups = k / w.group_size;
   const int blocks = k / kBlock;
   const int blocks_per_group = w.group_size / kBlock;
-  uint8_t* qbuf = grow(scratch.q, k);
   float* scales = grow(scratch.scales, groups);
   float* biases = grow(scratch.biases, groups);
   float* weights = grow(scratch.block_weights, blocks);
+  const int shift = blocks_per_group == 1 ? 0 : blocks_per_group == 2 ? 1 : 2;  // group sizes 32, 64, 128
+  const bool fused4 = w.bits == 4 && x.has_nibble_order();
+  const bool fused8 = w.bits == 8;
   for (int n = n0; n < n1; ++n) {
-    const uint8_t* q = q_row(w, n, t, qbuf);
-    group_params(w, n, scales, biases);
+    group_params(w, n, t, scales, biases);
     const float out_bias = w.bias != nullptr ? w.bias[n] : 0.0f;
+    const uint8_t* packed = w.data + static_cast<uint64_t>(n) * w.row_bytes;
+    const uint8_t* q = (fused4 || fused8) ? nullptr : q_row(w, n, t, grow(scratch.q, k));
     for (int i = 0; i < x.m(); ++i) {
-      const float* d = x.d(i);
-      const float* sums = x.sum(i);
       // sum_k x_k (s_g q_k + b_g) = sum_b s_g d_b <q, xq>_b + sum_g b_g sum_{k in g} x_k
+      const float* gsum = x.group_sum(i, w.group_size);
       float bias_term = 0.0f;
-      for (int g = 0; g < groups; ++g) {
-        float group_sum = 0.0f;
-        for (int j = 0; j < blocks_per_group; ++j) {
-          const int b = g * blocks_per_group + j;
-          weights[b] = scales[g] * d[b];
-          group_sum += sums[b];
-        }
-        bias_term += biases[g] * group_sum;
+      for (int g = 0; g < groups; ++g) bias_term += biases[g] * gsum[g];
+      float dot;
+      if (fused4) {
+        dot = t->affine4_dot(packed, scales, shift, x.q_nibble(i), x.d(i), k);
+      } else if (fused8) {
+        dot = t->affine8_dot(packed, scales, shift, x.q(i), x.d(i), k);
+      } else {
+        const float* d = x.d(i);
+        for (int b = 0; b < blocks; ++b) weights[b] = scales[b >> shift] * d[b];
+        dot = t->dot_u8s8_blocks(q, x.q(i), weights, x.isum(i), blocks, false);
       }
-      y[static_cast<size_t>(i) * ldy + n] =
-          t->dot_u8s8_blocks(q, x.q(i), weights, x.isum(i), blocks, w.bits == 8) + bias_term + out_bias;
+      y[static_cast<size_t>(i) * ldy + n] = dot + bias_term + out_bias;
     }
   }
 }
@@ -192,17 +293,7 @@ void weight_row(const Weight& w, int row, float* out) {
     if (r != out) std::memcpy(out, r, sizeof(float) * w.cols);
     return;
   }
-  Scratch& scratch = t_scratch;
-  const int groups = w.cols / w.group_size;
-  uint8_t* qbuf = grow(scratch.q, w.cols);
-  float* scales = grow(scratch.scales, groups);
-  float* biases = grow(scratch.biases, groups);
-  const uint8_t* q = q_row(w, row, t, qbuf);
-  group_params(w, row, scales, biases);
-  for (int k = 0; k < w.cols; ++k) {
-    const int g = k / w.group_size;
-    out[k] = scales[g] * static_cast<float>(q[k]) + biases[g];
-  }
+  dequantize_row(w, row, t, t_scratch, out);
 }
 
 }  // namespace mlxpack::kernels

@@ -55,6 +55,13 @@ class Activations {
   const float* d(int i) const { return d_.data() + static_cast<size_t>(i) * (k_ / kBlock); }
   const float* sum(int i) const { return sum_.data() + static_cast<size_t>(i) * (k_ / kBlock); }
   const int32_t* isum(int i) const { return isum_.data() + static_cast<size_t>(i) * (k_ / kBlock); }
+  // Row i of xq in nibble order (k % 128 == 0 only): per 128 values the 64
+  // at even positions, then the 64 at odd positions, matching how 4-bit
+  // weights pack two values per byte.
+  bool has_nibble_order() const { return quantized_ && k_ % 128 == 0; }
+  const int8_t* q_nibble(int i) const { return xq4_.data() + static_cast<size_t>(i) * k_; }
+  // Sums of the float values of row i per group of `group` (32, 64, 128).
+  const float* group_sum(int i, int group) const;
 
  private:
   const float* x_ = nullptr;
@@ -65,6 +72,9 @@ class Activations {
   std::vector<float> d_;
   std::vector<float> sum_;
   std::vector<int32_t> isum_;
+  std::vector<int8_t> xq4_;
+  std::vector<float> gsum64_;
+  std::vector<float> gsum128_;
 };
 
 // y[i * ldy + n] = sum_k x.row(i)[k] * W[n, k] (+ bias[n]) for every i < x.m()
