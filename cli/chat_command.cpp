@@ -5,6 +5,7 @@
 // from an empty cache instead, so the model always sees exactly the render.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -65,10 +66,12 @@ int chat(const GenerationFlags& flags) {
     }
     TextStreamer streamer(tok, input.back());
     std::vector<int32_t> generated;
+    int32_t last_sampled = -1;
     GenerationStats stats;
     const Status s = rt.generate(input, flags.generation,
                                  [&](const TokenEvent& e) {
                                    generated.push_back(e.id);
+                                   last_sampled = e.id;
                                    if (!e.is_stop) {
                                      const std::string text = streamer.push(e.id);
                                      std::fwrite(text.data(), 1, text.size(), stdout);
@@ -92,6 +95,11 @@ int chat(const GenerationFlags& flags) {
     std::fflush(stdout);
     if (flags.verbose) print_stats(rt, stats, true);
 
+    // A model's vocabulary may be larger than its tokenizer's (padding rows);
+    // ids without a token have no text.
+    generated.erase(std::remove_if(generated.begin(), generated.end(),
+                                   [&](int32_t id) { return static_cast<size_t>(id) >= tok.vocab_size(); }),
+                    generated.end());
     DecodeOptions content_options;
     content_options.skip_special_tokens = true;
     content_options.clean_up_tokenization_spaces = false;
@@ -104,7 +112,7 @@ int chat(const GenerationFlags& flags) {
     messages.emplace_back("assistant", *content);
     cached_text = *rendered + *exact_text;
     pending.clear();
-    if (!generated.empty()) pending.push_back(generated.back());
+    if (last_sampled >= 0) pending.push_back(last_sampled);
   }
   return kExitOk;
 }

@@ -248,6 +248,8 @@ std::string TextStreamer::decode_segment() const {
 }
 
 std::string TextStreamer::push(int32_t id) {
+  // Ids past the tokenizer's vocabulary (a model's padding rows) have no text.
+  if (id < 0 || static_cast<size_t>(id) >= tokenizer_.vocab_size()) return std::string();
   segment_.push_back(id);
   const std::string text = decode_segment();
   // Hold back trailing U+FFFD: bytes of a character whose other bytes are

@@ -6,27 +6,59 @@
 #include <cstring>
 #include <string>
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#endif
+
 namespace mlxpack::kernels {
 
 namespace {
+
+#if defined(__x86_64__) || defined(_M_X64)
+struct CpuFeatures {
+  bool avx2 = false;    // AVX2 + FMA + F16C with YMM state enabled by the OS
+  bool avx512 = false;  // AVX-512 F/BW/VL/VNNI with ZMM state enabled by the OS
+};
+
+// CPUID and XGETBV read directly: __builtin_cpu_supports differs between
+// compilers (clang has no "f16c"), and neither checks that the OS saves the
+// wide registers, which XGETBV does.
+CpuFeatures probe_cpu() {
+  CpuFeatures f;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid_max(0, nullptr) < 7) return f;
+  __cpuid_count(1, 0, a, b, c, d);
+  const bool fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1;
+  if (!osxsave || !avx) return f;
+  unsigned xcr0_lo = 0, xcr0_hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  const bool ymm_state = (xcr0_lo & 0x6) == 0x6;
+  const bool zmm_state = (xcr0_lo & 0xE6) == 0xE6;
+  __cpuid_count(7, 0, a, b, c, d);
+  const bool avx2 = (b >> 5) & 1;
+  const bool avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
+  const bool avx512vnni = (c >> 11) & 1;
+  f.avx2 = ymm_state && avx2 && fma && f16c;
+  f.avx512 = f.avx2 && zmm_state && avx512f && avx512bw && avx512vl && avx512vnni;
+  return f;
+}
+#endif
 
 const KernelTable* detect() {
   const char* forced = std::getenv("MLXPACK_KERNELS");
   const std::string want = forced != nullptr ? forced : "";
 #if defined(__x86_64__) || defined(_M_X64)
-  __builtin_cpu_init();
-  const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-  const bool has_avx512 = has_avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  const CpuFeatures cpu = probe_cpu();
   if (want == "scalar") return scalar_table();
-  if (want == "avx2" && has_avx2) return avx2_table();
-  if (has_avx512 && (want.empty() || want == "avx512")) return avx512_table();
-  if (has_avx2) return avx2_table();
+  if (want == "avx2" && cpu.avx2) return avx2_table();
+  if (cpu.avx512 && (want.empty() || want == "avx512")) return avx512_table();
+  if (cpu.avx2) return avx2_table();
 #endif
   return scalar_table();
 }
 
 std::atomic<const KernelTable*> g_override{nullptr};
+
 
 // Per-thread row buffers: grown once to the widest row, then reused.
 struct Scratch {
@@ -156,6 +188,16 @@ const KernelTable* active_table() {
 }
 
 void set_active_table(const KernelTable* table) { g_override.store(table); }
+
+std::vector<const KernelTable*> supported_tables() {
+  std::vector<const KernelTable*> tables = {scalar_table()};
+#if defined(__x86_64__) || defined(_M_X64)
+  const CpuFeatures cpu = probe_cpu();
+  if (cpu.avx2) tables.push_back(avx2_table());
+  if (cpu.avx512) tables.push_back(avx512_table());
+#endif
+  return tables;
+}
 
 float load_scalar(const uint8_t* p, WeightKind kind, int i) {
   float f = 0.0f;

@@ -39,6 +39,8 @@ struct Weight {
 // The kernel table in use: the best the CPU supports, unless
 // MLXPACK_KERNELS=scalar|avx2|avx512 names another (for comparisons).
 const KernelTable* active_table();
+// Every table this CPU can run, scalar first, best last.
+std::vector<const KernelTable*> supported_tables();
 // Overrides the choice (tests compare tables); nullptr restores the default.
 void set_active_table(const KernelTable* table);
 

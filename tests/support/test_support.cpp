@@ -1,5 +1,9 @@
 #include "tests/support/test_support.h"
 
+#include <sys/wait.h>
+
+#include <cstdio>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -71,6 +75,19 @@ std::vector<std::string> list_files(const std::string& dir) {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+CommandResult run_command(const std::string& command_line, const std::string& stderr_path) {
+  CommandResult r;
+  FILE* p = ::popen((command_line + " 2>" + stderr_path).c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = read_file(stderr_path);
+  return r;
 }
 
 std::string random_bytes(size_t n, uint64_t seed) {

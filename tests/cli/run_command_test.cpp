@@ -1,0 +1,123 @@
+// `mlxpack run` and `mlxpack chat`: streamed text, ids, log-probabilities,
+// statistics, errors and exit codes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/runtime/tiny_model.h"
+#include "tests/support/test_support.h"
+
+namespace mlxpack {
+namespace {
+
+test::CommandResult mlxpack(const std::string& args, const test::TempDir& tmp) {
+  return test::run_command(std::string(MLXPACK_CLI_PATH) + " " + args, tmp.file("stderr.txt"));
+}
+
+TEST(RunCommand, StreamsTheGreedyStoryAsTextAndAsIds) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  test::TempDir tmp;
+  auto r = mlxpack("run -m " + dir + " --prompt-ids 1 -n 200", tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // llama2.c prints the same story (its file has no final newline; ours does).
+  EXPECT_EQ(r.out, test::read_file(dir + "/expected/greedy_text_from_bos.txt") + "\n");
+  for (const char* field : {"prompt tokens: 1", "generated tokens: 200", "time to first token:", "prefill:",
+                            "decode:", "peak RSS:"}) {
+    EXPECT_NE(r.err.find(field), std::string::npos) << field << " in " << r.err;
+  }
+  r = mlxpack("run -m " + dir + " --prompt-ids 1 -n 200 --output-ids", tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string expected = test::read_file(dir + "/expected/greedy_ids_from_bos.txt");
+  while (!expected.empty() && (expected.back() == '\n' || expected.back() == ' ')) expected.pop_back();
+  EXPECT_EQ(r.out, expected + "\n");
+}
+
+TEST(RunCommand, TextPromptsVerboseTableAndLogprobs) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  test::TempDir tmp;
+  auto r = mlxpack("run -m " + dir + " -p 'Once upon a time' -n 20 --verbose", tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(r.out.empty());
+  for (const char* stage : {"embedding", "attention", "mlp", "lm_head", "sampling", "kernels"}) {
+    EXPECT_NE(r.err.find(stage), std::string::npos) << stage;
+  }
+  r = mlxpack("run -m " + dir + " --prompt-ids 1 -n 5 --logprobs 3", tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    ASSERT_EQ(j["top_logprobs"].size(), 3u);
+    // Greedy: the chosen token is the most likely one, best first.
+    EXPECT_EQ(j["id"], j["top_logprobs"][0]["id"]);
+    EXPECT_GE(j["top_logprobs"][0]["logprob"].get<double>(), j["top_logprobs"][1]["logprob"].get<double>());
+    EXPECT_LE(j["logprob"].get<double>(), 0.0);
+    ++count;
+  }
+  EXPECT_EQ(count, 5);
+}
+
+TEST(RunCommand, BadInputGetsAClearErrorAndExitCode) {
+  test::TempDir tmp;
+  test::write_tiny_model(tmp.path(), {});
+  const std::string dir = tmp.path();
+  auto r = mlxpack("run -m " + dir + " --prompt-ids 5,6 -n 2", tmp);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = mlxpack("run -m " + dir + " --prompt-ids 5,x", tmp);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("--prompt-ids: 'x' is not a token id"), std::string::npos) << r.err;
+  r = mlxpack("run -m " + dir + " --prompt-ids 5,6,7,8,9,10,11,12,13,14 --context-size 8 --num-sink-tokens 4", tmp);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("context holds 8"), std::string::npos) << r.err;
+  r = mlxpack("run -m " + dir + " -p abc --system 'be nice'", tmp);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("--system needs a chat template"), std::string::npos) << r.err;
+  r = mlxpack("run -m " + dir, tmp);
+  EXPECT_EQ(r.exit_code, 2);
+  r = mlxpack("run -m " + tmp.file("nothing-here") + " -p hi", tmp);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("nothing-here"), std::string::npos) << r.err;
+  std::string config = test::read_file(tmp.file("config.json"));
+  config.replace(config.find("\"llama\""), 7, "\"mamba\"");
+  test::write_file(tmp.file("config.json"), config);
+  r = mlxpack("run -m " + dir + " -p hi", tmp);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("'mamba' is not supported; supported: llama (LlamaForCausalLM)"), std::string::npos) << r.err;
+}
+
+TEST(ChatCommand, AnswersEachLineAndKeepsTheCacheBetweenTurns) {
+  test::TempDir tmp;
+  test::write_tiny_model(tmp.path(), {});
+  test::write_file(tmp.file("tokenizer_config.json"),
+                   R"({"bos_token": "<s>", "eos_token": "</s>", "chat_template":
+                   "{% for m in messages %}<s>{{ m['role'][0] }} {{ m['content'] }}</s>{% endfor %}{% if add_generation_prompt %}<s>a {% endif %}"})");
+  test::write_file(tmp.file("in.txt"), "hello there\nhow are you\n");
+  auto r = mlxpack("chat -m " + tmp.path() + " -n 6 --verbose < " + tmp.file("in.txt"), tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Two answers, two statistics lines; the second turn feeds only the new text.
+  size_t first = r.err.find("prompt tokens: ");
+  ASSERT_NE(first, std::string::npos) << r.err;
+  size_t second = r.err.find("prompt tokens: ", first + 1);
+  ASSERT_NE(second, std::string::npos) << r.err;
+  const int turn1 = std::stoi(r.err.substr(first + 15));
+  const int turn2 = std::stoi(r.err.substr(second + 15));
+  // Turn 1: "<s>u hello there</s><s>a " = 1 + 2 + 11 + 1 + 1 + 2 tokens.
+  EXPECT_EQ(turn1, 18);
+  // Turn 2 would be ~40 tokens from scratch; only the new part is fed.
+  EXPECT_LT(turn2, 25) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2);
+
+  test::TempDir plain;
+  test::write_tiny_model(plain.path(), {});
+  r = mlxpack("chat -m " + plain.path() + " < /dev/null", tmp);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("no chat template"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace mlxpack

@@ -1,0 +1,299 @@
+// The Runtime API end to end: the stories260K greedy oracle from a
+// directory, a sharded directory and a pack on every kernel table;
+// quantized packs from convert; sampling; streaming text; bad input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "convert/converter.h"
+#include "mlxpack/runtime.h"
+#include "runtime/engine/sampler.h"
+#include "runtime/kernels/linear.h"
+#include "tests/runtime/tiny_model.h"
+#include "tests/support/test_support.h"
+
+namespace mlxpack::test {
+namespace {
+
+std::vector<int32_t> parse_ids(const std::string& text) {
+  std::vector<int32_t> ids;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item.find_first_not_of(" \n\r\t") != std::string::npos) ids.push_back(std::stoi(item));
+  }
+  return ids;
+}
+
+std::vector<int32_t> greedy(const std::string& root, const std::vector<int32_t>& prompt, int n,
+                            RuntimeOptions options = {}) {
+  auto rt = Runtime::open(root, options);
+  EXPECT_TRUE(rt.is_ok()) << rt.status().to_string();
+  if (!rt.is_ok()) return {};
+  std::vector<int32_t> out;
+  GenerationOptions g;
+  g.max_tokens = n;
+  Status s = (*rt)->generate(prompt, g, [&](const TokenEvent& e) { out.push_back(e.id); return true; }, nullptr);
+  EXPECT_TRUE(s.is_ok()) << s.to_string();
+  return out;
+}
+
+TEST(GreedyOracle, Stories260KFromDirectoryShardsAndPackOnEveryKernelTable) {
+  std::string dir, sharded;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K-sharded", sharded);
+  const std::vector<int32_t> expected = parse_ids(read_file(dir + "/expected/greedy_ids_from_bos.txt"));
+  ASSERT_EQ(expected.size(), 200u);
+  TempDir tmp;
+  pack_or_die(dir, tmp.file("stories.mlxpack"));
+  const std::vector<const kernels::KernelTable*> tables = kernels::supported_tables();
+  for (const kernels::KernelTable* t : tables) {
+    kernels::set_active_table(t);
+    for (const std::string& root : {dir, sharded, tmp.file("stories.mlxpack")}) {
+      for (int threads : {1, 2}) {
+        RuntimeOptions o;
+        o.threads = threads;
+        EXPECT_EQ(greedy(root, {1}, 200, o), expected) << root << " on " << t->name << ", " << threads << " threads";
+      }
+    }
+  }
+  kernels::set_active_table(nullptr);
+}
+
+TEST(GreedyOracle, PrefillInSmallBatchesGivesTheSameTokens) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  const std::vector<int32_t> expected = parse_ids(read_file(dir + "/expected/greedy_ids_from_bos.txt"));
+  // Feed BOS + the first 30 expected tokens as a prompt; the rest must follow.
+  std::vector<int32_t> prompt = {1};
+  prompt.insert(prompt.end(), expected.begin(), expected.begin() + 30);
+  for (int batch : {1, 7, 128}) {
+    RuntimeOptions o;
+    o.prefill_batch = batch;
+    const std::vector<int32_t> got = greedy(dir, prompt, 50, o);
+    EXPECT_EQ(got, std::vector<int32_t>(expected.begin() + 30, expected.begin() + 80)) << "batch " << batch;
+  }
+}
+
+TEST(QuantizedPacks, EightBitStoriesAgreesWithF32AndFourBitRuns) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  TempDir tmp;
+  const std::vector<int32_t> f32 = greedy(dir, {1}, 40);
+  for (int bits : {8, 4}) {
+    ConvertOptions c;
+    c.input = dir;
+    c.output = tmp.file("q" + std::to_string(bits) + ".mlxpack");
+    c.quant.quantize_linear = true;
+    c.quant.linear = QuantSpec{bits, 32};
+    // The 4-bit pack quantizes the tied embedding too: look-ups and lm_head
+    // then read quantized rows.
+    if (bits == 4) c.quant.embedding = QuantSpec{4, 32};
+    auto report = convert_model(c);
+    ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+    auto rt = Runtime::open(c.output);
+    ASSERT_TRUE(rt.is_ok()) << rt.status().to_string();
+    EXPECT_NE((*rt)->weights_summary().find("affine " + std::to_string(bits) + "-bit g32"), std::string::npos)
+        << (*rt)->weights_summary();
+    const std::vector<int32_t> q = greedy(c.output, {1}, 40);
+    ASSERT_EQ(q.size(), 40u);
+    if (bits == 8) {
+      // 8-bit weights change logits by ~0.1%: the first sentence is the same.
+      EXPECT_EQ(std::vector<int32_t>(q.begin(), q.begin() + 10), std::vector<int32_t>(f32.begin(), f32.begin() + 10));
+    }
+  }
+}
+
+TEST(Sampling, SeededGreedyTopKAndTopPBehave) {
+  const std::vector<float> logits = {0.0f, std::log(3.0f), -1.0f, -30.0f};
+  engine::Sampler greedy_sampler({0.0f, 1.0f, 0, 0});
+  EXPECT_EQ(greedy_sampler.sample(logits.data(), 4), 1);
+  engine::Sampler top1({1.0f, 1.0f, 1, 5});
+  engine::Sampler tiny_p({1.0f, 0.01f, 0, 5});
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(top1.sample(logits.data(), 4), 1);
+    EXPECT_EQ(tiny_p.sample(logits.data(), 4), 1);
+  }
+  // Same seed, same draws; temperature 1 follows the softmax.
+  engine::Sampler a({1.0f, 1.0f, 0, 42}), b({1.0f, 1.0f, 0, 42});
+  std::map<int, int> counts;
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) {
+    const int x = a.sample(logits.data(), 4);
+    ASSERT_EQ(x, b.sample(logits.data(), 4));
+    ++counts[x];
+  }
+  const double z = 1 + 3 + std::exp(-1.0) + std::exp(-30.0);
+  EXPECT_NEAR(counts[0] / double(n), 1 / z, 0.015);
+  EXPECT_NEAR(counts[1] / double(n), 3 / z, 0.015);
+  EXPECT_NEAR(counts[2] / double(n), std::exp(-1.0) / z, 0.015);
+  // top_k 2 never draws the third; top_p 0.9 keeps {1, 0} only.
+  engine::Sampler k2({1.0f, 1.0f, 2, 1}), p9({1.0f, 0.9f, 0, 1});
+  for (int i = 0; i < 2000; ++i) {
+    EXPECT_LT(k2.sample(logits.data(), 4), 2);
+    EXPECT_LT(p9.sample(logits.data(), 4), 2);
+  }
+  const auto top = engine::Sampler::top_logprobs(logits.data(), 4, 2);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].first, 1);
+  EXPECT_NEAR(top[0].second, std::log(3 / z), 1e-5);
+}
+
+TEST(Sampling, ASeedReproducesAGenerationAndAnotherSeedDiffers) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  auto rt = Runtime::open(dir);
+  ASSERT_TRUE(rt.is_ok());
+  auto sample = [&](uint64_t seed) {
+    (*rt)->reset();
+    GenerationOptions g;
+    g.max_tokens = 60;
+    g.temperature = 1.0f;
+    g.top_p = 0.95f;
+    g.seed = seed;
+    std::vector<int32_t> out;
+    EXPECT_TRUE((*rt)->generate({1}, g, [&](const TokenEvent& e) { out.push_back(e.id); return true; }, nullptr).is_ok());
+    return out;
+  };
+  EXPECT_EQ(sample(7), sample(7));
+  EXPECT_NE(sample(7), sample(8));
+}
+
+TEST(LongGeneration, StreamingEvictionKeepsGoingPastTheContext) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  RuntimeOptions o;
+  o.context_size = 64;
+  auto rt = Runtime::open(dir, o);
+  ASSERT_TRUE(rt.is_ok());
+  GenerationOptions g;
+  g.max_tokens = 1000;
+  g.temperature = 0.8f;
+  g.seed = 3;
+  std::vector<float> logprobs;
+  GenerationStats stats;
+  ASSERT_TRUE((*rt)->generate({1}, g, [&](const TokenEvent& e) { logprobs.push_back(e.logprob); return true; },
+                              &stats).is_ok());
+  EXPECT_EQ(logprobs.size(), 1000u);
+  EXPECT_GT(stats.evictions, 10);
+  EXPECT_LE((*rt)->context_length(), 64);
+  // Coherent: long after the first eviction the model is as sure of its own
+  // tokens as it was inside its first window. A cache with wrong positions
+  // or lost sinks makes it lose track and the mean log-probability falls.
+  auto mean = [&](size_t from, size_t to) {
+    double s = 0;
+    for (size_t i = from; i < to; ++i) s += logprobs[i];
+    return s / double(to - from);
+  };
+  const double first_window = mean(0, 60), late = mean(500, 1000);
+  EXPECT_GT(late, first_window - 0.5) << "first window " << first_window << ", tokens 500-1000 " << late;
+}
+
+TEST(TextStreaming, ConcatenatedPiecesEqualTheFullDecode) {
+  for (const char* set : {"tokenizers/llama3", "tokenizers/mistral", "models/stories260K"}) {
+    std::string dir;
+    MLXPACK_REQUIRE_TEST_DATA(set, dir);
+    auto tok = Tokenizer::load(dir);
+    ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
+    const std::string text = "Once upon a time, Lily saw 猫 and 🐈‍⬛ café.\nThen: \"naïve\" — done!\n\n End";
+    auto ids = (*tok)->encode(text, false);
+    ASSERT_TRUE(ids.is_ok());
+    DecodeOptions o;
+    o.skip_special_tokens = true;
+    o.clean_up_tokenization_spaces = false;
+    // As generated after a prompt ending in the first token.
+    std::vector<int32_t> rest(ids->begin() + 1, ids->end());
+    TextStreamer streamer(**tok, (*ids)[0]);
+    std::string streamed;
+    for (int32_t id : rest) {
+      const std::string piece = streamer.push(id);
+      streamed += piece;
+    }
+    streamed += streamer.flush();
+    auto whole = (*tok)->decode(*ids, o);
+    auto first = (*tok)->decode({(*ids)[0]}, o);
+    ASSERT_TRUE(whole.is_ok() && first.is_ok());
+    EXPECT_EQ(*first + streamed, *whole) << set;
+  }
+}
+
+class RuntimeErrors : public ::testing::Test {
+ protected:
+  void SetUp() override { write_tiny_model(dir_.path(), {}); }
+  std::string error_of(const RuntimeOptions& o = {}) {
+    auto rt = Runtime::open(dir_.path(), o);
+    return rt.is_ok() ? "" : rt.status().message();
+  }
+  TempDir dir_;
+};
+
+TEST_F(RuntimeErrors, AnUnsupportedArchitectureIsNamedWithTheSupportedOnes) {
+  std::string config = read_file(dir_.file("config.json"));
+  config.replace(config.find("\"llama\""), 7, "\"gpt2\"");
+  write_file(dir_.file("config.json"), config);
+  const std::string e = error_of();
+  EXPECT_NE(e.find("'gpt2' is not supported"), std::string::npos) << e;
+  for (const char* name : {"llama", "mistral", "qwen2", "qwen3", "phi3"}) EXPECT_NE(e.find(name), std::string::npos) << e;
+}
+
+TEST_F(RuntimeErrors, AMissingTokenizerIsReported) {
+  std::remove(dir_.file("tokenizer.json").c_str());
+  const std::string e = error_of();
+  EXPECT_NE(e.find("no usable tokenizer"), std::string::npos) << e;
+}
+
+TEST_F(RuntimeErrors, ATensorThatDoesNotMatchTheConfigIsNamedWithBothShapes) {
+  std::string config = read_file(dir_.file("config.json"));
+  config.replace(config.find("\"intermediate_size\": 128"), 24, "\"intermediate_size\": 160");
+  write_file(dir_.file("config.json"), config);
+  const std::string e = error_of();
+  EXPECT_NE(e.find("'model.layers.0.mlp.gate_proj.weight' has shape [128, 64], config.json implies [160, 64]"),
+            std::string::npos)
+      << e;
+}
+
+TEST_F(RuntimeErrors, AMissingTensorIsNamed) {
+  // qwen3 expects q_norm/k_norm, which a llama file lacks.
+  std::string config = read_file(dir_.file("config.json"));
+  config.replace(config.find("\"llama\""), 7, "\"qwen3\"");
+  write_file(dir_.file("config.json"), config);
+  const std::string e = error_of();
+  EXPECT_NE(e.find("tensor 'model.layers.0.self_attn.q_norm.weight' is missing"), std::string::npos) << e;
+}
+
+TEST_F(RuntimeErrors, BadOptionsAndPromptsGetErrorsNamingTheLimit) {
+  RuntimeOptions o;
+  o.context_size = 16;
+  o.num_sink_tokens = 16;
+  EXPECT_NE(error_of(o).find("--num-sink-tokens is 16"), std::string::npos) << error_of(o);
+  o.num_sink_tokens = 4;
+  o.eviction_batch_percent = 0;
+  EXPECT_NE(error_of(o).find("--eviction-batch-percent is 0, outside [1, 100]"), std::string::npos);
+  o.eviction_batch_percent = 10;
+  auto rt = Runtime::open(dir_.path(), o);
+  ASSERT_TRUE(rt.is_ok()) << rt.status().to_string();
+  auto gen = [&](const std::vector<int32_t>& ids, GenerationOptions g = {}) {
+    g.max_tokens = 2;
+    return (*rt)->generate(ids, g, [](const TokenEvent&) { return true; }, nullptr);
+  };
+  Status s = gen(std::vector<int32_t>(20, 5));
+  EXPECT_NE(s.message().find("the input is 20 tokens but the context holds 16 (--context-size) of which 4 are sink"),
+            std::string::npos)
+      << s.to_string();
+  s = gen({5, 96});
+  EXPECT_NE(s.message().find("token id 96 at position 1 is outside the vocabulary [0, 96)"), std::string::npos)
+      << s.to_string();
+  EXPECT_NE(gen({}).message().find("the prompt is empty"), std::string::npos);
+  GenerationOptions g;
+  g.top_p = 0.0f;
+  EXPECT_NE(gen({5}, g).message().find("--top-p is 0"), std::string::npos);
+  // After errors the runtime still works.
+  EXPECT_TRUE(gen({5, 6}).is_ok());
+}
+
+}  // namespace
+}  // namespace mlxpack::test

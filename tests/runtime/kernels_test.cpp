@@ -1,0 +1,187 @@
+// Linear-layer kernels: quantized rows against dequantize-then-multiply
+// (convert's bit-exact MLX quantizer and its double-precision reference),
+// float rows against a double product, and every SIMD table against the
+// scalar one on the same inputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "convert/affine_quant.h"
+#include "convert/float_convert.h"
+#include "runtime/kernels/linear.h"
+
+namespace mlxpack::test {
+namespace {
+
+using kernels::Activations;
+using kernels::KernelTable;
+using kernels::Weight;
+using kernels::WeightKind;
+
+std::vector<const KernelTable*> tables() { return kernels::supported_tables(); }
+
+std::vector<float> random_floats(size_t n, uint64_t seed, float scale = 1.0f) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+WeightKind kind_of(DType d) {
+  return d == DType::kF16 ? WeightKind::kF16 : d == DType::kBF16 ? WeightKind::kBF16 : WeightKind::kF32;
+}
+
+// Runs y = W x with `table` and returns y (m x rows).
+std::vector<float> run(const KernelTable* table, const Weight& w, const std::vector<float>& x, int m) {
+  kernels::set_active_table(table);
+  Activations a;
+  a.set(x.data(), m, w.cols);
+  std::vector<float> y(size_t(m) * w.rows, NAN);
+  // Two calls over halves of the rows, as the pool would split them.
+  kernels::linear_rows(w, a, y.data(), w.rows, 0, w.rows / 2);
+  kernels::linear_rows(w, a, y.data(), w.rows, w.rows / 2, w.rows);
+  kernels::set_active_table(nullptr);
+  return y;
+}
+
+// |x| |w_row|: the scale an error of a dot product is measured against.
+double bound(const std::vector<float>& x, int i, int k, const std::vector<float>& wrow) {
+  double xx = 0, ww = 0;
+  for (int j = 0; j < k; ++j) xx += double(x[size_t(i) * k + j]) * x[size_t(i) * k + j];
+  for (float v : wrow) ww += double(v) * v;
+  return std::sqrt(xx * ww);
+}
+
+struct QuantCase {
+  int bits;
+  int group;
+  DType dtype;
+};
+
+class QuantizedLinear : public ::testing::TestWithParam<QuantCase> {};
+
+TEST_P(QuantizedLinear, MatchesDequantizeThenMultiplyOnEveryTable) {
+  const QuantCase c = GetParam();
+  const int rows = 24, cols = 256;
+  std::vector<float> wf = random_floats(size_t(rows) * cols, c.bits * 100 + c.group, 0.05f);
+  std::string raw(wf.size() * dtype_size_bytes(c.dtype), '\0');
+  for (size_t i = 0; i < wf.size(); ++i) store_float(reinterpret_cast<uint8_t*>(raw.data()), c.dtype, i, wf[i]);
+  auto q = affine_quantize(reinterpret_cast<const uint8_t*>(raw.data()), c.dtype, {uint64_t(rows), uint64_t(cols)},
+                           {c.bits, c.group}, 1, "w");
+  ASSERT_TRUE(q.is_ok()) << q.status().to_string();
+  const std::vector<float> deq = affine_dequantize(*q, c.dtype, {c.bits, c.group});
+  Weight w;
+  w.kind = WeightKind::kAffine;
+  w.rows = rows;
+  w.cols = cols;
+  w.data = reinterpret_cast<const uint8_t*>(q->weight.data());
+  w.row_bytes = uint64_t(cols) * c.bits / 8;
+  w.bits = c.bits;
+  w.group_size = c.group;
+  w.scale_kind = kind_of(c.dtype);
+  w.scales = reinterpret_cast<const uint8_t*>(q->scales.data());
+  w.biases = reinterpret_cast<const uint8_t*>(q->biases.data());
+  std::vector<float> bias = random_floats(rows, 5);
+  w.bias = bias.data();
+
+  for (int m : {1, 2, 5}) {  // decode (int8 activations) and prefill (tiled, float)
+    const std::vector<float> x = random_floats(size_t(m) * cols, 77 + m);
+    const std::vector<float> ref = quantized_matmul_reference(x, m, *q, c.dtype, {c.bits, c.group});
+    const std::vector<float> scalar = run(kernels::scalar_table(), w, x, m);
+    for (const KernelTable* t : tables()) {
+      const std::vector<float> y = run(t, w, x, m);
+      for (int i = 0; i < m; ++i) {
+        for (int r = 0; r < rows; ++r) {
+          const std::vector<float> wrow(deq.begin() + size_t(r) * cols, deq.begin() + size_t(r + 1) * cols);
+          const double scale = bound(x, i, cols, wrow);
+          const double want = ref[size_t(i) * rows + r] + bias[r];
+          const double got = y[size_t(i) * rows + r];
+          // The reference rounds each dequantized weight to the scales' dtype
+          // (as MLX does); the kernels keep float. int8 activations (m < 4)
+          // add ~1/254 relative error per block.
+          const double rounding = c.dtype == DType::kF32 ? 1e-5 : c.dtype == DType::kF16 ? 1e-3 : 8e-3;
+          EXPECT_NEAR(got, want, (rounding + (m < 4 ? 1e-2 : 0.0)) * scale + 1e-6)
+              << t->name << " bits " << c.bits << " group " << c.group << " m " << m << " row " << r;
+          EXPECT_NEAR(got, scalar[size_t(i) * rows + r], 1e-5 * scale + 1e-6) << t->name << " vs scalar";
+        }
+      }
+    }
+  }
+}
+
+std::vector<QuantCase> quant_cases() {
+  std::vector<QuantCase> c;
+  for (int bits : {2, 3, 4, 5, 6, 8}) {
+    for (int group : {32, 64, 128}) c.push_back({bits, group, DType::kF16});
+  }
+  c.push_back({4, 64, DType::kBF16});
+  c.push_back({8, 32, DType::kBF16});
+  c.push_back({4, 32, DType::kF32});
+  c.push_back({8, 128, DType::kF32});
+  return c;
+}
+
+INSTANTIATE_TEST_SUITE_P(BitsGroupsDtypes, QuantizedLinear, ::testing::ValuesIn(quant_cases()),
+                         [](const auto& info) {
+                           return std::to_string(info.param.bits) + "bit_g" + std::to_string(info.param.group) + "_" +
+                                  dtype_name(info.param.dtype);
+                         });
+
+TEST(FloatLinear, F32F16BF16MatchADoubleProductOnEveryTable) {
+  const int rows = 13, cols = 77;  // odd sizes: every tail path runs
+  for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
+    std::vector<float> wf = random_floats(size_t(rows) * cols, 3);
+    std::string raw(wf.size() * dtype_size_bytes(dt), '\0');
+    for (size_t i = 0; i < wf.size(); ++i) {
+      store_float(reinterpret_cast<uint8_t*>(raw.data()), dt, i, wf[i]);
+      wf[i] = load_float(reinterpret_cast<const uint8_t*>(raw.data()), dt, i);
+    }
+    Weight w;
+    w.kind = kind_of(dt);
+    w.rows = rows;
+    w.cols = cols;
+    w.data = reinterpret_cast<const uint8_t*>(raw.data());
+    w.row_bytes = uint64_t(cols) * dtype_size_bytes(dt);
+    for (int m : {1, 3, 4, 7}) {
+      const std::vector<float> x = random_floats(size_t(m) * cols, 11 + m);
+      for (const KernelTable* t : tables()) {
+        const std::vector<float> y = run(t, w, x, m);
+        for (int i = 0; i < m; ++i) {
+          for (int r = 0; r < rows; ++r) {
+            double want = 0;
+            for (int j = 0; j < cols; ++j) want += double(wf[size_t(r) * cols + j]) * x[size_t(i) * cols + j];
+            const std::vector<float> wrow(wf.begin() + size_t(r) * cols, wf.begin() + size_t(r + 1) * cols);
+            EXPECT_NEAR(y[size_t(i) * rows + r], want, 1e-5 * bound(x, i, cols, wrow))
+                << t->name << " " << dtype_name(dt) << " m " << m << " row " << r;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Kernels, HalfAndBfloatConversionsAgreeWithTheConverter) {
+  std::vector<uint16_t> bits(65536);
+  for (size_t i = 0; i < bits.size(); ++i) bits[i] = uint16_t(i);
+  for (const KernelTable* t : tables()) {
+    std::vector<float> h(bits.size()), b(bits.size());
+    t->f16_to_f32(bits.data(), h.data(), int(bits.size()));
+    t->bf16_to_f32(bits.data(), b.data(), int(bits.size()));
+    for (size_t i = 0; i < bits.size(); ++i) {
+      const float want_h = f16_to_f32(bits[i]), want_b = bf16_to_f32(bits[i]);
+      if (std::isnan(want_h)) {
+        EXPECT_TRUE(std::isnan(h[i])) << t->name << " f16 " << i;
+      } else {
+        ASSERT_EQ(h[i], want_h) << t->name << " f16 " << i;
+      }
+      if (!std::isnan(want_b)) {
+        ASSERT_EQ(b[i], want_b) << t->name << " bf16 " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mlxpack::test
