@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <thread>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "mlxpack/chat_template.h"
 #include "mlxpack/model_source.h"
@@ -82,6 +86,12 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const std::string& model_root, co
   } else if (chat.status().code() != StatusCode::kNotFound) {
     return chat.status();
   }
+#if defined(__GLIBC__)
+  // Loading tokenizer.json builds and frees a JSON tree of tens of MiB in
+  // small blocks, which glibc keeps mapped. Hand those pages back before the
+  // weights become resident, so they do not count in the generation's RSS.
+  malloc_trim(0);
+#endif
 
   const int context = options.context_size > 0 ? options.context_size : std::min(config.max_position_embeddings, 4096);
   if (options.num_sink_tokens < 0 || options.num_sink_tokens >= context - 1) {

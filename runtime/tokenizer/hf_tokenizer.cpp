@@ -1,5 +1,6 @@
 #include "runtime/tokenizer/hf_tokenizer.h"
 
+#include <deque>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -74,7 +75,7 @@ class HfTokenizer final : public Tokenizer {
       }
       const bool added = added_ids_.count(id) > 0;
       if (options.skip_special_tokens && special_ids_.count(id)) continue;
-      pieces.push_back({id_to_token_[static_cast<size_t>(id)], added});
+      pieces.push_back({std::string(id_to_token_[static_cast<size_t>(id)]), added});
     }
     std::string text;
     if (decoder_) {
@@ -100,7 +101,7 @@ class HfTokenizer final : public Tokenizer {
   }
   std::string id_to_token(int32_t id) const override {
     if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size()) return {};
-    return id_to_token_[static_cast<size_t>(id)];
+    return std::string(id_to_token_[static_cast<size_t>(id)]);
   }
   bool is_special(int32_t id) const override { return special_ids_.count(id) > 0; }
   const std::string& bos_token() const override { return config_.bos_token; }
@@ -127,7 +128,11 @@ class HfTokenizer final : public Tokenizer {
   std::unordered_map<std::string, int32_t> added_by_content_;
   std::unordered_set<int32_t> added_ids_;
   std::unordered_set<int32_t> special_ids_;
-  std::vector<std::string> id_to_token_;  // model vocabulary plus added tokens
+  // Model vocabulary plus added tokens, as views of the model's strings and
+  // of added_contents_ (a deque: its strings never move), so the table costs
+  // 16 bytes per id rather than a second copy of every token.
+  std::deque<std::string> added_contents_;
+  std::vector<std::string_view> id_to_token_;
 
   mutable std::mutex cache_mutex_;
   mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
@@ -164,7 +169,7 @@ Status HfTokenizer::init(const Json& j, TokenizerConfig config, std::string orig
     MLXPACK_ASSIGN_OR_RETURN(decoder_, make_decoder(*d, w + ".decoder"));
   }
 
-  id_to_token_.assign(model_->size(), std::string());
+  id_to_token_.assign(model_->size(), std::string_view());
   for (size_t id = 0; id < model_->size(); ++id) id_to_token_[id] = model_->id_to_token(static_cast<int32_t>(id));
 
   std::vector<AddedToken> added;
@@ -191,7 +196,7 @@ Status HfTokenizer::init(const Json& j, TokenizerConfig config, std::string orig
       std::string content = t.content;
       if (t.normalized && normalizer_) MLXPACK_RETURN_IF_ERROR(normalizer_->normalize(&content));
       if (static_cast<size_t>(t.id) >= id_to_token_.size()) id_to_token_.resize(static_cast<size_t>(t.id) + 1);
-      id_to_token_[static_cast<size_t>(t.id)] = t.content;
+      id_to_token_[static_cast<size_t>(t.id)] = added_contents_.emplace_back(t.content);
       added_by_content_[t.content] = t.id;
       added_ids_.insert(t.id);
       if (t.special) special_ids_.insert(t.id);
@@ -245,7 +250,9 @@ Status HfTokenizer::encode_text_segment(std::string_view segment, bool at_text_s
       ids.clear();
       model_->split_independent(p.text, &parts_of_piece);
       for (std::string_view sub : parts_of_piece) model_tokens(sub, &ids);
-      for (int32_t id : ids) out->push_back({id, want_pieces ? id_to_token_[static_cast<size_t>(id)] : std::string()});
+      for (int32_t id : ids) {
+        out->push_back({id, want_pieces ? std::string(id_to_token_[static_cast<size_t>(id)]) : std::string()});
+      }
     }
   }
   return Status::ok();
