@@ -28,14 +28,17 @@ struct Shape {
   int hidden, layers, heads, kv_heads, intermediate, vocab;
   bool tied;
   double rope_theta;
+  int bos, eos;
 };
 
-// Shapes from the models' published config.json files.
+// Shapes from the models' published config.json files (tiny is ours).
+// bos/eos are the ids of the tokenizer each shape ships with (Llama 3,
+// Llama 2, Qwen3); tiny's are those of --byte-tokenizer.
 constexpr Shape kShapes[] = {
-    {"llama-3.2-1b", 2048, 16, 32, 8, 8192, 128256, true, 500000.0},
-    {"llama-2-110m", 768, 12, 12, 12, 2048, 32000, false, 10000.0},
-    {"qwen3-0.6b", 1024, 28, 16, 8, 3072, 151936, true, 1000000.0},
-    {"tiny", 64, 2, 4, 2, 128, 256, false, 10000.0},
+    {"llama-3.2-1b", 2048, 16, 32, 8, 8192, 128256, true, 500000.0, 128000, 128001},
+    {"llama-2-110m", 768, 12, 12, 12, 2048, 32000, false, 10000.0, 1, 2},
+    {"qwen3-0.6b", 1024, 28, 16, 8, 3072, 151936, true, 1000000.0, 151643, 151645},
+    {"tiny", 64, 2, 4, 2, 128, 320, false, 10000.0, 256, 257},
 };
 
 struct PlannedTensor {
@@ -87,6 +90,89 @@ void fill(uint8_t* out, uint64_t elements, DType dtype, uint64_t* state) {
       mlxpack::store_le16(out + 2 * i, half);
     }
   }
+}
+
+// GPT-2's byte-to-character map: printable bytes stand for themselves, the
+// rest for code points 256 and up, in byte order.
+std::string byte_token(int b) {
+  const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+  int cp = b;
+  if (!printable) {
+    int n = 0;
+    for (int i = 0; i < b; ++i) {
+      if (!((i >= 33 && i <= 126) || (i >= 161 && i <= 172) || (i >= 174 && i <= 255))) ++n;
+    }
+    cp = 256 + n;
+  }
+  std::string out;
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return out;
+}
+
+// A byte-level BPE tokenizer.json with no merges (one token per byte, ids
+// 0-255), <|begin_of_text|> and <|end_of_text|> at the shape's bos/eos ids
+// and reserved special tokens filling the rest of the vocabulary, plus a
+// tokenizer_config.json with a small chat template: enough for `mlxpack
+// run` and `chat` to work on a synthetic model end to end.
+int write_byte_tokenizer(const Shape& shape, const std::string& out_dir) {
+  if (shape.vocab < 258 || shape.bos != 256 || shape.eos != 257) {
+    std::fprintf(stderr, "--byte-tokenizer needs a shape with bos 256, eos 257 (tiny); %s has bos %d, eos %d\n",
+                 shape.name, shape.bos, shape.eos);
+    return 2;
+  }
+  nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
+  for (int b = 0; b < 256; ++b) vocab[byte_token(b)] = b;
+  nlohmann::ordered_json added = nlohmann::ordered_json::array();
+  for (int id = 256; id < shape.vocab; ++id) {
+    const std::string content = id == 256   ? "<|begin_of_text|>"
+                                : id == 257 ? "<|end_of_text|>"
+                                            : "<|reserved_" + std::to_string(id - 258) + "|>";
+    vocab[content] = id;
+    added.push_back({{"id", id}, {"content", content}, {"single_word", false}, {"lstrip", false},
+                     {"rstrip", false}, {"normalized", false}, {"special", true}});
+  }
+  const nlohmann::ordered_json byte_level = {
+      {"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  const nlohmann::ordered_json tokenizer = {
+      {"version", "1.0"},
+      {"added_tokens", added},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", byte_level},
+      {"post_processor",
+       {{"type", "TemplateProcessing"},
+        {"single", {{{"SpecialToken", {{"id", "<|begin_of_text|>"}, {"type_id", 0}}}},
+                    {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+        {"pair", {{{"SpecialToken", {{"id", "<|begin_of_text|>"}, {"type_id", 0}}}},
+                  {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+                  {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
+        {"special_tokens", {{"<|begin_of_text|>", {{"id", "<|begin_of_text|>"}, {"ids", {256}},
+                                                   {"tokens", {"<|begin_of_text|>"}}}}}}}},
+      {"decoder", byte_level},
+      {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
+                 {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false},
+                 {"ignore_merges", false}, {"vocab", vocab}, {"merges", nlohmann::ordered_json::array()}}}};
+  const nlohmann::ordered_json config = {
+      {"bos_token", "<|begin_of_text|>"},
+      {"eos_token", "<|end_of_text|>"},
+      {"chat_template",
+       "{{ bos_token }}{% for m in messages %}<|reserved_0|>{{ m.role }}\n{{ m.content }}{{ eos_token }}"
+       "{% endfor %}{% if add_generation_prompt %}<|reserved_0|>assistant\n{% endif %}"}};
+  for (const auto& [name, doc] : {std::pair<const char*, const nlohmann::ordered_json*>{"tokenizer.json", &tokenizer},
+                                  {"tokenizer_config.json", &config}}) {
+    std::FILE* f = std::fopen((out_dir + "/" + name).c_str(), "w");
+    if (f == nullptr) {
+      std::fprintf(stderr, "%s/%s: cannot write\n", out_dir.c_str(), name);
+      return 4;
+    }
+    std::fprintf(f, "%s\n", doc->dump(2).c_str());
+    std::fclose(f);
+  }
+  return 0;
 }
 
 int run(const Shape& shape, DType dtype, const std::string& out_dir, uint64_t max_shard_bytes) {
@@ -168,14 +254,14 @@ int run(const Shape& shape, DType dtype, const std::string& out_dir, uint64_t ma
       {"num_key_value_heads", shape.kv_heads}, {"head_dim", shape.hidden / shape.heads},
       {"vocab_size", shape.vocab},             {"rms_norm_eps", 1e-5},
       {"rope_theta", shape.rope_theta},        {"max_position_embeddings", 2048},
-      {"tie_word_embeddings", shape.tied},     {"bos_token_id", 1},
-      {"eos_token_id", 2},                     {"hidden_act", "silu"},
+      {"tie_word_embeddings", shape.tied},     {"bos_token_id", shape.bos},
+      {"eos_token_id", shape.eos},                     {"hidden_act", "silu"},
       {"torch_dtype", torch_dtype}};
   std::FILE* f = std::fopen((out_dir + "/config.json").c_str(), "w");
   std::fprintf(f, "%s\n", config.dump(2).c_str());
   std::fclose(f);
   f = std::fopen((out_dir + "/generation_config.json").c_str(), "w");
-  std::fprintf(f, "{\n  \"bos_token_id\": 1,\n  \"eos_token_id\": 2\n}\n");
+  std::fprintf(f, "{\n  \"bos_token_id\": %d,\n  \"eos_token_id\": %d\n}\n", shape.bos, shape.eos);
   std::fclose(f);
   std::printf("%s: %s %s, %zu tensors, %.1f MiB in %zu file(s)\n", out_dir.c_str(), shape.name,
               mlxpack::dtype_name(dtype), tensors.size(), total_bytes / 1048576.0, shards.size());
@@ -195,11 +281,16 @@ int main(int argc, char** argv) {
   app.add_option("--output,-o", out_dir, "Directory to write")->required();
   app.add_option("--max-shard-size", max_shard_gb, "Shard size limit in GB (save_pretrained's default is 5)")
       ->capture_default_str();
+  bool byte_tokenizer = false;
+  app.add_flag("--byte-tokenizer", byte_tokenizer,
+               "Also write a byte-level tokenizer.json and tokenizer_config.json (tiny shape)");
   CLI11_PARSE(app, argc, argv);
   const Shape* shape = nullptr;
   for (const Shape& s : kShapes) {
     if (shape_name == s.name) shape = &s;
   }
   const DType dtype = dtype_name == "f32" ? DType::kF32 : dtype_name == "f16" ? DType::kF16 : DType::kBF16;
-  return run(*shape, dtype, out_dir, static_cast<uint64_t>(max_shard_gb * 1e9));
+  const int rc = run(*shape, dtype, out_dir, static_cast<uint64_t>(max_shard_gb * 1e9));
+  if (rc != 0 || !byte_tokenizer) return rc;
+  return write_byte_tokenizer(*shape, out_dir);
 }

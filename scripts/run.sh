@@ -2,10 +2,12 @@
 # The main job: installs what is missing, builds, then packs a model, shows
 # what is in the pack, verifies it, extracts it back (checking that every
 # file comes back byte for byte), converts it to MLX 4-bit, tokenizes a
-# prompt with the pack's own tokenizer and renders a chat template.
+# prompt with the pack's own tokenizer, renders a chat template, and
+# generates text from the pack and from its 4-bit conversion.
 #   scripts/run.sh [MODEL_DIR]
 # MODEL_DIR defaults to ../shared/models/stories260K when present; with no
-# model at hand, a small synthetic one is generated.
+# model at hand, a small synthetic one (random weights, byte-level tokenizer)
+# is generated, so its generated text is noise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -19,7 +21,7 @@ MODEL=${1:-}
 if [ -z "$MODEL" ] && [ -d ../shared/models/stories260K ]; then MODEL=../shared/models/stories260K; fi
 if [ -z "$MODEL" ]; then
   MODEL="$OUT/synthetic-model"
-  build/bench/make_synthetic_model --shape tiny --dtype f32 -o "$MODEL"
+  build/bench/make_synthetic_model --shape tiny --dtype f32 --byte-tokenizer -o "$MODEL"
 fi
 
 echo "== mlxpack pack $MODEL $OUT/model.mlxpack"
@@ -58,3 +60,20 @@ fi
 echo "== mlxpack template --template $TEMPLATE --context $OUT/context.json"
 "$MLXPACK" template --template "$TEMPLATE" --context "$OUT/context.json"
 echo
+echo "== mlxpack run -m $OUT/model.mlxpack --no-chat-template --prompt \"Once upon a time\" -n 80"
+"$MLXPACK" run -m "$OUT/model.mlxpack" --no-chat-template --prompt "Once upon a time" -n 80 --threads 2
+echo "== the same prompt, 4-bit pack, per-stage timings"
+"$MLXPACK" run -m "$OUT/model-4bit.mlxpack" --no-chat-template --prompt "Once upon a time" -n 80 --threads 2 --verbose
+EXPECTED="$MODEL/expected/greedy_ids_from_bos.txt"
+if [ -f "$EXPECTED" ]; then
+  N=$(tr ',' '\n' < "$EXPECTED" | grep -c .)
+  BOS=$(sed -n 's/.*"bos_token_id": *\([0-9]*\).*/\1/p' "$MODEL/config.json" | head -n 1)
+  echo "== mlxpack run --prompt-ids $BOS --output-ids -n $N: compared with $EXPECTED"
+  GOT=$("$MLXPACK" run -m "$OUT/model.mlxpack" --prompt-ids "$BOS" --output-ids -n "$N" --threads 2 2> /dev/null)
+  if [ "$(tr -d ' \n' <<< "$GOT")" = "$(tr -d ' \n' < "$EXPECTED")" ]; then
+    echo "all $N greedy ids match the independent implementation's"
+  else
+    echo "greedy ids differ from $EXPECTED" >&2
+    exit 1
+  fi
+fi

@@ -1,0 +1,252 @@
+// Generation benchmark for one model: open time, time to first token from a
+// cold process, prefill and decode tokens/s, peak RSS against the budget
+// (file + KV cache + 64 MiB), and the decode's effective weight bandwidth
+// beside this machine's streaming-read bandwidth measured in the same run
+// (decode reads every weight once per token, except an untied embedding's
+// unused rows, so that ratio says how close the kernels are to the memory
+// roofline).
+//
+//   generation_bench --model-root M.mlxpack [--prompt-tokens 128]
+//                    [--decode-tokens 64] [--threads 2] [--repeat 3]
+//
+// Prints one line of key=value pairs (bench/run_generation_bench.sh reads
+// them). Prompt ids are drawn from a fixed seed over the vocabulary, so runs
+// compare like with like; an EOS from the random weights just continues.
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "mlxpack/model_source.h"
+#include "mlxpack/runtime.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+uint64_t peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+}
+
+// Resident set size now (VmRSS), bytes.
+uint64_t current_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+uint64_t path_bytes(const std::string& path) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0) return 0;
+  return S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+// Sums of `n` floats (n % 64 == 0) read with the widest loads the CPU has,
+// as the decode kernels read weights: four independent accumulators keep
+// the loop bound by memory rather than by a dependency chain.
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) float read_floats_avx512(const float* p, size_t n) {
+  __m512 a = _mm512_setzero_ps(), b = a, c = a, d = a;
+  for (size_t i = 0; i < n; i += 64) {
+    a = _mm512_add_ps(a, _mm512_loadu_ps(p + i));
+    b = _mm512_add_ps(b, _mm512_loadu_ps(p + i + 16));
+    c = _mm512_add_ps(c, _mm512_loadu_ps(p + i + 32));
+    d = _mm512_add_ps(d, _mm512_loadu_ps(p + i + 48));
+  }
+  // Stored and summed by hand: GCC 12's _mm512_reduce_add_ps trips its own
+  // -Wuninitialized (GCC bug 105593).
+  float lanes[16];
+  _mm512_storeu_ps(lanes, _mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
+  float sum = 0;
+  for (float v : lanes) sum += v;
+  return sum;
+}
+__attribute__((target("avx2"))) float read_floats_avx2(const float* p, size_t n) {
+  __m256 a = _mm256_setzero_ps(), b = a, c = a, d = a;
+  for (size_t i = 0; i < n; i += 32) {
+    a = _mm256_add_ps(a, _mm256_loadu_ps(p + i));
+    b = _mm256_add_ps(b, _mm256_loadu_ps(p + i + 8));
+    c = _mm256_add_ps(c, _mm256_loadu_ps(p + i + 16));
+    d = _mm256_add_ps(d, _mm256_loadu_ps(p + i + 24));
+  }
+  __m256 s = _mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d));
+  float lanes[8];
+  _mm256_storeu_ps(lanes, s);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7];
+}
+#endif
+float read_floats_portable(const float* p, size_t n) {
+  float lane[4] = {};
+  for (size_t i = 0; i < n; i += 4) {
+    for (int j = 0; j < 4; ++j) lane[j] += p[i + j];
+  }
+  return lane[0] + lane[1] + lane[2] + lane[3];
+}
+
+float read_floats(const float* p, size_t n) {
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx512f")) return read_floats_avx512(p, n);
+  if (__builtin_cpu_supports("avx2")) return read_floats_avx2(p, n);
+#endif
+  return read_floats_portable(p, n);
+}
+
+// Streaming read bandwidth, GB/s, of `threads` threads reading a buffer
+// larger than any cache: the bound on decode, which reads every weight once
+// per token. Best of 5.
+double read_bandwidth_gbs(int threads) {
+  const size_t floats = (size_t{512} << 20) / sizeof(float);
+  std::vector<float> buffer(floats, 1.0f);
+  double best = 0;
+  std::vector<float> sums(threads);
+  const size_t per = floats / threads / 64 * 64;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = Clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] { sums[t] = read_floats(buffer.data() + per * t, per); });
+    }
+    for (auto& th : pool) th.join();
+    best = std::max(best, per * threads * sizeof(float) / seconds_since(t0) / 1e9);
+  }
+  for (float s : sums) {
+    if (s != static_cast<float>(per) && s < 1e6f) std::fprintf(stderr, "generation_bench: bandwidth sums are off\n");
+  }
+  return best;
+}
+
+double bandwidth_in_child(int threads) {
+  int fds[2];
+  if (pipe(fds) != 0) return 0;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const double gbs = read_bandwidth_gbs(threads);
+    const ssize_t w = write(fds[1], &gbs, sizeof gbs);
+    _exit(w == sizeof gbs ? 0 : 1);
+  }
+  close(fds[1]);
+  double gbs = 0;
+  if (pid < 0 || read(fds[0], &gbs, sizeof gbs) != sizeof gbs) gbs = 0;
+  close(fds[0]);
+  if (pid > 0) waitpid(pid, nullptr, 0);
+  return gbs;
+}
+
+// Weight bytes a decode step reads: all of them, except an untied input
+// embedding, of which it reads one row.
+uint64_t bytes_read_per_token(const std::string& root, uint64_t weight_bytes) {
+  auto src = mlxpack::ModelSource::open(root);
+  if (!src.is_ok() || !(*src)->has_tensor("lm_head.weight")) return weight_bytes;
+  uint64_t embedding = 0;
+  for (const char* part : {"weight", "scales", "biases"}) {
+    auto t = (*src)->tensor(std::string("model.embed_tokens.") + part);
+    if (t.is_ok()) embedding += t->size_bytes;
+  }
+  return weight_bytes - std::min(weight_bytes, embedding);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"mlxpack generation benchmark"};
+  std::string root;
+  int prompt_tokens = 128, decode_tokens = 64, threads = 2, repeat = 3;
+  app.add_option("--model-root", root, "a .mlxpack file or a model directory")->required();
+  app.add_option("--prompt-tokens", prompt_tokens)->check(CLI::Range(1, 4000));
+  app.add_option("--decode-tokens", decode_tokens)->check(CLI::Range(2, 4000));
+  app.add_option("--threads", threads)->check(CLI::Range(1, 256));
+  app.add_option("--repeat", repeat, "best of N for prefill and decode")->check(CLI::Range(1, 100));
+  CLI11_PARSE(app, argc, argv);
+  // Measured first, in a child process: its buffer must not count in this
+  // process's peak RSS, and the runtime's spinning workers must not share
+  // the cores with it.
+  const double bandwidth = bandwidth_in_child(threads);
+  const auto process_start = Clock::now();  // "cold": nothing of the model is open yet
+
+  mlxpack::RuntimeOptions options;
+  options.threads = threads;
+  options.context_size = prompt_tokens + decode_tokens + 8;
+  auto opened = mlxpack::Runtime::open(root, options);
+  if (!opened.is_ok()) {
+    std::fprintf(stderr, "generation_bench: %s\n", opened.status().to_string().c_str());
+    return 1;
+  }
+  mlxpack::Runtime& rt = **opened;
+  const double open_s = seconds_since(process_start);
+  const uint64_t rss_after_open = current_rss_bytes();
+  const uint64_t peak_after_open = peak_rss_bytes();
+
+  std::mt19937 rng(1234);
+  std::uniform_int_distribution<int32_t> pick(0, rt.vocab_size() - 1);
+  std::vector<int32_t> prompt(prompt_tokens);
+  for (int32_t& id : prompt) id = pick(rng);
+
+  double best_prefill = 0, best_decode = 0, ttft_cold = 0;
+  for (int rep = 0; rep < repeat; ++rep) {
+    rt.reset();
+    mlxpack::GenerationOptions g;
+    g.max_tokens = decode_tokens;
+    int steps = 0;
+    double decode_s = 0;
+    mlxpack::GenerationStats s;
+    if (auto st = rt.generate(prompt, g, [](const mlxpack::TokenEvent&) { return true; }, &s); !st.is_ok()) {
+      std::fprintf(stderr, "generation_bench: %s\n", st.to_string().c_str());
+      return 1;
+    }
+    if (rep == 0) ttft_cold = open_s + s.time_to_first_token_s;
+    best_prefill = std::max(best_prefill, s.prompt_tokens / s.prefill_s);
+    steps += s.generated_tokens - 1;
+    decode_s += s.decode_s;
+    int32_t last = prompt.back();
+    // Random weights may pick an EOS early: keep decoding from it.
+    while (steps < decode_tokens - 1) {
+      mlxpack::GenerationStats more;
+      g.max_tokens = decode_tokens - 1 - steps;
+      const auto t0 = Clock::now();
+      if (auto st = rt.generate({last}, g, [&](const mlxpack::TokenEvent& e) { last = e.id; return true; }, &more);
+          !st.is_ok()) {
+        std::fprintf(stderr, "generation_bench: %s\n", st.to_string().c_str());
+        return 1;
+      }
+      steps += more.generated_tokens;
+      decode_s += seconds_since(t0);
+    }
+    best_decode = std::max(best_decode, steps / decode_s);
+  }
+
+  const uint64_t file_bytes = path_bytes(root);
+  const uint64_t rss = peak_rss_bytes();
+  const uint64_t kv = rt.kv_cache_bytes();
+  const double decode_gbs = best_decode * static_cast<double>(bytes_read_per_token(root, rt.weight_bytes())) / 1e9;
+  std::printf(
+      "model=%s weights=\"%s\" kernels=%s threads=%d weight_mib=%.1f file_mib=%.1f kv_mib=%.2f open_ms=%.1f "
+      "ttft_cold_ms=%.1f prefill_tps=%.1f decode_tps=%.2f peak_rss_mib=%.1f rss_over_budget_base_mib=%.1f "
+      "rss_after_open_mib=%.1f peak_after_open_mib=%.1f decode_weight_gbs=%.2f read_bandwidth_gbs=%.2f roofline_fraction=%.2f\n",
+      root.c_str(), rt.weights_summary().c_str(), rt.kernel_name(), threads, rt.weight_bytes() / 1048576.0,
+      file_bytes / 1048576.0, kv / 1048576.0, open_s * 1e3, ttft_cold * 1e3, best_prefill, best_decode,
+      rss / 1048576.0, (static_cast<double>(rss) - static_cast<double>(file_bytes) - static_cast<double>(kv)) / 1048576.0,
+      rss_after_open / 1048576.0, peak_after_open / 1048576.0, decode_gbs, bandwidth, decode_gbs / bandwidth);
+  return 0;
+}
