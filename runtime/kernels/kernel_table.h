@@ -13,6 +13,31 @@ namespace mlxpack::kernels {
 // llama.cpp's Q8 activations) for the integer dot products of quantized weights.
 inline constexpr int kBlock = 32;
 
+enum class ScaleKind : uint8_t { kF32, kF16, kBF16 };
+
+// An affine-quantized [rows, cols] weight in place: row n's q values at
+// data + n * row_bytes (bits per value LSB first), its cols / group_size
+// scales and biases (of scale_kind) at n * that count; optional out_bias,
+// one float per row. group_size is 32, 64 or 128.
+struct AffineRows {
+  const uint8_t* data;
+  uint64_t row_bytes;
+  int cols;
+  int group_size;
+  ScaleKind scale_kind;
+  const uint8_t* scales;
+  const uint8_t* biases;
+  const float* out_bias;
+};
+
+// One activation row quantized in blocks of kBlock: xq, each block's scale
+// d, and the float sums of x per weight group (group_sum).
+struct AffineInput {
+  const int8_t* xq;
+  const float* d;
+  const float* group_sum;
+};
+
 struct KernelTable {
   const char* name;
   // sum_i a[i] * b[i]
@@ -31,15 +56,14 @@ struct KernelTable {
   // (kernels re-centre wide q on it to stay within 16-bit products).
   float (*dot_u8s8_blocks)(const uint8_t* q, const int8_t* xq, const float* w, const int32_t* isum, int nblocks,
                            bool wide);
-  // One 4-bit affine row (n % 128 == 0): sum over blocks b of
-  // scale[b >> shift] * d[b] * <q_b, x_b> (shift = log2 of the blocks per
-  // group), reading the packed nibbles in place; x is
-  // in "nibble order" (per 128 values: the 64 even ones, then the 64 odd
-  // ones; see Activations), so low and high nibbles multiply contiguous x.
-  float (*affine4_dot)(const uint8_t* packed, const float* scale, int shift, const int8_t* x_nibble_order, const float* d,
-                       int n);
-  // The same for an 8-bit row (n % 32 == 0), x in natural order.
-  float (*affine8_dot)(const uint8_t* packed, const float* scale, int shift, const int8_t* x, const float* d, int n);
+  // Rows [n0, n1) of an affine-quantized weight times one activation row,
+  // y[n] for each (see AffineRows). 4-bit: cols % 128 == 0 and in.xq in
+  // "nibble order" (per 128 values the 64 even ones, then the 64 odd ones;
+  // see Activations), so low and high nibbles multiply contiguous x, the
+  // packed bytes read in place. 8-bit: cols % 32 == 0, xq in natural order.
+  // scratch: 2 * cols / group_size floats.
+  void (*affine4_rows)(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1);
+  void (*affine8_rows)(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1);
   // out[r * 4 + c] = <w[r], x[c]> over n values, for r, c < 4: the register
   // tile of the prefill's matrix-matrix product.
   void (*tile_f32)(const float* const* w, const float* const* x, int n, float* out);

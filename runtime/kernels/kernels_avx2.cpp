@@ -2,6 +2,9 @@
 // for this file only; used only when the CPU reports them.
 #include <immintrin.h>
 
+#include <cstring>
+
+#include "runtime/kernels/affine_rows.h"
 #include "runtime/kernels/kernel_table.h"
 
 namespace mlxpack::kernels {
@@ -53,7 +56,10 @@ void bf16_to_f32(const uint16_t* in, float* out, int n) {
     const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i)));
     _mm256_storeu_ps(out + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
   }
-  if (i < n) scalar_table()->bf16_to_f32(in + i, out + i, n - i);
+  for (; i < n; ++i) {
+    const uint32_t bits = static_cast<uint32_t>(in[i]) << 16;
+    std::memcpy(out + i, &bits, 4);
+  }
 }
 
 void unpack4(const uint8_t* packed, uint8_t* out, int n) {
@@ -168,12 +174,20 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
   }
 }
 
+void affine4_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
+  affine_rows<affine4_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
+}
+
+void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
+  affine_rows<affine8_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
+}
+
 }  // namespace
 
 const KernelTable* avx2_table() {
   static const KernelTable table = {"avx2",      dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32,
-                                    unpack4,     scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_dot,
-                                    affine8_dot, tile_f32};
+                                    unpack4,     scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_rows,
+                                    affine8_rows, tile_f32};
   return &table;
 }
 

@@ -4,6 +4,7 @@
 // only; used only when the CPU reports them.
 #include <immintrin.h>
 
+#include "runtime/kernels/affine_rows.h"
 #include "runtime/kernels/kernel_table.h"
 
 namespace mlxpack::kernels {
@@ -42,7 +43,10 @@ void f16_to_f32(const uint16_t* in, float* out, int n) {
   for (; i + 16 <= n; i += 16) {
     _mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i))));
   }
-  if (i < n) avx2_table()->f16_to_f32(in + i, out + i, n - i);
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(out + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, in + i)));
+  }
 }
 
 void bf16_to_f32(const uint16_t* in, float* out, int n) {
@@ -51,7 +55,11 @@ void bf16_to_f32(const uint16_t* in, float* out, int n) {
     const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i)));
     _mm512_storeu_ps(out + i, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
   }
-  if (i < n) avx2_table()->bf16_to_f32(in + i, out + i, n - i);
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, in + i));
+    _mm512_mask_storeu_ps(out + i, m, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
+  }
 }
 
 float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, const int32_t* /*isum*/, int nblocks,
@@ -162,13 +170,21 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
   }
 }
 
+void affine4_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
+  affine_rows<affine4_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
+}
+
+void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
+  affine_rows<affine8_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
+}
+
 }  // namespace
 
 const KernelTable* avx512_table() {
   static const KernelTable table = {"avx512-vnni", dot_f32,     axpy_f32,
                                     f16_to_f32,    bf16_to_f32, avx2_table()->unpack4,
-                                    scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_dot,
-                                    affine8_dot,   tile_f32};
+                                    scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_rows,
+                                    affine8_rows,   tile_f32};
   return &table;
 }
 

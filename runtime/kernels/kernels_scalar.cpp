@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "runtime/kernels/affine_rows.h"
 #include "runtime/kernels/kernel_table.h"
 
 namespace mlxpack::kernels {
@@ -126,8 +127,16 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
   }
 }
 
+void affine4_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
+  affine_rows<affine4_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
+}
+
+void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
+  affine_rows<affine8_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
+}
+
 const KernelTable kScalar = {"scalar",        dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32, unpack4,
-                             quantize_blocks, dot_u8s8_blocks, affine4_dot, affine8_dot, tile_f32};
+                             quantize_blocks, dot_u8s8_blocks, affine4_rows, affine8_rows, tile_f32};
 
 }  // namespace
 

@@ -297,32 +297,37 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
   const int groups = k / w.group_size;
   const int blocks = k / kBlock;
   const int blocks_per_group = w.group_size / kBlock;
-  float* scales = grow(scratch.scales, groups);
+  float* scales = grow(scratch.scales, 2 * static_cast<size_t>(groups));  // affine*_rows' scratch
   float* biases = grow(scratch.biases, groups);
   float* weights = grow(scratch.block_weights, blocks);
   const int shift = blocks_per_group == 1 ? 0 : blocks_per_group == 2 ? 1 : 2;  // group sizes 32, 64, 128
   const bool fused4 = w.bits == 4 && x.has_nibble_order();
   const bool fused8 = w.bits == 8;
+  if (fused4 || fused8) {
+    // The whole row range in one kernel call, weights read in place.
+    const AffineRows rows{w.data, w.row_bytes, w.cols, w.group_size,
+                          w.scale_kind == WeightKind::kF16    ? ScaleKind::kF16
+                          : w.scale_kind == WeightKind::kBF16 ? ScaleKind::kBF16
+                                                              : ScaleKind::kF32,
+                          w.scales, w.biases, w.bias};
+    for (int i = 0; i < x.m(); ++i) {
+      const AffineInput in{fused4 ? x.q_nibble(i) : x.q(i), x.d(i), x.group_sum(i, w.group_size)};
+      (fused4 ? t->affine4_rows : t->affine8_rows)(rows, in, scales, y + static_cast<size_t>(i) * ldy, n0, n1);
+    }
+    return;
+  }
   for (int n = n0; n < n1; ++n) {
     group_params(w, n, t, scales, biases);
     const float out_bias = w.bias != nullptr ? w.bias[n] : 0.0f;
-    const uint8_t* packed = w.data + static_cast<uint64_t>(n) * w.row_bytes;
-    const uint8_t* q = (fused4 || fused8) ? nullptr : q_row(w, n, t, grow(scratch.q, k));
+    const uint8_t* q = q_row(w, n, t, grow(scratch.q, k));
     for (int i = 0; i < x.m(); ++i) {
       // sum_k x_k (s_g q_k + b_g) = sum_b s_g d_b <q, xq>_b + sum_g b_g sum_{k in g} x_k
       const float* gsum = x.group_sum(i, w.group_size);
       float bias_term = 0.0f;
       for (int g = 0; g < groups; ++g) bias_term += biases[g] * gsum[g];
-      float dot;
-      if (fused4) {
-        dot = t->affine4_dot(packed, scales, shift, x.q_nibble(i), x.d(i), k);
-      } else if (fused8) {
-        dot = t->affine8_dot(packed, scales, shift, x.q(i), x.d(i), k);
-      } else {
-        const float* d = x.d(i);
-        for (int b = 0; b < blocks; ++b) weights[b] = scales[b >> shift] * d[b];
-        dot = t->dot_u8s8_blocks(q, x.q(i), weights, x.isum(i), blocks, false);
-      }
+      const float* d = x.d(i);
+      for (int b = 0; b < blocks; ++b) weights[b] = scales[b >> shift] * d[b];
+      const float dot = t->dot_u8s8_blocks(q, x.q(i), weights, x.isum(i), blocks, false);
       y[static_cast<size_t>(i) * ldy + n] = dot + bias_term + out_bias;
     }
   }
