@@ -24,23 +24,27 @@ void affine_rows(const AffineRows& w, const AffineInput& in, float* scratch, flo
   const int blocks_per_group = w.group_size / kBlock;
   const int shift = blocks_per_group == 1 ? 0 : blocks_per_group == 2 ? 1 : 2;  // group sizes 32, 64, 128
   const uint64_t param_bytes = static_cast<uint64_t>(groups) * (w.scale_kind == ScaleKind::kF32 ? 4 : 2);
-  float* scales = scratch;
-  float* biases = scratch + groups;
   for (int n = n0; n < n1; ++n) {
     const uint8_t* s = w.scales + static_cast<uint64_t>(n) * param_bytes;
     const uint8_t* b = w.biases + static_cast<uint64_t>(n) * param_bytes;
+    // F32 parameters are read in place (the format aligns every tensor to
+    // at least 4 bytes); half-precision ones are widened into scratch.
+    const float* scales = reinterpret_cast<const float*>(s);
+    const float* biases = reinterpret_cast<const float*>(b);
     switch (w.scale_kind) {
       case ScaleKind::kF16:
-        F16(reinterpret_cast<const uint16_t*>(s), scales, groups);
-        F16(reinterpret_cast<const uint16_t*>(b), biases, groups);
+        F16(reinterpret_cast<const uint16_t*>(s), scratch, groups);
+        F16(reinterpret_cast<const uint16_t*>(b), scratch + groups, groups);
+        scales = scratch;
+        biases = scratch + groups;
         break;
       case ScaleKind::kBF16:
-        BF16(reinterpret_cast<const uint16_t*>(s), scales, groups);
-        BF16(reinterpret_cast<const uint16_t*>(b), biases, groups);
+        BF16(reinterpret_cast<const uint16_t*>(s), scratch, groups);
+        BF16(reinterpret_cast<const uint16_t*>(b), scratch + groups, groups);
+        scales = scratch;
+        biases = scratch + groups;
         break;
       case ScaleKind::kF32:
-        std::memcpy(scales, s, sizeof(float) * groups);
-        std::memcpy(biases, b, sizeof(float) * groups);
         break;
     }
     // sum_k x_k (s_g q_k + b_g) = sum_b s_g d_b <q, xq>_b + sum_g b_g sum_{k in g} x_k
@@ -53,7 +57,9 @@ void affine_rows(const AffineRows& w, const AffineInput& in, float* scratch, flo
     }
     for (; g < groups; ++g) part[0] += biases[g] * in.group_sum[g];
     const float bias_term = (part[0] + part[1]) + (part[2] + part[3]);
-    const float dot = Dot(w.data + static_cast<uint64_t>(n) * w.row_bytes, scales, shift, in.xq, in.d, w.cols);
+    const uint8_t* row = w.data + static_cast<uint64_t>(n) * w.row_bytes;
+    prefetch_ahead(row, w.row_bytes);
+    const float dot = Dot(row, scales, shift, in.xq, in.d, w.cols);
     y[n] = dot + bias_term + (w.out_bias != nullptr ? w.out_bias[n] : 0.0f);
   }
 }

@@ -286,6 +286,7 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
   if (w.kind != WeightKind::kAffine) {
     float* buffer = grow(scratch.row, k);
     for (int n = n0; n < n1; ++n) {
+      prefetch_ahead(w.data + static_cast<uint64_t>(n) * w.row_bytes, w.row_bytes);
       const float* row = float_row(w, n, t, buffer);
       const float b = w.bias != nullptr ? w.bias[n] : 0.0f;
       for (int i = 0; i < x.m(); ++i) y[static_cast<size_t>(i) * ldy + n] = t->dot_f32(row, x.row(i), k) + b;
