@@ -16,6 +16,8 @@
 #include "runtime/engine/sampler.h"
 #include "runtime/engine/thread_pool.h"
 #include "runtime/engine/transformer.h"
+#include "runtime/kernels/kernel_table.h"
+#include "runtime/kernels/linear.h"
 
 namespace mlxpack {
 
@@ -43,6 +45,7 @@ struct Runtime::Impl {
   std::unique_ptr<engine::Transformer> model;
   std::vector<int32_t> eos_ids;
   std::vector<float> logits;
+  std::vector<float> probs;  // scratch for the chosen token's log-probability
 
   // Makes room for `incoming` more positions; returns evictions made.
   Result<int> make_room(int incoming);
@@ -209,11 +212,10 @@ Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOpti
     // The chosen token's log-probability, from the raw logits.
     {
       const float* l = impl_->logits.data();
-      float mx = l[0];
-      for (int i = 1; i < vocab; ++i) mx = std::max(mx, l[i]);
-      double total = 0;
-      for (int i = 0; i < vocab; ++i) total += std::exp(static_cast<double>(l[i]) - mx);
-      event.logprob = static_cast<float>(l[event.id] - mx - std::log(total));
+      const float mx = *std::max_element(l, l + vocab);
+      impl_->probs.resize(vocab);
+      const float total = kernels::active_table()->exp_sum(l, mx, impl_->probs.data(), vocab);
+      event.logprob = l[event.id] - mx - std::log(total);
     }
     event.is_stop = std::find(impl_->eos_ids.begin(), impl_->eos_ids.end(), event.id) != impl_->eos_ids.end();
     sampling += seconds_since(s0);

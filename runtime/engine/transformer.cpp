@@ -112,11 +112,10 @@ void Transformer::forward(const int* tokens, int n, float* logits, bool all_logi
     } else {
       run_linears(pool_, act_hidden_, 2 * inter, {{&L.gate, gate_up_.data()}, {&L.up, gate_up_.data() + inter}});
     }
+    const kernels::KernelTable* kt = kernels::active_table();
     for (int t = 0; t < n; ++t) {
       const float* g = &gate_up_[size_t(t) * 2 * inter];
-      const float* u = g + inter;
-      float* a = &act_[size_t(t) * inter];
-      for (int i = 0; i < inter; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+      kt->silu_mul(g, g + inter, &act_[size_t(t) * inter], inter);
     }
     act_mlp_.set(act_.data(), n, inter);
     run_linears(pool_, act_mlp_, d, {{&L.down, out_.data()}});
@@ -150,21 +149,19 @@ void Transformer::attention(int layer, int n, int start) {
       const int lo = c.sliding_window > 0 ? std::max(0, pos - c.sliding_window + 1) : 0;
       const float* q = &qkv_[size_t(t) * qkv_dim_ + size_t(h) * hd];
       const int kvh = h / group;
+      const int count = pos - lo + 1;
+      float* sc = scores.data();
+      // Slots are one kv row apart: kv_dim floats.
+      k->dots_f32(q, cache_.key(layer, lo) + size_t(kvh) * hd, kv_dim_, count, hd, sc);
       float max_score = -INFINITY;
-      for (int s = lo; s <= pos; ++s) {
-        const float sc = k->dot_f32(q, cache_.key(layer, s) + size_t(kvh) * hd, hd) * scale;
-        scores[s] = sc;
-        max_score = std::max(max_score, sc);
+      for (int s = 0; s < count; ++s) {
+        sc[s] *= scale;
+        max_score = std::max(max_score, sc[s]);
       }
-      float sum = 0.0f;
-      for (int s = lo; s <= pos; ++s) {
-        scores[s] = std::exp(scores[s] - max_score);
-        sum += scores[s];
-      }
+      const float inv = 1.0f / k->exp_sum(sc, max_score, sc, count);
+      for (int s = 0; s < count; ++s) sc[s] *= inv;
       float* out = &attn_[size_t(t) * q_dim_ + size_t(h) * hd];
-      std::fill(out, out + hd, 0.0f);
-      const float inv = 1.0f / sum;
-      for (int s = lo; s <= pos; ++s) k->axpy_f32(scores[s] * inv, cache_.value(layer, s) + size_t(kvh) * hd, out, hd);
+      k->weighted_sum_f32(sc, cache_.value(layer, lo) + size_t(kvh) * hd, kv_dim_, count, hd, out);
     }
   });
 }

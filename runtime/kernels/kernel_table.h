@@ -79,6 +79,16 @@ struct KernelTable {
   // out[r * 4 + c] = <w[r], x[c]> over n values, for r, c < 4: the register
   // tile of the prefill's matrix-matrix product.
   void (*tile_f32)(const float* const* w, const float* const* x, int n, float* out);
+  // Attention over one head, `count` positions whose rows are `stride`
+  // floats apart: out[s] = <q, k + s * stride> over n values.
+  void (*dots_f32)(const float* q, const float* k, uint64_t stride, int count, int n, float* out);
+  // out[0..n) = sum_s p[s] * v[s * stride + 0..n), overwriting out.
+  void (*weighted_sum_f32)(const float* p, const float* v, uint64_t stride, int count, int n, float* out);
+  // out[i] = exp(x[i] - shift); returns the sum of out (softmax). out may be x.
+  // The SIMD tables use a polynomial exp within 2 ulp of std::exp.
+  float (*exp_sum)(const float* x, float shift, float* out, int n);
+  // out[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i] (SwiGLU).
+  void (*silu_mul)(const float* g, const float* u, float* out, int n);
 };
 
 const KernelTable* scalar_table();

@@ -174,6 +174,92 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
   }
 }
 
+void dots_f32(const float* q, const float* k, uint64_t stride, int count, int n, float* out) {
+  for (int s = 0; s < count; ++s) out[s] = dot_f32(q, k + s * stride, n);
+}
+
+void weighted_sum_f32(const float* p, const float* v, uint64_t stride, int count, int n, float* out) {
+  // 32 columns at a time in four registers across every position.
+  int c = 0;
+  for (; c + 32 <= n; c += 32) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int s = 0; s < count; ++s) {
+      const float* row = v + s * stride + c;
+      const __m256 ps = _mm256_set1_ps(p[s]);
+      a0 = _mm256_fmadd_ps(ps, _mm256_loadu_ps(row), a0);
+      a1 = _mm256_fmadd_ps(ps, _mm256_loadu_ps(row + 8), a1);
+      a2 = _mm256_fmadd_ps(ps, _mm256_loadu_ps(row + 16), a2);
+      a3 = _mm256_fmadd_ps(ps, _mm256_loadu_ps(row + 24), a3);
+    }
+    _mm256_storeu_ps(out + c, a0);
+    _mm256_storeu_ps(out + c + 8, a1);
+    _mm256_storeu_ps(out + c + 16, a2);
+    _mm256_storeu_ps(out + c + 24, a3);
+  }
+  if (c < n) {
+    std::memset(out + c, 0, sizeof(float) * (n - c));
+    for (int s = 0; s < count; ++s) axpy_f32(p[s], v + s * stride + c, out + c, n - c);
+  }
+}
+
+// exp(x) = 2^m * e^r, m = round(x / ln 2), |r| <= ln(2) / 2, e^r by Cephes'
+// expf polynomial; inputs are clamped to the finite float range first.
+__m256 exp_ps(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.33654f)), _mm256_set1_ps(88.0f));
+  const __m256 m = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(m, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(m, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  // m in [-126, 127] after the clamp: 2^m built in the exponent field.
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(m), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+float exp_sum(const float* x, float shift, float* out, int n) {
+  const __m256 sh = _mm256_set1_ps(shift);
+  __m256 acc = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh));
+    _mm256_storeu_ps(out + i, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  float sum = hsum(acc);
+  if (i < n) {
+    float in[8] = {}, tail[8];
+    std::memcpy(in, x + i, sizeof(float) * (n - i));
+    _mm256_storeu_ps(tail, exp_ps(_mm256_sub_ps(_mm256_loadu_ps(in), sh)));
+    for (int j = 0; j < n - i; ++j) {
+      out[i + j] = tail[j];
+      sum += tail[j];
+    }
+  }
+  return sum;
+}
+
+__m256 silu_mul_ps(__m256 g, __m256 u) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), g)))), u);
+}
+
+void silu_mul(const float* g, const float* u, float* out, int n) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, silu_mul_ps(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i)));
+  if (i < n) {
+    float gt[8] = {}, ut[8] = {}, r[8];
+    std::memcpy(gt, g + i, sizeof(float) * (n - i));
+    std::memcpy(ut, u + i, sizeof(float) * (n - i));
+    _mm256_storeu_ps(r, silu_mul_ps(_mm256_loadu_ps(gt), _mm256_loadu_ps(ut)));
+    std::memcpy(out + i, r, sizeof(float) * (n - i));
+  }
+}
+
 void affine4_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
   affine_rows<affine4_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
 }
@@ -187,7 +273,8 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
 const KernelTable* avx2_table() {
   static const KernelTable table = {"avx2",      dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32,
                                     unpack4,     scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_rows,
-                                    affine8_rows, tile_f32};
+                                    affine8_rows, tile_f32,        dots_f32,    weighted_sum_f32, exp_sum,
+                                    silu_mul};
   return &table;
 }
 

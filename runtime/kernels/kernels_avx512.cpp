@@ -170,6 +170,76 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
   }
 }
 
+void dots_f32(const float* q, const float* k, uint64_t stride, int count, int n, float* out) {
+  for (int s = 0; s < count; ++s) out[s] = dot_f32(q, k + s * stride, n);
+}
+
+void weighted_sum_f32(const float* p, const float* v, uint64_t stride, int count, int n, float* out) {
+  // 64 columns at a time in four registers across every position; the last
+  // chunk's columns masked.
+  for (int c = 0; c < n; c += 64) {
+    __mmask16 m[4];
+    for (int j = 0; j < 4; ++j) {
+      const int left = n - c - 16 * j;
+      m[j] = left >= 16 ? static_cast<__mmask16>(0xffff)
+             : left <= 0 ? static_cast<__mmask16>(0)
+                         : static_cast<__mmask16>((1u << left) - 1);
+    }
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    for (int s = 0; s < count; ++s) {
+      const float* row = v + s * stride + c;
+      const __m512 ps = _mm512_set1_ps(p[s]);
+      a0 = _mm512_fmadd_ps(ps, _mm512_maskz_loadu_ps(m[0], row), a0);
+      a1 = _mm512_fmadd_ps(ps, _mm512_maskz_loadu_ps(m[1], row + 16), a1);
+      a2 = _mm512_fmadd_ps(ps, _mm512_maskz_loadu_ps(m[2], row + 32), a2);
+      a3 = _mm512_fmadd_ps(ps, _mm512_maskz_loadu_ps(m[3], row + 48), a3);
+    }
+    _mm512_mask_storeu_ps(out + c, m[0], a0);
+    _mm512_mask_storeu_ps(out + c + 16, m[1], a1);
+    _mm512_mask_storeu_ps(out + c + 32, m[2], a2);
+    _mm512_mask_storeu_ps(out + c + 48, m[3], a3);
+  }
+}
+
+// exp(x) = 2^m * e^r as in the AVX2 table (Cephes' expf polynomial); scalef
+// applies 2^m.
+__m512 exp_ps(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33654f)), _mm512_set1_ps(88.0f));
+  const __m512 m = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(m, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(m, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(y, m);
+}
+
+float exp_sum(const float* x, float shift, float* out, int n) {
+  const __m512 sh = _mm512_set1_ps(shift);
+  __m512 acc = _mm512_setzero_ps();
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 e = exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), sh));
+    _mm512_mask_storeu_ps(out + i, m, e);
+    acc = _mm512_mask_add_ps(acc, m, acc, e);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+void silu_mul(const float* g, const float* u, float* out, int n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 gv = _mm512_maskz_loadu_ps(m, g + i);
+    const __m512 e = exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), gv));
+    _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_div_ps(gv, _mm512_add_ps(one, e)), _mm512_maskz_loadu_ps(m, u + i)));
+  }
+}
+
 void affine4_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
   affine_rows<affine4_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
 }
@@ -184,7 +254,8 @@ const KernelTable* avx512_table() {
   static const KernelTable table = {"avx512-vnni", dot_f32,     axpy_f32,
                                     f16_to_f32,    bf16_to_f32, avx2_table()->unpack4,
                                     scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_rows,
-                                    affine8_rows,   tile_f32};
+                                    affine8_rows,   tile_f32,        dots_f32,        weighted_sum_f32,
+                                    exp_sum,        silu_mul};
   return &table;
 }
 

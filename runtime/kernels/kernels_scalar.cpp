@@ -127,6 +127,28 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
   }
 }
 
+void dots_f32(const float* q, const float* k, uint64_t stride, int count, int n, float* out) {
+  for (int s = 0; s < count; ++s) out[s] = dot_f32(q, k + s * stride, n);
+}
+
+void weighted_sum_f32(const float* p, const float* v, uint64_t stride, int count, int n, float* out) {
+  std::memset(out, 0, sizeof(float) * n);
+  for (int s = 0; s < count; ++s) axpy_f32(p[s], v + s * stride, out, n);
+}
+
+float exp_sum(const float* x, float shift, float* out, int n) {
+  float sum = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    out[i] = std::exp(x[i] - shift);
+    sum += out[i];
+  }
+  return sum;
+}
+
+void silu_mul(const float* g, const float* u, float* out, int n) {
+  for (int i = 0; i < n; ++i) out[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
 void affine4_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
   affine_rows<affine4_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
 }
@@ -136,7 +158,8 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
 }
 
 const KernelTable kScalar = {"scalar",        dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32, unpack4,
-                             quantize_blocks, dot_u8s8_blocks, affine4_rows, affine8_rows, tile_f32};
+                             quantize_blocks, dot_u8s8_blocks, affine4_rows, affine8_rows, tile_f32,
+                             dots_f32,        weighted_sum_f32, exp_sum,     silu_mul};
 
 }  // namespace
 

@@ -183,5 +183,77 @@ TEST(Kernels, HalfAndBfloatConversionsAgreeWithTheConverter) {
   }
 }
 
+// Attention's kernels on every table against double sums: odd head sizes
+// and counts so every tail runs, rows `stride` apart as in the KV cache.
+TEST(Kernels, AttentionDotsAndWeightedSumsMatchDoubleSumsOnEveryTable) {
+  for (int n : {1, 7, 16, 64, 67, 128, 200}) {
+    for (int count : {1, 5, 33}) {
+      const uint64_t stride = uint64_t(n) + 13;
+      const std::vector<float> q = random_floats(n, 1 + n);
+      const std::vector<float> kv = random_floats(stride * count, 2 + count);
+      std::vector<float> p = random_floats(count, 3);
+      for (const KernelTable* t : tables()) {
+        std::vector<float> dots(count, NAN), sum(n + 1, 42.0f);
+        t->dots_f32(q.data(), kv.data(), stride, count, n, dots.data());
+        t->weighted_sum_f32(p.data(), kv.data(), stride, count, n, sum.data());
+        for (int s = 0; s < count; ++s) {
+          double want = 0, mag = 0;
+          for (int i = 0; i < n; ++i) {
+            want += double(q[i]) * kv[s * stride + i];
+            mag += std::fabs(double(q[i]) * kv[s * stride + i]);
+          }
+          EXPECT_NEAR(dots[s], want, 1e-6 * mag + 1e-7) << t->name << " n " << n << " s " << s;
+        }
+        for (int i = 0; i < n; ++i) {
+          double want = 0, mag = 0;
+          for (int s = 0; s < count; ++s) {
+            want += double(p[s]) * kv[s * stride + i];
+            mag += std::fabs(double(p[s]) * kv[s * stride + i]);
+          }
+          EXPECT_NEAR(sum[i], want, 1e-6 * mag + 1e-7) << t->name << " n " << n << " column " << i;
+        }
+        EXPECT_EQ(sum[n], 42.0f) << t->name << ": wrote past n";
+      }
+    }
+  }
+}
+
+// exp and SiLU within a few ulp of the C library, over the range softmax
+// and SwiGLU see (and past it: large inputs saturate, never become NaN).
+TEST(Kernels, ExpSumAndSiluMatchTheLibraryOnEveryTable) {
+  std::vector<float> x;
+  for (float v = -100.0f; v <= 100.0f; v += 0.37f) x.push_back(v);
+  x.push_back(0.0f);
+  x.push_back(-1e-30f);
+  const int n = int(x.size());
+  std::vector<float> u = random_floats(n, 9);
+  for (const KernelTable* t : tables()) {
+    const float shift = 100.0f;  // softmax arguments: x - max <= 0
+    std::vector<float> e(n, NAN), silu(n, NAN);
+    const float total = t->exp_sum(x.data(), shift, e.data(), n);
+    double want_total = 0;
+    for (int i = 0; i < n; ++i) {
+      // The kernels subtract in float, as softmax does; exp of that argument.
+      const double want = std::exp(double(x[i] - shift));
+      want_total += want;
+      if (x[i] - shift > -87.0f) {
+        EXPECT_NEAR(e[i], want, 3e-7 * want) << t->name << " exp(" << x[i] - shift << ")";
+      } else {
+        EXPECT_LE(e[i], 1e-37f) << t->name << " exp(" << x[i] - shift << ")";
+      }
+    }
+    EXPECT_NEAR(total, want_total, 1e-6 * want_total) << t->name;
+    t->silu_mul(x.data(), u.data(), silu.data(), n);
+    for (int i = 0; i < n; ++i) {
+      const double want = double(x[i]) / (1.0 + std::exp(-double(x[i]))) * u[i];
+      EXPECT_NEAR(silu[i], want, 1e-6 * std::fabs(want) + 1e-30) << t->name << " silu(" << x[i] << ")";
+    }
+    // In place, as attention calls it.
+    std::vector<float> inplace = x;
+    t->exp_sum(inplace.data(), shift, inplace.data(), n);
+    EXPECT_EQ(inplace, e) << t->name;
+  }
+}
+
 }  // namespace
 }  // namespace mlxpack::test
