@@ -50,6 +50,25 @@ struct AffineInput {
   const float* group_sum;
 };
 
+// The prefill's batch of m activation rows for the 4-bit integer product:
+// row i's int8 values in nibble order at xq + i * cols; per row and
+// 128-value chunk the 16 lane scales of that chunk's VNNI sums (dlanes + (i
+// * cols / 128 + chunk) * 16; lane j sums values of block 4 * chunk + j / 4,
+// so it holds that block's d); the float sums of x per weight group,
+// transposed: group_sum_t[g * m + i].
+struct AffineBatch {
+  const int8_t* xq;
+  const float* dlanes;
+  const float* group_sum_t;
+  int m;
+};
+
+// Floats of scratch affine4_gemm needs for a row of `cols` values.
+inline int affine4_gemm_scratch(int cols, int group_size) {
+  const int groups = cols / group_size;
+  return 4 * (cols / 8 + groups) + 2 * groups;
+}
+
 struct KernelTable {
   const char* name;
   // sum_i a[i] * b[i]
@@ -76,6 +95,13 @@ struct KernelTable {
   // scratch: 2 * cols / group_size floats.
   void (*affine4_rows)(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1);
   void (*affine8_rows)(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1);
+  // Rows [n0, n1) of a 4-bit affine weight (cols % 128 == 0) times every
+  // row of the batch: y[i * ldy + n]. Weights stay packed and multiply int8
+  // activations, four rows by four in registers. nullptr in tables without
+  // it: the prefill then multiplies dequantized float rows (tile_f32).
+  // scratch: affine4_gemm_scratch(cols, group_size) floats.
+  void (*affine4_gemm)(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
+                       int n1);
   // out[r * 4 + c] = <w[r], x[c]> over n values, for r, c < 4: the register
   // tile of the prefill's matrix-matrix product.
   void (*tile_f32)(const float* const* w, const float* const* x, int n, float* out);

@@ -4,6 +4,9 @@
 // only; used only when the CPU reports them.
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "runtime/kernels/affine_rows.h"
 #include "runtime/kernels/kernel_table.h"
 
@@ -240,6 +243,134 @@ void silu_mul(const float* g, const float* u, float* out, int n) {
   }
 }
 
+// The sums of four vectors: lane 0, 4, 8 and 12 of the result hold the
+// totals of a, b, c and d (fewer shuffles than four separate reductions).
+__m512 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+  const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xEE));
+  // Quarter k now holds four partial sums of vector k (a, b, c, d).
+  __m512 u = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
+  u = _mm512_add_ps(u, _mm512_permute_ps(u, 0x4E));
+  return _mm512_add_ps(u, _mm512_permute_ps(u, 0xB1));
+}
+
+// Four weight rows (lanes: per row and chunk the 16 lane scales, their
+// packed bytes at rows[r]) times four activation rows (xs, their lane
+// scales ds): out[r * 4 + c].
+void affine4_tile(const uint8_t* const* rows, const float* const* lanes, const int8_t* const* xs,
+                  const float* const* ds, int chunks, float* out) {
+  const __m512i mask = _mm512_set1_epi8(0x0f);
+  __m512 acc[4][4];
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) {
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
+  }
+  for (int ch = 0; ch < chunks; ++ch) {
+    __m512i lo[4], hi[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+      const __m512i p = _mm512_loadu_si512(rows[r] + ch * 64);
+      lo[r] = _mm512_and_si512(p, mask);
+      hi[r] = _mm512_and_si512(_mm512_srli_epi16(p, 4), mask);
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      const __m512i xl = _mm512_loadu_si512(xs[c] + ch * 128);
+      const __m512i xh = _mm512_loadu_si512(xs[c] + ch * 128 + 64);
+      const __m512 d = _mm512_loadu_ps(ds[c] + ch * 16);
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) {
+        __m512i sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[r], xl);
+        sum = _mm512_dpbusd_epi32(sum, hi[r], xh);
+        const __m512 w = _mm512_mul_ps(_mm512_loadu_ps(lanes[r] + ch * 16), d);
+        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), w, acc[r][c]);
+      }
+    }
+  }
+  alignas(64) float t[16];
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) {
+    _mm512_store_ps(t, reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+    for (int c = 0; c < 4; ++c) out[r * 4 + c] = t[4 * c];
+  }
+}
+
+void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
+                  int n1) {
+  const int chunks = w.cols / 128;
+  const int groups = w.cols / w.group_size;
+  const int blocks_per_group = w.group_size / kBlock;
+  const uint64_t param_bytes = static_cast<uint64_t>(groups) * (w.scale_kind == ScaleKind::kF32 ? 4 : 2);
+  float* lane_scales = scratch;                        // 4 rows x chunks x 16
+  float* biases = lane_scales + 4 * chunks * 16;       // 4 rows x groups
+  float* tmp = biases + 4 * groups;                    // one row's scales (groups)
+  const uint8_t* rows[4];
+  const float* lanes[4];
+  const int8_t* xs[4];
+  const float* ds[4];
+  float out[16];
+  for (int n = n0; n < n1; n += 4) {
+    const int nr = std::min(4, n1 - n);
+    for (int r = 0; r < 4; ++r) {
+      const int row = n + std::min(r, nr - 1);  // edge rows repeat the last one; results dropped
+      rows[r] = w.data + static_cast<uint64_t>(row) * w.row_bytes;
+      lanes[r] = lane_scales + r * chunks * 16;
+      const uint8_t* sp = w.scales + static_cast<uint64_t>(row) * param_bytes;
+      const uint8_t* bp = w.biases + static_cast<uint64_t>(row) * param_bytes;
+      float* b = biases + r * groups;
+      switch (w.scale_kind) {
+        case ScaleKind::kF16:
+          f16_to_f32(reinterpret_cast<const uint16_t*>(sp), tmp, groups);
+          f16_to_f32(reinterpret_cast<const uint16_t*>(bp), b, groups);
+          break;
+        case ScaleKind::kBF16:
+          bf16_to_f32(reinterpret_cast<const uint16_t*>(sp), tmp, groups);
+          bf16_to_f32(reinterpret_cast<const uint16_t*>(bp), b, groups);
+          break;
+        case ScaleKind::kF32:
+          std::memcpy(tmp, sp, sizeof(float) * groups);
+          std::memcpy(b, bp, sizeof(float) * groups);
+          break;
+      }
+      // Lane j of chunk ch sums values of block 4 ch + j / 4.
+      float* l = lane_scales + r * chunks * 16;
+      for (int ch = 0; ch < chunks; ++ch) {
+        for (int j = 0; j < 16; ++j) l[ch * 16 + j] = tmp[(ch * 4 + j / 4) / blocks_per_group];
+      }
+    }
+    // The bias part, sum_g b_g * sum_{k in g} x_k, sixteen activation rows
+    // at a time, written first; the dot products are added to it.
+    for (int r = 0; r < nr; ++r) {
+      const float* b = biases + r * groups;
+      const float ob = w.out_bias != nullptr ? w.out_bias[n + r] : 0.0f;
+      for (int i = 0; i < x.m; i += 16) {
+        const __mmask16 m = x.m - i >= 16 ? static_cast<__mmask16>(0xffff)
+                                          : static_cast<__mmask16>((1u << (x.m - i)) - 1);
+        __m512 acc = _mm512_set1_ps(ob);
+        for (int g = 0; g < groups; ++g) {
+          acc = _mm512_fmadd_ps(_mm512_set1_ps(b[g]), _mm512_maskz_loadu_ps(m, x.group_sum_t + g * x.m + i), acc);
+        }
+        alignas(64) float t[16];
+        _mm512_store_ps(t, acc);
+        for (int c = 0; c < 16 && i + c < x.m; ++c) y[static_cast<uint64_t>(i + c) * ldy + n + r] = t[c];
+      }
+    }
+    for (int i = 0; i < x.m; i += 4) {
+      const int mr = std::min(4, x.m - i);
+      for (int c = 0; c < 4; ++c) {
+        const int row = i + std::min(c, mr - 1);
+        xs[c] = x.xq + static_cast<uint64_t>(row) * w.cols;
+        ds[c] = x.dlanes + static_cast<uint64_t>(row) * chunks * 16;
+      }
+      affine4_tile(rows, lanes, xs, ds, chunks, out);
+      for (int r = 0; r < nr; ++r) {
+        for (int c = 0; c < mr; ++c) y[static_cast<uint64_t>(i + c) * ldy + n + r] += out[r * 4 + c];
+      }
+    }
+  }
+}
+
 void affine4_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
   affine_rows<affine4_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
 }
@@ -254,7 +385,7 @@ const KernelTable* avx512_table() {
   static const KernelTable table = {"avx512-vnni", dot_f32,     axpy_f32,
                                     f16_to_f32,    bf16_to_f32, avx2_table()->unpack4,
                                     scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_rows,
-                                    affine8_rows,   tile_f32,        dots_f32,        weighted_sum_f32,
+                                    affine8_rows,   affine4_gemm,    tile_f32,        dots_f32,        weighted_sum_f32,
                                     exp_sum,        silu_mul};
   return &table;
 }

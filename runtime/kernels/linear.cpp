@@ -143,6 +143,12 @@ void dequantize_row(const Weight& w, int n, const KernelTable* t, Scratch& scrat
   }
 }
 
+ScaleKind scale_kind(const Weight& w) {
+  return w.scale_kind == WeightKind::kF16 ? ScaleKind::kF16
+         : w.scale_kind == WeightKind::kBF16 ? ScaleKind::kBF16
+                                             : ScaleKind::kF32;
+}
+
 // Matrix-matrix (prefill): 4 weight rows at a time as floats (in place for
 // F32, else converted once and reused for every activation row), multiplied
 // by 4 activation rows at a time in a register tile.
@@ -262,7 +268,34 @@ void Activations::set(const float* x, int m, int k) {
         x4[j + 64 + i] = xq[j + 2 * i + 1];
       }
     }
+    if (m >= 4) {
+      // The batch form for the matrix-matrix kernel: lane scales per chunk
+      // and group sums transposed (16 activation rows per vector).
+      const size_t chunks = k / 128;
+      float* dl = grow(dlanes_, static_cast<size_t>(m) * chunks * 16);
+      for (size_t c = 0; c < static_cast<size_t>(m) * chunks; ++c) {
+        for (int j = 0; j < 16; ++j) dl[c * 16 + j] = d[c * 4 + j / 4];
+      }
+      float* gt = grow(gsum_t_, static_cast<size_t>(m) * (blocks_per_row + blocks_per_row / 2 + blocks_per_row / 4));
+      size_t base = 0;
+      for (int group : {32, 64, 128}) {
+        const size_t groups = k / group;
+        for (int i = 0; i < m; ++i) {
+          const float* gs = group_sum(i, group);
+          for (size_t g = 0; g < groups; ++g) gt[base + g * m + i] = gs[g];
+        }
+        base += groups * m;
+      }
+    }
   }
+}
+
+AffineBatch Activations::batch(int group) const {
+  const size_t blocks_per_row = k_ / kBlock;
+  const size_t offset = group == 32   ? 0
+                        : group == 64 ? blocks_per_row * m_
+                                      : (blocks_per_row + blocks_per_row / 2) * m_;
+  return AffineBatch{xq4_.data(), dlanes_.data(), gsum_t_.data() + offset, m_};
 }
 
 const float* Activations::group_sum(int i, int group) const {
@@ -280,6 +313,12 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
   // vector kernels win; from 4 rows on, converting a row once and reusing it
   // from registers does.
   if (x.m() >= 4) {
+    if (w.kind == WeightKind::kAffine && w.bits == 4 && t->affine4_gemm != nullptr && x.has_nibble_order()) {
+      const AffineRows rows{w.data, w.row_bytes, w.cols, w.group_size, scale_kind(w), w.scales, w.biases, w.bias};
+      float* buffer = grow(scratch.row, static_cast<size_t>(affine4_gemm_scratch(w.cols, w.group_size)));
+      t->affine4_gemm(rows, x.batch(w.group_size), buffer, y, static_cast<uint64_t>(ldy), n0, n1);
+      return;
+    }
     linear_rows_tiled(w, x, y, ldy, n0, n1, t, scratch);
     return;
   }
@@ -306,11 +345,7 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
   const bool fused8 = w.bits == 8;
   if (fused4 || fused8) {
     // The whole row range in one kernel call, weights read in place.
-    const AffineRows rows{w.data, w.row_bytes, w.cols, w.group_size,
-                          w.scale_kind == WeightKind::kF16    ? ScaleKind::kF16
-                          : w.scale_kind == WeightKind::kBF16 ? ScaleKind::kBF16
-                                                              : ScaleKind::kF32,
-                          w.scales, w.biases, w.bias};
+    const AffineRows rows{w.data, w.row_bytes, w.cols, w.group_size, scale_kind(w), w.scales, w.biases, w.bias};
     for (int i = 0; i < x.m(); ++i) {
       const AffineInput in{fused4 ? x.q_nibble(i) : x.q(i), x.d(i), x.group_sum(i, w.group_size)};
       (fused4 ? t->affine4_rows : t->affine8_rows)(rows, in, scales, y + static_cast<size_t>(i) * ldy, n0, n1);

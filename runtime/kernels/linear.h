@@ -64,6 +64,9 @@ class Activations {
   const int8_t* q_nibble(int i) const { return xq4_.data() + static_cast<size_t>(i) * k_; }
   // Sums of the float values of row i per group of `group` (32, 64, 128).
   const float* group_sum(int i, int group) const;
+  // Every row as one batch for the 4-bit matrix-matrix kernel (see
+  // AffineBatch). REQUIRES: has_nibble_order().
+  AffineBatch batch(int group) const;
 
  private:
   const float* x_ = nullptr;
@@ -77,6 +80,8 @@ class Activations {
   std::vector<int8_t> xq4_;
   std::vector<float> gsum64_;
   std::vector<float> gsum128_;
+  std::vector<float> dlanes_;
+  std::vector<float> gsum_t_;  // transposed group sums: 32, then 64, then 128
 };
 
 // y[i * ldy + n] = sum_k x.row(i)[k] * W[n, k] (+ bias[n]) for every i < x.m()
