@@ -77,8 +77,7 @@ void Transformer::forward(const int* tokens, int n, float* logits, bool all_logi
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeights& L = weights_.layers[l];
     t0 = Clock::now();
-    for (int t = 0; t < n; ++t) rms_norm(&x_[size_t(t) * d], L.attn_norm.data(), &h_[size_t(t) * d], d, c.rms_norm_eps);
-    act_hidden_.set(h_.data(), n, d);
+    norm_rows(L.attn_norm.data(), n, 0, act_hidden_);
     if (c.arch.fused_qkv) {
       run_linears(pool_, act_hidden_, qkv_dim_, {{&L.qkv, qkv_.data()}});
     } else {
@@ -105,19 +104,21 @@ void Transformer::forward(const int* tokens, int n, float* logits, bool all_logi
     times_.attention += seconds_since(t0);
 
     t0 = Clock::now();
-    for (int t = 0; t < n; ++t) rms_norm(&x_[size_t(t) * d], L.mlp_norm.data(), &h_[size_t(t) * d], d, c.rms_norm_eps);
-    act_hidden_.set(h_.data(), n, d);
+    norm_rows(L.mlp_norm.data(), n, 0, act_hidden_);
     if (c.arch.fused_gate_up) {
       run_linears(pool_, act_hidden_, 2 * inter, {{&L.gate_up, gate_up_.data()}});
     } else {
       run_linears(pool_, act_hidden_, 2 * inter, {{&L.gate, gate_up_.data()}, {&L.up, gate_up_.data() + inter}});
     }
     const kernels::KernelTable* kt = kernels::active_table();
-    for (int t = 0; t < n; ++t) {
-      const float* g = &gate_up_[size_t(t) * 2 * inter];
-      kt->silu_mul(g, g + inter, &act_[size_t(t) * inter], inter);
-    }
-    act_mlp_.set(act_.data(), n, inter);
+    act_mlp_.prepare(act_.data(), n, inter);
+    pool_->parallel_for(n, 4, [&](int begin, int end) {
+      for (int t = begin; t < end; ++t) {
+        const float* g = &gate_up_[size_t(t) * 2 * inter];
+        kt->silu_mul(g, g + inter, &act_[size_t(t) * inter], inter);
+      }
+      act_mlp_.quantize_rows(begin, end);
+    });
     run_linears(pool_, act_mlp_, d, {{&L.down, out_.data()}});
     for (size_t i = 0; i < size_t(n) * d; ++i) x_[i] += out_[i];
     times_.mlp += seconds_since(t0);
@@ -126,12 +127,20 @@ void Transformer::forward(const int* tokens, int n, float* logits, bool all_logi
 
   t0 = Clock::now();
   const int first = all_logits ? 0 : n - 1;
-  for (int t = first; t < n; ++t) {
-    rms_norm(&x_[size_t(t) * d], weights_.final_norm.data(), &h_[size_t(t - first) * d], d, c.rms_norm_eps);
-  }
-  act_hidden_.set(h_.data(), n - first, d);
+  norm_rows(weights_.final_norm.data(), n - first, first, act_hidden_);
   run_linears(pool_, act_hidden_, c.vocab_size, {{&weights_.lm_head, logits}});
   times_.lm_head += seconds_since(t0);
+}
+
+void Transformer::norm_rows(const float* weight, int n, int first, kernels::Activations& act) {
+  const int d = config_.hidden_size;
+  act.prepare(h_.data(), n, d);
+  pool_->parallel_for(n, 4, [&](int begin, int end) {
+    for (int t = begin; t < end; ++t) {
+      rms_norm(&x_[size_t(first + t) * d], weight, &h_[size_t(t) * d], d, config_.rms_norm_eps);
+    }
+    act.quantize_rows(begin, end);
+  });
 }
 
 void Transformer::attention(int layer, int n, int start) {

@@ -47,6 +47,9 @@ class Transformer {
 
  private:
   void attention(int layer, int n, int start);
+  // h = rms_norm(x) * weight for n rows, then act quantizes h, rows spread
+  // over the pool.
+  void norm_rows(const float* weight, int n, int first, kernels::Activations& act);
 
   ModelConfig config_;
   ModelWeights weights_;

@@ -65,6 +65,25 @@ void bf16_to_f32(const uint16_t* in, float* out, int n) {
   }
 }
 
+// As the scalar table: the same d, xq (round to nearest even) and isum; sum
+// in another order.
+void quantize_blocks(const float* x, int8_t* xq, float* d, float* sum, int32_t* isum, int n) {
+  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  for (int b = 0; b < n / kBlock; ++b) {
+    const __m512 x0 = _mm512_loadu_ps(x + b * kBlock), x1 = _mm512_loadu_ps(x + b * kBlock + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_and_ps(x0, abs_mask), _mm512_and_ps(x1, abs_mask)));
+    const float scale = amax / 127.0f;
+    const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
+    const __m512 vi = _mm512_set1_ps(inv);
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, vi)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, vi));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + b * kBlock), _mm512_cvtsepi32_epi8(q0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + b * kBlock + 16), _mm512_cvtsepi32_epi8(q1));
+    d[b] = scale;
+    sum[b] = _mm512_reduce_add_ps(_mm512_add_ps(x0, x1));
+    isum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+  }
+}
+
 float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, const int32_t* /*isum*/, int nblocks,
                       bool /*wide*/) {
   __m512 acc = _mm512_setzero_ps();
@@ -384,7 +403,7 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
 const KernelTable* avx512_table() {
   static const KernelTable table = {"avx512-vnni", dot_f32,     axpy_f32,
                                     f16_to_f32,    bf16_to_f32, avx2_table()->unpack4,
-                                    scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_rows,
+                                    quantize_blocks, dot_u8s8_blocks, affine4_rows,
                                     affine8_rows,   affine4_gemm,    tile_f32,        dots_f32,        weighted_sum_f32,
                                     exp_sum,        silu_mul};
   return &table;

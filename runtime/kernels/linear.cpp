@@ -234,58 +234,66 @@ void unpack_bits(const uint8_t* packed, int bits, uint8_t* out, int n) {
   }
 }
 
-void Activations::set(const float* x, int m, int k) {
+void Activations::prepare(const float* x, int m, int k) {
   x_ = x;
   m_ = m;
   k_ = k;
   quantized_ = k % kBlock == 0;
   if (!quantized_) return;
-  const size_t blocks = static_cast<size_t>(m) * (k / kBlock);
-  int8_t* xq = grow(xq_, static_cast<size_t>(m) * k);
-  float* d = grow(d_, blocks);
-  float* s = grow(sum_, blocks);
-  int32_t* is = grow(isum_, blocks);
-  const KernelTable* t = active_table();
-  for (int i = 0; i < m; ++i) {
-    const size_t b0 = static_cast<size_t>(i) * (k / kBlock);
-    t->quantize_blocks(row(i), xq + static_cast<size_t>(i) * k, d + b0, s + b0, is + b0, k);
-  }
   const size_t blocks_per_row = k / kBlock;
-  float* g64 = grow(gsum64_, static_cast<size_t>(m) * (blocks_per_row / 2 + 1));
-  float* g128 = grow(gsum128_, static_cast<size_t>(m) * (blocks_per_row / 4 + 1));
-  for (int i = 0; i < m; ++i) {
-    const float* bs = s + static_cast<size_t>(i) * blocks_per_row;
-    for (size_t g = 0; g < blocks_per_row / 2; ++g) g64[i * (blocks_per_row / 2) + g] = bs[2 * g] + bs[2 * g + 1];
-    for (size_t g = 0; g < blocks_per_row / 4; ++g) {
-      g128[i * (blocks_per_row / 4) + g] = bs[4 * g] + bs[4 * g + 1] + bs[4 * g + 2] + bs[4 * g + 3];
+  const size_t blocks = static_cast<size_t>(m) * blocks_per_row;
+  grow(xq_, static_cast<size_t>(m) * k);
+  grow(d_, blocks);
+  grow(sum_, blocks);
+  grow(isum_, blocks);
+  grow(gsum64_, static_cast<size_t>(m) * (blocks_per_row / 2 + 1));
+  grow(gsum128_, static_cast<size_t>(m) * (blocks_per_row / 4 + 1));
+  if (k % 128 == 0) {
+    grow(xq4_, static_cast<size_t>(m) * k);
+    if (m >= 4) {
+      grow(dlanes_, blocks_per_row * m * 4);
+      grow(gsum_t_, static_cast<size_t>(m) * (blocks_per_row + blocks_per_row / 2 + blocks_per_row / 4));
     }
   }
-  if (k % 128 == 0) {
-    int8_t* x4 = grow(xq4_, static_cast<size_t>(m) * k);
-    for (size_t j = 0; j < static_cast<size_t>(m) * k; j += 128) {
-      for (int i = 0; i < 64; ++i) {
-        x4[j + i] = xq[j + 2 * i];
-        x4[j + 64 + i] = xq[j + 2 * i + 1];
+}
+
+void Activations::quantize_rows(int begin, int end) {
+  if (!quantized_) return;
+  const KernelTable* t = active_table();
+  const int k = k_, m = m_;
+  const size_t blocks_per_row = k / kBlock;
+  for (int i = begin; i < end; ++i) {
+    const size_t b0 = static_cast<size_t>(i) * blocks_per_row;
+    int8_t* xq = xq_.data() + static_cast<size_t>(i) * k;
+    const float* d = d_.data() + b0;
+    const float* bs = sum_.data() + b0;
+    t->quantize_blocks(row(i), xq, d_.data() + b0, sum_.data() + b0, isum_.data() + b0, k);
+    float* g64 = gsum64_.data() + i * (blocks_per_row / 2);
+    float* g128 = gsum128_.data() + i * (blocks_per_row / 4);
+    for (size_t g = 0; g < blocks_per_row / 2; ++g) g64[g] = bs[2 * g] + bs[2 * g + 1];
+    for (size_t g = 0; g < blocks_per_row / 4; ++g) g128[g] = bs[4 * g] + bs[4 * g + 1] + bs[4 * g + 2] + bs[4 * g + 3];
+    if (k % 128 != 0) continue;
+    int8_t* x4 = xq4_.data() + static_cast<size_t>(i) * k;
+    for (int j = 0; j < k; j += 128) {
+      for (int v = 0; v < 64; ++v) {
+        x4[j + v] = xq[j + 2 * v];
+        x4[j + 64 + v] = xq[j + 2 * v + 1];
       }
     }
-    if (m >= 4) {
-      // The batch form for the matrix-matrix kernel: lane scales per chunk
-      // and group sums transposed (16 activation rows per vector).
-      const size_t chunks = k / 128;
-      float* dl = grow(dlanes_, static_cast<size_t>(m) * chunks * 16);
-      for (size_t c = 0; c < static_cast<size_t>(m) * chunks; ++c) {
-        for (int j = 0; j < 16; ++j) dl[c * 16 + j] = d[c * 4 + j / 4];
-      }
-      float* gt = grow(gsum_t_, static_cast<size_t>(m) * (blocks_per_row + blocks_per_row / 2 + blocks_per_row / 4));
-      size_t base = 0;
-      for (int group : {32, 64, 128}) {
-        const size_t groups = k / group;
-        for (int i = 0; i < m; ++i) {
-          const float* gs = group_sum(i, group);
-          for (size_t g = 0; g < groups; ++g) gt[base + g * m + i] = gs[g];
-        }
-        base += groups * m;
-      }
+    if (m < 4) continue;
+    // The batch form for the matrix-matrix kernel: lane scales per chunk
+    // and group sums transposed (16 activation rows per vector).
+    const size_t chunks = k / 128;
+    float* dl = dlanes_.data() + static_cast<size_t>(i) * chunks * 16;
+    for (size_t c = 0; c < chunks; ++c) {
+      for (int j = 0; j < 16; ++j) dl[c * 16 + j] = d[c * 4 + j / 4];
+    }
+    size_t base = 0;
+    for (int group : {32, 64, 128}) {
+      const size_t groups = k / group;
+      const float* gs = group_sum(i, group);
+      for (size_t g = 0; g < groups; ++g) gsum_t_[base + g * m + i] = gs[g];
+      base += groups * m;
     }
   }
 }

@@ -48,7 +48,17 @@ void set_active_table(const KernelTable* table);
 // grow to the largest shape seen and are reused: no allocation per token.
 class Activations {
  public:
-  void set(const float* x, int m, int k);
+  // Views x (m rows of k floats) and quantizes every row.
+  void set(const float* x, int m, int k) {
+    prepare(x, m, k);
+    quantize_rows(0, m);
+  }
+  // set() in two steps, for callers that spread rows over threads:
+  // prepare() sizes the buffers (one thread, before the others);
+  // quantize_rows() fills rows [begin, end), and calls with disjoint ranges
+  // may run concurrently. The rows of x must hold their values by then.
+  void prepare(const float* x, int m, int k);
+  void quantize_rows(int begin, int end);
   int m() const { return m_; }
   int k() const { return k_; }
   const float* row(int i) const { return x_ + static_cast<size_t>(i) * k_; }

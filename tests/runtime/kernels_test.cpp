@@ -191,6 +191,39 @@ TEST(Kernels, HalfAndBfloatConversionsAgreeWithTheConverter) {
   }
 }
 
+// Activation quantization: every table gives the scalar table's int8
+// values, scales and integer sums exactly (the integer dot products depend
+// on it), and the float sums up to summation order.
+TEST(Kernels, QuantizeBlocksIsTheSameOnEveryTable) {
+  const int n = 32 * 9;
+  std::vector<float> x = random_floats(n, 21, 3.0f);
+  for (int i = 32; i < 64; ++i) x[i] = 0.0f;       // an all-zero block: d = 0, xq = 0
+  for (int i = 64; i < 96; ++i) x[i] *= 1e-30f;    // tiny values
+  x[100] = 1e6f;                                   // one outlier
+  for (int i = 128; i < 160; ++i) x[i] = (i % 2 ? 0.5f : -0.5f) * 127.0f / 64.0f;  // exact halves: ties
+  struct Out {
+    std::vector<int8_t> xq = std::vector<int8_t>(n);
+    std::vector<float> d = std::vector<float>(n / 32), sum = std::vector<float>(n / 32);
+    std::vector<int32_t> isum = std::vector<int32_t>(n / 32);
+  };
+  Out want;
+  kernels::scalar_table()->quantize_blocks(x.data(), want.xq.data(), want.d.data(), want.sum.data(),
+                                           want.isum.data(), n);
+  EXPECT_EQ(want.d[1], 0.0f);
+  for (const KernelTable* t : tables()) {
+    Out got;
+    t->quantize_blocks(x.data(), got.xq.data(), got.d.data(), got.sum.data(), got.isum.data(), n);
+    EXPECT_EQ(got.xq, want.xq) << t->name;
+    EXPECT_EQ(got.d, want.d) << t->name;
+    EXPECT_EQ(got.isum, want.isum) << t->name;
+    for (int b = 0; b < n / 32; ++b) {
+      double mag = 0;
+      for (int i = 0; i < 32; ++i) mag += std::fabs(x[b * 32 + i]);
+      EXPECT_NEAR(got.sum[b], want.sum[b], 1e-6 * mag) << t->name << " block " << b;
+    }
+  }
+}
+
 // Attention's kernels on every table against double sums: odd head sizes
 // and counts so every tail runs, rows `stride` apart as in the KV cache.
 TEST(Kernels, AttentionDotsAndWeightedSumsMatchDoubleSumsOnEveryTable) {
