@@ -56,17 +56,21 @@ struct AffineInput {
 // * cols / 128 + chunk) * 16; lane j sums values of block 4 * chunk + j / 4,
 // so it holds that block's d); the float sums of x per weight group,
 // transposed: group_sum_t[g * m + i].
+// For 8-bit weights the rows are in natural order (xq8) and a chunk is 64
+// values: lane j of chunk ch sums values of block 2 * ch + j / 8 (dlanes8).
 struct AffineBatch {
   const int8_t* xq;
   const float* dlanes;
+  const int8_t* xq8;
+  const float* dlanes8;
   const float* group_sum_t;
   int m;
 };
 
-// Floats of scratch affine4_gemm needs for a row of `cols` values.
-inline int affine4_gemm_scratch(int cols, int group_size) {
+// Floats of scratch affine4_gemm and affine8_gemm need for rows of `cols`.
+inline int affine_gemm_scratch(int cols, int group_size) {
   const int groups = cols / group_size;
-  return 4 * (cols / 8 + groups) + 2 * groups;
+  return 4 * (cols / 4 + groups) + 2 * groups;
 }
 
 struct KernelTable {
@@ -99,8 +103,11 @@ struct KernelTable {
   // row of the batch: y[i * ldy + n]. Weights stay packed and multiply int8
   // activations, four rows by four in registers. nullptr in tables without
   // it: the prefill then multiplies dequantized float rows (tile_f32).
-  // scratch: affine4_gemm_scratch(cols, group_size) floats.
+  // scratch: affine_gemm_scratch(cols, group_size) floats. affine8_gemm:
+  // the same for 8-bit weights.
   void (*affine4_gemm)(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
+                       int n1);
+  void (*affine8_gemm)(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
                        int n1);
   // out[r * 4 + c] = <w[r], x[c]> over n values, for r, c < 4: the register
   // tile of the prefill's matrix-matrix product.

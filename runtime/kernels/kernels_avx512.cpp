@@ -275,9 +275,12 @@ __m512 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
 
 // Four weight rows (lanes: per row and chunk the 16 lane scales, their
 // packed bytes at rows[r]) times four activation rows (xs, their lane
-// scales ds): out[r * 4 + c].
-void affine4_tile(const uint8_t* const* rows, const float* const* lanes, const int8_t* const* xs,
-                  const float* const* ds, int chunks, float* out) {
+// scales ds): out[r * 4 + c]. 4-bit: chunks of 128 values (64 bytes, low
+// nibbles against the first 64 activations in nibble order); 8-bit: chunks
+// of 64 values.
+template <int kBits>
+void affine_tile(const uint8_t* const* rows, const float* const* lanes, const int8_t* const* xs,
+                 const float* const* ds, int chunks, float* out) {
   const __m512i mask = _mm512_set1_epi8(0x0f);
   __m512 acc[4][4];
 #pragma GCC unroll 4
@@ -290,18 +293,22 @@ void affine4_tile(const uint8_t* const* rows, const float* const* lanes, const i
 #pragma GCC unroll 4
     for (int r = 0; r < 4; ++r) {
       const __m512i p = _mm512_loadu_si512(rows[r] + ch * 64);
-      lo[r] = _mm512_and_si512(p, mask);
-      hi[r] = _mm512_and_si512(_mm512_srli_epi16(p, 4), mask);
+      if constexpr (kBits == 4) {
+        lo[r] = _mm512_and_si512(p, mask);
+        hi[r] = _mm512_and_si512(_mm512_srli_epi16(p, 4), mask);
+      } else {
+        lo[r] = p;
+      }
     }
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
-      const __m512i xl = _mm512_loadu_si512(xs[c] + ch * 128);
-      const __m512i xh = _mm512_loadu_si512(xs[c] + ch * 128 + 64);
+      const int values = kBits == 4 ? 128 : 64;
+      const __m512i xl = _mm512_loadu_si512(xs[c] + ch * values);
       const __m512 d = _mm512_loadu_ps(ds[c] + ch * 16);
 #pragma GCC unroll 4
       for (int r = 0; r < 4; ++r) {
         __m512i sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[r], xl);
-        sum = _mm512_dpbusd_epi32(sum, hi[r], xh);
+        if constexpr (kBits == 4) sum = _mm512_dpbusd_epi32(sum, hi[r], _mm512_loadu_si512(xs[c] + ch * 128 + 64));
         const __m512 w = _mm512_mul_ps(_mm512_loadu_ps(lanes[r] + ch * 16), d);
         acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), w, acc[r][c]);
       }
@@ -315,15 +322,18 @@ void affine4_tile(const uint8_t* const* rows, const float* const* lanes, const i
   }
 }
 
-void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
-                  int n1) {
-  const int chunks = w.cols / 128;
+template <int kBits>
+void affine_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0, int n1) {
+  const int values = kBits == 4 ? 128 : 64;  // per chunk
+  const int chunks = w.cols / values;
   const int groups = w.cols / w.group_size;
   const int blocks_per_group = w.group_size / kBlock;
   const uint64_t param_bytes = static_cast<uint64_t>(groups) * (w.scale_kind == ScaleKind::kF32 ? 4 : 2);
   float* lane_scales = scratch;                        // 4 rows x chunks x 16
   float* biases = lane_scales + 4 * chunks * 16;       // 4 rows x groups
   float* tmp = biases + 4 * groups;                    // one row's scales (groups)
+  const int8_t* xq = kBits == 4 ? x.xq : x.xq8;
+  const float* dlanes = kBits == 4 ? x.dlanes : x.dlanes8;
   const uint8_t* rows[4];
   const float* lanes[4];
   const int8_t* xs[4];
@@ -352,10 +362,14 @@ void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, flo
           std::memcpy(b, bp, sizeof(float) * groups);
           break;
       }
-      // Lane j of chunk ch sums values of block 4 ch + j / 4.
+      // Lane j of chunk ch sums values of block 4 ch + j / 4 (4-bit) or
+      // 2 ch + j / 8 (8-bit).
       float* l = lane_scales + r * chunks * 16;
       for (int ch = 0; ch < chunks; ++ch) {
-        for (int j = 0; j < 16; ++j) l[ch * 16 + j] = tmp[(ch * 4 + j / 4) / blocks_per_group];
+        for (int j = 0; j < 16; ++j) {
+          const int block = kBits == 4 ? ch * 4 + j / 4 : ch * 2 + j / 8;
+          l[ch * 16 + j] = tmp[block / blocks_per_group];
+        }
       }
     }
     // The bias part, sum_g b_g * sum_{k in g} x_k, sixteen activation rows
@@ -379,15 +393,25 @@ void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, flo
       const int mr = std::min(4, x.m - i);
       for (int c = 0; c < 4; ++c) {
         const int row = i + std::min(c, mr - 1);
-        xs[c] = x.xq + static_cast<uint64_t>(row) * w.cols;
-        ds[c] = x.dlanes + static_cast<uint64_t>(row) * chunks * 16;
+        xs[c] = xq + static_cast<uint64_t>(row) * w.cols;
+        ds[c] = dlanes + static_cast<uint64_t>(row) * chunks * 16;
       }
-      affine4_tile(rows, lanes, xs, ds, chunks, out);
+      affine_tile<kBits>(rows, lanes, xs, ds, chunks, out);
       for (int r = 0; r < nr; ++r) {
         for (int c = 0; c < mr; ++c) y[static_cast<uint64_t>(i + c) * ldy + n + r] += out[r * 4 + c];
       }
     }
   }
+}
+
+void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
+                  int n1) {
+  affine_gemm<4>(w, x, scratch, y, ldy, n0, n1);
+}
+
+void affine8_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
+                  int n1) {
+  affine_gemm<8>(w, x, scratch, y, ldy, n0, n1);
 }
 
 void affine4_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
@@ -404,7 +428,8 @@ const KernelTable* avx512_table() {
   static const KernelTable table = {"avx512-vnni", dot_f32,     axpy_f32,
                                     f16_to_f32,    bf16_to_f32, avx2_table()->unpack4,
                                     quantize_blocks, dot_u8s8_blocks, affine4_rows,
-                                    affine8_rows,   affine4_gemm,    tile_f32,        dots_f32,        weighted_sum_f32,
+                                    affine8_rows,   affine4_gemm,    affine8_gemm,
+                                    tile_f32,        dots_f32,        weighted_sum_f32,
                                     exp_sum,        silu_mul};
   return &table;
 }

@@ -158,7 +158,7 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
 }
 
 const KernelTable kScalar = {"scalar",        dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32, unpack4,
-                             quantize_blocks, dot_u8s8_blocks, affine4_rows, affine8_rows, nullptr,
+                             quantize_blocks, dot_u8s8_blocks, affine4_rows, affine8_rows, nullptr,       nullptr,
                              tile_f32,
                              dots_f32,        weighted_sum_f32, exp_sum,     silu_mul};
 

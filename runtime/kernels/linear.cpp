@@ -252,6 +252,7 @@ void Activations::prepare(const float* x, int m, int k) {
     grow(xq4_, static_cast<size_t>(m) * k);
     if (m >= 4) {
       grow(dlanes_, blocks_per_row * m * 4);
+      grow(dlanes8_, blocks_per_row * m * 8);
       grow(gsum_t_, static_cast<size_t>(m) * (blocks_per_row + blocks_per_row / 2 + blocks_per_row / 4));
     }
   }
@@ -288,6 +289,10 @@ void Activations::quantize_rows(int begin, int end) {
     for (size_t c = 0; c < chunks; ++c) {
       for (int j = 0; j < 16; ++j) dl[c * 16 + j] = d[c * 4 + j / 4];
     }
+    float* dl8 = dlanes8_.data() + static_cast<size_t>(i) * chunks * 32;
+    for (size_t c = 0; c < 2 * chunks; ++c) {
+      for (int j = 0; j < 16; ++j) dl8[c * 16 + j] = d[c * 2 + j / 8];
+    }
     size_t base = 0;
     for (int group : {32, 64, 128}) {
       const size_t groups = k / group;
@@ -303,7 +308,7 @@ AffineBatch Activations::batch(int group) const {
   const size_t offset = group == 32   ? 0
                         : group == 64 ? blocks_per_row * m_
                                       : (blocks_per_row + blocks_per_row / 2) * m_;
-  return AffineBatch{xq4_.data(), dlanes_.data(), gsum_t_.data() + offset, m_};
+  return AffineBatch{xq4_.data(), dlanes_.data(), xq_.data(), dlanes8_.data(), gsum_t_.data() + offset, m_};
 }
 
 const float* Activations::group_sum(int i, int group) const {
@@ -321,10 +326,14 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
   // vector kernels win; from 4 rows on, converting a row once and reusing it
   // from registers does.
   if (x.m() >= 4) {
-    if (w.kind == WeightKind::kAffine && w.bits == 4 && t->affine4_gemm != nullptr && x.has_nibble_order()) {
+    const auto gemm = w.kind != WeightKind::kAffine || !x.has_nibble_order() ? nullptr
+                      : w.bits == 4                                          ? t->affine4_gemm
+                      : w.bits == 8                                          ? t->affine8_gemm
+                                                                             : nullptr;
+    if (gemm != nullptr) {
       const AffineRows rows{w.data, w.row_bytes, w.cols, w.group_size, scale_kind(w), w.scales, w.biases, w.bias};
-      float* buffer = grow(scratch.row, static_cast<size_t>(affine4_gemm_scratch(w.cols, w.group_size)));
-      t->affine4_gemm(rows, x.batch(w.group_size), buffer, y, static_cast<uint64_t>(ldy), n0, n1);
+      float* buffer = grow(scratch.row, static_cast<size_t>(affine_gemm_scratch(w.cols, w.group_size)));
+      gemm(rows, x.batch(w.group_size), buffer, y, static_cast<uint64_t>(ldy), n0, n1);
       return;
     }
     linear_rows_tiled(w, x, y, ldy, n0, n1, t, scratch);

@@ -74,8 +74,8 @@ class Activations {
   const int8_t* q_nibble(int i) const { return xq4_.data() + static_cast<size_t>(i) * k_; }
   // Sums of the float values of row i per group of `group` (32, 64, 128).
   const float* group_sum(int i, int group) const;
-  // Every row as one batch for the 4-bit matrix-matrix kernel (see
-  // AffineBatch). REQUIRES: has_nibble_order().
+  // Every row as one batch for the 4- and 8-bit matrix-matrix kernels (see
+  // AffineBatch). REQUIRES: has_nibble_order() and m() >= 4.
   AffineBatch batch(int group) const;
 
  private:
@@ -91,6 +91,7 @@ class Activations {
   std::vector<float> gsum64_;
   std::vector<float> gsum128_;
   std::vector<float> dlanes_;
+  std::vector<float> dlanes8_;
   std::vector<float> gsum_t_;  // transposed group sums: 32, then 64, then 128
 };
 

@@ -105,7 +105,8 @@ TEST_P(QuantizedLinear, MatchesDequantizeThenMultiplyOnEveryTable) {
           // (as MLX does); the kernels keep float. int8 activations (m < 4)
           // add ~1/254 relative error per block.
           const double rounding = c.dtype == DType::kF32 ? 1e-5 : c.dtype == DType::kF16 ? 1e-3 : 8e-3;
-          const bool int8 = m < 4 || (c.bits == 4 && t->affine4_gemm != nullptr);
+          const bool int8 = m < 4 || (c.bits == 4 && t->affine4_gemm != nullptr) ||
+                            (c.bits == 8 && t->affine8_gemm != nullptr);
           EXPECT_NEAR(got, want, (rounding + (int8 ? 1e-2 : 0.0)) * scale + 1e-6)
               << t->name << " bits " << c.bits << " group " << c.group << " m " << m << " row " << r;
           // Same arithmetic as the scalar table up to summation order, or
