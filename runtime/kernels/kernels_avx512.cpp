@@ -153,6 +153,17 @@ float affine8_dot(const uint8_t* packed, const float* scale, int shift, const in
   return s;
 }
 
+// The sums of four vectors: lane 0, 4, 8 and 12 of the result hold the
+// totals of a, b, c and d (fewer shuffles than four separate reductions).
+__m512 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+  const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xEE));
+  // Quarter k now holds four partial sums of vector k (a, b, c, d).
+  __m512 u = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
+  u = _mm512_add_ps(u, _mm512_permute_ps(u, 0x4E));
+  return _mm512_add_ps(u, _mm512_permute_ps(u, 0xB1));
+}
+
 void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
   // Fully unrolled so the 16 accumulators live in registers.
   __m512 a[4][4];
@@ -187,8 +198,11 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
       a[r][3] = _mm512_fmadd_ps(wv, x3, a[r][3]);
     }
   }
+  alignas(64) float t[16];
+#pragma GCC unroll 4
   for (int r = 0; r < 4; ++r) {
-    for (int c = 0; c < 4; ++c) out[r * 4 + c] = _mm512_reduce_add_ps(a[r][c]);
+    _mm512_store_ps(t, reduce4(a[r][0], a[r][1], a[r][2], a[r][3]));
+    for (int c = 0; c < 4; ++c) out[r * 4 + c] = t[4 * c];
   }
 }
 
@@ -260,17 +274,6 @@ void silu_mul(const float* g, const float* u, float* out, int n) {
     const __m512 e = exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), gv));
     _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_div_ps(gv, _mm512_add_ps(one, e)), _mm512_maskz_loadu_ps(m, u + i)));
   }
-}
-
-// The sums of four vectors: lane 0, 4, 8 and 12 of the result hold the
-// totals of a, b, c and d (fewer shuffles than four separate reductions).
-__m512 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
-  const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
-  const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xEE));
-  // Quarter k now holds four partial sums of vector k (a, b, c, d).
-  __m512 u = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
-  u = _mm512_add_ps(u, _mm512_permute_ps(u, 0x4E));
-  return _mm512_add_ps(u, _mm512_permute_ps(u, 0xB1));
 }
 
 // Four weight rows (lanes: per row and chunk the 16 lane scales, their
