@@ -2,6 +2,7 @@
 // for this file only; used only when the CPU reports them.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "runtime/kernels/affine_rows.h"
@@ -260,6 +261,122 @@ void silu_mul(const float* g, const float* u, float* out, int n) {
   }
 }
 
+// Prefill's 4-bit product (see the AVX-512 table's affine_gemm): two weight
+// rows by two activation rows per register block, 32 packed bytes (64
+// values, blocks 2h and 2h + 1 of a chunk) per step. maddubs multiplies the
+// unsigned nibbles by the int8 activations; 15 * 127 * 4 fits 16 bits, so
+// the low- and high-nibble products add before widening.
+void affine4_block2x2(const uint8_t* const* rows, const float* const* lanes, const int8_t* const* xs,
+                      const float* const* ds, int chunks, float* out) {
+  const __m256i mask = _mm256_set1_epi8(0x0f);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps();
+  for (int ch = 0; ch < chunks; ++ch) {
+    for (int h = 0; h < 2; ++h) {
+      const __m256i p0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[0] + ch * 64 + h * 32));
+      const __m256i p1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[1] + ch * 64 + h * 32));
+      const __m256i lo0 = _mm256_and_si256(p0, mask), hi0 = _mm256_and_si256(_mm256_srli_epi16(p0, 4), mask);
+      const __m256i lo1 = _mm256_and_si256(p1, mask), hi1 = _mm256_and_si256(_mm256_srli_epi16(p1, 4), mask);
+      const __m256 s0 = _mm256_loadu_ps(lanes[0] + ch * 16 + h * 8), s1 = _mm256_loadu_ps(lanes[1] + ch * 16 + h * 8);
+      for (int c = 0; c < 2; ++c) {
+        const __m256i xl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[c] + ch * 128 + h * 32));
+        const __m256i xh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[c] + ch * 128 + 64 + h * 32));
+        const __m256 d = _mm256_loadu_ps(ds[c] + ch * 16 + h * 8);
+        const __m256i q0 = _mm256_madd_epi16(
+            _mm256_add_epi16(_mm256_maddubs_epi16(lo0, xl), _mm256_maddubs_epi16(hi0, xh)), ones);
+        const __m256i q1 = _mm256_madd_epi16(
+            _mm256_add_epi16(_mm256_maddubs_epi16(lo1, xl), _mm256_maddubs_epi16(hi1, xh)), ones);
+        __m256& r0 = c == 0 ? a00 : a01;
+        __m256& r1 = c == 0 ? a10 : a11;
+        r0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q0), _mm256_mul_ps(s0, d), r0);
+        r1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q1), _mm256_mul_ps(s1, d), r1);
+      }
+    }
+  }
+  out[0] = hsum(a00);
+  out[1] = hsum(a01);
+  out[2] = hsum(a10);
+  out[3] = hsum(a11);
+}
+
+void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
+                  int n1) {
+  const int chunks = w.cols / 128;
+  const int groups = w.cols / w.group_size;
+  const int blocks_per_group = w.group_size / kBlock;
+  const uint64_t param_bytes = static_cast<uint64_t>(groups) * (w.scale_kind == ScaleKind::kF32 ? 4 : 2);
+  float* lane_scales = scratch;                   // 2 rows x chunks x 16
+  float* biases = lane_scales + 2 * chunks * 16;  // 2 rows x groups
+  float* tmp = biases + 2 * groups;               // one row's scales
+  const uint8_t* rows[2];
+  const float* lanes[2];
+  const int8_t* xs[2];
+  const float* ds[2];
+  float out[4];
+  for (int n = n0; n < n1; n += 2) {
+    const int nr = std::min(2, n1 - n);
+    for (int r = 0; r < 2; ++r) {
+      const int row = n + std::min(r, nr - 1);  // an edge row repeats the last one; its results dropped
+      rows[r] = w.data + static_cast<uint64_t>(row) * w.row_bytes;
+      lanes[r] = lane_scales + r * chunks * 16;
+      const uint8_t* sp = w.scales + static_cast<uint64_t>(row) * param_bytes;
+      const uint8_t* bp = w.biases + static_cast<uint64_t>(row) * param_bytes;
+      float* b = biases + r * groups;
+      switch (w.scale_kind) {
+        case ScaleKind::kF16:
+          f16_to_f32(reinterpret_cast<const uint16_t*>(sp), tmp, groups);
+          f16_to_f32(reinterpret_cast<const uint16_t*>(bp), b, groups);
+          break;
+        case ScaleKind::kBF16:
+          bf16_to_f32(reinterpret_cast<const uint16_t*>(sp), tmp, groups);
+          bf16_to_f32(reinterpret_cast<const uint16_t*>(bp), b, groups);
+          break;
+        case ScaleKind::kF32:
+          std::memcpy(tmp, sp, sizeof(float) * groups);
+          std::memcpy(b, bp, sizeof(float) * groups);
+          break;
+      }
+      float* l = lane_scales + r * chunks * 16;
+      for (int ch = 0; ch < chunks; ++ch) {
+        for (int j = 0; j < 16; ++j) l[ch * 16 + j] = tmp[(ch * 4 + j / 4) / blocks_per_group];
+      }
+    }
+    // The bias part first (eight activation rows per vector), then the dot
+    // products added to it.
+    for (int r = 0; r < nr; ++r) {
+      const float* b = biases + r * groups;
+      const float ob = w.out_bias != nullptr ? w.out_bias[n + r] : 0.0f;
+      int i = 0;
+      for (; i + 8 <= x.m; i += 8) {
+        __m256 acc = _mm256_set1_ps(ob);
+        for (int g = 0; g < groups; ++g) {
+          acc = _mm256_fmadd_ps(_mm256_set1_ps(b[g]), _mm256_loadu_ps(x.group_sum_t + g * x.m + i), acc);
+        }
+        alignas(32) float t[8];
+        _mm256_store_ps(t, acc);
+        for (int c = 0; c < 8; ++c) y[static_cast<uint64_t>(i + c) * ldy + n + r] = t[c];
+      }
+      for (; i < x.m; ++i) {
+        float acc = ob;
+        for (int g = 0; g < groups; ++g) acc += b[g] * x.group_sum_t[g * x.m + i];
+        y[static_cast<uint64_t>(i) * ldy + n + r] = acc;
+      }
+    }
+    for (int i = 0; i < x.m; i += 2) {
+      const int mr = std::min(2, x.m - i);
+      for (int c = 0; c < 2; ++c) {
+        const int row = i + std::min(c, mr - 1);
+        xs[c] = x.xq + static_cast<uint64_t>(row) * w.cols;
+        ds[c] = x.dlanes + static_cast<uint64_t>(row) * chunks * 16;
+      }
+      affine4_block2x2(rows, lanes, xs, ds, chunks, out);
+      for (int r = 0; r < nr; ++r) {
+        for (int c = 0; c < mr; ++c) y[static_cast<uint64_t>(i + c) * ldy + n + r] += out[r * 2 + c];
+      }
+    }
+  }
+}
+
 void affine4_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
   affine_rows<affine4_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
 }
@@ -273,7 +390,7 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
 const KernelTable* avx2_table() {
   static const KernelTable table = {"avx2",      dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32,
                                     unpack4,     scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_rows,
-                                    affine8_rows, nullptr,         nullptr,         tile_f32,        dots_f32,    weighted_sum_f32, exp_sum,
+                                    affine8_rows, affine4_gemm,    nullptr,         tile_f32,        dots_f32,    weighted_sum_f32, exp_sum,
                                     silu_mul};
   return &table;
 }
