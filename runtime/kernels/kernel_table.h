@@ -69,8 +69,7 @@ struct AffineBatch {
 
 // Floats of scratch affine4_gemm and affine8_gemm need for rows of `cols`.
 inline int affine_gemm_scratch(int cols, int group_size) {
-  const int groups = cols / group_size;
-  return 4 * (cols / 4 + groups) + 2 * groups;
+  return 4 * (cols / 4 + 2 * (cols / group_size));
 }
 
 struct KernelTable {

@@ -303,13 +303,11 @@ void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, flo
                   int n1) {
   const int chunks = w.cols / 128;
   const int groups = w.cols / w.group_size;
-  const int blocks_per_group = w.group_size / kBlock;
-  const uint64_t param_bytes = static_cast<uint64_t>(groups) * (w.scale_kind == ScaleKind::kF32 ? 4 : 2);
   float* lane_scales = scratch;                   // 2 rows x chunks x 16
-  float* biases = lane_scales + 2 * chunks * 16;  // 2 rows x groups
-  float* tmp = biases + 2 * groups;               // one row's scales
+  float* params = lane_scales + 2 * chunks * 16;  // 2 rows x 2 x groups
   const uint8_t* rows[2];
   const float* lanes[2];
+  const float* row_biases[2];
   const int8_t* xs[2];
   const float* ds[2];
   float out[4];
@@ -318,33 +316,16 @@ void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, flo
     for (int r = 0; r < 2; ++r) {
       const int row = n + std::min(r, nr - 1);  // an edge row repeats the last one; its results dropped
       rows[r] = w.data + static_cast<uint64_t>(row) * w.row_bytes;
-      lanes[r] = lane_scales + r * chunks * 16;
-      const uint8_t* sp = w.scales + static_cast<uint64_t>(row) * param_bytes;
-      const uint8_t* bp = w.biases + static_cast<uint64_t>(row) * param_bytes;
-      float* b = biases + r * groups;
-      switch (w.scale_kind) {
-        case ScaleKind::kF16:
-          f16_to_f32(reinterpret_cast<const uint16_t*>(sp), tmp, groups);
-          f16_to_f32(reinterpret_cast<const uint16_t*>(bp), b, groups);
-          break;
-        case ScaleKind::kBF16:
-          bf16_to_f32(reinterpret_cast<const uint16_t*>(sp), tmp, groups);
-          bf16_to_f32(reinterpret_cast<const uint16_t*>(bp), b, groups);
-          break;
-        case ScaleKind::kF32:
-          std::memcpy(tmp, sp, sizeof(float) * groups);
-          std::memcpy(b, bp, sizeof(float) * groups);
-          break;
-      }
       float* l = lane_scales + r * chunks * 16;
-      for (int ch = 0; ch < chunks; ++ch) {
-        for (int j = 0; j < 16; ++j) l[ch * 16 + j] = tmp[(ch * 4 + j / 4) / blocks_per_group];
-      }
+      lanes[r] = l;
+      const float* scales;
+      row_params<f16_to_f32, bf16_to_f32>(w, row, params + r * 2 * groups, &scales, &row_biases[r]);
+      spread_lane_scales(scales, 4, chunks, w.group_size, l);
     }
     // The bias part first (eight activation rows per vector), then the dot
     // products added to it.
     for (int r = 0; r < nr; ++r) {
-      const float* b = biases + r * groups;
+      const float* b = row_biases[r];
       const float ob = w.out_bias != nullptr ? w.out_bias[n + r] : 0.0f;
       int i = 0;
       for (; i + 8 <= x.m; i += 8) {

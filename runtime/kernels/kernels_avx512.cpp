@@ -330,15 +330,13 @@ void affine_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, floa
   const int values = kBits == 4 ? 128 : 64;  // per chunk
   const int chunks = w.cols / values;
   const int groups = w.cols / w.group_size;
-  const int blocks_per_group = w.group_size / kBlock;
-  const uint64_t param_bytes = static_cast<uint64_t>(groups) * (w.scale_kind == ScaleKind::kF32 ? 4 : 2);
-  float* lane_scales = scratch;                        // 4 rows x chunks x 16
-  float* biases = lane_scales + 4 * chunks * 16;       // 4 rows x groups
-  float* tmp = biases + 4 * groups;                    // one row's scales (groups)
+  float* lane_scales = scratch;                 // 4 rows x chunks x 16
+  float* params = lane_scales + 4 * chunks * 16;  // 4 rows x 2 x groups
   const int8_t* xq = kBits == 4 ? x.xq : x.xq8;
   const float* dlanes = kBits == 4 ? x.dlanes : x.dlanes8;
   const uint8_t* rows[4];
   const float* lanes[4];
+  const float* row_biases[4];
   const int8_t* xs[4];
   const float* ds[4];
   float out[16];
@@ -347,38 +345,16 @@ void affine_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, floa
     for (int r = 0; r < 4; ++r) {
       const int row = n + std::min(r, nr - 1);  // edge rows repeat the last one; results dropped
       rows[r] = w.data + static_cast<uint64_t>(row) * w.row_bytes;
-      lanes[r] = lane_scales + r * chunks * 16;
-      const uint8_t* sp = w.scales + static_cast<uint64_t>(row) * param_bytes;
-      const uint8_t* bp = w.biases + static_cast<uint64_t>(row) * param_bytes;
-      float* b = biases + r * groups;
-      switch (w.scale_kind) {
-        case ScaleKind::kF16:
-          f16_to_f32(reinterpret_cast<const uint16_t*>(sp), tmp, groups);
-          f16_to_f32(reinterpret_cast<const uint16_t*>(bp), b, groups);
-          break;
-        case ScaleKind::kBF16:
-          bf16_to_f32(reinterpret_cast<const uint16_t*>(sp), tmp, groups);
-          bf16_to_f32(reinterpret_cast<const uint16_t*>(bp), b, groups);
-          break;
-        case ScaleKind::kF32:
-          std::memcpy(tmp, sp, sizeof(float) * groups);
-          std::memcpy(b, bp, sizeof(float) * groups);
-          break;
-      }
-      // Lane j of chunk ch sums values of block 4 ch + j / 4 (4-bit) or
-      // 2 ch + j / 8 (8-bit).
       float* l = lane_scales + r * chunks * 16;
-      for (int ch = 0; ch < chunks; ++ch) {
-        for (int j = 0; j < 16; ++j) {
-          const int block = kBits == 4 ? ch * 4 + j / 4 : ch * 2 + j / 8;
-          l[ch * 16 + j] = tmp[block / blocks_per_group];
-        }
-      }
+      lanes[r] = l;
+      const float* scales;
+      row_params<f16_to_f32, bf16_to_f32>(w, row, params + r * 2 * groups, &scales, &row_biases[r]);
+      spread_lane_scales(scales, kBits, chunks, w.group_size, l);
     }
     // The bias part, sum_g b_g * sum_{k in g} x_k, sixteen activation rows
     // at a time, written first; the dot products are added to it.
     for (int r = 0; r < nr; ++r) {
-      const float* b = biases + r * groups;
+      const float* b = row_biases[r];
       const float ob = w.out_bias != nullptr ? w.out_bias[n + r] : 0.0f;
       for (int i = 0; i < x.m; i += 16) {
         const __mmask16 m = x.m - i >= 16 ? static_cast<__mmask16>(0xffff)
