@@ -84,21 +84,24 @@ void Transformer::forward(const int* tokens, int n, float* logits, bool all_logi
       run_linears(pool_, act_hidden_, qkv_dim_,
                   {{&L.q, qkv_.data()}, {&L.k, qkv_.data() + q_dim_}, {&L.v, qkv_.data() + q_dim_ + kv_dim_}});
     }
-    for (int t = 0; t < n; ++t) {
-      float* q = &qkv_[size_t(t) * qkv_dim_];
-      float* k = q + q_dim_;
-      const float* v = k + kv_dim_;
-      if (c.arch.qk_norm) {
-        for (int h = 0; h < c.num_heads; ++h) rms_norm(q + h * hd, L.q_norm.data(), q + h * hd, hd, c.rms_norm_eps);
-        for (int h = 0; h < c.num_kv_heads; ++h) rms_norm(k + h * hd, L.k_norm.data(), k + h * hd, hd, c.rms_norm_eps);
+    pool_->parallel_for(n, 4, [&](int begin, int end) {
+      for (int t = begin; t < end; ++t) {
+        float* q = &qkv_[size_t(t) * qkv_dim_];
+        float* k = q + q_dim_;
+        const float* v = k + kv_dim_;
+        if (c.arch.qk_norm) {
+          for (int h = 0; h < c.num_heads; ++h) rms_norm(q + h * hd, L.q_norm.data(), q + h * hd, hd, c.rms_norm_eps);
+          for (int h = 0; h < c.num_kv_heads; ++h) rms_norm(k + h * hd, L.k_norm.data(), k + h * hd, hd, c.rms_norm_eps);
+        }
+        rope_.apply(q, c.num_heads, hd, &cos_[size_t(t) * half], &sin_[size_t(t) * half]);
+        rope_.apply(k, c.num_kv_heads, hd, &cos_[size_t(t) * half], &sin_[size_t(t) * half]);
+        std::memcpy(cache_.key(l, start + t), k, sizeof(float) * kv_dim_);
+        std::memcpy(cache_.value(l, start + t), v, sizeof(float) * kv_dim_);
       }
-      rope_.apply(q, c.num_heads, hd, &cos_[size_t(t) * half], &sin_[size_t(t) * half]);
-      rope_.apply(k, c.num_kv_heads, hd, &cos_[size_t(t) * half], &sin_[size_t(t) * half]);
-      std::memcpy(cache_.key(l, start + t), k, sizeof(float) * kv_dim_);
-      std::memcpy(cache_.value(l, start + t), v, sizeof(float) * kv_dim_);
-    }
+    });
     attention(l, n, start);
-    act_attn_.set(attn_.data(), n, q_dim_);
+    act_attn_.prepare(attn_.data(), n, q_dim_);
+    pool_->parallel_for(n, 4, [&](int begin, int end) { act_attn_.quantize_rows(begin, end); });
     run_linears(pool_, act_attn_, d, {{&L.o, out_.data()}});
     for (size_t i = 0; i < size_t(n) * d; ++i) x_[i] += out_[i];
     times_.attention += seconds_since(t0);
@@ -153,7 +156,11 @@ void Transformer::attention(int layer, int n, int start) {
     thread_local std::vector<float> scores;
     if (scores.size() < static_cast<size_t>(cache_.capacity())) scores.resize(cache_.capacity());
     for (int item = begin; item < end; ++item) {
-      const int t = item / c.num_heads, h = item % c.num_heads;
+      // Causal rows grow with t, and the pool hands out contiguous ranges:
+      // items alternate between the batch's first and last rows (0, n-1, 1,
+      // n-2, ...) so every range holds about the same number of positions.
+      const int j = item / c.num_heads, h = item % c.num_heads;
+      const int t = j % 2 == 0 ? j / 2 : n - 1 - j / 2;
       const int pos = start + t;
       const int lo = c.sliding_window > 0 ? std::max(0, pos - c.sliding_window + 1) : 0;
       const float* q = &qkv_[size_t(t) * qkv_dim_ + size_t(h) * hd];
