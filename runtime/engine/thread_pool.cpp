@@ -28,7 +28,7 @@ constexpr auto kSpinTime = std::chrono::milliseconds(20);
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) {
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker(i); });
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -41,13 +41,17 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : workers_) t.join();
 }
 
-void ThreadPool::run_chunk(int index) {
-  const int parts = size();
-  int per = (n_ + parts - 1) / parts;
-  per = (per + grain_ - 1) / grain_ * grain_;
-  const int begin = std::min(n_, index * per);
-  const int end = std::min(n_, begin + per);
-  if (begin < end) (*fn_)(begin, end);
+// Chunks per thread: enough that a slowed thread's share can move to the
+// others, few enough that the shared counter stays cheap (decode runs a few
+// hundred sections per token).
+constexpr int kChunksPerThread = 4;
+
+void ThreadPool::run_chunks() {
+  for (;;) {
+    const int begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
+    if (begin >= n_) return;
+    (*fn_)(begin, std::min(n_, begin + chunk_));
+  }
 }
 
 void ThreadPool::parallel_for(int n, int grain, const std::function<void(int, int)>& fn) {
@@ -56,20 +60,24 @@ void ThreadPool::parallel_for(int n, int grain, const std::function<void(int, in
     fn(0, n);
     return;
   }
+  if (grain < 1) grain = 1;
+  const int parts = size() * kChunksPerThread;
+  const int per = (n + parts - 1) / parts;
   fn_ = &fn;
   n_ = n;
-  grain_ = grain < 1 ? 1 : grain;
+  chunk_ = (per + grain - 1) / grain * grain;
+  next_.store(0, std::memory_order_relaxed);
   pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
-  run_chunk(0);
+  run_chunks();
   while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
 }
 
-void ThreadPool::worker(int index) {
+void ThreadPool::worker() {
   uint64_t seen = 0;
   for (;;) {
     const auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
@@ -83,7 +91,7 @@ void ThreadPool::worker(int index) {
     }
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
-    run_chunk(index);
+    run_chunks();
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }

@@ -1,5 +1,8 @@
 // A small fixed pool for the forward pass: the calling thread and N-1
-// workers split a range into contiguous chunks. Workers spin briefly before
+// workers take contiguous chunks of a range from a shared counter, a few
+// chunks per thread, so a thread the machine slows down (a busy neighbour on
+// a shared host) takes fewer and nobody waits long at the end of a section.
+// Workers spin briefly before
 // sleeping, because a decode step issues a few hundred short parallel
 // sections and a futex wake-up per section would cost more than the work.
 #ifndef MLXPACK_RUNTIME_ENGINE_THREAD_POOL_H_
@@ -26,14 +29,14 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Calls fn(begin, end) over [0, n) split into size() chunks whose bounds
-  // are multiples of `grain` (except the last); returns when all are done.
-  // Not re-entrant: fn must not call parallel_for.
+  // Calls fn(begin, end) over disjoint chunks covering [0, n), whose bounds
+  // are multiples of `grain` (except the last), on any of the threads;
+  // returns when all are done. Not re-entrant: fn must not call parallel_for.
   void parallel_for(int n, int grain, const std::function<void(int, int)>& fn);
 
  private:
-  void worker(int index);
-  void run_chunk(int index);
+  void worker();
+  void run_chunks();
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
@@ -43,7 +46,8 @@ class ThreadPool {
   std::atomic<bool> stop_{false};
   const std::function<void(int, int)>* fn_ = nullptr;
   int n_ = 0;
-  int grain_ = 1;
+  int chunk_ = 1;
+  std::atomic<int> next_{0};
 };
 
 }  // namespace mlxpack::engine
