@@ -15,8 +15,8 @@ void KvCache::init(int layers, int capacity, int kv_heads, int head_dim) {
   kv_dim_ = kv_heads * head_dim;
   length_ = 0;
   elements_ = static_cast<size_t>(layers) * capacity * kv_dim_;
-  keys_.reset(new float[elements_]);
-  values_.reset(new float[elements_]);
+  keys_ = kernels::make_uninitialized_floats(elements_);
+  values_ = kernels::make_uninitialized_floats(elements_);
 }
 
 void KvCache::evict(int sinks, int count, const Rope& rope) {

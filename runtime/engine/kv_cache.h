@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <memory>
 
+#include "runtime/kernels/aligned.h"
+
 namespace mlxpack::engine {
 
 class Rope;
@@ -49,8 +51,8 @@ class KvCache {
   size_t elements_ = 0;
   // Left uninitialized: pages are touched (and count in RSS) only as the
   // context fills; a slot is always written before it is read.
-  std::unique_ptr<float[]> keys_;
-  std::unique_ptr<float[]> values_;
+  kernels::AlignedFloats keys_;
+  kernels::AlignedFloats values_;
 };
 
 }  // namespace mlxpack::engine

@@ -153,7 +153,7 @@ void Transformer::attention(int layer, int n, int start) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const kernels::KernelTable* k = kernels::active_table();
   pool_->parallel_for(n * c.num_heads, 1, [&](int begin, int end) {
-    thread_local std::vector<float> scores;
+    thread_local kernels::AlignedVector<float> scores;
     if (scores.size() < static_cast<size_t>(cache_.capacity())) scores.resize(cache_.capacity());
     for (int item = begin; item < end; ++item) {
       // Causal rows grow with t, and the pool hands out contiguous ranges:

@@ -59,7 +59,7 @@ class Transformer {
   int max_batch_;
   int q_dim_, kv_dim_, qkv_dim_;
   // Workspaces, sized once for max_batch.
-  std::vector<float> x_, h_, qkv_, attn_, gate_up_, act_, out_, cos_, sin_;
+  kernels::AlignedVector<float> x_, h_, qkv_, attn_, gate_up_, act_, out_, cos_, sin_;
   kernels::Activations act_hidden_, act_attn_, act_mlp_;
   StageTimes times_;
 };

@@ -62,17 +62,17 @@ std::atomic<const KernelTable*> g_override{nullptr};
 
 // Per-thread row buffers: grown once to the widest row, then reused.
 struct Scratch {
-  std::vector<float> row;
-  std::vector<uint8_t> q;
-  std::vector<float> scales;
-  std::vector<float> biases;
-  std::vector<float> block_weights;
-  std::vector<float> acc;
+  AlignedVector<float> row;
+  AlignedVector<uint8_t> q;
+  AlignedVector<float> scales;
+  AlignedVector<float> biases;
+  AlignedVector<float> block_weights;
+  AlignedVector<float> acc;
 };
 thread_local Scratch t_scratch;
 
 template <typename T>
-T* grow(std::vector<T>& v, size_t n) {
+T* grow(AlignedVector<T>& v, size_t n) {
   if (v.size() < n) v.resize(n);
   return v.data();
 }

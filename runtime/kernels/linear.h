@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/kernels/aligned.h"
 #include "runtime/kernels/kernel_table.h"
 
 namespace mlxpack::kernels {
@@ -83,16 +84,16 @@ class Activations {
   int m_ = 0;
   int k_ = 0;
   bool quantized_ = false;
-  std::vector<int8_t> xq_;
-  std::vector<float> d_;
-  std::vector<float> sum_;
-  std::vector<int32_t> isum_;
-  std::vector<int8_t> xq4_;
-  std::vector<float> gsum64_;
-  std::vector<float> gsum128_;
-  std::vector<float> dlanes_;
-  std::vector<float> dlanes8_;
-  std::vector<float> gsum_t_;  // transposed group sums: 32, then 64, then 128
+  AlignedVector<int8_t> xq_;
+  AlignedVector<float> d_;
+  AlignedVector<float> sum_;
+  AlignedVector<int32_t> isum_;
+  AlignedVector<int8_t> xq4_;
+  AlignedVector<float> gsum64_;
+  AlignedVector<float> gsum128_;
+  AlignedVector<float> dlanes_;
+  AlignedVector<float> dlanes8_;
+  AlignedVector<float> gsum_t_;  // transposed group sums: 32, then 64, then 128
 };
 
 // y[i * ldy + n] = sum_k x.row(i)[k] * W[n, k] (+ bias[n]) for every i < x.m()

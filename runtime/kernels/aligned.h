@@ -1,0 +1,52 @@
+// Cache-line-aligned buffers for the vectors the kernels read. A 64-byte
+// vector load that straddles two cache lines costs two loads, and the
+// prefill's products load an activation vector per few multiply-adds: with
+// operator new's 16-byte alignment the FP32 4x4 tile ran at 51 GMAC/s in L1
+// instead of 91 (one core of this machine, aligned vs offset by 16 bytes).
+// Rows stay aligned when their length is a multiple of 16 floats, as every
+// supported model's widths are.
+#ifndef MLXPACK_RUNTIME_KERNELS_ALIGNED_H_
+#define MLXPACK_RUNTIME_KERNELS_ALIGNED_H_
+
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <vector>
+
+namespace mlxpack::kernels {
+
+inline constexpr std::size_t kBufferAlignment = 64;
+
+template <typename T>
+struct AlignedAllocator {
+  using value_type = T;
+  AlignedAllocator() = default;
+  template <typename U>
+  AlignedAllocator(const AlignedAllocator<U>&) {}  // NOLINT: rebinding is implicit by design
+  T* allocate(std::size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{kBufferAlignment}));
+  }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t{kBufferAlignment}); }
+  template <typename U>
+  bool operator==(const AlignedAllocator<U>&) const { return true; }
+  template <typename U>
+  bool operator!=(const AlignedAllocator<U>&) const { return false; }
+};
+
+template <typename T>
+using AlignedVector = std::vector<T, AlignedAllocator<T>>;
+
+// An aligned array left uninitialized (its pages are touched only as they
+// are written, so they count in RSS only then).
+struct AlignedDelete {
+  void operator()(float* p) const { ::operator delete[](p, std::align_val_t{kBufferAlignment}); }
+};
+using AlignedFloats = std::unique_ptr<float[], AlignedDelete>;
+
+inline AlignedFloats make_uninitialized_floats(std::size_t n) {
+  return AlignedFloats(static_cast<float*>(::operator new[](n * sizeof(float), std::align_val_t{kBufferAlignment})));
+}
+
+}  // namespace mlxpack::kernels
+
+#endif  // MLXPACK_RUNTIME_KERNELS_ALIGNED_H_
