@@ -4,7 +4,10 @@
 // beside this machine's streaming-read bandwidth measured in the same run
 // (decode reads every weight once per token, except an untied embedding's
 // unused rows, so that ratio says how close the kernels are to the memory
-// roofline).
+// roofline). Prefill is bound by arithmetic instead: it prints the
+// prefill's multiply-adds per second beside this machine's FP32 FMA peak
+// measured in the same run (the roof of float-weight prefill; quantized
+// weights multiply int8 values and may pass it).
 //
 //   generation_bench --model-root M.mlxpack [--prompt-tokens 128]
 //                    [--decode-tokens 64] [--threads 2] [--repeat 3]
@@ -19,6 +22,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -137,21 +141,118 @@ double read_bandwidth_gbs(int threads) {
   return best;
 }
 
-double bandwidth_in_child(int threads) {
+// Multiply-adds of `iters` rounds of 16 independent FMA chains (more than
+// latency x ports, so throughput-bound) in the widest registers the CPU has.
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) float fma_chains_avx512(long iters, double* macs) {
+  __m512 a[16];
+  for (int i = 0; i < 16; ++i) a[i] = _mm512_set1_ps(0.001f * i);
+  const __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(0.001f);
+  for (long it = 0; it < iters; ++it) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) a[i] = _mm512_fmadd_ps(a[i], m, c);
+  }
+  // Every chain feeds the result, or the compiler drops the unused ones.
+  for (int i = 1; i < 16; ++i) a[0] = _mm512_add_ps(a[0], a[i]);
+  float lanes[16];
+  _mm512_storeu_ps(lanes, a[0]);
+  *macs = static_cast<double>(iters) * 16 * 16;
+  return lanes[0];
+}
+__attribute__((target("avx2,fma"))) float fma_chains_avx2(long iters, double* macs) {
+  __m256 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(0.001f * i);
+  const __m256 m = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(0.001f);
+  for (long it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) a[i] = _mm256_fmadd_ps(a[i], m, c);
+  }
+  for (int i = 1; i < 12; ++i) a[0] = _mm256_add_ps(a[0], a[i]);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, a[0]);
+  *macs = static_cast<double>(iters) * 12 * 8;
+  return lanes[0];
+}
+#endif
+float fma_chains_portable(long iters, double* macs) {
+  float a[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  for (long it = 0; it < iters; ++it) {
+    for (float& v : a) v = v * 0.999f + 0.001f;
+  }
+  *macs = static_cast<double>(iters) * 8;
+  return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
+}
+float fma_chains(long iters, double* macs) {
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx512f")) return fma_chains_avx512(iters, macs);
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return fma_chains_avx2(iters, macs);
+#endif
+  return fma_chains_portable(iters, macs);
+}
+
+// FP32 multiply-adds per second (GMAC/s) of `threads` threads at once, best
+// of 5: the roof of a float matrix-matrix product.
+double fma_peak_gmacs(int threads) {
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    std::vector<double> macs(threads);
+    std::vector<float> sink(threads);
+    const auto t0 = Clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back([&, t] { sink[t] = fma_chains(4000000, &macs[t]); });
+    for (auto& th : pool) th.join();
+    const double s = seconds_since(t0);
+    double total = 0;
+    for (double m : macs) total += m;
+    best = std::max(best, total / s / 1e9);
+    if (sink[0] != sink[0]) std::fprintf(stderr, "generation_bench: FMA sums are off\n");
+  }
+  return best;
+}
+
+struct MachinePeaks {
+  double read_gbs = 0;
+  double fma_gmacs = 0;
+};
+
+MachinePeaks peaks_in_child(int threads) {
   int fds[2];
-  if (pipe(fds) != 0) return 0;
+  MachinePeaks p;
+  if (pipe(fds) != 0) return p;
   const pid_t pid = fork();
   if (pid == 0) {
-    const double gbs = read_bandwidth_gbs(threads);
-    const ssize_t w = write(fds[1], &gbs, sizeof gbs);
-    _exit(w == sizeof gbs ? 0 : 1);
+    const MachinePeaks got{read_bandwidth_gbs(threads), fma_peak_gmacs(threads)};
+    const ssize_t w = write(fds[1], &got, sizeof got);
+    _exit(w == sizeof got ? 0 : 1);
   }
   close(fds[1]);
-  double gbs = 0;
-  if (pid < 0 || read(fds[0], &gbs, sizeof gbs) != sizeof gbs) gbs = 0;
+  if (pid < 0 || read(fds[0], &p, sizeof p) != sizeof p) p = MachinePeaks{};
   close(fds[0]);
   if (pid > 0) waitpid(pid, nullptr, 0);
-  return gbs;
+  return p;
+}
+
+// Multiply-adds per prompt token of a prefill of `prompt` tokens, from
+// config.json: the projections and MLP of every layer, plus causal attention
+// (q.k and p.v over (prompt + 1) / 2 positions on average). The lm_head runs
+// once per prefill, not per token. 0 if the config lacks a field.
+double prefill_macs_per_token(const std::string& root, int prompt) {
+  auto src = mlxpack::ModelSource::open(root);
+  if (!src.is_ok()) return 0;
+  auto text = (*src)->file("config.json");
+  if (!text.is_ok()) return 0;
+  const nlohmann::json c = nlohmann::json::parse(*text, nullptr, false);
+  if (!c.is_object()) return 0;
+  const double h = c.value("hidden_size", 0.0), inter = c.value("intermediate_size", 0.0);
+  const double layers = c.value("num_hidden_layers", 0.0), heads = c.value("num_attention_heads", 0.0);
+  const double kv_heads = c.value("num_key_value_heads", heads);
+  const double head_dim = c.contains("head_dim") && c["head_dim"].is_number() ? c["head_dim"].get<double>()
+                          : heads > 0                                          ? h / heads
+                                                                               : 0.0;
+  const double q = heads * head_dim, kv = kv_heads * head_dim;
+  const double linear = h * (q + 2 * kv) + q * h + 3 * h * inter;
+  const double attention = 2 * q * (prompt + 1) / 2.0;
+  return layers * (linear + attention);
 }
 
 // Weight bytes a decode step reads: all of them, except an untied input
@@ -182,7 +283,8 @@ int main(int argc, char** argv) {
   // Measured first, in a child process: its buffer must not count in this
   // process's peak RSS, and the runtime's spinning workers must not share
   // the cores with it.
-  const double bandwidth = bandwidth_in_child(threads);
+  const MachinePeaks peaks = peaks_in_child(threads);
+  const double bandwidth = peaks.read_gbs;
   const auto process_start = Clock::now();  // "cold": nothing of the model is open yet
 
   mlxpack::RuntimeOptions options;
@@ -239,14 +341,17 @@ int main(int argc, char** argv) {
   const uint64_t file_bytes = path_bytes(root);
   const uint64_t rss = peak_rss_bytes();
   const uint64_t kv = rt.kv_cache_bytes();
+  const double prefill_gmacs = best_prefill * prefill_macs_per_token(root, prompt_tokens) / 1e9;
   const double decode_gbs = best_decode * static_cast<double>(bytes_read_per_token(root, rt.weight_bytes())) / 1e9;
   std::printf(
       "model=%s weights=\"%s\" kernels=%s threads=%d weight_mib=%.1f file_mib=%.1f kv_mib=%.2f open_ms=%.1f "
       "ttft_cold_ms=%.1f prefill_tps=%.1f decode_tps=%.2f peak_rss_mib=%.1f rss_over_budget_base_mib=%.1f "
-      "rss_after_open_mib=%.1f peak_after_open_mib=%.1f decode_weight_gbs=%.2f read_bandwidth_gbs=%.2f roofline_fraction=%.2f\n",
+      "rss_after_open_mib=%.1f peak_after_open_mib=%.1f decode_weight_gbs=%.2f read_bandwidth_gbs=%.2f roofline_fraction=%.2f "
+      "prefill_gmacs=%.1f fma_peak_gmacs=%.1f prefill_fma_fraction=%.2f\n",
       root.c_str(), rt.weights_summary().c_str(), rt.kernel_name(), threads, rt.weight_bytes() / 1048576.0,
       file_bytes / 1048576.0, kv / 1048576.0, open_s * 1e3, ttft_cold * 1e3, best_prefill, best_decode,
       rss / 1048576.0, (static_cast<double>(rss) - static_cast<double>(file_bytes) - static_cast<double>(kv)) / 1048576.0,
-      rss_after_open / 1048576.0, peak_after_open / 1048576.0, decode_gbs, bandwidth, decode_gbs / bandwidth);
+      rss_after_open / 1048576.0, peak_after_open / 1048576.0, decode_gbs, bandwidth, decode_gbs / bandwidth,
+      prefill_gmacs, peaks.fma_gmacs, peaks.fma_gmacs > 0 ? prefill_gmacs / peaks.fma_gmacs : 0.0);
   return 0;
 }
