@@ -2,9 +2,9 @@
 // workers take contiguous chunks of a range from a shared counter, a few
 // chunks per thread, so a thread the machine slows down (a busy neighbour on
 // a shared host) takes fewer and nobody waits long at the end of a section.
-// Workers spin briefly before
-// sleeping, because a decode step issues a few hundred short parallel
-// sections and a futex wake-up per section would cost more than the work.
+// Workers spin briefly before sleeping, because a decode step issues a few
+// hundred short parallel sections and a futex wake-up per section would cost
+// more than the work.
 #ifndef MLXPACK_RUNTIME_ENGINE_THREAD_POOL_H_
 #define MLXPACK_RUNTIME_ENGINE_THREAD_POOL_H_
 

@@ -42,6 +42,18 @@ void run_linears(ThreadPool* pool, const Activations& a, int ldy, std::initializ
   });
 }
 
+// Writes rows [0, n) of x (k floats each) with row(t), then quantizes them
+// into act, rows spread over the pool: the kernels' input for the next
+// projections, made on every thread instead of between parallel sections.
+template <typename RowFn>
+void fill_and_quantize(ThreadPool* pool, Activations& act, const float* x, int n, int k, RowFn row) {
+  act.prepare(x, n, k);
+  pool->parallel_for(n, 4, [&](int begin, int end) {
+    for (int t = begin; t < end; ++t) row(t);
+    act.quantize_rows(begin, end);
+  });
+}
+
 }  // namespace
 
 Transformer::Transformer(const ModelConfig& config, ModelWeights weights, ThreadPool* pool, int capacity,
@@ -100,8 +112,7 @@ void Transformer::forward(const int* tokens, int n, float* logits, bool all_logi
       }
     });
     attention(l, n, start);
-    act_attn_.prepare(attn_.data(), n, q_dim_);
-    pool_->parallel_for(n, 4, [&](int begin, int end) { act_attn_.quantize_rows(begin, end); });
+    fill_and_quantize(pool_, act_attn_, attn_.data(), n, q_dim_, [](int) {});
     run_linears(pool_, act_attn_, d, {{&L.o, out_.data()}});
     for (size_t i = 0; i < size_t(n) * d; ++i) x_[i] += out_[i];
     times_.attention += seconds_since(t0);
@@ -114,13 +125,9 @@ void Transformer::forward(const int* tokens, int n, float* logits, bool all_logi
       run_linears(pool_, act_hidden_, 2 * inter, {{&L.gate, gate_up_.data()}, {&L.up, gate_up_.data() + inter}});
     }
     const kernels::KernelTable* kt = kernels::active_table();
-    act_mlp_.prepare(act_.data(), n, inter);
-    pool_->parallel_for(n, 4, [&](int begin, int end) {
-      for (int t = begin; t < end; ++t) {
-        const float* g = &gate_up_[size_t(t) * 2 * inter];
-        kt->silu_mul(g, g + inter, &act_[size_t(t) * inter], inter);
-      }
-      act_mlp_.quantize_rows(begin, end);
+    fill_and_quantize(pool_, act_mlp_, act_.data(), n, inter, [&](int t) {
+      const float* g = &gate_up_[size_t(t) * 2 * inter];
+      kt->silu_mul(g, g + inter, &act_[size_t(t) * inter], inter);
     });
     run_linears(pool_, act_mlp_, d, {{&L.down, out_.data()}});
     for (size_t i = 0; i < size_t(n) * d; ++i) x_[i] += out_[i];
@@ -137,12 +144,8 @@ void Transformer::forward(const int* tokens, int n, float* logits, bool all_logi
 
 void Transformer::norm_rows(const float* weight, int n, int first, kernels::Activations& act) {
   const int d = config_.hidden_size;
-  act.prepare(h_.data(), n, d);
-  pool_->parallel_for(n, 4, [&](int begin, int end) {
-    for (int t = begin; t < end; ++t) {
-      rms_norm(&x_[size_t(first + t) * d], weight, &h_[size_t(t) * d], d, config_.rms_norm_eps);
-    }
-    act.quantize_rows(begin, end);
+  fill_and_quantize(pool_, act, h_.data(), n, d, [&](int t) {
+    rms_norm(&x_[size_t(first + t) * d], weight, &h_[size_t(t) * d], d, config_.rms_norm_eps);
   });
 }
 

@@ -286,9 +286,9 @@ void Activations::quantize_rows(int begin, int end) {
   for (int i = begin; i < end; ++i) {
     const size_t b0 = static_cast<size_t>(i) * blocks_per_row;
     int8_t* xq = xq_.data() + static_cast<size_t>(i) * k;
-    const float* d = d_.data() + b0;
-    const float* bs = sum_.data() + b0;
-    t->quantize_blocks(row(i), xq, d_.data() + b0, sum_.data() + b0, isum_.data() + b0, k);
+    float* d = d_.data() + b0;
+    float* bs = sum_.data() + b0;
+    t->quantize_blocks(row(i), xq, d, bs, isum_.data() + b0, k);
     float* g64 = gsum64_.data() + i * (blocks_per_row / 2);
     float* g128 = gsum128_.data() + i * (blocks_per_row / 4);
     for (size_t g = 0; g < blocks_per_row / 2; ++g) g64[g] = bs[2 * g] + bs[2 * g + 1];
