@@ -73,6 +73,11 @@ Result<std::set<std::string>> check_shard_index(const std::string& dir, const js
   if (wm == doc.end() || !wm->is_object()) {
     return Status::invalid_argument(label + ": field 'weight_map' is missing or not an object");
   }
+  // An empty map would name no shard, so every safetensors file would be
+  // skipped and the pack would hold no weights at all.
+  if (wm->empty()) {
+    return Status::invalid_argument(label + ": field 'weight_map' is empty; it must map at least 1 tensor to a shard");
+  }
   std::map<std::string, std::vector<std::string>> tensors_by_shard;
   for (auto it = wm->begin(); it != wm->end(); ++it) {
     if (!it->is_string()) {

@@ -147,6 +147,9 @@ TEST_F(ModelDirTest, ShardIndexIsValidated) {
   expect_pack_fails("'..'");
   index("\"" + tensors[0].name + "\":\"model-00009-of-00009.safetensors\"");
   expect_pack_fails("not a safetensors file");
+  // An empty map would skip both shards and plan a pack without weights.
+  index("");
+  expect_pack_fails("'weight_map' is empty");
 }
 
 TEST_F(ModelDirTest, SameTensorInTwoFilesIsRejected) {
