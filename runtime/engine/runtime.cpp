@@ -212,9 +212,10 @@ Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOpti
     // The chosen token's log-probability, from the raw logits.
     {
       const float* l = impl_->logits.data();
-      const float mx = *std::max_element(l, l + vocab);
+      const kernels::KernelTable* t = kernels::active_table();
+      const float mx = l[t->argmax_f32(l, vocab)];
       impl_->probs.resize(vocab);
-      const float total = kernels::active_table()->exp_sum(l, mx, impl_->probs.data(), vocab);
+      const float total = t->exp_sum(l, mx, impl_->probs.data(), vocab);
       event.logprob = l[event.id] - mx - std::log(total);
     }
     event.is_stop = std::find(impl_->eos_ids.begin(), impl_->eos_ids.end(), event.id) != impl_->eos_ids.end();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/kernels/linear.h"
+
 namespace mlxpack::engine {
 
 Sampler::Sampler(const SamplerOptions& options) : options_(options), state_(options.seed) {}
@@ -17,13 +19,7 @@ double Sampler::uniform() {
 }
 
 int Sampler::sample(const float* logits, int vocab) {
-  if (options_.temperature <= 0.0f) {
-    int best = 0;
-    for (int i = 1; i < vocab; ++i) {
-      if (logits[i] > logits[best]) best = i;
-    }
-    return best;
-  }
+  if (options_.temperature <= 0.0f) return kernels::active_table()->argmax_f32(logits, vocab);
   candidates_.resize(vocab);
   for (int i = 0; i < vocab; ++i) candidates_[i] = {logits[i] / options_.temperature, i};
   auto better = [](const std::pair<float, int>& a, const std::pair<float, int>& b) {

@@ -1,10 +1,10 @@
-// The row loop of the fused affine matrix-vector products, shared by every
-// kernel file and compiled with that file's instruction set, so that the
-// per-row work (scale and bias conversion, the bias term, the dot product)
-// inlines into one loop instead of costing calls per row: at decode a
-// 768-wide row is only six 128-value chunks, and the per-row overhead was
-// as large as the dot product itself. Also the per-row parameter helpers
-// the matrix-matrix kernels share.
+// The one-row loop of the fused affine matrix-vector products (the scalar
+// table's, and the AVX-512 8-bit kernel's for rows with a 32-value tail),
+// compiled with each including file's instruction set so that the per-row
+// work (scale and bias conversion, the bias term, the dot product) inlines
+// into one loop. The SIMD tables' main kernels go further (row blocks that
+// read scales and biases in place as vectors; see kernels_avx512.cpp).
+// Also the per-row parameter helpers the matrix-matrix kernels share.
 #ifndef MLXPACK_RUNTIME_KERNELS_AFFINE_ROWS_H_
 #define MLXPACK_RUNTIME_KERNELS_AFFINE_ROWS_H_
 

@@ -43,11 +43,13 @@ struct AffineRows {
 };
 
 // One activation row quantized in blocks of kBlock: xq, each block's scale
-// d, and the float sums of x per weight group (group_sum).
+// d, the float sums of x per weight group (group_sum) and each block's sum
+// of xq (isum).
 struct AffineInput {
   const int8_t* xq;
   const float* d;
   const float* group_sum;
+  const int32_t* isum;
 };
 
 // The prefill's batch of m activation rows for the 4-bit integer product:
@@ -121,6 +123,10 @@ struct KernelTable {
   float (*exp_sum)(const float* x, float shift, float* out, int n);
   // out[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i] (SwiGLU).
   void (*silu_mul)(const float* g, const float* u, float* out, int n);
+  // The lowest index of the largest of x[0..n), n >= 1, x without NaN
+  // (greedy sampling over a vocabulary: the scalar loop took 0.1 ms of a
+  // 3.7 ms 110M decode step).
+  int (*argmax_f32)(const float* x, int n);
 };
 
 const KernelTable* scalar_table();

@@ -12,6 +12,9 @@ namespace mlxpack::kernels {
 
 namespace {
 
+// Rows per block of the matrix-vector kernels.
+constexpr int kRowBlock = 2;
+
 float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -100,51 +103,6 @@ float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, const 
     }
   }
   return hsum(acc) + correction;
-}
-
-__m256 two_weights(const float* scale, int shift, const float* d, int b) {
-  return _mm256_set_m128(_mm_set1_ps(scale[(b + 1) >> shift] * d[b + 1]), _mm_set1_ps(scale[b >> shift] * d[b]));
-}
-
-float affine4_dot(const uint8_t* packed, const float* scale, int shift, const int8_t* x, const float* d, int n) {
-  const __m256i mask = _mm256_set1_epi8(0x0f);
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256 acc = _mm256_setzero_ps();
-  for (int c = 0; c < n / 128; ++c) {
-    for (int h = 0; h < 2; ++h) {
-      // Bytes 32h..32h+31 of the chunk: blocks 4c+2h (lanes 0-3), 4c+2h+1 (lanes 4-7).
-      const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + c * 64 + h * 32));
-      const __m256i lo = _mm256_and_si256(p, mask);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(p, 4), mask);
-      const __m256i xl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + c * 128 + h * 32));
-      const __m256i xh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + c * 128 + 64 + h * 32));
-      // 15 * 127 * 4 fits 16 bits, so the two products add before widening.
-      const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_maddubs_epi16(hi, xh));
-      const __m256i s32 = _mm256_madd_epi16(s16, ones);
-      acc = _mm256_fmadd_ps(two_weights(scale, shift, d, c * 4 + h * 2), _mm256_cvtepi32_ps(s32), acc);
-    }
-  }
-  return hsum(acc);
-}
-
-float affine8_dot(const uint8_t* packed, const float* scale, int shift, const int8_t* x, const float* d, int n) {
-  const __m256i ones16 = _mm256_set1_epi16(1);
-  const __m256i ones8 = _mm256_set1_epi8(1);
-  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
-  float s = 0.0f;
-  for (int b = 0; b < n / kBlock; ++b) {
-    // <q, x> = <q - 128, x> + 128 * sum(x), each part within maddubs' range.
-    const __m256i qs = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + b * kBlock)), bias);
-    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + b * kBlock));
-    const __m256i centred = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(qs), _mm256_sign_epi8(xv, qs)), ones16);
-    const __m256i xsum = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xv), ones16);
-    const __m256i total = _mm256_add_epi32(centred, _mm256_slli_epi32(xsum, 7));
-    __m128i r = _mm_add_epi32(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
-    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, 0x4e));
-    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, 0xb1));
-    s += scale[b >> shift] * d[b] * static_cast<float>(_mm_cvtsi128_si32(r));
-  }
-  return s;
 }
 
 void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
@@ -261,6 +219,38 @@ void silu_mul(const float* g, const float* u, float* out, int n) {
   }
 }
 
+// Per lane the largest value and the first index holding it, then the
+// lanes' winner (ties to the lower index, as the scalar loop).
+int argmax_f32(const float* x, int n) {
+  int i = 0;
+  int best = 0;
+  if (n >= 8) {
+    __m256 vmax = _mm256_loadu_ps(x);
+    __m256i vidx = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+    __m256i cur = vidx;
+    const __m256i step = _mm256_set1_epi32(8);
+    for (i = 8; i + 8 <= n; i += 8) {
+      cur = _mm256_add_epi32(cur, step);
+      const __m256 v = _mm256_loadu_ps(x + i);
+      const __m256 gt = _mm256_cmp_ps(v, vmax, _CMP_GT_OQ);
+      vmax = _mm256_blendv_ps(vmax, v, gt);
+      vidx = _mm256_blendv_epi8(vidx, cur, _mm256_castps_si256(gt));
+    }
+    alignas(32) float m[8];
+    alignas(32) int32_t idx[8];
+    _mm256_store_ps(m, vmax);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(idx), vidx);
+    best = idx[0];
+    for (int l = 1; l < 8; ++l) {
+      if (m[l] > x[best] || (m[l] == x[best] && idx[l] < best)) best = idx[l];
+    }
+  }
+  for (; i < n; ++i) {
+    if (x[i] > x[best]) best = i;
+  }
+  return best;
+}
+
 // Prefill's 4-bit product (see the AVX-512 table's affine_gemm): two weight
 // rows by two activation rows per register block, 32 packed bytes (64
 // values, blocks 2h and 2h + 1 of a chunk) per step. maddubs multiplies the
@@ -358,12 +348,150 @@ void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, flo
   }
 }
 
-void affine4_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
-  affine_rows<affine4_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
+// Eight group parameters (scales or biases) of one row from group g0 as
+// floats, read in place; lanes from `count` on are zero.
+inline __m256 load_group_params(const uint8_t* row, ScaleKind kind, int g0, int count) {
+  const int size = kind == ScaleKind::kF32 ? 4 : 2;
+  alignas(32) uint8_t tail[32] = {};
+  const uint8_t* p = row + static_cast<uint64_t>(g0) * size;
+  if (count < 8) {  // AVX2 has no masked 16-bit load
+    std::memcpy(tail, p, static_cast<size_t>(count) * size);
+    p = tail;
+  }
+  if (kind == ScaleKind::kF32) return _mm256_loadu_ps(reinterpret_cast<const float*>(p));
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  if (kind == ScaleKind::kF16) return _mm256_cvtph_ps(h);
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+// Starts groups g0..g0+count-1 of rows n..n+R-1: their scales into sv, and
+// the bias term sum_g b_g * group_sum_g added to acc.
+template <int R>
+inline void begin_groups(const AffineRows& w, const AffineInput& in, int n, int g0, int count, __m256* sv,
+                         __m256* acc) {
+  const uint64_t param_bytes =
+      static_cast<uint64_t>(w.cols / w.group_size) * (w.scale_kind == ScaleKind::kF32 ? 4 : 2);
+  const __m256 gsum = load_group_params(reinterpret_cast<const uint8_t*>(in.group_sum), ScaleKind::kF32, g0, count);
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    const uint64_t off = static_cast<uint64_t>(n + r) * param_bytes;
+    sv[r] = load_group_params(w.scales + off, w.scale_kind, g0, count);
+    acc[r] = _mm256_fmadd_ps(load_group_params(w.biases + off, w.scale_kind, g0, count), gsum, acc[r]);
+  }
+}
+
+// Rows n..n+R-1 of a 4-bit weight times one activation row: as the AVX-512
+// table's row block (a row's scales and biases for eight groups in one
+// vector read in place, lane scales by permute, one bias FMA per eight
+// groups, R rows sharing the activation loads), in 32-byte halves of a
+// 128-value chunk: half h holds blocks 4c + 2h (lanes 0-3) and 4c + 2h + 1
+// (lanes 4-7) after the pairwise adds.
+template <int R>
+void affine4_row_block(const AffineRows& w, const AffineInput& in, int n, float* y) {
+  const int groups = w.cols / w.group_size;
+  const int groups_per_chunk = 128 / w.group_size;  // 4, 2 or 1
+  const __m128i block_shift = _mm_cvtsi32_si128(groups_per_chunk == 4 ? 0 : groups_per_chunk == 2 ? 1 : 2);
+  const __m256i mask = _mm256_set1_epi8(0x0f);
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i lane_block = _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0);
+  const uint8_t* rows = w.data + static_cast<uint64_t>(n) * w.row_bytes;
+  prefetch_ahead(rows, R * w.row_bytes);
+  __m256 acc[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  int chunk = 0;
+  for (int g0 = 0; g0 < groups; g0 += 8) {
+    const int count = std::min(8, groups - g0);
+    __m256 sv[R];
+    begin_groups<R>(w, in, n, g0, count, sv, acc);
+    const int first_block = 4 * chunk;
+    for (const int end = chunk + count / groups_per_chunk; chunk < end; ++chunk) {
+      for (int h = 0; h < 2; ++h) {
+        const int b = 4 * chunk + 2 * h;
+        // Each lane's group within these eight, and its block's d.
+        const __m256i idx = _mm256_srl_epi32(_mm256_add_epi32(_mm256_set1_epi32(b - first_block), lane_block), block_shift);
+        const __m256 dv = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_broadcast_ss(in.d + b)),
+                                               _mm_broadcast_ss(in.d + b + 1), 1);
+        const __m256i xl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in.xq + chunk * 128 + h * 32));
+        const __m256i xh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in.xq + chunk * 128 + 64 + h * 32));
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          const __m256i p =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + r * w.row_bytes + chunk * 64 + h * 32));
+          // 15 * 127 * 4 fits 16 bits, so the two products add before widening.
+          const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(p, mask), xl),
+                                               _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(p, 4), mask), xh));
+          const __m256 wv = _mm256_mul_ps(_mm256_permutevar8x32_ps(sv[r], idx), dv);
+          acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(s16, ones)), wv, acc[r]);
+        }
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) y[n + r] = hsum(acc[r]) + (w.out_bias != nullptr ? w.out_bias[n + r] : 0.0f);
+}
+
+void affine4_rows(const AffineRows& w, const AffineInput& in, float* /*scratch*/, float* y, int n0, int n1) {
+  int n = n0;
+  for (; n + kRowBlock <= n1; n += kRowBlock) affine4_row_block<kRowBlock>(w, in, n, y);
+  for (; n < n1; ++n) affine4_row_block<1>(w, in, n, y);
+}
+
+// Rows n..n+R-1 of an 8-bit weight times one activation row, a 32-value
+// block at a time. maddubs saturates u8 x s8 pairs past 16 bits, so q is
+// re-centred: <q, x> = <q - 128, x> + 128 * isum, and the second part,
+// summed per group (correction[g] = 128 * sum_b d_b isum_b), costs one FMA
+// per eight groups like the bias term.
+template <int R>
+void affine8_row_block(const AffineRows& w, const AffineInput& in, const float* correction, int n, float* y) {
+  const int groups = w.cols / w.group_size;
+  const int block_shift = w.group_size == 32 ? 0 : w.group_size == 64 ? 1 : 2;
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i centre = _mm256_set1_epi8(static_cast<char>(0x80));
+  const uint8_t* rows = w.data + static_cast<uint64_t>(n) * w.row_bytes;
+  prefetch_ahead(rows, R * w.row_bytes);
+  __m256 acc[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  for (int g0 = 0; g0 < groups; g0 += 8) {
+    const int count = std::min(8, groups - g0);
+    const __m256 corr = load_group_params(reinterpret_cast<const uint8_t*>(correction), ScaleKind::kF32, g0, count);
+    __m256 sv[R];
+    begin_groups<R>(w, in, n, g0, count, sv, acc);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(sv[r], corr, acc[r]);
+    const int first = g0 << block_shift;
+    for (int b = first, end = (g0 + count) << block_shift; b < end; ++b) {
+      const __m256i idx = _mm256_set1_epi32((b - first) >> block_shift);
+      const __m256 dv = _mm256_broadcast_ss(in.d + b);
+      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in.xq + b * kBlock));
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m256i qs = _mm256_xor_si256(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + r * w.row_bytes + b * kBlock)), centre);
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(qs), _mm256_sign_epi8(xv, qs)), ones);
+        const __m256 wv = _mm256_mul_ps(_mm256_permutevar8x32_ps(sv[r], idx), dv);
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), wv, acc[r]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) y[n + r] = hsum(acc[r]) + (w.out_bias != nullptr ? w.out_bias[n + r] : 0.0f);
 }
 
 void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
-  affine_rows<affine8_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
+  const int groups = w.cols / w.group_size;
+  const int blocks_per_group = w.group_size / kBlock;
+  float* correction = scratch;  // groups floats of the 2 * groups
+  for (int g = 0; g < groups; ++g) {
+    float c = 0.0f;
+    for (int j = 0; j < blocks_per_group; ++j) {
+      const int b = g * blocks_per_group + j;
+      c += in.d[b] * static_cast<float>(in.isum[b]);
+    }
+    correction[g] = 128.0f * c;
+  }
+  int n = n0;
+  for (; n + kRowBlock <= n1; n += kRowBlock) affine8_row_block<kRowBlock>(w, in, correction, n, y);
+  for (; n < n1; ++n) affine8_row_block<1>(w, in, correction, n, y);
 }
 
 }  // namespace
@@ -372,7 +500,7 @@ const KernelTable* avx2_table() {
   static const KernelTable table = {"avx2",      dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32,
                                     unpack4,     scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_rows,
                                     affine8_rows, affine4_gemm,    nullptr,         tile_f32,        dots_f32,    weighted_sum_f32, exp_sum,
-                                    silu_mul};
+                                    silu_mul,    argmax_f32};
   return &table;
 }
 

@@ -109,26 +109,6 @@ float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, const 
   return s;
 }
 
-float affine4_dot(const uint8_t* packed, const float* scale, int shift, const int8_t* x, const float* d, int n) {
-  const __m512i mask = _mm512_set1_epi8(0x0f);
-  // Lane j of a chunk's sums covers packed bytes 4j..4j+3, i.e. block j / 4.
-  const __m512i spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-  __m512 acc = _mm512_setzero_ps();
-  for (int c = 0; c < n / 128; ++c) {
-    const __m512i p = _mm512_loadu_si512(packed + c * 64);
-    const __m512i lo = _mm512_and_si512(p, mask);
-    const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(p, 4), mask);
-    __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(x + c * 128));
-    sums = _mm512_dpbusd_epi32(sums, hi, _mm512_loadu_si512(x + c * 128 + 64));
-    const int b = c * 4;
-    const __m128 s4 = _mm_set_ps(scale[(b + 3) >> shift], scale[(b + 2) >> shift], scale[(b + 1) >> shift], scale[b >> shift]);
-    const __m128 w4 = _mm_mul_ps(s4, _mm_loadu_ps(d + b));
-    const __m512 wv = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(w4));
-    acc = _mm512_fmadd_ps(wv, _mm512_cvtepi32_ps(sums), acc);
-  }
-  return _mm512_reduce_add_ps(acc);
-}
-
 float affine8_dot(const uint8_t* packed, const float* scale, int shift, const int8_t* x, const float* d, int n) {
   const int blocks = n / kBlock;
   __m512 acc = _mm512_setzero_ps();
@@ -276,6 +256,37 @@ void silu_mul(const float* g, const float* u, float* out, int n) {
   }
 }
 
+// As the AVX2 table's, sixteen lanes.
+int argmax_f32(const float* x, int n) {
+  int i = 0;
+  int best = 0;
+  if (n >= 16) {
+    __m512 vmax = _mm512_loadu_ps(x);
+    __m512i vidx = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    __m512i cur = vidx;
+    const __m512i step = _mm512_set1_epi32(16);
+    for (i = 16; i + 16 <= n; i += 16) {
+      cur = _mm512_add_epi32(cur, step);
+      const __m512 v = _mm512_loadu_ps(x + i);
+      const __mmask16 gt = _mm512_cmp_ps_mask(v, vmax, _CMP_GT_OQ);
+      vmax = _mm512_mask_mov_ps(vmax, gt, v);
+      vidx = _mm512_mask_mov_epi32(vidx, gt, cur);
+    }
+    alignas(64) float m[16];
+    alignas(64) int32_t idx[16];
+    _mm512_store_ps(m, vmax);
+    _mm512_store_si512(idx, vidx);
+    best = idx[0];
+    for (int l = 1; l < 16; ++l) {
+      if (m[l] > x[best] || (m[l] == x[best] && idx[l] < best)) best = idx[l];
+    }
+  }
+  for (; i < n; ++i) {
+    if (x[i] > x[best]) best = i;
+  }
+  return best;
+}
+
 // Four weight rows (lanes: per row and chunk the 16 lane scales, their
 // packed bytes at rows[r]) times four activation rows (xs, their lane
 // scales ds): out[r * 4 + c]. 4-bit: chunks of 128 values (64 bytes, low
@@ -393,12 +404,148 @@ void affine8_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, flo
   affine_gemm<8>(w, x, scratch, y, ldy, n0, n1);
 }
 
-void affine4_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
-  affine_rows<affine4_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
+// Sixteen group parameters (scales or biases) of one row from group g0 as
+// floats, read in place; lanes from `count` on are zero.
+inline __m512 load_group_params(const uint8_t* row, ScaleKind kind, int g0, int count) {
+  const __mmask16 m = count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
+  if (kind == ScaleKind::kF32) return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(row) + g0);
+  const __m256i h = _mm256_maskz_loadu_epi16(m, reinterpret_cast<const uint16_t*>(row) + g0);
+  if (kind == ScaleKind::kF16) return _mm512_cvtph_ps(h);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// Starts groups g0..g0+count-1 of rows n..n+R-1: their scales into sv, and
+// the bias term sum_g b_g * group_sum_g added to acc.
+template <int R>
+inline void begin_groups(const AffineRows& w, const AffineInput& in, int n, int g0, int count, __m512* sv,
+                         __m512* acc) {
+  const uint64_t param_bytes =
+      static_cast<uint64_t>(w.cols / w.group_size) * (w.scale_kind == ScaleKind::kF32 ? 4 : 2);
+  const __mmask16 m = count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
+  const __m512 gsum = _mm512_maskz_loadu_ps(m, in.group_sum + g0);
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    const uint64_t off = static_cast<uint64_t>(n + r) * param_bytes;
+    sv[r] = load_group_params(w.scales + off, w.scale_kind, g0, count);
+    acc[r] = _mm512_fmadd_ps(load_group_params(w.biases + off, w.scale_kind, g0, count), gsum, acc[r]);
+  }
+}
+
+// y[n + r] = the sum of acc[r] plus the row's output bias.
+template <int R>
+inline void store_rows(const AffineRows& w, const __m512* acc, int n, float* y) {
+  float sums[R];
+  if constexpr (R == 4) {
+    alignas(64) float t[16];
+    _mm512_store_ps(t, reduce4(acc[0], acc[1], acc[2], acc[3]));
+    for (int r = 0; r < 4; ++r) sums[r] = t[4 * r];
+  } else {
+    for (int r = 0; r < R; ++r) sums[r] = _mm512_reduce_add_ps(acc[r]);
+  }
+  for (int r = 0; r < R; ++r) y[n + r] = sums[r] + (w.out_bias != nullptr ? w.out_bias[n + r] : 0.0f);
+}
+
+// Rows n..n+R-1 of a 4-bit weight times one activation row. The row loop of
+// affine_rows spent as long on each row's set-up (widening its scales and
+// biases into scratch, a scalar bias sum, gathering four scales per chunk,
+// a full reduction) as on its dot product; here a row's scales and biases
+// for sixteen groups are one vector each, read in place, a chunk's lane
+// scales are a permute of it, the bias term is one FMA per sixteen groups,
+// and R rows share the activation loads and one reduction.
+template <int R>
+void affine4_row_block(const AffineRows& w, const AffineInput& in, int n, float* y) {
+  const int groups = w.cols / w.group_size;
+  const int groups_per_chunk = 128 / w.group_size;  // 4, 2 or 1
+  const __m512i mask = _mm512_set1_epi8(0x0f);
+  // Lane j of a chunk's sums covers packed bytes 4j..4j+3: block j / 4, and
+  // group j / (16 / groups_per_chunk) of the chunk.
+  const __m512i spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  const __m512i lane_group = _mm512_srli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                               groups_per_chunk == 4 ? 2 : groups_per_chunk == 2 ? 3 : 4);
+  const __m512i group_step = _mm512_set1_epi32(groups_per_chunk);
+  const uint8_t* rows = w.data + static_cast<uint64_t>(n) * w.row_bytes;
+  prefetch_ahead(rows, R * w.row_bytes);
+  __m512 acc[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  int chunk = 0;
+  for (int g0 = 0; g0 < groups; g0 += 16) {
+    const int count = std::min(16, groups - g0);
+    __m512 sv[R];
+    begin_groups<R>(w, in, n, g0, count, sv, acc);
+    __m512i idx = lane_group;
+    for (const int end = chunk + count / groups_per_chunk; chunk < end; ++chunk) {
+      const __m512 dv = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_loadu_ps(in.d + 4 * chunk)));
+      const __m512i xl = _mm512_loadu_si512(in.xq + chunk * 128);
+      const __m512i xh = _mm512_loadu_si512(in.xq + chunk * 128 + 64);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m512i p = _mm512_loadu_si512(rows + r * w.row_bytes + chunk * 64);
+        __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(p, mask), xl);
+        sums = _mm512_dpbusd_epi32(sums, _mm512_and_si512(_mm512_srli_epi16(p, 4), mask), xh);
+        const __m512 wv = _mm512_mul_ps(_mm512_permutexvar_ps(idx, sv[r]), dv);
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), wv, acc[r]);
+      }
+      idx = _mm512_add_epi32(idx, group_step);
+    }
+  }
+  store_rows<R>(w, acc, n, y);
+}
+
+void affine4_rows(const AffineRows& w, const AffineInput& in, float* /*scratch*/, float* y, int n0, int n1) {
+  int n = n0;
+  for (; n + 4 <= n1; n += 4) affine4_row_block<4>(w, in, n, y);
+  for (; n < n1; ++n) affine4_row_block<1>(w, in, n, y);
+}
+
+// As affine4_row_block for 8-bit weights, in chunks of 64 values (one
+// 64-byte load per row): lane j of a chunk's sums covers values 4j..4j+3,
+// block j / 8. cols % 64 == 0.
+template <int R>
+void affine8_row_block(const AffineRows& w, const AffineInput& in, int n, float* y) {
+  const int groups = w.cols / w.group_size;
+  const int group_shift = w.group_size == 32 ? 5 : w.group_size == 64 ? 6 : 7;
+  const __m512i spread = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  // Value offset of lane j within a chunk: 4j.
+  const __m512i lane_values = _mm512_set_epi32(60, 56, 52, 48, 44, 40, 36, 32, 28, 24, 20, 16, 12, 8, 4, 0);
+  const uint8_t* rows = w.data + static_cast<uint64_t>(n) * w.row_bytes;
+  prefetch_ahead(rows, R * w.row_bytes);
+  __m512 acc[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  int chunk = 0;
+  for (int g0 = 0; g0 < groups; g0 += 16) {
+    const int count = std::min(16, groups - g0);
+    __m512 sv[R];
+    begin_groups<R>(w, in, n, g0, count, sv, acc);
+    const int first = chunk;
+    for (const int end = chunk + (count << group_shift) / 64; chunk < end; ++chunk) {
+      // Each lane's group within these sixteen.
+      const __m512i idx =
+          _mm512_srli_epi32(_mm512_add_epi32(_mm512_set1_epi32((chunk - first) * 64), lane_values), group_shift);
+      const __m512 dv = _mm512_permutexvar_ps(spread, _mm512_castpd_ps(_mm512_castpd128_pd512(
+                                                          _mm_load_sd(reinterpret_cast<const double*>(in.d + 2 * chunk)))));
+      const __m512i xv = _mm512_loadu_si512(in.xq + chunk * 64);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m512i p = _mm512_loadu_si512(rows + r * w.row_bytes + chunk * 64);
+        const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), p, xv);
+        const __m512 wv = _mm512_mul_ps(_mm512_permutexvar_ps(idx, sv[r]), dv);
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), wv, acc[r]);
+      }
+    }
+  }
+  store_rows<R>(w, acc, n, y);
 }
 
 void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
-  affine_rows<affine8_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
+  if (w.cols % 64 != 0) {  // a 32-value tail: the one-row loop handles it
+    affine_rows<affine8_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
+    return;
+  }
+  int n = n0;
+  for (; n + 4 <= n1; n += 4) affine8_row_block<4>(w, in, n, y);
+  for (; n < n1; ++n) affine8_row_block<1>(w, in, n, y);
 }
 
 }  // namespace
@@ -409,7 +556,7 @@ const KernelTable* avx512_table() {
                                     quantize_blocks, dot_u8s8_blocks, affine4_rows,
                                     affine8_rows,   affine4_gemm,    affine8_gemm,
                                     tile_f32,        dots_f32,        weighted_sum_f32,
-                                    exp_sum,        silu_mul};
+                                    exp_sum,        silu_mul,        argmax_f32};
   return &table;
 }
 

@@ -149,6 +149,14 @@ void silu_mul(const float* g, const float* u, float* out, int n) {
   for (int i = 0; i < n; ++i) out[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
+int argmax_f32(const float* x, int n) {
+  int best = 0;
+  for (int i = 1; i < n; ++i) {
+    if (x[i] > x[best]) best = i;
+  }
+  return best;
+}
+
 void affine4_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
   affine_rows<affine4_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
 }
@@ -160,7 +168,8 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
 const KernelTable kScalar = {"scalar",        dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32, unpack4,
                              quantize_blocks, dot_u8s8_blocks, affine4_rows, affine8_rows, nullptr,       nullptr,
                              tile_f32,
-                             dots_f32,        weighted_sum_f32, exp_sum,     silu_mul};
+                             dots_f32,        weighted_sum_f32, exp_sum,     silu_mul,
+                             argmax_f32};
 
 }  // namespace
 

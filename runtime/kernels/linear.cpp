@@ -384,7 +384,7 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
     // The whole row range in one kernel call, weights read in place.
     const AffineRows rows{w.data, w.row_bytes, w.cols, w.group_size, scale_kind(w), w.scales, w.biases, w.bias};
     for (int i = 0; i < x.m(); ++i) {
-      const AffineInput in{fused4 ? x.q_nibble(i) : x.q(i), x.d(i), x.group_sum(i, w.group_size)};
+      const AffineInput in{fused4 ? x.q_nibble(i) : x.q(i), x.d(i), x.group_sum(i, w.group_size), x.isum(i)};
       (fused4 ? t->affine4_rows : t->affine8_rows)(rows, in, scales, y + static_cast<size_t>(i) * ldy, n0, n1);
     }
     return;

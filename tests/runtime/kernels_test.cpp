@@ -61,11 +61,7 @@ struct QuantCase {
   DType dtype;
 };
 
-class QuantizedLinear : public ::testing::TestWithParam<QuantCase> {};
-
-TEST_P(QuantizedLinear, MatchesDequantizeThenMultiplyOnEveryTable) {
-  const QuantCase c = GetParam();
-  const int rows = 24, cols = 256;
+void check_quantized_linear(const QuantCase& c, int rows, int cols) {
   std::vector<float> wf = random_floats(size_t(rows) * cols, c.bits * 100 + c.group, 0.05f);
   std::string raw(wf.size() * dtype_size_bytes(c.dtype), '\0');
   for (size_t i = 0; i < wf.size(); ++i) store_float(reinterpret_cast<uint8_t*>(raw.data()), c.dtype, i, wf[i]);
@@ -119,6 +115,22 @@ TEST_P(QuantizedLinear, MatchesDequantizeThenMultiplyOnEveryTable) {
     }
   }
 }
+
+class QuantizedLinear : public ::testing::TestWithParam<QuantCase> {};
+
+TEST_P(QuantizedLinear, MatchesDequantizeThenMultiplyOnEveryTable) {
+  const QuantCase c = GetParam();
+  // 256 columns; 288 at group 32, off a multiple of 64 (the 8-bit kernels'
+  // 32-value tail) and of 128 (4-bit without nibble order); and 2304 (18
+  // chunks of 128): rows with more groups than one vector holds, plus a
+  // partial vector.
+  for (const int cols : {256, 288, 2304}) {
+    if (cols % c.group != 0) continue;
+    SCOPED_TRACE("cols " + std::to_string(cols));
+    check_quantized_linear(c, 24, cols);
+  }
+}
+
 
 std::vector<QuantCase> quant_cases() {
   std::vector<QuantCase> c;
@@ -262,6 +274,27 @@ TEST(Kernels, AttentionDotsAndWeightedSumsMatchDoubleSumsOnEveryTable) {
 
 // exp and SiLU within a few ulp of the C library, over the range softmax
 // and SwiGLU see (and past it: large inputs saturate, never become NaN).
+TEST(Kernels, ArgmaxIsTheFirstLargestOnEveryTable) {
+  // Lengths around the vector widths (tails) and a vocabulary; the maximum
+  // placed in the head, a middle lane, the tail, and repeated (ties go to
+  // the lowest index, as greedy decoding's reference loop does).
+  for (const int n : {1, 7, 8, 15, 16, 17, 33, 100, 32000}) {
+    std::vector<float> x = random_floats(n, 1000 + n);
+    std::vector<std::vector<int>> placements = {{0}, {n / 2}, {n - 1}, {n / 3, n / 2, n - 1}, {n - 1, n / 2}};
+    for (const auto& at : placements) {
+      std::vector<float> v = x;
+      for (int i : at) v[i] = 7.5f;
+      const int want = *std::min_element(at.begin(), at.end());
+      for (const KernelTable* t : tables()) {
+        EXPECT_EQ(t->argmax_f32(v.data(), n), want) << t->name << " n " << n << " first max at " << want;
+      }
+    }
+    // All equal: index 0.
+    std::vector<float> same(n, -2.0f);
+    for (const KernelTable* t : tables()) EXPECT_EQ(t->argmax_f32(same.data(), n), 0) << t->name << " n " << n;
+  }
+}
+
 TEST(Kernels, ExpSumAndSiluMatchTheLibraryOnEveryTable) {
   std::vector<float> x;
   for (float v = -100.0f; v <= 100.0f; v += 0.37f) x.push_back(v);
