@@ -133,8 +133,29 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
   }
 }
 
+// Four positions at a time, as the AVX-512 table's; n % 8 values at the
+// end of a row are added one by one.
 void dots_f32(const float* q, const float* k, uint64_t stride, int count, int n, float* out) {
-  for (int s = 0; s < count; ++s) out[s] = dot_f32(q, k + s * stride, n);
+  int s = 0;
+  const int n8 = n - n % 8;
+  for (; s + 4 <= count; s += 4) {
+    const float* k0 = k + s * stride;
+    __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int i = 0; i < n8; i += 8) {
+      const __m256 qv = _mm256_loadu_ps(q + i);
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) a[j] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + j * stride + i), a[j]);
+    }
+    // Pairwise adds leave lane j (and j + 4) with halves of a[j]'s sum.
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+    alignas(16) float t[4];
+    _mm_store_ps(t, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    for (int j = 0; j < 4; ++j) {
+      for (int i = n8; i < n; ++i) t[j] += q[i] * k0[j * stride + i];
+      out[s + j] = t[j];
+    }
+  }
+  for (; s < count; ++s) out[s] = dot_f32(q, k + s * stride, n);
 }
 
 void weighted_sum_f32(const float* p, const float* v, uint64_t stride, int count, int n, float* out) {
