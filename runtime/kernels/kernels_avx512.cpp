@@ -462,69 +462,29 @@ inline void store_rows(const AffineRows& w, const __m512* acc, int n, float* y) 
   for (int r = 0; r < R; ++r) y[n + r] = sums[r] + (w.out_bias != nullptr ? w.out_bias[n + r] : 0.0f);
 }
 
-// Rows n..n+R-1 of a 4-bit weight times one activation row. The row loop of
-// affine_rows spent as long on each row's set-up (widening its scales and
-// biases into scratch, a scalar bias sum, gathering four scales per chunk,
-// a full reduction) as on its dot product; here a row's scales and biases
-// for sixteen groups are one vector each, read in place, a chunk's lane
-// scales are a permute of it, the bias term is one FMA per sixteen groups,
-// and R rows share the activation loads and one reduction.
-template <int R>
-void affine4_row_block(const AffineRows& w, const AffineInput& in, int n, float* y) {
-  const int groups = w.cols / w.group_size;
-  const int groups_per_chunk = 128 / w.group_size;  // 4, 2 or 1
-  const __m512i mask = _mm512_set1_epi8(0x0f);
-  // Lane j of a chunk's sums covers packed bytes 4j..4j+3: block j / 4, and
-  // group j / (16 / groups_per_chunk) of the chunk.
-  const __m512i spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-  const __m512i lane_group = _mm512_srli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                               groups_per_chunk == 4 ? 2 : groups_per_chunk == 2 ? 3 : 4);
-  const __m512i group_step = _mm512_set1_epi32(groups_per_chunk);
-  const uint8_t* rows = w.data + static_cast<uint64_t>(n) * w.row_bytes;
-  prefetch_ahead(rows, R * w.row_bytes);
-  __m512 acc[R];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-  int chunk = 0;
-  for (int g0 = 0; g0 < groups; g0 += 16) {
-    const int count = std::min(16, groups - g0);
-    __m512 sv[R];
-    begin_groups<R>(w, in, n, g0, count, sv, acc);
-    __m512i idx = lane_group;
-    for (const int end = chunk + count / groups_per_chunk; chunk < end; ++chunk) {
-      const __m512 dv = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_loadu_ps(in.d + 4 * chunk)));
-      const __m512i xl = _mm512_loadu_si512(in.xq + chunk * 128);
-      const __m512i xh = _mm512_loadu_si512(in.xq + chunk * 128 + 64);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        const __m512i p = _mm512_loadu_si512(rows + r * w.row_bytes + chunk * 64);
-        __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(p, mask), xl);
-        sums = _mm512_dpbusd_epi32(sums, _mm512_and_si512(_mm512_srli_epi16(p, 4), mask), xh);
-        const __m512 wv = _mm512_mul_ps(_mm512_permutexvar_ps(idx, sv[r]), dv);
-        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), wv, acc[r]);
-      }
-      idx = _mm512_add_epi32(idx, group_step);
-    }
-  }
-  store_rows<R>(w, acc, n, y);
-}
-
-void affine4_rows(const AffineRows& w, const AffineInput& in, float* /*scratch*/, float* y, int n0, int n1) {
-  int n = n0;
-  for (; n + 4 <= n1; n += 4) affine4_row_block<4>(w, in, n, y);
-  for (; n < n1; ++n) affine4_row_block<1>(w, in, n, y);
-}
-
-// As affine4_row_block for 8-bit weights, in chunks of 64 values (one
-// 64-byte load per row): lane j of a chunk's sums covers values 4j..4j+3,
-// block j / 8. cols % 64 == 0.
-template <int R>
-void affine8_row_block(const AffineRows& w, const AffineInput& in, int n, float* y) {
+// Rows n..n+R-1 of a 4- or 8-bit weight times one activation row. The row
+// loop of affine_rows spent as long on each row's set-up (widening its
+// scales and biases into scratch, a scalar bias sum, gathering four scales
+// per chunk, a full reduction) as on its dot product; here a row's scales
+// and biases for sixteen groups are one vector each, read in place, a
+// chunk's lane scales are a permute of it, the bias term is one FMA per
+// sixteen groups, and R rows share the activation loads and one reduction.
+// A chunk is one 64-byte load per row: 128 values at 4 bits (low nibbles
+// against the first 64 activations in nibble order), 64 at 8 bits
+// (cols % 64 == 0).
+template <int kBits, int R>
+void affine_row_block(const AffineRows& w, const AffineInput& in, int n, float* y) {
+  constexpr int kValues = kBits == 4 ? 128 : 64;
+  constexpr int kBlocksPerChunk = kValues / kBlock;  // 4 or 2
   const int groups = w.cols / w.group_size;
   const int group_shift = w.group_size == 32 ? 5 : w.group_size == 64 ? 6 : 7;
-  const __m512i spread = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-  // Value offset of lane j within a chunk: 4j.
-  const __m512i lane_values = _mm512_set_epi32(60, 56, 52, 48, 44, 40, 36, 32, 28, 24, 20, 16, 12, 8, 4, 0);
+  const __m512i mask = _mm512_set1_epi8(0x0f);
+  // Lane j of a chunk's sums covers block j / (16 / kBlocksPerChunk) of the
+  // chunk (4-bit: packed bytes 4j..4j+3; 8-bit: values 4j..4j+3), which
+  // starts 32 values per block into the chunk.
+  const __m512i lane_block = kBits == 4 ? _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0)
+                                        : _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i lane_values = _mm512_slli_epi32(lane_block, 5);
   const uint8_t* rows = w.data + static_cast<uint64_t>(n) * w.row_bytes;
   prefetch_ahead(rows, R * w.row_bytes);
   __m512 acc[R];
@@ -536,17 +496,24 @@ void affine8_row_block(const AffineRows& w, const AffineInput& in, int n, float*
     __m512 sv[R];
     begin_groups<R>(w, in, n, g0, count, sv, acc);
     const int first = chunk;
-    for (const int end = chunk + (count << group_shift) / 64; chunk < end; ++chunk) {
-      // Each lane's group within these sixteen.
-      const __m512i idx =
-          _mm512_srli_epi32(_mm512_add_epi32(_mm512_set1_epi32((chunk - first) * 64), lane_values), group_shift);
-      const __m512 dv = _mm512_permutexvar_ps(spread, _mm512_castpd_ps(_mm512_castpd128_pd512(
-                                                          _mm_load_sd(reinterpret_cast<const double*>(in.d + 2 * chunk)))));
-      const __m512i xv = _mm512_loadu_si512(in.xq + chunk * 64);
+    for (const int end = chunk + (count << group_shift) / kValues; chunk < end; ++chunk) {
+      // Each lane's group within these sixteen, and its block's d.
+      const __m512i idx = _mm512_srli_epi32(
+          _mm512_add_epi32(_mm512_set1_epi32((chunk - first) * kValues), lane_values), group_shift);
+      const __m512 dv = _mm512_permutexvar_ps(
+          lane_block, _mm512_maskz_loadu_ps((1u << kBlocksPerChunk) - 1, in.d + kBlocksPerChunk * chunk));
+      const __m512i x0 = _mm512_loadu_si512(in.xq + chunk * kValues);
+      const __m512i x1 = kBits == 4 ? _mm512_loadu_si512(in.xq + chunk * kValues + 64) : x0;
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const __m512i p = _mm512_loadu_si512(rows + r * w.row_bytes + chunk * 64);
-        const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), p, xv);
+        __m512i sums;
+        if constexpr (kBits == 4) {
+          sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(p, mask), x0);
+          sums = _mm512_dpbusd_epi32(sums, _mm512_and_si512(_mm512_srli_epi16(p, 4), mask), x1);
+        } else {
+          sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), p, x0);
+        }
         const __m512 wv = _mm512_mul_ps(_mm512_permutexvar_ps(idx, sv[r]), dv);
         acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), wv, acc[r]);
       }
@@ -555,14 +522,20 @@ void affine8_row_block(const AffineRows& w, const AffineInput& in, int n, float*
   store_rows<R>(w, acc, n, y);
 }
 
+void affine4_rows(const AffineRows& w, const AffineInput& in, float* /*scratch*/, float* y, int n0, int n1) {
+  int n = n0;
+  for (; n + 4 <= n1; n += 4) affine_row_block<4, 4>(w, in, n, y);
+  for (; n < n1; ++n) affine_row_block<4, 1>(w, in, n, y);
+}
+
 void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
   if (w.cols % 64 != 0) {  // a 32-value tail: the one-row loop handles it
     affine_rows<affine8_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
     return;
   }
   int n = n0;
-  for (; n + 4 <= n1; n += 4) affine8_row_block<4>(w, in, n, y);
-  for (; n < n1; ++n) affine8_row_block<1>(w, in, n, y);
+  for (; n + 4 <= n1; n += 4) affine_row_block<8, 4>(w, in, n, y);
+  for (; n < n1; ++n) affine_row_block<8, 1>(w, in, n, y);
 }
 
 }  // namespace
