@@ -57,7 +57,8 @@ struct AffineInput {
 // 128-value chunk the 16 lane scales of that chunk's VNNI sums (dlanes + (i
 // * cols / 128 + chunk) * 16; lane j sums values of block 4 * chunk + j / 4,
 // so it holds that block's d); the float sums of x per weight group,
-// transposed: group_sum_t[g * m + i].
+// transposed: group_sum_t[g * m + i], followed by kGemmBlockRows floats
+// of padding (the kernels read whole blocks of rows).
 // For 8-bit weights the rows are in natural order (xq8) and a chunk is 64
 // values: lane j of chunk ch sums values of block 2 * ch + j / 8 (dlanes8).
 struct AffineBatch {
@@ -69,9 +70,17 @@ struct AffineBatch {
   int m;
 };
 
-// Floats of scratch affine4_gemm and affine8_gemm need for rows of `cols`.
+// The most weight rows a matrix-matrix kernel spreads lane scales for at
+// once (a panel; kernels may use fewer for wide rows), and the activation
+// rows it multiplies them with at a time (a block).
+inline constexpr int kGemmPanelRows = 64;
+inline constexpr int kGemmBlockRows = 16;
+
+// Floats of scratch affine4_gemm and affine8_gemm need for rows of `cols`:
+// a panel's lane scales (16 per chunk of 64 or 128 values) and biases, and
+// one row's scales and biases.
 inline int affine_gemm_scratch(int cols, int group_size) {
-  return 4 * (cols / 4 + 2 * (cols / group_size));
+  return kGemmPanelRows * (cols / 4 + cols / group_size) + 4 * 2 * (cols / group_size);
 }
 
 struct KernelTable {

@@ -272,7 +272,7 @@ int argmax_f32(const float* x, int n) {
   return best;
 }
 
-// Prefill's 4-bit product (see the AVX-512 table's affine_gemm): two weight
+// Prefill's 4-bit register tile (for affine_gemm_blocked): two weight
 // rows by two activation rows per register block, 32 packed bytes (64
 // values, blocks 2h and 2h + 1 of a chunk) per step. maddubs multiplies the
 // unsigned nibbles by the int8 activations; 15 * 127 * 4 fits 16 bits, so
@@ -312,61 +312,7 @@ void affine4_block2x2(const uint8_t* const* rows, const float* const* lanes, con
 
 void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
                   int n1) {
-  const int chunks = w.cols / 128;
-  const int groups = w.cols / w.group_size;
-  float* lane_scales = scratch;                   // 2 rows x chunks x 16
-  float* params = lane_scales + 2 * chunks * 16;  // 2 rows x 2 x groups
-  const uint8_t* rows[2];
-  const float* lanes[2];
-  const float* row_biases[2];
-  const int8_t* xs[2];
-  const float* ds[2];
-  float out[4];
-  for (int n = n0; n < n1; n += 2) {
-    const int nr = std::min(2, n1 - n);
-    for (int r = 0; r < 2; ++r) {
-      const int row = n + std::min(r, nr - 1);  // an edge row repeats the last one; its results dropped
-      rows[r] = w.data + static_cast<uint64_t>(row) * w.row_bytes;
-      float* l = lane_scales + r * chunks * 16;
-      lanes[r] = l;
-      const float* scales;
-      row_params<f16_to_f32, bf16_to_f32>(w, row, params + r * 2 * groups, &scales, &row_biases[r]);
-      spread_lane_scales(scales, 4, chunks, w.group_size, l);
-    }
-    // The bias part first (eight activation rows per vector), then the dot
-    // products added to it.
-    for (int r = 0; r < nr; ++r) {
-      const float* b = row_biases[r];
-      const float ob = w.out_bias != nullptr ? w.out_bias[n + r] : 0.0f;
-      int i = 0;
-      for (; i + 8 <= x.m; i += 8) {
-        __m256 acc = _mm256_set1_ps(ob);
-        for (int g = 0; g < groups; ++g) {
-          acc = _mm256_fmadd_ps(_mm256_set1_ps(b[g]), _mm256_loadu_ps(x.group_sum_t + g * x.m + i), acc);
-        }
-        alignas(32) float t[8];
-        _mm256_store_ps(t, acc);
-        for (int c = 0; c < 8; ++c) y[static_cast<uint64_t>(i + c) * ldy + n + r] = t[c];
-      }
-      for (; i < x.m; ++i) {
-        float acc = ob;
-        for (int g = 0; g < groups; ++g) acc += b[g] * x.group_sum_t[g * x.m + i];
-        y[static_cast<uint64_t>(i) * ldy + n + r] = acc;
-      }
-    }
-    for (int i = 0; i < x.m; i += 2) {
-      const int mr = std::min(2, x.m - i);
-      for (int c = 0; c < 2; ++c) {
-        const int row = i + std::min(c, mr - 1);
-        xs[c] = x.xq + static_cast<uint64_t>(row) * w.cols;
-        ds[c] = x.dlanes + static_cast<uint64_t>(row) * chunks * 16;
-      }
-      affine4_block2x2(rows, lanes, xs, ds, chunks, out);
-      for (int r = 0; r < nr; ++r) {
-        for (int c = 0; c < mr; ++c) y[static_cast<uint64_t>(i + c) * ldy + n + r] += out[r * 2 + c];
-      }
-    }
-  }
+  affine_gemm_blocked<4, 2, 2, affine4_block2x2, f16_to_f32, bf16_to_f32>(w, x, scratch, y, ldy, n0, n1);
 }
 
 // Eight group parameters (scales or biases) of one row from group g0 as

@@ -353,72 +353,14 @@ void affine_tile(const uint8_t* const* rows, const float* const* lanes, const in
   }
 }
 
-template <int kBits>
-void affine_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0, int n1) {
-  const int values = kBits == 4 ? 128 : 64;  // per chunk
-  const int chunks = w.cols / values;
-  const int groups = w.cols / w.group_size;
-  float* lane_scales = scratch;                 // 4 rows x chunks x 16
-  float* params = lane_scales + 4 * chunks * 16;  // 4 rows x 2 x groups
-  const int8_t* xq = kBits == 4 ? x.xq : x.xq8;
-  const float* dlanes = kBits == 4 ? x.dlanes : x.dlanes8;
-  const uint8_t* rows[4];
-  const float* lanes[4];
-  const float* row_biases[4];
-  const int8_t* xs[4];
-  const float* ds[4];
-  float out[16];
-  for (int n = n0; n < n1; n += 4) {
-    const int nr = std::min(4, n1 - n);
-    for (int r = 0; r < 4; ++r) {
-      const int row = n + std::min(r, nr - 1);  // edge rows repeat the last one; results dropped
-      rows[r] = w.data + static_cast<uint64_t>(row) * w.row_bytes;
-      float* l = lane_scales + r * chunks * 16;
-      lanes[r] = l;
-      const float* scales;
-      row_params<f16_to_f32, bf16_to_f32>(w, row, params + r * 2 * groups, &scales, &row_biases[r]);
-      spread_lane_scales(scales, kBits, chunks, w.group_size, l);
-    }
-    // The bias part, sum_g b_g * sum_{k in g} x_k, sixteen activation rows
-    // at a time, written first; the dot products are added to it.
-    for (int r = 0; r < nr; ++r) {
-      const float* b = row_biases[r];
-      const float ob = w.out_bias != nullptr ? w.out_bias[n + r] : 0.0f;
-      for (int i = 0; i < x.m; i += 16) {
-        const __mmask16 m = x.m - i >= 16 ? static_cast<__mmask16>(0xffff)
-                                          : static_cast<__mmask16>((1u << (x.m - i)) - 1);
-        __m512 acc = _mm512_set1_ps(ob);
-        for (int g = 0; g < groups; ++g) {
-          acc = _mm512_fmadd_ps(_mm512_set1_ps(b[g]), _mm512_maskz_loadu_ps(m, x.group_sum_t + g * x.m + i), acc);
-        }
-        alignas(64) float t[16];
-        _mm512_store_ps(t, acc);
-        for (int c = 0; c < 16 && i + c < x.m; ++c) y[static_cast<uint64_t>(i + c) * ldy + n + r] = t[c];
-      }
-    }
-    for (int i = 0; i < x.m; i += 4) {
-      const int mr = std::min(4, x.m - i);
-      for (int c = 0; c < 4; ++c) {
-        const int row = i + std::min(c, mr - 1);
-        xs[c] = xq + static_cast<uint64_t>(row) * w.cols;
-        ds[c] = dlanes + static_cast<uint64_t>(row) * chunks * 16;
-      }
-      affine_tile<kBits>(rows, lanes, xs, ds, chunks, out);
-      for (int r = 0; r < nr; ++r) {
-        for (int c = 0; c < mr; ++c) y[static_cast<uint64_t>(i + c) * ldy + n + r] += out[r * 4 + c];
-      }
-    }
-  }
-}
-
 void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
                   int n1) {
-  affine_gemm<4>(w, x, scratch, y, ldy, n0, n1);
+  affine_gemm_blocked<4, 4, 4, affine_tile<4>, f16_to_f32, bf16_to_f32>(w, x, scratch, y, ldy, n0, n1);
 }
 
 void affine8_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
                   int n1) {
-  affine_gemm<8>(w, x, scratch, y, ldy, n0, n1);
+  affine_gemm_blocked<8, 4, 4, affine_tile<8>, f16_to_f32, bf16_to_f32>(w, x, scratch, y, ldy, n0, n1);
 }
 
 // Sixteen group parameters (scales or biases) of one row from group g0 as

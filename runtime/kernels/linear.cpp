@@ -197,10 +197,14 @@ void linear_rows_tiled(const Weight& w, const Activations& x, float* y, int ldy,
         }
       }
     }
-    for (int r = 0; r < nr; ++r) {
-      const float b = w.bias != nullptr ? w.bias[n + r] : 0.0f;
-      const float* a = acc + static_cast<size_t>(r) * m;
-      for (int i = 0; i < m; ++i) y[static_cast<size_t>(i) * ldy + n + r] = a[i] + b;
+    // Out along y's rows: the block's nr values of activation row i are
+    // adjacent in y, so each cache line is written once, not once per row
+    // of the block.
+    float b[kBlockRows];
+    for (int r = 0; r < nr; ++r) b[r] = w.bias != nullptr ? w.bias[n + r] : 0.0f;
+    for (int i = 0; i < m; ++i) {
+      float* yi = y + static_cast<size_t>(i) * ldy + n;
+      for (int r = 0; r < nr; ++r) yi[r] = acc[static_cast<size_t>(r) * m + i] + b[r];
     }
   }
 }
@@ -273,7 +277,8 @@ void Activations::prepare(const float* x, int m, int k) {
     if (m >= 4) {
       grow(dlanes_, blocks_per_row * m * 4);
       grow(dlanes8_, blocks_per_row * m * 8);
-      grow(gsum_t_, static_cast<size_t>(m) * (blocks_per_row + blocks_per_row / 2 + blocks_per_row / 4));
+      grow(gsum_t_,
+           static_cast<size_t>(m) * (blocks_per_row + blocks_per_row / 2 + blocks_per_row / 4) + kGemmBlockRows);
     }
   }
 }

@@ -123,11 +123,15 @@ TEST_P(QuantizedLinear, MatchesDequantizeThenMultiplyOnEveryTable) {
   // 256 columns; 288 at group 32, off a multiple of 64 (the 8-bit kernels'
   // 32-value tail) and of 128 (4-bit without nibble order); and 2304 (18
   // chunks of 128): rows with more groups than one vector holds, plus a
-  // partial vector.
+  // partial vector. 70 rows at 2304 columns: more than one panel of the
+  // matrix-matrix kernels (lane scales prepared for 40 to 64 rows at a
+  // time), the last one ending in a 2-row group. The batch of 18 rows is two
+  // blocks of those kernels, the second of 2 rows.
   for (const int cols : {256, 288, 2304}) {
     if (cols % c.group != 0) continue;
     SCOPED_TRACE("cols " + std::to_string(cols));
     check_quantized_linear(c, 24, cols);
+    if (cols == 2304) check_quantized_linear(c, 70, cols);
   }
 }
 
