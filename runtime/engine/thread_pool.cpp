@@ -41,16 +41,26 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : workers_) t.join();
 }
 
-// Chunks per thread: enough that a slowed thread's share can move to the
-// others, few enough that the shared counter stays cheap (decode runs a few
-// hundred sections per token).
-constexpr int kChunksPerThread = 4;
+// Guided scheduling: each claim takes 1/kShare of what is left per thread
+// (rounded up to the grain), so chunks start large (few claims on the
+// shared counter) and shrink towards the end, where a thread that finishes
+// early then waits for at most one small chunk. Fixed chunks of 1/4 of a
+// thread's share left up to that much idle at the end of every section:
+// in a 110M 4-bit decode, threads waited ~17% of the time (perf).
+constexpr int kShare = 2;
 
 void ThreadPool::run_chunks() {
+  const int threads = size();
+  int begin = next_.load(std::memory_order_relaxed);
   for (;;) {
-    const int begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
-    if (begin >= n_) return;
-    (*fn_)(begin, std::min(n_, begin + chunk_));
+    int end;
+    do {
+      if (begin >= n_) return;
+      const int take = std::max(grain_, (n_ - begin) / (kShare * threads) / grain_ * grain_);
+      end = std::min(n_, begin + take);
+    } while (!next_.compare_exchange_weak(begin, end, std::memory_order_relaxed));
+    (*fn_)(begin, end);
+    begin = next_.load(std::memory_order_relaxed);
   }
 }
 
@@ -60,12 +70,9 @@ void ThreadPool::parallel_for(int n, int grain, const std::function<void(int, in
     fn(0, n);
     return;
   }
-  if (grain < 1) grain = 1;
-  const int parts = size() * kChunksPerThread;
-  const int per = (n + parts - 1) / parts;
   fn_ = &fn;
   n_ = n;
-  chunk_ = (per + grain - 1) / grain * grain;
+  grain_ = std::max(1, grain);
   next_.store(0, std::memory_order_relaxed);
   pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {

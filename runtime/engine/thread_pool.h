@@ -1,7 +1,8 @@
 // A small fixed pool for the forward pass: the calling thread and N-1
-// workers take contiguous chunks of a range from a shared counter, a few
-// chunks per thread, so a thread the machine slows down (a busy neighbour on
-// a shared host) takes fewer and nobody waits long at the end of a section.
+// workers take contiguous chunks of a range from a shared counter, chunks
+// that shrink as the range runs out, so a thread the machine slows down (a
+// busy neighbour on a shared host) takes fewer and nobody waits long at the
+// end of a section.
 // Workers spin briefly before sleeping, because a decode step issues a few
 // hundred short parallel sections and a futex wake-up per section would cost
 // more than the work.
@@ -46,7 +47,7 @@ class ThreadPool {
   std::atomic<bool> stop_{false};
   const std::function<void(int, int)>* fn_ = nullptr;
   int n_ = 0;
-  int chunk_ = 1;
+  int grain_ = 1;
   std::atomic<int> next_{0};
 };
 
