@@ -279,6 +279,9 @@ int main(int argc, char** argv) {
   app.add_option("--decode-tokens", decode_tokens)->check(CLI::Range(2, 4000));
   app.add_option("--threads", threads)->check(CLI::Range(1, 256));
   app.add_option("--repeat", repeat, "best of N for prefill and decode")->check(CLI::Range(1, 100));
+  std::string kv_type = "f16";
+  app.add_option("--kv-cache-type", kv_type, "KV cache entries (the runtime's default: f16)")
+      ->check(CLI::IsMember({"f16", "f32"}));
   CLI11_PARSE(app, argc, argv);
   // Measured first, in a child process: its buffer must not count in this
   // process's peak RSS, and the runtime's spinning workers must not share
@@ -290,6 +293,7 @@ int main(int argc, char** argv) {
   mlxpack::RuntimeOptions options;
   options.threads = threads;
   options.context_size = prompt_tokens + decode_tokens + 8;
+  options.kv_cache_type = kv_type == "f32" ? mlxpack::KvCacheType::kF32 : mlxpack::KvCacheType::kF16;
   auto opened = mlxpack::Runtime::open(root, options);
   if (!opened.is_ok()) {
     std::fprintf(stderr, "generation_bench: %s\n", opened.status().to_string().c_str());
@@ -344,11 +348,12 @@ int main(int argc, char** argv) {
   const double prefill_gmacs = best_prefill * prefill_macs_per_token(root, prompt_tokens) / 1e9;
   const double decode_gbs = best_decode * static_cast<double>(bytes_read_per_token(root, rt.weight_bytes())) / 1e9;
   std::printf(
-      "model=%s weights=\"%s\" kernels=%s threads=%d weight_mib=%.1f file_mib=%.1f kv_mib=%.2f open_ms=%.1f "
+      "model=%s weights=\"%s\" kernels=%s kv=%s threads=%d weight_mib=%.1f file_mib=%.1f kv_mib=%.2f open_ms=%.1f "
       "ttft_cold_ms=%.1f prefill_tps=%.1f decode_tps=%.2f peak_rss_mib=%.1f rss_over_budget_base_mib=%.1f "
       "rss_after_open_mib=%.1f peak_after_open_mib=%.1f decode_weight_gbs=%.2f read_bandwidth_gbs=%.2f roofline_fraction=%.2f "
       "prefill_gmacs=%.1f fma_peak_gmacs=%.1f prefill_fma_fraction=%.2f\n",
-      root.c_str(), rt.weights_summary().c_str(), rt.kernel_name(), threads, rt.weight_bytes() / 1048576.0,
+      root.c_str(), rt.weights_summary().c_str(), rt.kernel_name(), kv_type.c_str(), threads,
+      rt.weight_bytes() / 1048576.0,
       file_bytes / 1048576.0, kv / 1048576.0, open_s * 1e3, ttft_cold * 1e3, best_prefill, best_decode,
       rss / 1048576.0, (static_cast<double>(rss) - static_cast<double>(file_bytes) - static_cast<double>(kv)) / 1048576.0,
       rss_after_open / 1048576.0, peak_after_open / 1048576.0, decode_gbs, bandwidth, decode_gbs / bandwidth,

@@ -23,6 +23,11 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
                   "Positions kept when the context is full (default 4)");
   cmd->add_option("--eviction-batch-percent", f->runtime.eviction_batch_percent,
                   "Share of the other positions evicted at once (default 10)");
+  cmd->add_option_function<std::string>(
+         "--kv-cache-type",
+         [f](const std::string& v) { f->runtime.kv_cache_type = v == "f32" ? KvCacheType::kF32 : KvCacheType::kF16; },
+         "KV cache entries: f16 (default) or f32")
+      ->check(CLI::IsMember({"f16", "f32"}));
   cmd->add_option("--system", f->system, "A system message for the chat template");
   cmd->add_option("--threads,-t", f->runtime.threads, "Threads (default: one per hardware thread)");
   cmd->add_flag("--verbose,-v", f->verbose, "Print the model, kernels and a per-stage timing table");
@@ -69,9 +74,11 @@ void print_stats(const Runtime& runtime, const GenerationStats& s, bool verbose)
     std::fprintf(stderr, "%-12s %10.2f %6.1f%%\n", name, sec * 1e3, total > 0 ? 100.0 * sec / total : 0.0);
   }
   std::fprintf(stderr, "%-12s %10.2f\n", "total", total * 1e3);
-  std::fprintf(stderr, "model: %s, weights %s (%.1f MiB in place), KV cache %.1f MiB for %d positions, kernels %s\n",
+  std::fprintf(stderr,
+               "model: %s, weights %s (%.1f MiB in place), KV cache %s %.1f MiB for %d positions, kernels %s\n",
                runtime.architecture().c_str(), runtime.weights_summary().c_str(), runtime.weight_bytes() / 1048576.0,
-               runtime.kv_cache_bytes() / 1048576.0, runtime.context_size(), runtime.kernel_name());
+               runtime.kv_cache_type() == KvCacheType::kF16 ? "F16" : "F32", runtime.kv_cache_bytes() / 1048576.0,
+               runtime.context_size(), runtime.kernel_name());
 }
 
 }  // namespace mlxpack::cli

@@ -107,7 +107,9 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const std::string& model_root, co
   impl->pool = std::make_unique<engine::ThreadPool>(options.threads > 0 ? options.threads : static_cast<int>(hw));
   const int batch = std::min(options.prefill_batch, context);
   impl->logits.resize(static_cast<size_t>(config.vocab_size));
-  impl->model = std::make_unique<engine::Transformer>(config, std::move(weights), impl->pool.get(), context, batch);
+  const engine::KvType kv = options.kv_cache_type == KvCacheType::kF16 ? engine::KvType::kF16 : engine::KvType::kF32;
+  impl->model =
+      std::make_unique<engine::Transformer>(config, std::move(weights), impl->pool.get(), context, batch, kv);
   return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
 }
 
@@ -119,6 +121,9 @@ std::string Runtime::architecture() const { return impl_->model->config().arch.m
 std::string Runtime::weights_summary() const { return impl_->model->weights().description; }
 uint64_t Runtime::weight_bytes() const { return impl_->model->weights().weight_bytes; }
 uint64_t Runtime::kv_cache_bytes() const { return impl_->model->cache().bytes(); }
+KvCacheType Runtime::kv_cache_type() const {
+  return impl_->model->cache().type() == engine::KvType::kF16 ? KvCacheType::kF16 : KvCacheType::kF32;
+}
 int Runtime::context_size() const { return impl_->model->cache().capacity(); }
 int Runtime::context_length() const { return impl_->model->cache().length(); }
 int Runtime::vocab_size() const { return impl_->model->config().vocab_size; }

@@ -57,12 +57,12 @@ void fill_and_quantize(ThreadPool* pool, Activations& act, const float* x, int n
 }  // namespace
 
 Transformer::Transformer(const ModelConfig& config, ModelWeights weights, ThreadPool* pool, int capacity,
-                         int max_batch)
+                         int max_batch, KvType kv_type)
     : config_(config), weights_(std::move(weights)), pool_(pool), rope_(config), max_batch_(max_batch) {
   q_dim_ = config_.num_heads * config_.head_dim;
   kv_dim_ = config_.num_kv_heads * config_.head_dim;
   qkv_dim_ = q_dim_ + 2 * kv_dim_;
-  cache_.init(config_.num_layers, capacity, config_.num_kv_heads, config_.head_dim);
+  cache_.init(config_.num_layers, capacity, config_.num_kv_heads, config_.head_dim, kv_type);
   const size_t b = static_cast<size_t>(max_batch);
   x_.resize(b * config_.hidden_size);
   h_.resize(b * config_.hidden_size);
@@ -107,8 +107,7 @@ void Transformer::forward(const int* tokens, int n, float* logits, bool all_logi
         }
         rope_.apply(q, c.num_heads, hd, &cos_[size_t(t) * half], &sin_[size_t(t) * half]);
         rope_.apply(k, c.num_kv_heads, hd, &cos_[size_t(t) * half], &sin_[size_t(t) * half]);
-        std::memcpy(cache_.key(l, start + t), k, sizeof(float) * kv_dim_);
-        std::memcpy(cache_.value(l, start + t), v, sizeof(float) * kv_dim_);
+        cache_.store(l, start + t, k, v);
       }
     });
     attention(l, n, start);
@@ -155,6 +154,7 @@ void Transformer::attention(int layer, int n, int start) {
   const int group = c.num_heads / c.num_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const kernels::KernelTable* k = kernels::active_table();
+  const bool f16 = cache_.type() == KvType::kF16;
   pool_->parallel_for(n * c.num_heads, 1, [&](int begin, int end) {
     thread_local kernels::AlignedVector<float> scores;
     if (scores.size() < static_cast<size_t>(cache_.capacity())) scores.resize(cache_.capacity());
@@ -170,8 +170,13 @@ void Transformer::attention(int layer, int n, int start) {
       const int kvh = h / group;
       const int count = pos - lo + 1;
       float* sc = scores.data();
-      // Slots are one kv row apart: kv_dim floats.
-      k->dots_f32(q, cache_.key(layer, lo) + size_t(kvh) * hd, kv_dim_, count, hd, sc);
+      // Slots are one kv row apart: kv_dim values.
+      const size_t head = size_t(kvh) * hd;
+      if (f16) {
+        k->dots_f16(q, cache_.key16(layer, lo) + head, kv_dim_, count, hd, sc);
+      } else {
+        k->dots_f32(q, cache_.key(layer, lo) + head, kv_dim_, count, hd, sc);
+      }
       float max_score = -INFINITY;
       for (int s = 0; s < count; ++s) {
         sc[s] *= scale;
@@ -180,7 +185,11 @@ void Transformer::attention(int layer, int n, int start) {
       const float inv = 1.0f / k->exp_sum(sc, max_score, sc, count);
       for (int s = 0; s < count; ++s) sc[s] *= inv;
       float* out = &attn_[size_t(t) * q_dim_ + size_t(h) * hd];
-      k->weighted_sum_f32(sc, cache_.value(layer, lo) + size_t(kvh) * hd, kv_dim_, count, hd, out);
+      if (f16) {
+        k->weighted_sum_f16(sc, cache_.value16(layer, lo) + head, kv_dim_, count, hd, out);
+      } else {
+        k->weighted_sum_f32(sc, cache_.value(layer, lo) + head, kv_dim_, count, hd, out);
+      }
     }
   });
 }

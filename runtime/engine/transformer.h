@@ -27,8 +27,10 @@ struct StageTimes {
 
 class Transformer {
  public:
-  // `capacity`: KV positions; `max_batch`: largest batch forward() takes.
-  Transformer(const ModelConfig& config, ModelWeights weights, ThreadPool* pool, int capacity, int max_batch);
+  // `capacity`: KV positions; `max_batch`: largest batch forward() takes;
+  // `kv_type`: the cache's entries.
+  Transformer(const ModelConfig& config, ModelWeights weights, ThreadPool* pool, int capacity, int max_batch,
+              KvType kv_type = KvType::kF32);
 
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }

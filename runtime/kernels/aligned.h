@@ -36,15 +36,18 @@ struct AlignedAllocator {
 template <typename T>
 using AlignedVector = std::vector<T, AlignedAllocator<T>>;
 
-// An aligned array left uninitialized (its pages are touched only as they
-// are written, so they count in RSS only then).
+// An aligned array of a trivial type left uninitialized (its pages are
+// touched only as they are written, so they count in RSS only then).
+template <typename T>
 struct AlignedDelete {
-  void operator()(float* p) const { ::operator delete[](p, std::align_val_t{kBufferAlignment}); }
+  void operator()(T* p) const { ::operator delete[](p, std::align_val_t{kBufferAlignment}); }
 };
-using AlignedFloats = std::unique_ptr<float[], AlignedDelete>;
+template <typename T>
+using AlignedArray = std::unique_ptr<T[], AlignedDelete<T>>;
 
-inline AlignedFloats make_uninitialized_floats(std::size_t n) {
-  return AlignedFloats(static_cast<float*>(::operator new[](n * sizeof(float), std::align_val_t{kBufferAlignment})));
+template <typename T>
+AlignedArray<T> make_uninitialized(std::size_t n) {
+  return AlignedArray<T>(static_cast<T*>(::operator new[](n * sizeof(T), std::align_val_t{kBufferAlignment})));
 }
 
 }  // namespace mlxpack::kernels

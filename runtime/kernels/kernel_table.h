@@ -136,6 +136,12 @@ struct KernelTable {
   // (greedy sampling over a vocabulary: the scalar loop took 0.1 ms of a
   // 3.7 ms 110M decode step).
   int (*argmax_f32)(const float* x, int n);
+  // The KV cache in F16 (half the bytes attention reads per position):
+  // float to F16 rounding to nearest even (the F16C instruction's result),
+  // and dots_f32 / weighted_sum_f32 over F16 rows (stride in elements).
+  void (*f32_to_f16)(const float* in, uint16_t* out, int n);
+  void (*dots_f16)(const float* q, const uint16_t* k, uint64_t stride, int count, int n, float* out);
+  void (*weighted_sum_f16)(const float* p, const uint16_t* v, uint64_t stride, int count, int n, float* out);
 };
 
 const KernelTable* scalar_table();

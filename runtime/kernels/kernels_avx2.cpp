@@ -133,43 +133,62 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
   }
 }
 
-// Four positions at a time, as the AVX-512 table's; n % 8 values at the
-// end of a row are added one by one.
-void dots_f32(const float* q, const float* k, uint64_t stride, int count, int n, float* out) {
-  int s = 0;
+// Cached rows as floats, F32 or F16.
+inline __m256 load_kv(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load_kv(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline float kv_at(const float* p, int i) { return p[i]; }
+inline float kv_at(const uint16_t* p, int i) { return _cvtsh_ss(p[i]); }
+
+void f32_to_f16(const float* in, uint16_t* out, int n) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT));
+  }
+  for (; i < n; ++i) out[i] = _cvtss_sh(in[i], _MM_FROUND_TO_NEAREST_INT);
+}
+
+// Four positions at a time, as the AVX-512 table's (the last 1-3 repeat
+// the last row in the spare slots); n % 8 values at the end of a row are
+// added one by one.
+template <typename T>
+void dots(const float* q, const T* k, uint64_t stride, int count, int n, float* out) {
   const int n8 = n - n % 8;
-  for (; s + 4 <= count; s += 4) {
-    const float* k0 = k + s * stride;
+  for (int s = 0; s < count; s += 4) {
+    const int live = std::min(4, count - s);
+    const T* rows[4];
+    for (int j = 0; j < 4; ++j) rows[j] = k + static_cast<uint64_t>(s + std::min(j, live - 1)) * stride;
     __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int i = 0; i < n8; i += 8) {
       const __m256 qv = _mm256_loadu_ps(q + i);
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) a[j] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + j * stride + i), a[j]);
+      for (int j = 0; j < 4; ++j) a[j] = _mm256_fmadd_ps(qv, load_kv(rows[j] + i), a[j]);
     }
     // Pairwise adds leave lane j (and j + 4) with halves of a[j]'s sum.
     const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
     alignas(16) float t[4];
     _mm_store_ps(t, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
-    for (int j = 0; j < 4; ++j) {
-      for (int i = n8; i < n; ++i) t[j] += q[i] * k0[j * stride + i];
+    for (int j = 0; j < live; ++j) {
+      for (int i = n8; i < n; ++i) t[j] += q[i] * kv_at(rows[j], i);
       out[s + j] = t[j];
     }
   }
-  for (; s < count; ++s) out[s] = dot_f32(q, k + s * stride, n);
 }
 
-void weighted_sum_f32(const float* p, const float* v, uint64_t stride, int count, int n, float* out) {
+template <typename T>
+void weighted_sum(const float* p, const T* v, uint64_t stride, int count, int n, float* out) {
   // 32 columns at a time in four registers across every position.
   int c = 0;
   for (; c + 32 <= n; c += 32) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (int s = 0; s < count; ++s) {
-      const float* row = v + s * stride + c;
+      const T* row = v + s * stride + c;
       const __m256 ps = _mm256_set1_ps(p[s]);
-      a0 = _mm256_fmadd_ps(ps, _mm256_loadu_ps(row), a0);
-      a1 = _mm256_fmadd_ps(ps, _mm256_loadu_ps(row + 8), a1);
-      a2 = _mm256_fmadd_ps(ps, _mm256_loadu_ps(row + 16), a2);
-      a3 = _mm256_fmadd_ps(ps, _mm256_loadu_ps(row + 24), a3);
+      a0 = _mm256_fmadd_ps(ps, load_kv(row), a0);
+      a1 = _mm256_fmadd_ps(ps, load_kv(row + 8), a1);
+      a2 = _mm256_fmadd_ps(ps, load_kv(row + 16), a2);
+      a3 = _mm256_fmadd_ps(ps, load_kv(row + 24), a3);
     }
     _mm256_storeu_ps(out + c, a0);
     _mm256_storeu_ps(out + c + 8, a1);
@@ -178,7 +197,10 @@ void weighted_sum_f32(const float* p, const float* v, uint64_t stride, int count
   }
   if (c < n) {
     std::memset(out + c, 0, sizeof(float) * (n - c));
-    for (int s = 0; s < count; ++s) axpy_f32(p[s], v + s * stride + c, out + c, n - c);
+    for (int s = 0; s < count; ++s) {
+      const T* row = v + s * stride + c;
+      for (int i = 0; i < n - c; ++i) out[c + i] += p[s] * kv_at(row, i);
+    }
   }
 }
 
@@ -466,8 +488,8 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
 const KernelTable* avx2_table() {
   static const KernelTable table = {"avx2",      dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32,
                                     unpack4,     scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_rows,
-                                    affine8_rows, affine4_gemm,    nullptr,         tile_f32,        dots_f32,    weighted_sum_f32, exp_sum,
-                                    silu_mul,    argmax_f32};
+                                    affine8_rows, affine4_gemm,    nullptr,         tile_f32,        dots<float>, weighted_sum<float>, exp_sum,
+                                    silu_mul,    argmax_f32,      f32_to_f16,      dots<uint16_t>, weighted_sum<uint16_t>};
   return &table;
 }
 

@@ -50,6 +50,39 @@ void f16_to_f32(const uint16_t* in, float* out, int n) {
   for (int i = 0; i < n; ++i) out[i] = half_to_float(in[i]);
 }
 
+// Round to nearest even, as F16C's vcvtps2ph: overflow to infinity, NaN
+// kept quiet with its top payload bits, subnormal halves below 2^-14.
+uint16_t float_to_half(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+  const uint32_t a = x & 0x7fffffffu;
+  if (a > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u | ((a >> 13) & 0x3ffu));  // NaN
+  if (a >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // >= 65520 (or inf): inf
+  uint32_t h, rem, half;
+  if (a >= 0x38800000u) {  // normal half: rebias the exponent, drop 13 bits
+    h = (a >> 13) - (112u << 10);
+    rem = a & 0x1fffu;
+    half = 0x1000u;
+  } else {
+    if (a < 0x33000000u) return sign;  // below 2^-25 (a tie at 2^-25 goes to even 0)
+    // Subnormal half: units of 2^-24; value = mant * 2^(e - 150).
+    const uint32_t e = a >> 23, mant = (a & 0x7fffffu) | 0x800000u, shift = 126 - e;
+    h = mant >> shift;
+    rem = mant & ((1u << shift) - 1);
+    half = 1u << (shift - 1);
+  }
+  if (rem > half || (rem == half && (h & 1u))) ++h;  // a carry into the exponent is still right
+  return static_cast<uint16_t>(sign | h);
+}
+
+void f32_to_f16(const float* in, uint16_t* out, int n) {
+  for (int i = 0; i < n; ++i) out[i] = float_to_half(in[i]);
+}
+
+inline float kv_at(const float* p, uint64_t i) { return p[i]; }
+inline float kv_at(const uint16_t* p, uint64_t i) { return half_to_float(p[i]); }
+
 void bf16_to_f32(const uint16_t* in, float* out, int n) {
   for (int i = 0; i < n; ++i) {
     const uint32_t bits = static_cast<uint32_t>(in[i]) << 16;
@@ -127,13 +160,21 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
   }
 }
 
-void dots_f32(const float* q, const float* k, uint64_t stride, int count, int n, float* out) {
-  for (int s = 0; s < count; ++s) out[s] = dot_f32(q, k + s * stride, n);
+template <typename T>
+void dots(const float* q, const T* k, uint64_t stride, int count, int n, float* out) {
+  for (int s = 0; s < count; ++s) {
+    float sum = 0.0f;
+    for (int i = 0; i < n; ++i) sum += q[i] * kv_at(k + s * stride, i);
+    out[s] = sum;
+  }
 }
 
-void weighted_sum_f32(const float* p, const float* v, uint64_t stride, int count, int n, float* out) {
+template <typename T>
+void weighted_sum(const float* p, const T* v, uint64_t stride, int count, int n, float* out) {
   std::memset(out, 0, sizeof(float) * n);
-  for (int s = 0; s < count; ++s) axpy_f32(p[s], v + s * stride, out, n);
+  for (int s = 0; s < count; ++s) {
+    for (int i = 0; i < n; ++i) out[i] += p[s] * kv_at(v + s * stride, i);
+  }
 }
 
 float exp_sum(const float* x, float shift, float* out, int n) {
@@ -168,8 +209,8 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
 const KernelTable kScalar = {"scalar",        dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32, unpack4,
                              quantize_blocks, dot_u8s8_blocks, affine4_rows, affine8_rows, nullptr,       nullptr,
                              tile_f32,
-                             dots_f32,        weighted_sum_f32, exp_sum,     silu_mul,
-                             argmax_f32};
+                             dots<float>,     weighted_sum<float>, exp_sum,  silu_mul,
+                             argmax_f32,      f32_to_f16,      dots<uint16_t>, weighted_sum<uint16_t>};
 
 }  // namespace
 

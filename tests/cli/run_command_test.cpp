@@ -33,6 +33,13 @@ TEST(RunCommand, StreamsTheGreedyStoryAsTextAndAsIds) {
   std::string expected = test::read_file(dir + "/expected/greedy_ids_from_bos.txt");
   while (!expected.empty() && (expected.back() == '\n' || expected.back() == ' ')) expected.pop_back();
   EXPECT_EQ(r.out, expected + "\n");
+  // Both KV cache types, named in the verbose summary.
+  for (const std::string kv : {"f32", "f16"}) {
+    r = mlxpack("run -m " + dir + " --prompt-ids 1 -n 200 --output-ids -v --kv-cache-type " + kv, tmp);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, expected + "\n") << kv;
+    EXPECT_NE(r.err.find(kv == "f32" ? "KV cache F32 " : "KV cache F16 "), std::string::npos) << r.err;
+  }
 }
 
 TEST(RunCommand, TextPromptsVerboseTableAndLogprobs) {
@@ -79,6 +86,9 @@ TEST(RunCommand, BadInputGetsAClearErrorAndExitCode) {
   EXPECT_NE(r.err.find("--system needs a chat template"), std::string::npos) << r.err;
   r = mlxpack("run -m " + dir, tmp);
   EXPECT_EQ(r.exit_code, 2);
+  r = mlxpack("run -m " + dir + " --prompt-ids 5,6 --kv-cache-type f8", tmp);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--kv-cache-type: f8 not in {f16,f32}"), std::string::npos) << r.err;
   r = mlxpack("run -m " + tmp.file("nothing-here") + " -p hi", tmp);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("nothing-here"), std::string::npos) << r.err;

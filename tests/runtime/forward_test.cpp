@@ -25,7 +25,8 @@ struct Engine {
   std::unique_ptr<engine::Transformer> model;
 };
 
-Engine load(const std::string& dir, int capacity, int max_batch, int threads) {
+Engine load(const std::string& dir, int capacity, int max_batch, int threads,
+            engine::KvType kv = engine::KvType::kF32) {
   Engine e;
   auto src = ModelSource::open(dir);
   EXPECT_TRUE(src.is_ok()) << src.status().to_string();
@@ -39,7 +40,8 @@ Engine load(const std::string& dir, int capacity, int max_batch, int threads) {
   EXPECT_TRUE(weights.is_ok()) << weights.status().to_string();
   if (!weights.is_ok()) return e;
   e.pool = std::make_unique<engine::ThreadPool>(threads);
-  e.model = std::make_unique<engine::Transformer>(*config, std::move(weights).value(), e.pool.get(), capacity, max_batch);
+  e.model =
+      std::make_unique<engine::Transformer>(*config, std::move(weights).value(), e.pool.get(), capacity, max_batch, kv);
   return e;
 }
 
@@ -134,6 +136,21 @@ TEST_P(ForwardTest, MatchesTheReferenceInOneBatchAndTokenByToken) {
     step.model->forward(&tokens[t], 1, one.data());
     expect_close(one.data(), want[t], tol, std::string("step position ") + std::to_string(t));
   }
+  // The F16 cache, in one batch and token by token: keys and values rounded
+  // to 11 significant bits once each.
+  const double tol16 = 2e-3 * std::max(1.0, max_abs(want));
+  Engine batch16 = load(dir.path(), 32, 16, 2, engine::KvType::kF16);
+  ASSERT_TRUE(batch16.model);
+  batch16.model->forward(tokens.data(), int(tokens.size()), logits.data(), /*all_logits=*/true);
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    expect_close(&logits[t * spec.vocab], want[t], tol16, std::string("F16 cache, batch position ") + std::to_string(t));
+  }
+  Engine step16 = load(dir.path(), 32, 1, 1, engine::KvType::kF16);
+  ASSERT_TRUE(step16.model);
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    step16.model->forward(&tokens[t], 1, one.data());
+    expect_close(one.data(), want[t], tol16, std::string("F16 cache, step position ") + std::to_string(t));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, ForwardTest, ::testing::ValuesIn(arch_cases()),
@@ -152,29 +169,39 @@ TEST(KvCacheEviction, KeepsSinksAndEqualsAFreshRunOverTheKeptTokens) {
   write_tiny_model(dir.path(), spec);
   const std::vector<int> tokens = some_tokens(20, spec.vocab, 9);
   const int sinks = 4, count = 6;
-  Engine evicted = load(dir.path(), 24, 8, 1);
-  ASSERT_TRUE(evicted.model);
-  std::vector<float> logits(spec.vocab);
-  for (size_t i = 0; i < tokens.size(); i += 5) evicted.model->forward(&tokens[i], 5, logits.data());
-  ASSERT_EQ(evicted.model->cache().length(), 20);
-  // The sink keys must not move.
-  const int kv = spec.kv_heads * spec.head_dim;
-  std::vector<float> sink_keys(evicted.model->cache().key(0, 0), evicted.model->cache().key(0, 0) + sinks * kv);
-  evicted.model->cache().evict(sinks, count, evicted.model->rope());
-  EXPECT_EQ(evicted.model->cache().length(), 20 - count);
-  EXPECT_EQ(0, std::memcmp(sink_keys.data(), evicted.model->cache().key(0, 0), sink_keys.size() * sizeof(float)));
-  const int next = 7;
-  std::vector<float> after(spec.vocab);
-  evicted.model->forward(&next, 1, after.data());
+  // F32 entries, and F16 ones (a kept key is rounded again after its
+  // rotation, so the two runs agree to F16 precision there).
+  for (const engine::KvType type : {engine::KvType::kF32, engine::KvType::kF16}) {
+    const bool f16 = type == engine::KvType::kF16;
+    SCOPED_TRACE(f16 ? "F16 cache" : "F32 cache");
+    Engine evicted = load(dir.path(), 24, 8, 1, type);
+    ASSERT_TRUE(evicted.model);
+    engine::KvCache& cache = evicted.model->cache();
+    std::vector<float> logits(spec.vocab);
+    for (size_t i = 0; i < tokens.size(); i += 5) evicted.model->forward(&tokens[i], 5, logits.data());
+    ASSERT_EQ(cache.length(), 20);
+    // The sink keys must not move.
+    const size_t sink_bytes = size_t(sinks) * spec.kv_heads * spec.head_dim * (f16 ? 2 : 4);
+    const auto key_bytes = [&] {
+      return f16 ? reinterpret_cast<const uint8_t*>(cache.key16(0, 0)) : reinterpret_cast<const uint8_t*>(cache.key(0, 0));
+    };
+    const std::vector<uint8_t> sink_keys(key_bytes(), key_bytes() + sink_bytes);
+    cache.evict(sinks, count, evicted.model->rope());
+    EXPECT_EQ(cache.length(), 20 - count);
+    EXPECT_EQ(0, std::memcmp(sink_keys.data(), key_bytes(), sink_bytes));
+    const int next = 7;
+    std::vector<float> after(spec.vocab);
+    evicted.model->forward(&next, 1, after.data());
 
-  std::vector<int> kept(tokens.begin(), tokens.begin() + sinks);
-  kept.insert(kept.end(), tokens.begin() + sinks + count, tokens.end());
-  kept.push_back(next);
-  Engine fresh = load(dir.path(), 24, 16, 1);
-  ASSERT_TRUE(fresh.model);
-  std::vector<float> expected(spec.vocab);
-  fresh.model->forward(kept.data(), int(kept.size()), expected.data());
-  for (int i = 0; i < spec.vocab; ++i) EXPECT_NEAR(after[i], expected[i], 1e-3) << "logit " << i;
+    std::vector<int> kept(tokens.begin(), tokens.begin() + sinks);
+    kept.insert(kept.end(), tokens.begin() + sinks + count, tokens.end());
+    kept.push_back(next);
+    Engine fresh = load(dir.path(), 24, 16, 1, type);
+    ASSERT_TRUE(fresh.model);
+    std::vector<float> expected(spec.vocab);
+    fresh.model->forward(kept.data(), int(kept.size()), expected.data());
+    for (int i = 0; i < spec.vocab; ++i) EXPECT_NEAR(after[i], expected[i], f16 ? 2e-3 : 1e-3) << "logit " << i;
+  }
 }
 
 }  // namespace

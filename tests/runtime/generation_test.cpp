@@ -89,9 +89,16 @@ TEST(GreedyOracle, Stories260KFromDirectoryShardsAndPackOnEveryKernelTable) {
     kernels::set_active_table(t);
     for (const std::string& root : {dir, sharded, tmp.file("stories.mlxpack")}) {
       for (int threads : {1, 2}) {
-        RuntimeOptions o;
-        o.threads = threads;
-        EXPECT_EQ(greedy(root, {1}, 200, o), expected) << root << " on " << t->name << ", " << threads << " threads";
+        // At F32 throughout (the oracle's terms), and with the default F16
+        // KV cache, which keeps these 200 ids too.
+        for (const KvCacheType kv : {KvCacheType::kF32, KvCacheType::kF16}) {
+          RuntimeOptions o;
+          o.threads = threads;
+          o.kv_cache_type = kv;
+          EXPECT_EQ(greedy(root, {1}, 200, o), expected)
+              << root << " on " << t->name << ", " << threads << " threads, "
+              << (kv == KvCacheType::kF32 ? "F32" : "F16") << " KV cache";
+        }
       }
     }
   }

@@ -242,7 +242,8 @@ TEST(Kernels, QuantizeBlocksIsTheSameOnEveryTable) {
 }
 
 // Attention's kernels on every table against double sums: odd head sizes
-// and counts so every tail runs, rows `stride` apart as in the KV cache.
+// and counts so every tail runs, rows `stride` apart as in the KV cache; F32
+// rows and F16 rows (against sums of the F16 values).
 TEST(Kernels, AttentionDotsAndWeightedSumsMatchDoubleSumsOnEveryTable) {
   for (int n : {1, 7, 16, 64, 67, 128, 200}) {
     for (int count : {1, 5, 33}) {
@@ -250,28 +251,110 @@ TEST(Kernels, AttentionDotsAndWeightedSumsMatchDoubleSumsOnEveryTable) {
       const std::vector<float> q = random_floats(n, 1 + n);
       const std::vector<float> kv = random_floats(stride * count, 2 + count);
       std::vector<float> p = random_floats(count, 3);
-      for (const KernelTable* t : tables()) {
-        std::vector<float> dots(count, NAN), sum(n + 1, 42.0f);
-        t->dots_f32(q.data(), kv.data(), stride, count, n, dots.data());
-        t->weighted_sum_f32(p.data(), kv.data(), stride, count, n, sum.data());
+      std::vector<uint16_t> kv16(kv.size());
+      kernels::scalar_table()->f32_to_f16(kv.data(), kv16.data(), int(kv.size()));
+      std::vector<float> kvh(kv.size());
+      kernels::scalar_table()->f16_to_f32(kv16.data(), kvh.data(), int(kv.size()));
+      // dots and sum (n + 1 floats, the last a sentinel) against rows `rows`.
+      const auto check = [&](const std::vector<float>& rows, const std::vector<float>& dots,
+                             const std::vector<float>& sum, const std::string& what) {
         for (int s = 0; s < count; ++s) {
           double want = 0, mag = 0;
           for (int i = 0; i < n; ++i) {
-            want += double(q[i]) * kv[s * stride + i];
-            mag += std::fabs(double(q[i]) * kv[s * stride + i]);
+            want += double(q[i]) * rows[s * stride + i];
+            mag += std::fabs(double(q[i]) * rows[s * stride + i]);
           }
-          EXPECT_NEAR(dots[s], want, 1e-6 * mag + 1e-7) << t->name << " n " << n << " s " << s;
+          EXPECT_NEAR(dots[s], want, 1e-6 * mag + 1e-7) << what << " n " << n << " s " << s;
         }
         for (int i = 0; i < n; ++i) {
           double want = 0, mag = 0;
           for (int s = 0; s < count; ++s) {
-            want += double(p[s]) * kv[s * stride + i];
-            mag += std::fabs(double(p[s]) * kv[s * stride + i]);
+            want += double(p[s]) * rows[s * stride + i];
+            mag += std::fabs(double(p[s]) * rows[s * stride + i]);
           }
-          EXPECT_NEAR(sum[i], want, 1e-6 * mag + 1e-7) << t->name << " n " << n << " column " << i;
+          EXPECT_NEAR(sum[i], want, 1e-6 * mag + 1e-7) << what << " n " << n << " column " << i;
         }
-        EXPECT_EQ(sum[n], 42.0f) << t->name << ": wrote past n";
+        EXPECT_EQ(sum[n], 42.0f) << what << ": wrote past n";
+      };
+      for (const KernelTable* t : tables()) {
+        std::vector<float> dots(count, NAN), sum(n + 1, 42.0f);
+        t->dots_f32(q.data(), kv.data(), stride, count, n, dots.data());
+        t->weighted_sum_f32(p.data(), kv.data(), stride, count, n, sum.data());
+        check(kv, dots, sum, std::string(t->name) + " F32");
+        std::vector<float> dots16(count, NAN), sum16(n + 1, 42.0f);
+        t->dots_f16(q.data(), kv16.data(), stride, count, n, dots16.data());
+        t->weighted_sum_f16(p.data(), kv16.data(), stride, count, n, sum16.data());
+        check(kvh, dots16, sum16, std::string(t->name) + " F16");
       }
+    }
+  }
+}
+
+// Float to F16 for the KV cache: the nearest half, ties to even, overflow
+// to infinity, subnormals, NaN kept NaN. The scalar table is checked by
+// definition (no half between the input and its result, and on a tie the
+// even one); the SIMD tables use the F16C instruction, so their agreement
+// bit for bit with the scalar table is a check against hardware too.
+TEST(Kernels, FloatToHalfRoundsToNearestEvenOnEveryTable) {
+  std::vector<float> x = {0.0f, -0.0f, 1.0f, -1.0f, 65504.0f, 65519.99f, 65520.0f, -65520.0f, 1e10f,
+                          INFINITY, -INFINITY, NAN, 6.103515625e-05f /* 2^-14 */, 6.0975552e-05f /* below */,
+                          5.9604645e-08f /* 2^-24 */, 2.9802322e-08f /* 2^-25: tie to 0 */, 2.9802326e-08f,
+                          8.940697e-08f /* 1.5 x 2^-24: tie to 2 units */, 1.00048828125f /* tie to 1 */,
+                          1.00146484375f /* tie to 1 + 2^-9 */, 3.4028235e38f, 1e-45f};
+  std::mt19937 rng(5);
+  for (int i = 0; i < 200000; ++i) {
+    uint32_t bits = rng();
+    // Mostly within (and around) the half range, plus anything at all.
+    if (i % 4 != 0) bits = (bits & 0x807fffffu) | (static_cast<uint32_t>(98 + rng() % 48) << 23);
+    float f;
+    std::memcpy(&f, &bits, 4);
+    x.push_back(f);
+  }
+  const int n = int(x.size());
+  std::vector<uint16_t> want(n);
+  kernels::scalar_table()->f32_to_f16(x.data(), want.data(), n);
+  std::vector<float> back(n);
+  kernels::scalar_table()->f16_to_f32(want.data(), back.data(), n);
+  for (int i = 0; i < n; ++i) {
+    if (std::isnan(x[i])) {
+      EXPECT_TRUE(std::isnan(back[i])) << i;
+      continue;
+    }
+    const double v = x[i], got = back[i];
+    if (std::fabs(v) >= 65520.0) {
+      EXPECT_EQ(got, v > 0 ? INFINITY : -INFINITY) << "x " << v;
+      continue;
+    }
+    EXPECT_EQ(std::signbit(got), std::signbit(v)) << "x " << v;
+    // The neighbouring halves (same sign) bracket no closer value.
+    const uint16_t h = want[i], mag = h & 0x7fffu;
+    float up, down;
+    const uint16_t hu = uint16_t((h & 0x8000u) | (mag + 1)), hd = uint16_t((h & 0x8000u) | (mag - 1));
+    kernels::scalar_table()->f16_to_f32(&hu, &up, 1);
+    kernels::scalar_table()->f16_to_f32(&hd, &down, 1);
+    const double err = std::fabs(v - got);
+    if (mag < 0x7bffu) {
+      EXPECT_LE(err, std::fabs(v - double(up))) << "x " << v;
+    }
+    if (mag > 0) {
+      EXPECT_LE(err, std::fabs(v - double(down))) << "x " << v;
+    }
+    const bool tie =
+        (mag < 0x7bffu && err == std::fabs(v - double(up))) || (mag > 0 && err == std::fabs(v - double(down)));
+    if (tie && err > 0) {
+      EXPECT_EQ(h & 1u, 0u) << "tie not to even: x " << v;
+    }
+    // convert's own cast (the one `convert --dtype f16` writes) agrees.
+    EXPECT_EQ(want[i], f32_to_f16(x[i])) << "x " << v;
+  }
+  for (const KernelTable* t : tables()) {
+    for (const int len : {1, 7, 8, 15, 16, 17, n}) {
+      std::vector<uint16_t> got(len + 1, 0xabcd);
+      t->f32_to_f16(x.data(), got.data(), len);
+      for (int i = 0; i < len; ++i) {
+        ASSERT_EQ(got[i], want[i]) << t->name << " x " << x[i] << " (length " << len << ")";
+      }
+      EXPECT_EQ(got[len], 0xabcd) << t->name << ": wrote past n";
     }
   }
 }

@@ -29,12 +29,18 @@
 
 namespace mlxpack {
 
+// The KV cache's entries. F16 (as llama.cpp's default) halves the bytes
+// attention reads per cached position and the cache's memory; F32 keeps
+// keys and values exactly as computed.
+enum class KvCacheType { kF16, kF32 };
+
 struct RuntimeOptions {
   int threads = 0;                  // 0 = one per hardware thread
   int context_size = 0;             // 0 = min(max_position_embeddings, 4096)
   int num_sink_tokens = 4;
   int eviction_batch_percent = 10;  // of the non-sink positions, 1..100
   int prefill_batch = 128;          // prompt tokens per forward pass
+  KvCacheType kv_cache_type = KvCacheType::kF16;
 };
 
 struct GenerationOptions {
@@ -89,6 +95,7 @@ class Runtime {
   std::string weights_summary() const;   // e.g. "affine 4-bit g64 (84), F32 (2)"
   uint64_t weight_bytes() const;         // bytes of weights used in place
   uint64_t kv_cache_bytes() const;       // reserved for the whole context
+  KvCacheType kv_cache_type() const;
   int context_size() const;
   int context_length() const;            // positions now in the KV cache
   int vocab_size() const;
