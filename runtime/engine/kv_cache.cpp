@@ -21,35 +21,66 @@ void KvCache::init(int layers, int capacity, int kv_heads, int head_dim, KvType 
   values_ = kernels::make_uninitialized<uint8_t>(elements_ * element_bytes());
 }
 
-void KvCache::store(int layer, int slot, const float* k, const float* v) {
+float KvCache::key(int layer, int slot, int i) const {
+  if (type_ == KvType::kF32) return key_row(layer, i)[slot];
+  float f;
+  kernels::active_table()->f16_to_f32(key_row16(layer, i) + slot, &f, 1);
+  return f;
+}
+
+void KvCache::store_value(int layer, int slot, const float* v) {
   if (type_ == KvType::kF32) {
-    std::memcpy(key(layer, slot), k, sizeof(float) * kv_dim_);
-    std::memcpy(value(layer, slot), v, sizeof(float) * kv_dim_);
+    std::memcpy(value_at(layer, slot), v, sizeof(float) * kv_dim_);
+  } else {
+    kernels::active_table()->f32_to_f16(v, reinterpret_cast<uint16_t*>(value_at(layer, slot)), kv_dim_);
+  }
+}
+
+void KvCache::store_keys(int layer, int slot, int n, const float* k, size_t ld, int i0, int i1) {
+  if (type_ == KvType::kF32) {
+    for (int i = i0; i < i1; ++i) {
+      float* row = reinterpret_cast<float*>(key_at(layer, i)) + slot;
+      for (int t = 0; t < n; ++t) row[t] = k[t * ld + i];
+    }
     return;
   }
   const kernels::KernelTable* t = kernels::active_table();
-  t->f32_to_f16(k, key16(layer, slot), kv_dim_);
-  t->f32_to_f16(v, value16(layer, slot), kv_dim_);
+  thread_local std::vector<float> gathered;
+  gathered.resize(static_cast<size_t>(n));
+  for (int i = i0; i < i1; ++i) {
+    for (int s = 0; s < n; ++s) gathered[s] = k[s * ld + i];
+    t->f32_to_f16(gathered.data(), reinterpret_cast<uint16_t*>(key_at(layer, i)) + slot, n);
+  }
 }
 
 void KvCache::evict(int sinks, int count, const Rope& rope) {
   if (count <= 0) return;
   const int kept = length_ - sinks - count;
+  const size_t e = element_bytes();
   std::vector<float> cos(rope.rotary_dim() / 2), sin(rope.rotary_dim() / 2);
   rope.angles(-static_cast<double>(count), cos.data(), sin.data());
   const kernels::KernelTable* t = kernels::active_table();
-  std::vector<float> row(type_ == KvType::kF16 ? kv_dim_ : 0);
+  // F16 keys turn as floats: one head's rows at a time.
+  std::vector<float> head(type_ == KvType::kF16 ? static_cast<size_t>(head_dim_) * kept : 0);
+  std::vector<float*> rows(head_dim_);
   for (int layer = 0; layer < layers_; ++layer) {
-    const size_t bytes = static_cast<size_t>(kept) * kv_dim_ * element_bytes();
-    std::memmove(at(keys_.get(), layer, sinks), at(keys_.get(), layer, sinks + count), bytes);
-    std::memmove(at(values_.get(), layer, sinks), at(values_.get(), layer, sinks + count), bytes);
-    for (int s = sinks; s < sinks + kept; ++s) {
-      if (type_ == KvType::kF32) {
-        rope.apply(key(layer, s), kv_heads_, head_dim_, cos.data(), sin.data());
-      } else {
-        t->f16_to_f32(key16(layer, s), row.data(), kv_dim_);
-        rope.apply(row.data(), kv_heads_, head_dim_, cos.data(), sin.data());
-        t->f32_to_f16(row.data(), key16(layer, s), kv_dim_);
+    std::memmove(value_at(layer, sinks), value_at(layer, sinks + count), static_cast<size_t>(kept) * kv_dim_ * e);
+    for (int i = 0; i < kv_dim_; ++i) {
+      uint8_t* row = key_at(layer, i);
+      std::memmove(row + sinks * e, row + (sinks + count) * e, static_cast<size_t>(kept) * e);
+    }
+    for (int h = 0; h < kv_heads_; ++h) {
+      const int first = h * head_dim_;
+      for (int d = 0; d < head_dim_; ++d) {
+        rows[d] = type_ == KvType::kF32 ? reinterpret_cast<float*>(key_at(layer, first + d)) + sinks
+                                        : head.data() + static_cast<size_t>(d) * kept;
+        if (type_ == KvType::kF16) t->f16_to_f32(key_row16(layer, first + d) + sinks, rows[d], kept);
+      }
+      rope.apply_rows(rows.data(), kept, cos.data(), sin.data());
+      if (type_ == KvType::kF16) {
+        for (int d = 0; d < head_dim_; ++d) {
+          t->f32_to_f16(rows[d], reinterpret_cast<uint16_t*>(key_at(layer, first + d)) + sinks, kept);
+        }
       }
     }
   }

@@ -7,9 +7,17 @@
 // rotates them back by d positions, which is exact because RoPE rotations
 // compose additively. Batching the eviction amortizes that rotation.
 //
-// Entries are F32 or F16. F16 (llama.cpp's default cache type) halves what
-// attention reads per position, the largest cost of a decode step after the
-// weights once the context is long, and the cache's memory; keys and values
+// Layout. Values are position-major (a slot's kv_dim values together: the
+// weighted sum adds whole rows). Keys are dimension-major: per layer, row i
+// (i = head * head_dim + d) holds dimension d of kv head `head` for every
+// slot, so a head's scores over positions lo..hi are a weighted sum of its
+// head_dim rows with q's values as weights: vertical multiply-adds over
+// contiguous positions, where position-major keys needed a horizontal
+// reduction per position (the dot products were a quarter of a 110M decode
+// step at 1,280 positions).
+//
+// Entries are F32 or F16. F16 (llama.cpp's default cache type) halves the
+// cache's memory and what attention reads per position; keys and values
 // are rounded once as they are stored (and a kept key again when an
 // eviction rotates it).
 #ifndef MLXPACK_RUNTIME_ENGINE_KV_CACHE_H_
@@ -33,30 +41,39 @@ class KvCache {
 
   KvType type() const { return type_; }
   int capacity() const { return capacity_; }
+  int kv_dim() const { return kv_dim_; }
   int length() const { return length_; }
   void set_length(int length) { length_ = length; }
   size_t bytes() const { return 2 * elements_ * element_bytes(); }
 
-  // Slot `slot` of `layer`: kv_dim values, rows one kv_dim apart.
-  // REQUIRES: type() == KvType::kF32 for key()/value(), kF16 for key16()/value16().
-  float* key(int layer, int slot) { return reinterpret_cast<float*>(at(keys_.get(), layer, slot)); }
-  float* value(int layer, int slot) { return reinterpret_cast<float*>(at(values_.get(), layer, slot)); }
-  const float* key(int layer, int slot) const { return reinterpret_cast<const float*>(at(keys_.get(), layer, slot)); }
-  const float* value(int layer, int slot) const {
-    return reinterpret_cast<const float*>(at(values_.get(), layer, slot));
-  }
-  uint16_t* key16(int layer, int slot) { return reinterpret_cast<uint16_t*>(at(keys_.get(), layer, slot)); }
-  uint16_t* value16(int layer, int slot) { return reinterpret_cast<uint16_t*>(at(values_.get(), layer, slot)); }
-  const uint16_t* key16(int layer, int slot) const {
-    return reinterpret_cast<const uint16_t*>(at(keys_.get(), layer, slot));
-  }
+  // Key row i of `layer` (see Layout): capacity values, slot s at [s].
+  // Rows are capacity() values apart.
+  // REQUIRES: type() == KvType::kF32 for key_row(), kF16 for key_row16().
+  const float* key_row(int layer, int i) const { return reinterpret_cast<const float*>(key_at(layer, i)); }
+  const uint16_t* key_row16(int layer, int i) const { return reinterpret_cast<const uint16_t*>(key_at(layer, i)); }
+  // Slot `slot`'s kv_dim values of `layer`; slots are kv_dim values apart.
+  // REQUIRES: as for the keys.
+  const float* value(int layer, int slot) const { return reinterpret_cast<const float*>(value_at(layer, slot)); }
   const uint16_t* value16(int layer, int slot) const {
-    return reinterpret_cast<const uint16_t*>(at(values_.get(), layer, slot));
+    return reinterpret_cast<const uint16_t*>(value_at(layer, slot));
   }
+  // Value i of slot `slot`'s key as a float, either type (for tests).
+  float key(int layer, int slot, int i) const;
 
   // Stores kv_dim floats of key and value at (layer, slot), converted to
   // the cache's type.
-  void store(int layer, int slot, const float* k, const float* v);
+  void store(int layer, int slot, const float* k, const float* v) {
+    store_value(layer, slot, v);
+    store_keys(layer, slot, 1, k, 0, 0, kv_dim_);
+  }
+  // The value of one slot (kv_dim floats). Calls for different slots may
+  // run concurrently.
+  void store_value(int layer, int slot, const float* v);
+  // Key rows [i0, i1) of slots slot..slot+n-1: slot + t's key is the
+  // kv_dim floats at k + t * ld. A batch is written row by row, each row's
+  // n slots in one run (one slot at a time, every store touched another
+  // cache line). Calls for disjoint row ranges may run concurrently.
+  void store_keys(int layer, int slot, int n, const float* k, size_t ld, int i0, int i1);
 
   // Drops positions [sinks, sinks + count) of every layer, moves the later
   // ones down and re-rotates their keys by -count positions.
@@ -65,11 +82,12 @@ class KvCache {
 
  private:
   size_t element_bytes() const { return type_ == KvType::kF16 ? 2 : 4; }
-  uint8_t* at(uint8_t* base, int layer, int slot) const {
-    return base + (static_cast<size_t>(layer) * capacity_ + static_cast<size_t>(slot)) * kv_dim_ * element_bytes();
+  size_t layer_elements() const { return static_cast<size_t>(capacity_) * kv_dim_; }
+  uint8_t* key_at(int layer, int i) const {
+    return keys_.get() + (layer * layer_elements() + static_cast<size_t>(i) * capacity_) * element_bytes();
   }
-  const uint8_t* at(const uint8_t* base, int layer, int slot) const {
-    return base + (static_cast<size_t>(layer) * capacity_ + static_cast<size_t>(slot)) * kv_dim_ * element_bytes();
+  uint8_t* value_at(int layer, int slot) const {
+    return values_.get() + (layer * layer_elements() + static_cast<size_t>(slot) * kv_dim_) * element_bytes();
   }
   KvType type_ = KvType::kF32;
   int layers_ = 0;

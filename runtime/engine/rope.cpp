@@ -48,4 +48,18 @@ void Rope::apply(float* v, int heads, int head_dim, const float* cos, const floa
   }
 }
 
+void Rope::apply_rows(float* const* rows, int n, const float* cos, const float* sin) const {
+  const int half = rotary_dim_ / 2;
+  for (int i = 0; i < half; ++i) {
+    float* a = rows[i];
+    float* b = rows[i + half];
+    const float c = cos[i], sn = sin[i];
+    for (int s = 0; s < n; ++s) {
+      const float x0 = a[s], x1 = b[s];
+      a[s] = x0 * c - x1 * sn;
+      b[s] = x0 * sn + x1 * c;
+    }
+  }
+}
+
 }  // namespace mlxpack::engine

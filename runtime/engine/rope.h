@@ -19,6 +19,10 @@ class Rope {
   void angles(double position, float* cos_out, float* sin_out) const;
   // Rotates `heads` vectors of head_dim floats in place with precomputed angles.
   void apply(float* v, int heads, int head_dim, const float* cos, const float* sin) const;
+  // The same rotation of `n` vectors of one head stored dimension-major:
+  // dimension d of vector s is rows[d][s]. Every vector turns by the same
+  // angles (a KV cache's kept keys after an eviction).
+  void apply_rows(float* const* rows, int n, const float* cos, const float* sin) const;
 
  private:
   int rotary_dim_ = 0;

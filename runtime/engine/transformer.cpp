@@ -107,9 +107,17 @@ void Transformer::forward(const int* tokens, int n, float* logits, bool all_logi
         }
         rope_.apply(q, c.num_heads, hd, &cos_[size_t(t) * half], &sin_[size_t(t) * half]);
         rope_.apply(k, c.num_kv_heads, hd, &cos_[size_t(t) * half], &sin_[size_t(t) * half]);
-        cache_.store(l, start + t, k, v);
+        cache_.store_value(l, start + t, v);
       }
     });
+    // Keys go in dimension-major (see KvCache): a batch row by row, rows
+    // spread over the pool; a decode step's one key on this thread.
+    const auto store_keys = [&](int i0, int i1) { cache_.store_keys(l, start, n, &qkv_[q_dim_], qkv_dim_, i0, i1); };
+    if (n < 16) {
+      store_keys(0, kv_dim_);
+    } else {
+      pool_->parallel_for(kv_dim_, 16, store_keys);
+    }
     attention(l, n, start);
     fill_and_quantize(pool_, act_attn_, attn_.data(), n, q_dim_, [](int) {});
     run_linears(pool_, act_attn_, d, {{&L.o, out_.data()}});
@@ -170,13 +178,16 @@ void Transformer::attention(int layer, int n, int start) {
       const int kvh = h / group;
       const int count = pos - lo + 1;
       float* sc = scores.data();
-      // Slots are one kv row apart: kv_dim values.
-      const size_t head = size_t(kvh) * hd;
+      // Scores: the head's hd key rows (dimension-major, capacity apart)
+      // weighted by q's values, positions lo..pos at once.
+      const int cap = cache_.capacity();
       if (f16) {
-        k->dots_f16(q, cache_.key16(layer, lo) + head, kv_dim_, count, hd, sc);
+        k->weighted_sum_f16(q, cache_.key_row16(layer, kvh * hd) + lo, cap, hd, count, sc);
       } else {
-        k->dots_f32(q, cache_.key(layer, lo) + head, kv_dim_, count, hd, sc);
+        k->weighted_sum_f32(q, cache_.key_row(layer, kvh * hd) + lo, cap, hd, count, sc);
       }
+      // Values are one kv row apart: kv_dim values per slot.
+      const size_t head = size_t(kvh) * hd;
       float max_score = -INFINITY;
       for (int s = 0; s < count; ++s) {
         sc[s] *= scale;

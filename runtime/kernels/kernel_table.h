@@ -122,10 +122,10 @@ struct KernelTable {
   // out[r * 4 + c] = <w[r], x[c]> over n values, for r, c < 4: the register
   // tile of the prefill's matrix-matrix product.
   void (*tile_f32)(const float* const* w, const float* const* x, int n, float* out);
-  // Attention over one head, `count` positions whose rows are `stride`
-  // floats apart: out[s] = <q, k + s * stride> over n values.
-  void (*dots_f32)(const float* q, const float* k, uint64_t stride, int count, int n, float* out);
   // out[0..n) = sum_s p[s] * v[s * stride + 0..n), overwriting out.
+  // Attention's both products over one head: the scores (p = q, v = the
+  // head's dimension-major key rows, n positions) and the weighted sum of
+  // the values (p = the probabilities, v = value rows, n = head_dim).
   void (*weighted_sum_f32)(const float* p, const float* v, uint64_t stride, int count, int n, float* out);
   // out[i] = exp(x[i] - shift); returns the sum of out (softmax). out may be x.
   // The SIMD tables use a polynomial exp within 2 ulp of std::exp.
@@ -138,9 +138,8 @@ struct KernelTable {
   int (*argmax_f32)(const float* x, int n);
   // The KV cache in F16 (half the bytes attention reads per position):
   // float to F16 rounding to nearest even (the F16C instruction's result),
-  // and dots_f32 / weighted_sum_f32 over F16 rows (stride in elements).
+  // and weighted_sum_f32 over F16 rows (stride in elements).
   void (*f32_to_f16)(const float* in, uint16_t* out, int n);
-  void (*dots_f16)(const float* q, const uint16_t* k, uint64_t stride, int count, int n, float* out);
   void (*weighted_sum_f16)(const float* p, const uint16_t* v, uint64_t stride, int count, int n, float* out);
 };
 

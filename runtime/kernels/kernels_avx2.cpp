@@ -149,33 +149,6 @@ void f32_to_f16(const float* in, uint16_t* out, int n) {
   for (; i < n; ++i) out[i] = _cvtss_sh(in[i], _MM_FROUND_TO_NEAREST_INT);
 }
 
-// Four positions at a time, as the AVX-512 table's (the last 1-3 repeat
-// the last row in the spare slots); n % 8 values at the end of a row are
-// added one by one.
-template <typename T>
-void dots(const float* q, const T* k, uint64_t stride, int count, int n, float* out) {
-  const int n8 = n - n % 8;
-  for (int s = 0; s < count; s += 4) {
-    const int live = std::min(4, count - s);
-    const T* rows[4];
-    for (int j = 0; j < 4; ++j) rows[j] = k + static_cast<uint64_t>(s + std::min(j, live - 1)) * stride;
-    __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int i = 0; i < n8; i += 8) {
-      const __m256 qv = _mm256_loadu_ps(q + i);
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) a[j] = _mm256_fmadd_ps(qv, load_kv(rows[j] + i), a[j]);
-    }
-    // Pairwise adds leave lane j (and j + 4) with halves of a[j]'s sum.
-    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
-    alignas(16) float t[4];
-    _mm_store_ps(t, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
-    for (int j = 0; j < live; ++j) {
-      for (int i = n8; i < n; ++i) t[j] += q[i] * kv_at(rows[j], i);
-      out[s + j] = t[j];
-    }
-  }
-}
-
 template <typename T>
 void weighted_sum(const float* p, const T* v, uint64_t stride, int count, int n, float* out) {
   // 32 columns at a time in four registers across every position.
@@ -488,8 +461,8 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
 const KernelTable* avx2_table() {
   static const KernelTable table = {"avx2",      dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32,
                                     unpack4,     scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_rows,
-                                    affine8_rows, affine4_gemm,    nullptr,         tile_f32,        dots<float>, weighted_sum<float>, exp_sum,
-                                    silu_mul,    argmax_f32,      f32_to_f16,      dots<uint16_t>, weighted_sum<uint16_t>};
+                                    affine8_rows, affine4_gemm,    nullptr,         tile_f32,        weighted_sum<float>, exp_sum,
+                                    silu_mul,    argmax_f32,      f32_to_f16,      weighted_sum<uint16_t>};
   return &table;
 }
 

@@ -207,54 +207,44 @@ void f32_to_f16(const float* in, uint16_t* out, int n) {
   }
 }
 
-// Four positions at a time: q's loads shared and one reduction for four
-// dot products (a head is 64-128 values, so one dot_f32 call per position
-// was mostly call, set-up and reduction: 19% of a 110M decode step). The
-// last 1-3 positions repeat the last row in the spare slots.
-template <typename T>
-void dots(const float* q, const T* k, uint64_t stride, int count, int n, float* out) {
-  for (int s = 0; s < count; s += 4) {
-    const int live = std::min(4, count - s);
-    const T* rows[4];
-    for (int j = 0; j < 4; ++j) rows[j] = k + static_cast<uint64_t>(s + std::min(j, live - 1)) * stride;
-    __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (int i = 0; i < n; i += 16) {
-      const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
-      const __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
+// Columns c..c+16V of the weighted sum, V vectors across every position;
+// the last one's columns masked.
+template <int V, typename T>
+inline void weighted_sum_columns(const float* p, const T* v, uint64_t stride, int count, int c, int n, float* out) {
+  __mmask16 m[V];
+  __m512 a[V];
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) a[j] = _mm512_fmadd_ps(qv, load_kv(m, rows[j] + i), a[j]);
-    }
-    alignas(64) float t[16];
-    _mm512_store_ps(t, reduce4(a[0], a[1], a[2], a[3]));
-    for (int j = 0; j < live; ++j) out[s + j] = t[4 * j];
+  for (int j = 0; j < V; ++j) {
+    const int left = n - c - 16 * j;
+    m[j] = left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+    a[j] = _mm512_setzero_ps();
   }
+  for (int s = 0; s < count; ++s) {
+    const T* row = v + s * stride + c;
+    const __m512 ps = _mm512_set1_ps(p[s]);
+#pragma GCC unroll 4
+    for (int j = 0; j < V; ++j) a[j] = _mm512_fmadd_ps(ps, load_kv(m[j], row + 16 * j), a[j]);
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < V; ++j) _mm512_mask_storeu_ps(out + c + 16 * j, m[j], a[j]);
 }
 
+// 64 columns at a time in four registers across every position; a last
+// part of 1-48 columns takes only the vectors it needs (the attention
+// scores of a prefill's early rows cover a few positions).
 template <typename T>
 void weighted_sum(const float* p, const T* v, uint64_t stride, int count, int n, float* out) {
-  // 64 columns at a time in four registers across every position; the last
-  // chunk's columns masked.
   for (int c = 0; c < n; c += 64) {
-    __mmask16 m[4];
-    for (int j = 0; j < 4; ++j) {
-      const int left = n - c - 16 * j;
-      m[j] = left >= 16 ? static_cast<__mmask16>(0xffff)
-             : left <= 0 ? static_cast<__mmask16>(0)
-                         : static_cast<__mmask16>((1u << left) - 1);
+    const int left = n - c;
+    if (left > 48) {
+      weighted_sum_columns<4>(p, v, stride, count, c, n, out);
+    } else if (left > 32) {
+      weighted_sum_columns<3>(p, v, stride, count, c, n, out);
+    } else if (left > 16) {
+      weighted_sum_columns<2>(p, v, stride, count, c, n, out);
+    } else {
+      weighted_sum_columns<1>(p, v, stride, count, c, n, out);
     }
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    for (int s = 0; s < count; ++s) {
-      const T* row = v + s * stride + c;
-      const __m512 ps = _mm512_set1_ps(p[s]);
-      a0 = _mm512_fmadd_ps(ps, load_kv(m[0], row), a0);
-      a1 = _mm512_fmadd_ps(ps, load_kv(m[1], row + 16), a1);
-      a2 = _mm512_fmadd_ps(ps, load_kv(m[2], row + 32), a2);
-      a3 = _mm512_fmadd_ps(ps, load_kv(m[3], row + 48), a3);
-    }
-    _mm512_mask_storeu_ps(out + c, m[0], a0);
-    _mm512_mask_storeu_ps(out + c + 16, m[1], a1);
-    _mm512_mask_storeu_ps(out + c + 32, m[2], a2);
-    _mm512_mask_storeu_ps(out + c + 48, m[3], a3);
   }
 }
 
@@ -511,9 +501,9 @@ const KernelTable* avx512_table() {
                                     f16_to_f32,    bf16_to_f32, avx2_table()->unpack4,
                                     quantize_blocks, dot_u8s8_blocks, affine4_rows,
                                     affine8_rows,   affine4_gemm,    affine8_gemm,
-                                    tile_f32,        dots<float>,     weighted_sum<float>,
+                                    tile_f32,        weighted_sum<float>,
                                     exp_sum,        silu_mul,        argmax_f32,
-                                    f32_to_f16,     dots<uint16_t>,  weighted_sum<uint16_t>};
+                                    f32_to_f16,     weighted_sum<uint16_t>};
   return &table;
 }
 

@@ -161,15 +161,6 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
 }
 
 template <typename T>
-void dots(const float* q, const T* k, uint64_t stride, int count, int n, float* out) {
-  for (int s = 0; s < count; ++s) {
-    float sum = 0.0f;
-    for (int i = 0; i < n; ++i) sum += q[i] * kv_at(k + s * stride, i);
-    out[s] = sum;
-  }
-}
-
-template <typename T>
 void weighted_sum(const float* p, const T* v, uint64_t stride, int count, int n, float* out) {
   std::memset(out, 0, sizeof(float) * n);
   for (int s = 0; s < count; ++s) {
@@ -209,8 +200,8 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
 const KernelTable kScalar = {"scalar",        dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32, unpack4,
                              quantize_blocks, dot_u8s8_blocks, affine4_rows, affine8_rows, nullptr,       nullptr,
                              tile_f32,
-                             dots<float>,     weighted_sum<float>, exp_sum,  silu_mul,
-                             argmax_f32,      f32_to_f16,      dots<uint16_t>, weighted_sum<uint16_t>};
+                             weighted_sum<float>, exp_sum,  silu_mul,
+                             argmax_f32,      f32_to_f16,      weighted_sum<uint16_t>};
 
 }  // namespace
 
