@@ -12,6 +12,15 @@
 #
 #   bench/run_generation_bench.sh [BUILD_DIR] [WORK_DIR] [THREADS] [SHAPES...]
 #
+# Side by side with llama.cpp (the 110M shape, when node and npm are
+# there): the F32 model written as GGUF F32 / Q8_0 / Q4_0 (make_gguf.mjs;
+# the same bits per weight as MLX 8- and 4-bit group 64) and run by
+# llama.cpp through node-llama-cpp's prebuilt library (llama_cpp_bench.mjs,
+# installed into WORK_DIR), beside generation_bench on the packs: prefill
+# on THREADS threads, decode on one (node-llama-cpp's llama.cpp starts its
+# threads for every decode step, so its multi-thread decode is printed but
+# is not its real speed; see llama_cpp_bench.mjs).
+#
 # The synthetic models carry a real tokenizer from the test data
 # ($MLXPACK_TEST_DATA/tokenizers: Mistral's for the 32000-token vocabulary,
 # Llama 3's for 128256) so `mlxpack run` works on them too.
@@ -84,3 +93,42 @@ for shape in "${SHAPES[@]}"; do
   ratio() { awk -v a="${DECODE[$1]:-0}" -v b="${DECODE[$2]:-0}" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
   echo "decode ratios: q4/${types[0]} $(ratio "$shape/q4/$best_kernel" "$shape/${types[0]}/$best_kernel"), q8/${types[0]} $(ratio "$shape/q8/$best_kernel" "$shape/${types[0]}/$best_kernel"), q4 $best_kernel/avx2 $(ratio "$shape/q4/$best_kernel" "$shape/q4/avx2"), q4 $best_kernel/scalar $(ratio "$shape/q4/$best_kernel" "$shape/q4/scalar")"
 done
+
+# llama.cpp, side by side (110M shape only: its F32 directory is the GGUF source).
+HERE=$(cd "$(dirname "$0")" && pwd)
+src="$WORK/llama-2-110m-f32"
+if [[ " ${SHAPES[*]} " != *" llama-2-110m "* ]] || [ ! -f "$src/config.json" ]; then exit 0; fi
+if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+  echo "llama.cpp comparison skipped: node and npm are needed"
+  exit 0
+fi
+NLC="$WORK/llama.cpp-npm"
+if [ ! -d "$NLC/node_modules/@node-llama-cpp/linux-x64" ]; then
+  mkdir -p "$NLC"
+  # Only the CPU build (the optional GPU packages are large and unused).
+  if ! (cd "$NLC" && npm install --silent --no-audit --no-fund --omit=optional \
+        node-llama-cpp@3.22.1 @node-llama-cpp/linux-x64@3.22.1 > /dev/null 2>&1); then
+    echo "llama.cpp comparison skipped: npm install node-llama-cpp failed"
+    exit 0
+  fi
+fi
+cp "$HERE/llama_cpp_bench.mjs" "$NLC/"
+echo "== llama-2-110m beside llama.cpp (node-llama-cpp 3.22.1), prefill $THREADS threads, decode 1 thread (best of 3)"
+printf '%-6s %-6s %11s %11s %7s %11s %11s %7s %14s\n' mlxpack gguf "llama.cpp" mlxpack ratio "llama.cpp" mlxpack ratio "llama.cpp"
+printf '%-6s %-6s %11s %11s %7s %11s %11s %7s %14s\n' "" "" prefill/s prefill/s "" decode/s decode/s "" "decode/s ${THREADS}t*"
+for pair in q4:q4_0 q8:q8_0 f32:f32; do
+  t=${pair%%:*} g=${pair##*:}
+  gguf="$WORK/llama-2-110m-$g.gguf"
+  [ -f "$gguf" ] || node "$HERE/make_gguf.mjs" "$src" "$gguf" "$g" > /dev/null
+  pack="$WORK/llama-2-110m-$t.mlxpack"
+  cat "$gguf" "$pack" > /dev/null
+  lp=$(cd "$NLC" && node llama_cpp_bench.mjs "$gguf" --threads "$THREADS")
+  l1=$(cd "$NLC" && node llama_cpp_bench.mjs "$gguf" --threads 1)
+  mp=$("$BENCH" --model-root "$pack" --threads "$THREADS")
+  m1=$("$BENCH" --model-root "$pack" --threads 1)
+  r() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
+  printf '%-6s %-6s %11s %11s %7s %11s %11s %7s %14s\n' "$t" "$g" "$(field prefill_tps "$lp")" "$(field prefill_tps "$mp")" \
+    "$(r "$(field prefill_tps "$mp")" "$(field prefill_tps "$lp")")" "$(field decode_tps "$l1")" "$(field decode_tps "$m1")" \
+    "$(r "$(field decode_tps "$m1")" "$(field decode_tps "$l1")")" "$(field decode_tps "$lp")"
+done
+echo "ratio = mlxpack / llama.cpp; * llama.cpp starts its threads every decode step under node-llama-cpp (not its real multi-thread speed)"
