@@ -41,7 +41,6 @@ class KvCache {
 
   KvType type() const { return type_; }
   int capacity() const { return capacity_; }
-  int kv_dim() const { return kv_dim_; }
   int length() const { return length_; }
   void set_length(int length) { length_ = length; }
   size_t bytes() const { return 2 * elements_ * element_bytes(); }
@@ -60,14 +59,8 @@ class KvCache {
   // Value i of slot `slot`'s key as a float, either type (for tests).
   float key(int layer, int slot, int i) const;
 
-  // Stores kv_dim floats of key and value at (layer, slot), converted to
-  // the cache's type.
-  void store(int layer, int slot, const float* k, const float* v) {
-    store_value(layer, slot, v);
-    store_keys(layer, slot, 1, k, 0, 0, kv_dim_);
-  }
-  // The value of one slot (kv_dim floats). Calls for different slots may
-  // run concurrently.
+  // The value of one slot (kv_dim floats), converted to the cache's type.
+  // Calls for different slots may run concurrently.
   void store_value(int layer, int slot, const float* v);
   // Key rows [i0, i1) of slots slot..slot+n-1: slot + t's key is the
   // kv_dim floats at k + t * ld. A batch is written row by row, each row's

@@ -80,7 +80,7 @@ inline constexpr int kGemmBlockRows = 16;
 // a panel's lane scales (16 per chunk of 64 or 128 values) and biases, and
 // one row's scales and biases.
 inline int affine_gemm_scratch(int cols, int group_size) {
-  return kGemmPanelRows * (cols / 4 + cols / group_size) + 4 * 2 * (cols / group_size);
+  return kGemmPanelRows * (cols / 4 + cols / group_size) + 2 * (cols / group_size);
 }
 
 struct KernelTable {

@@ -187,8 +187,8 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
 }
 
 // Cached rows as floats, F32 or F16 (masked lanes read as zero). Whole
-// vectors are read unmasked: the masked 16-bit load made the F16 cache's
-// dot products slower than the F32 ones on this machine's AMD cores (110M
+// vectors are read unmasked: the masked 16-bit load made attention over
+// the F16 cache slower than over the F32 one on this machine's AMD cores (110M
 // 4-bit decode at 1,280 positions: 137 tok/s against F32's 163; unmasked,
 // 193 against 158).
 inline __m512 load_kv(__mmask16 m, const float* p) {
