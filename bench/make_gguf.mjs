@@ -186,15 +186,26 @@ for (const t of tensors) {
 }
 let head = Buffer.concat(parts);
 head = Buffer.concat([head, Buffer.alloc(align(head.length) - head.length)]);
+// Written beside the output and renamed: a failed write (a full disk)
+// leaves neither a partial OUT nor the temporary file.
 const tmp = out + ".tmp";
-const fd = fs.openSync(tmp, "w");
-fs.writeSync(fd, head);
-let written = 0;
-for (const t of tensors) {
-  if (t.offset > written) fs.writeSync(fd, Buffer.alloc(t.offset - written));
-  fs.writeSync(fd, t.bytes);
-  written = t.offset + t.bytes.length;
+try {
+  const fd = fs.openSync(tmp, "w");
+  try {
+    fs.writeSync(fd, head);
+    let written = 0;
+    for (const t of tensors) {
+      if (t.offset > written) fs.writeSync(fd, Buffer.alloc(t.offset - written));
+      fs.writeSync(fd, t.bytes);
+      written = t.offset + t.bytes.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, out);
+} catch (e) {
+  fs.rmSync(tmp, { force: true });
+  console.error(`make_gguf: writing ${out}: ${e.message}`);
+  process.exit(4);
 }
-fs.closeSync(fd);
-fs.renameSync(tmp, out);
 console.log(`${out}: ${tensors.length} tensors, ${type}, ${(fs.statSync(out).size / 1048576).toFixed(1)} MiB`);
