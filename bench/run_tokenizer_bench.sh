@@ -44,7 +44,8 @@ for name in llama3 qwen3 mistral; do
   done
   node -e '
     const a = JSON.parse(process.argv[1]), b = JSON.parse(process.argv[2]);
-    const same = a.tokens === b.tokens ? "same token count" : `TOKEN COUNTS DIFFER: ${a.tokens} vs ${b.tokens}`;
+    const same = a.tokens === b.tokens && a.ids_fnv1a === b.ids_fnv1a ? "same ids (count and FNV-1a checksum)"
+               : `IDS DIFFER: ${a.tokens} tokens (checksum ${a.ids_fnv1a}) vs ${b.tokens} (${b.ids_fnv1a})`;
     console.log(`${process.argv[3]}: encode speed ratio mlxpack/reference ${(a.encode_mb_s / b.encode_mb_s).toFixed(2)}, ` +
                 `load time ratio ${(a.load_ms / b.load_ms).toFixed(2)}; ${same}`);' "$ours" "$ref" "$name"
 done

@@ -3,11 +3,13 @@
 // run_tokenizer_bench.sh can put it beside the reference's figures.
 //   tokenizer_bench --model-root DIR --text FILE [--repeat N]
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include "mlxpack/tokenizer.h"
 
@@ -17,6 +19,17 @@ namespace {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// FNV-1a over the ids' 32-bit little-endian bytes; the reference script
+// computes the same, so the run shows whether the two encodings are equal.
+uint32_t ids_checksum(const std::vector<int32_t>& ids) {
+  uint32_t h = 2166136261u;
+  for (int32_t id : ids) {
+    const auto v = static_cast<uint32_t>(id);
+    for (int shift = 0; shift < 32; shift += 8) h = (h ^ ((v >> shift) & 0xFF)) * 16777619u;
+  }
+  return h;
 }
 
 }  // namespace
@@ -67,9 +80,9 @@ int main(int argc, char** argv) {
   auto decoded = (*tok)->decode(ids);
   const double decode_s = now_seconds() - s;
   std::printf(
-      "{\"impl\":\"mlxpack\",\"bytes\":%zu,\"tokens\":%zu,\"load_ms\":%.1f,\"encode_mb_s\":%.2f,"
-      "\"decode_mb_s\":%.2f}\n",
-      text.size(), tokens, load_s * 1e3, text.size() / 1e6 / best_encode,
+      "{\"impl\":\"mlxpack\",\"bytes\":%zu,\"tokens\":%zu,\"ids_fnv1a\":%u,\"load_ms\":%.1f,"
+      "\"encode_mb_s\":%.2f,\"decode_mb_s\":%.2f}\n",
+      text.size(), tokens, ids_checksum(ids), load_s * 1e3, text.size() / 1e6 / best_encode,
       decoded.is_ok() ? text.size() / 1e6 / decode_s : 0.0);
   return 0;
 }

@@ -8,6 +8,26 @@
 
 namespace mlxpack::text {
 
+namespace {
+
+// Appends utf8proc's normalization of `s` to `out`.
+void append_normalized(std::string_view s, int options, std::string* out) {
+  utf8proc_uint8_t* mapped = nullptr;
+  const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
+                                          static_cast<utf8proc_ssize_t>(s.size()), &mapped,
+                                          static_cast<utf8proc_option_t>(options));
+  if (n < 0) {  // only on invalid UTF-8, which callers exclude
+    out->append(s);
+  } else {
+    out->append(reinterpret_cast<const char*>(mapped), static_cast<size_t>(n));
+  }
+  std::free(mapped);
+}
+
+bool is_ascii(char c) { return static_cast<unsigned char>(c) < 0x80; }
+
+}  // namespace
+
 std::string normalize(std::string_view s, NormalForm form) {
   int options = UTF8PROC_STABLE;
   switch (form) {
@@ -16,14 +36,31 @@ std::string normalize(std::string_view s, NormalForm form) {
     case NormalForm::kNFKC: options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
     case NormalForm::kNFKD: options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
   }
-  utf8proc_uint8_t* out = nullptr;
-  const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
-                                          static_cast<utf8proc_ssize_t>(s.size()), &out,
-                                          static_cast<utf8proc_option_t>(options));
-  if (n < 0) return std::string(s);  // only on invalid UTF-8, which callers exclude
-  std::string result(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
-  std::free(out);
-  return result;
+  // In every form an ASCII character begins a normalization segment: it
+  // maps to itself, has canonical combining class 0 (no mark reorders
+  // across it) and is never the second half of a composition. So the text
+  // normalizes piecewise, cut before ASCII characters: ASCII runs are
+  // copied, and utf8proc sees only each non-ASCII run with the character
+  // before it (a mark may compose with it). English text then costs a copy
+  // instead of utf8proc's four bytes of buffer per code point.
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && is_ascii(s[j])) ++j;
+    if (j == s.size()) {
+      out.append(s.substr(i));
+      break;
+    }
+    const size_t begin = j > i ? j - 1 : j;
+    out.append(s.substr(i, begin - i));
+    size_t end = j;
+    while (end < s.size() && !is_ascii(s[end])) ++end;
+    append_normalized(s.substr(begin, end - begin), options, &out);
+    i = end;
+  }
+  return out;
 }
 
 char32_t to_lower(char32_t cp) { return static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))); }

@@ -114,7 +114,7 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const Json& model, const s
     m->merges_.insert(pair_key(*a, *b), MergeTarget{static_cast<int32_t>(rank), *ab});
   }
 
-  // See split_independent(): safe only if no token has "▁" right after a
+  // See next_independent_part(): safe only if no token has "▁" right after a
   // character other than "▁", and there are no affixes.
   if (m->continuing_subword_prefix_.empty() && m->end_of_word_suffix_.empty() && m->token_to_id(kMetaspace)) {
     bool safe = true;
@@ -281,24 +281,22 @@ void BpeModel::merge_heap(std::vector<Symbol>* symbols) const {
   sym = std::move(kept);
 }
 
-void BpeModel::split_independent(std::string_view piece, std::vector<std::string_view>* parts) const {
-  parts->clear();
-  if (!split_at_metaspace_) {
-    parts->push_back(piece);
-    return;
-  }
-  size_t start = 0;
-  size_t pos = piece.find(kMetaspace, 1);
-  while (pos != std::string_view::npos) {
-    // A boundary where "▁" follows a character that is not "▁".
-    const bool after_metaspace = pos >= kMetaspace.size() && piece.compare(pos - kMetaspace.size(), kMetaspace.size(), kMetaspace) == 0;
-    if (!after_metaspace && pos > start) {
-      parts->push_back(piece.substr(start, pos - start));
-      start = pos;
+std::string_view BpeModel::next_independent_part(std::string_view piece, size_t* from) const {
+  const size_t start = *from;
+  if (split_at_metaspace_) {
+    for (size_t pos = piece.find(kMetaspace, start + 1); pos != std::string_view::npos;
+         pos = piece.find(kMetaspace, pos + 1)) {
+      // A boundary where "▁" follows a character that is not "▁".
+      const bool after_metaspace =
+          pos >= kMetaspace.size() && piece.compare(pos - kMetaspace.size(), kMetaspace.size(), kMetaspace) == 0;
+      if (!after_metaspace) {
+        *from = pos;
+        return piece.substr(start, pos - start);
+      }
     }
-    pos = piece.find(kMetaspace, pos + 1);
   }
-  parts->push_back(piece.substr(start));
+  *from = piece.size();
+  return piece.substr(start);
 }
 
 void BpeModel::tokenize(std::string_view piece, std::vector<int32_t>* ids) const {

@@ -34,14 +34,17 @@ class BpeModel {
   // Appends the ids of one pre-tokenized piece to `ids`.
   void tokenize(std::string_view piece, std::vector<int32_t>* ids) const;
 
-  // Splits `piece` into parts whose tokenizations, concatenated, equal the
-  // tokenization of `piece`; `parts` is {piece} when no split is provably
-  // safe. SentencePiece-style files have no pre-tokenizer, so the whole text
-  // is one piece; but when no vocabulary token contains "▁" after another
-  // character (checked at load), no merge can cross a point where "▁"
-  // follows a non-"▁" character, so the text splits there exactly. This
-  // turns one O(n log n) merge over the whole text into cached word-sized ones.
-  void split_independent(std::string_view piece, std::vector<std::string_view>* parts) const;
+  // Parts of `piece` whose tokenizations, concatenated, equal the
+  // tokenization of `piece`, one at a time: returns the part that starts at
+  // byte *from and advances *from past it; start at 0 and stop when *from
+  // reaches piece.size(). The part is the rest of `piece` when no split is
+  // provably safe. SentencePiece-style files have no pre-tokenizer, so the
+  // whole text is one piece; but when no vocabulary token contains "▁" after
+  // another character (checked at load), no merge can cross a point where
+  // "▁" follows a non-"▁" character, so the text splits there exactly. This
+  // turns one O(n log n) merge over the whole text into cached word-sized
+  // ones, in constant memory.
+  std::string_view next_independent_part(std::string_view piece, size_t* from) const;
 
   std::optional<int32_t> token_to_id(std::string_view token) const;
   // "" for an id with no vocabulary entry.

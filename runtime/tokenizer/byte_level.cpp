@@ -40,6 +40,11 @@ int char_to_byte(char32_t cp) { return cp < 512 ? tables().to_byte[cp] : -1; }
 
 void append_byte_level(std::string_view bytes, std::string* out) {
   const Tables& t = tables();
+  // Sized exactly first: most pieces are words short enough to stay in the
+  // string's inline buffer, which a generous reserve would give up.
+  size_t n = 0;
+  for (char c : bytes) n += t.to_utf8[static_cast<uint8_t>(c)].size();
+  out->reserve(out->size() + n);
   for (char c : bytes) *out += t.to_utf8[static_cast<uint8_t>(c)];
 }
 

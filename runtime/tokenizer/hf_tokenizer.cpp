@@ -49,18 +49,36 @@ std::string clean_up_tokenization(std::string s) {
   return s;
 }
 
+// Where an encoding goes: ids only (encode), or ids with their pieces
+// (encode_pieces). Exactly one of the two is set.
+struct TokenOutput {
+  std::vector<int32_t>* ids = nullptr;
+  std::vector<TokenPiece>* pieces = nullptr;
+  void add(int32_t id, std::string_view piece) const {
+    if (ids) {
+      ids->push_back(id);
+    } else {
+      pieces->push_back({id, std::string(piece)});
+    }
+  }
+};
+
 class HfTokenizer final : public Tokenizer {
  public:
   Result<std::vector<int32_t>> encode(std::string_view text, bool add_special_tokens) const override {
-    MLXPACK_ASSIGN_OR_RETURN(std::vector<TokenPiece> pieces, encode_impl(text, add_special_tokens, false));
     std::vector<int32_t> ids;
-    ids.reserve(pieces.size());
-    for (const TokenPiece& p : pieces) ids.push_back(p.id);
+    TokenOutput out;
+    out.ids = &ids;
+    MLXPACK_RETURN_IF_ERROR(encode_impl(text, add_special_tokens, out));
     return ids;
   }
 
   Result<std::vector<TokenPiece>> encode_pieces(std::string_view text, bool add_special_tokens) const override {
-    return encode_impl(text, add_special_tokens, true);
+    std::vector<TokenPiece> pieces;
+    TokenOutput out;
+    out.pieces = &pieces;
+    MLXPACK_RETURN_IF_ERROR(encode_impl(text, add_special_tokens, out));
+    return pieces;
   }
 
   Result<std::string> decode(const std::vector<int32_t>& ids, const DecodeOptions& options) const override {
@@ -111,9 +129,8 @@ class HfTokenizer final : public Tokenizer {
   Status init(const Json& j, TokenizerConfig config, std::string origin, const TokenizerLimits& limits);
 
  private:
-  Result<std::vector<TokenPiece>> encode_impl(std::string_view text, bool add_special, bool want_pieces) const;
-  Status encode_text_segment(std::string_view segment, bool at_text_start, std::vector<TokenPiece>* out,
-                             bool want_pieces) const;
+  Status encode_impl(std::string_view text, bool add_special, const TokenOutput& out) const;
+  Status encode_text_segment(std::string_view segment, bool at_text_start, const TokenOutput& out) const;
   void model_tokens(std::string_view piece, std::vector<int32_t>* ids) const;
 
   std::string origin_;
@@ -229,37 +246,47 @@ void HfTokenizer::model_tokens(std::string_view piece, std::vector<int32_t>* ids
   cache_.emplace(std::string(piece), std::move(result));
 }
 
-Status HfTokenizer::encode_text_segment(std::string_view segment, bool at_text_start, std::vector<TokenPiece>* out,
-                                        bool want_pieces) const {
-  std::string normalized(segment);
-  if (normalizer_) MLXPACK_RETURN_IF_ERROR(normalizer_->normalize(&normalized));
+Status HfTokenizer::encode_text_segment(std::string_view segment, bool at_text_start, const TokenOutput& out) const {
+  std::string normalized;
+  if (normalizer_) {
+    normalized.assign(segment);
+    MLXPACK_RETURN_IF_ERROR(normalizer_->normalize(&normalized));
+    segment = normalized;
+  }
   std::vector<Segment> parts;
-  added_.split(normalized, /*normalized_class=*/true, &parts);
+  added_.split(segment, /*normalized_class=*/true, &parts);
+  // Pre-tokenized pieces arrive one at a time and go straight to the model,
+  // so memory stays bounded however long the text is.
   std::vector<int32_t> ids;
+  auto tokenize = [&](std::string_view text) {
+    std::vector<int32_t>* target = out.ids ? out.ids : &ids;
+    ids.clear();
+    for (size_t from = 0; from < text.size();) model_tokens(model_->next_independent_part(text, &from), target);
+    if (!out.ids) {
+      for (int32_t id : ids) out.add(id, id_to_token_[static_cast<size_t>(id)]);
+    }
+  };
+  auto to_model = make_sink([&](Piece piece) {
+    tokenize(piece.text);
+    return Status::ok();
+  });
   for (const Segment& part : parts) {
     if (part.token >= 0) {
       const AddedToken& t = added_.tokens()[static_cast<size_t>(part.token)];
-      out->push_back({t.id, want_pieces ? t.content : std::string()});
+      out.add(t.id, t.content);
       continue;
     }
-    std::vector<Piece> pieces;
-    pieces.push_back(Piece{normalized.substr(part.begin, part.end - part.begin), at_text_start && part.begin == 0});
-    if (pre_tokenizer_) MLXPACK_RETURN_IF_ERROR(pre_tokenizer_->split(&pieces));
-    std::vector<std::string_view> parts_of_piece;
-    for (const Piece& p : pieces) {
-      ids.clear();
-      model_->split_independent(p.text, &parts_of_piece);
-      for (std::string_view sub : parts_of_piece) model_tokens(sub, &ids);
-      for (int32_t id : ids) {
-        out->push_back({id, want_pieces ? std::string(id_to_token_[static_cast<size_t>(id)]) : std::string()});
-      }
+    const std::string_view text = segment.substr(part.begin, part.end - part.begin);
+    if (!pre_tokenizer_) {
+      tokenize(text);
+      continue;
     }
+    MLXPACK_RETURN_IF_ERROR(pre_tokenizer_->split(Piece{std::string(text), at_text_start && part.begin == 0}, to_model));
   }
   return Status::ok();
 }
 
-Result<std::vector<TokenPiece>> HfTokenizer::encode_impl(std::string_view text, bool add_special,
-                                                         bool want_pieces) const {
+Status HfTokenizer::encode_impl(std::string_view text, bool add_special, const TokenOutput& out) const {
   if (text.size() > limits_.max_text_bytes) {
     return Status::invalid_argument("encode: text is " + std::to_string(text.size()) + " bytes, more than the limit " +
                                     std::to_string(limits_.max_text_bytes));
@@ -273,20 +300,31 @@ Result<std::vector<TokenPiece>> HfTokenizer::encode_impl(std::string_view text, 
                                     }() +
                                     " at byte offset " + std::to_string(*bad));
   }
-  std::vector<TokenPiece> out;
+  // English runs at about four bytes per token; one reservation spares the
+  // copies of a growing vector (and, for long texts, fresh pages each time).
+  const size_t expected_tokens = text.size() / 4 + 16;
+  if (out.ids) {
+    out.ids->reserve(expected_tokens);
+  } else {
+    out.pieces->reserve(expected_tokens);
+  }
+  std::vector<TokenPiece> before;
+  std::vector<TokenPiece> after;
+  if (add_special && post_processor_) post_processor_->wrap(&before, &after);
+  for (const TokenPiece& t : before) out.add(t.id, t.piece);
   std::vector<Segment> parts;
   added_.split(text, /*normalized_class=*/false, &parts);
   for (const Segment& part : parts) {
     if (part.token >= 0) {
       const AddedToken& t = added_.tokens()[static_cast<size_t>(part.token)];
-      out.push_back({t.id, want_pieces ? t.content : std::string()});
+      out.add(t.id, t.content);
       continue;
     }
     MLXPACK_RETURN_IF_ERROR(
-        encode_text_segment(text.substr(part.begin, part.end - part.begin), part.begin == 0, &out, want_pieces));
+        encode_text_segment(text.substr(part.begin, part.end - part.begin), part.begin == 0, out));
   }
-  if (add_special && post_processor_) post_processor_->process(&out);
-  return out;
+  for (const TokenPiece& t : after) out.add(t.id, t.piece);
+  return Status::ok();
 }
 
 }  // namespace

@@ -13,27 +13,43 @@ Result<Pattern> Pattern::from_json(const Json& spec, const char* key, const std:
   return pattern;
 }
 
-Status Pattern::find_all(const std::string& s, std::vector<Match>* matches) const {
-  if (regex_) return regex_->find_all(s, matches);
+Status Pattern::find_all(std::string_view s, std::vector<Match>* matches) const {
+  size_t from = 0;
+  return find_next(s, &from, static_cast<size_t>(-1), matches);
+}
+
+Status Pattern::find_next(std::string_view s, size_t* from, size_t max, std::vector<Match>* matches) const {
+  if (regex_) return regex_->find_next(s, from, max, matches);
   matches->clear();
-  if (literal_.empty()) return Status::ok();
-  for (size_t hit = s.find(literal_); hit != std::string::npos; hit = s.find(literal_, hit + literal_.size())) {
-    matches->push_back({hit, hit + literal_.size()});
+  if (*from == Regex::kDone) return Status::ok();
+  if (literal_.empty()) {
+    *from = Regex::kDone;
+    return Status::ok();
   }
+  size_t hit = s.find(literal_, *from);
+  while (hit != std::string_view::npos && matches->size() < max) {
+    matches->push_back({hit, hit + literal_.size()});
+    hit = s.find(literal_, hit + literal_.size());
+  }
+  *from = hit == std::string_view::npos ? Regex::kDone : hit;
   return Status::ok();
 }
 
 Status Pattern::replace_all(const std::string& s, const std::string& content, std::string* out) const {
-  std::vector<Match> matches;
-  MLXPACK_RETURN_IF_ERROR(find_all(s, &matches));
   out->clear();
   out->reserve(s.size());
+  std::vector<Match> matches;
   size_t pos = 0;
-  for (const Match& m : matches) {
-    if (m.end == m.begin) continue;
-    out->append(s, pos, m.begin - pos);
-    *out += content;
-    pos = m.end;
+  // Matches in batches: a replace over a long text (SentencePiece-style
+  // files replace every space) needs no list of all its matches.
+  for (size_t from = 0; from != Regex::kDone;) {
+    MLXPACK_RETURN_IF_ERROR(find_next(s, &from, 1024, &matches));
+    for (const Match& m : matches) {
+      if (m.end == m.begin) continue;
+      out->append(s, pos, m.begin - pos);
+      *out += content;
+      pos = m.end;
+    }
   }
   out->append(s, pos, std::string::npos);
   return Status::ok();

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mlxpack/status.h"
@@ -25,7 +26,9 @@ class Pattern {
   }
 
   // Non-overlapping matches, left to right (a literal: every occurrence).
-  Status find_all(const std::string& s, std::vector<Match>* matches) const;
+  Status find_all(std::string_view s, std::vector<Match>* matches) const;
+  // find_all in batches of at most `max`, as Regex::find_next.
+  Status find_next(std::string_view s, size_t* from, size_t max, std::vector<Match>* matches) const;
   // `s` with every non-empty match replaced by `content`.
   Status replace_all(const std::string& s, const std::string& content, std::string* out) const;
 

@@ -4,33 +4,27 @@ namespace mlxpack::tokenizer {
 
 namespace {
 
-// The single-sequence template as a list of items: special tokens (with all
-// their ids) or the sequence itself (empty `special`).
+// The single-sequence template: the special tokens before the sequence and
+// those after it.
 class TemplatePostProcessor final : public PostProcessor {
  public:
-  explicit TemplatePostProcessor(std::vector<std::vector<TokenPiece>> items) : items_(std::move(items)) {}
-  void process(std::vector<TokenPiece>* tokens) const override {
-    std::vector<TokenPiece> out;
-    out.reserve(tokens->size() + items_.size());
-    for (const auto& item : items_) {
-      if (item.empty()) {
-        for (TokenPiece& t : *tokens) out.push_back(std::move(t));
-      } else {
-        out.insert(out.end(), item.begin(), item.end());
-      }
-    }
-    *tokens = std::move(out);
+  TemplatePostProcessor(std::vector<TokenPiece> before, std::vector<TokenPiece> after)
+      : before_(std::move(before)), after_(std::move(after)) {}
+  void wrap(std::vector<TokenPiece>* before, std::vector<TokenPiece>* after) const override {
+    before->insert(before->begin(), before_.begin(), before_.end());
+    after->insert(after->end(), after_.begin(), after_.end());
   }
 
  private:
-  std::vector<std::vector<TokenPiece>> items_;
+  std::vector<TokenPiece> before_;
+  std::vector<TokenPiece> after_;
 };
 
 class SequencePostProcessor final : public PostProcessor {
  public:
   explicit SequencePostProcessor(std::vector<std::unique_ptr<PostProcessor>> steps) : steps_(std::move(steps)) {}
-  void process(std::vector<TokenPiece>* tokens) const override {
-    for (const auto& step : steps_) step->process(tokens);
+  void wrap(std::vector<TokenPiece>* before, std::vector<TokenPiece>* after) const override {
+    for (const auto& step : steps_) step->wrap(before, after);
   }
 
  private:
@@ -52,14 +46,16 @@ Result<std::unique_ptr<PostProcessor>> make_template(const Json& spec, const std
   MLXPACK_ASSIGN_OR_RETURN(const Json* single, required_array(spec, "single", where));
   const Json* specials = find_field(spec, "special_tokens");
   if (specials && !specials->is_object()) return field_error(where + ".special_tokens", "expected an object");
-  std::vector<std::vector<TokenPiece>> items;
+  std::vector<TokenPiece> before;
+  std::vector<TokenPiece> after;
   bool has_sequence = false;
   for (size_t i = 0; i < single->size(); ++i) {
     const Json& item = (*single)[i];
     const std::string path = where + ".single[" + std::to_string(i) + "]";
     if (!item.is_object()) return field_error(path, "expected an object");
     if (find_field(item, "Sequence")) {
-      items.emplace_back();
+      // One text is encoded at a time: the single template names it once.
+      if (has_sequence) return field_error(path, "is a second {\"Sequence\": ...} item; single takes one");
       has_sequence = true;
       continue;
     }
@@ -75,7 +71,7 @@ Result<std::unique_ptr<PostProcessor>> make_template(const Json& spec, const std
     MLXPACK_ASSIGN_OR_RETURN(const Json* ids, required_array(*def, "ids", def_path));
     MLXPACK_ASSIGN_OR_RETURN(const Json* toks, required_array(*def, "tokens", def_path));
     if (ids->size() != toks->size()) return field_error(def_path, "ids and tokens differ in length");
-    std::vector<TokenPiece> pieces;
+    std::vector<TokenPiece>& pieces = has_sequence ? after : before;
     for (size_t k = 0; k < ids->size(); ++k) {
       const Json& id = (*ids)[k];
       if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX || !(*toks)[k].is_string()) {
@@ -83,11 +79,9 @@ Result<std::unique_ptr<PostProcessor>> make_template(const Json& spec, const std
       }
       pieces.push_back({static_cast<int32_t>(id.get<int64_t>()), (*toks)[k].get<std::string>()});
     }
-    if (pieces.empty()) continue;
-    items.push_back(std::move(pieces));
   }
   if (!has_sequence) return field_error(where + ".single", "has no {\"Sequence\": ...} item");
-  return std::unique_ptr<PostProcessor>(new TemplatePostProcessor(std::move(items)));
+  return std::unique_ptr<PostProcessor>(new TemplatePostProcessor(std::move(before), std::move(after)));
 }
 
 }  // namespace
@@ -100,8 +94,7 @@ Result<std::unique_ptr<PostProcessor>> make_post_processor(const Json& spec, con
   if (type == "BertProcessing" || type == "RobertaProcessing") {
     MLXPACK_ASSIGN_OR_RETURN(TokenPiece cls, token_pair(spec, "cls", where));
     MLXPACK_ASSIGN_OR_RETURN(TokenPiece sep, token_pair(spec, "sep", where));
-    std::vector<std::vector<TokenPiece>> items{{cls}, {}, {sep}};
-    return std::unique_ptr<PostProcessor>(new TemplatePostProcessor(std::move(items)));
+    return std::unique_ptr<PostProcessor>(new TemplatePostProcessor({cls}, {sep}));
   }
   if (type == "Sequence") {
     MLXPACK_ASSIGN_OR_RETURN(auto steps, make_each<PostProcessor>(spec, "processors", where, make_post_processor));

@@ -19,8 +19,11 @@ namespace mlxpack::tokenizer {
 class PostProcessor {
  public:
   virtual ~PostProcessor() = default;
-  // Wraps the encoding of one text. Called only when special tokens are asked for.
-  virtual void process(std::vector<TokenPiece>* tokens) const = 0;
+  // The tokens that go around the encoding of one text: `before` gets those
+  // in front of it prepended, `after` those behind it appended (a Sequence
+  // wraps the result of its earlier steps). They do not depend on the text.
+  // Called only when special tokens are asked for.
+  virtual void wrap(std::vector<TokenPiece>* before, std::vector<TokenPiece>* after) const = 0;
 };
 
 Result<std::unique_ptr<PostProcessor>> make_post_processor(const Json& spec, const std::string& where);

@@ -28,95 +28,121 @@ Result<Behavior> parse_behavior(const Json& spec, const std::string& where, Beha
                                               "MergedWithNext, Contiguous");
 }
 
+// Regex matches are found and consumed this many at a time.
+constexpr size_t kMatchBatch = 1024;
+
 struct Span {
   size_t begin;
   size_t end;
   bool is_match;
 };
 
-// Splits `piece` around `matches` (sorted, non-overlapping) the way the
-// reference's NormalizedString::split does for each behavior.
-void split_piece(const Piece& piece, const std::vector<Match>& matches, Behavior behavior, bool invert,
-                 std::vector<Piece>* out) {
-  const std::string& s = piece.text;
-  std::vector<Span> spans;
-  spans.reserve(matches.size() * 2 + 1);
-  size_t prev = 0;
-  for (const Match& m : matches) {
-    if (prev != m.begin) spans.push_back({prev, m.begin, invert});
-    spans.push_back({m.begin, m.end, !invert});
-    prev = m.end;
-  }
-  if (prev != s.size()) spans.push_back({prev, s.size(), invert});
+// Splits one piece around its matches, given left to right, the way the
+// reference's NormalizedString::split does for each behavior. The spans
+// (text between matches, and the matches) are merged as the behavior says
+// and sent to the sink as soon as they are complete: at most one span is
+// held back, so any number of matches takes constant memory.
+class SpanSplitter {
+ public:
+  SpanSplitter(const Piece& piece, Behavior behavior, bool invert, PieceSink& sink)
+      : piece_(piece), behavior_(behavior), invert_(invert), sink_(sink) {}
 
-  std::vector<Span> result;
-  result.reserve(spans.size());
-  switch (behavior) {
-    case Behavior::kRemoved:
-      for (const Span& sp : spans)
-        if (!sp.is_match) result.push_back(sp);
-      break;
-    case Behavior::kIsolated:
-      result = spans;
-      break;
-    case Behavior::kMergedWithPrevious: {
-      bool previous_match = false;
-      for (const Span& sp : spans) {
-        if (sp.is_match && !previous_match && !result.empty()) {
-          result.back().end = sp.end;
-        } else {
-          result.push_back(sp);
-        }
-        previous_match = sp.is_match;
-      }
-      break;
-    }
-    case Behavior::kMergedWithNext: {
-      bool previous_match = false;
-      for (size_t k = spans.size(); k-- > 0;) {
-        const Span& sp = spans[k];
-        if (sp.is_match && !previous_match && !result.empty()) {
-          result.back().begin = sp.begin;
-        } else {
-          result.push_back(sp);
-        }
-        previous_match = sp.is_match;
-      }
-      std::reverse(result.begin(), result.end());
-      break;
-    }
-    case Behavior::kContiguous: {
-      bool previous_match = false;
-      for (const Span& sp : spans) {
-        if (sp.is_match == previous_match && !result.empty()) {
-          result.back().end = sp.end;
-        } else {
-          result.push_back(sp);
-        }
-        previous_match = sp.is_match;
-      }
-      break;
-    }
+  // REQUIRES: matches sorted and non-overlapping, within the piece.
+  Status add_match(const Match& m) {
+    if (prev_ != m.begin) MLXPACK_RETURN_IF_ERROR(add_span({prev_, m.begin, invert_}));
+    MLXPACK_RETURN_IF_ERROR(add_span({m.begin, m.end, !invert_}));
+    prev_ = m.end;
+    return Status::ok();
   }
-  for (const Span& sp : result) {
-    if (sp.end == sp.begin) continue;
-    out->push_back(Piece{s.substr(sp.begin, sp.end - sp.begin), piece.at_text_start && sp.begin == 0});
+
+  Status finish() {
+    if (prev_ != piece_.text.size()) MLXPACK_RETURN_IF_ERROR(add_span({prev_, piece_.text.size(), invert_}));
+    if (!has_pending_) return Status::ok();
+    has_pending_ = false;
+    return emit(pending_);
   }
+
+ private:
+  Status add_span(const Span& sp) {
+    switch (behavior_) {
+      case Behavior::kRemoved:
+        return sp.is_match ? Status::ok() : emit(sp);
+      case Behavior::kIsolated:
+        return emit(sp);
+      case Behavior::kMergedWithPrevious: {
+        // A match joins the span before it, unless that one is a match.
+        const bool merge = sp.is_match && !previous_match_ && has_pending_;
+        previous_match_ = sp.is_match;
+        if (merge) {
+          pending_.end = sp.end;
+          return Status::ok();
+        }
+        return hold(sp);
+      }
+      case Behavior::kMergedWithNext:
+        // A match joins the span after it, unless that one is a match: the
+        // held span, if any, is a match.
+        if (has_pending_ && !sp.is_match) {
+          has_pending_ = false;
+          return emit({pending_.begin, sp.end, false});
+        }
+        if (sp.is_match) return hold(sp);
+        return emit(sp);
+      case Behavior::kContiguous: {
+        // Runs of matches, and runs of the rest, become one span each.
+        const bool merge = has_pending_ && sp.is_match == previous_match_;
+        previous_match_ = sp.is_match;
+        if (merge) {
+          pending_.end = sp.end;
+          return Status::ok();
+        }
+        return hold(sp);
+      }
+    }
+    return Status::ok();
+  }
+
+  // Emits the held span, if any, and holds `sp` instead.
+  Status hold(const Span& sp) {
+    if (has_pending_) MLXPACK_RETURN_IF_ERROR(emit(pending_));
+    pending_ = sp;
+    has_pending_ = true;
+    return Status::ok();
+  }
+
+  Status emit(const Span& sp) {
+    if (sp.end == sp.begin) return Status::ok();
+    return sink_.take(Piece{piece_.text.substr(sp.begin, sp.end - sp.begin), piece_.at_text_start && sp.begin == 0});
+  }
+
+  const Piece& piece_;
+  const Behavior behavior_;
+  const bool invert_;
+  PieceSink& sink_;
+  size_t prev_ = 0;  // end of the last match
+  Span pending_{0, 0, false};
+  bool has_pending_ = false;
+  bool previous_match_ = false;
+};
+
+// Splits `piece` around the matches that `next_batch(&from, &matches)`
+// returns batch by batch (the find_next contract of Regex and Pattern).
+template <typename NextBatch>
+Status split_around(const Piece& piece, Behavior behavior, bool invert, PieceSink& sink, NextBatch next_batch) {
+  SpanSplitter splitter(piece, behavior, invert, sink);
+  std::vector<Match> matches;
+  size_t from = 0;
+  while (from != Regex::kDone) {
+    MLXPACK_RETURN_IF_ERROR(next_batch(&from, &matches));
+    for (const Match& m : matches) MLXPACK_RETURN_IF_ERROR(splitter.add_match(m));
+  }
+  return splitter.finish();
 }
 
-// Each code point for which `pred` holds is one match.
-void char_matches(const std::string& s, const std::function<bool(char32_t)>& pred, std::vector<Match>* matches) {
-  matches->clear();
-  size_t i = 0;
-  while (i < s.size()) {
-    const size_t begin = i;
-    char32_t cp;
-    if (!text::decode_next(s, &i, &cp)) {
-      ++i;
-      continue;
-    }
-    if (pred(cp)) matches->push_back({begin, i});
-  }
+Status split_around(const Piece& piece, const Pattern& pattern, Behavior behavior, bool invert, PieceSink& sink) {
+  return split_around(piece, behavior, invert, sink, [&](size_t* from, std::vector<Match>* matches) {
+    return pattern.find_next(piece.text, from, kMatchBatch, matches);
+  });
 }
 
 // Splits every piece with a pattern.
@@ -124,16 +150,8 @@ class SplitPreTokenizer final : public PreTokenizer {
  public:
   SplitPreTokenizer(Pattern pattern, Behavior behavior, bool invert)
       : pattern_(std::move(pattern)), behavior_(behavior), invert_(invert) {}
-  Status split(std::vector<Piece>* pieces) const override {
-    std::vector<Piece> out;
-    out.reserve(pieces->size() * 4);
-    std::vector<Match> matches;
-    for (const Piece& p : *pieces) {
-      MLXPACK_RETURN_IF_ERROR(pattern_.find_all(p.text, &matches));
-      split_piece(p, matches, behavior_, invert_, &out);
-    }
-    *pieces = std::move(out);
-    return Status::ok();
+  Status split(Piece piece, PieceSink& sink) const override {
+    return split_around(piece, pattern_, behavior_, invert_, sink);
   }
 
  private:
@@ -142,19 +160,28 @@ class SplitPreTokenizer final : public PreTokenizer {
   bool invert_;
 };
 
+// Each code point for which the predicate holds is one match.
 class PredicatePreTokenizer final : public PreTokenizer {
  public:
   PredicatePreTokenizer(std::function<bool(char32_t)> pred, Behavior behavior)
       : pred_(std::move(pred)), behavior_(behavior) {}
-  Status split(std::vector<Piece>* pieces) const override {
-    std::vector<Piece> out;
-    std::vector<Match> matches;
-    for (const Piece& p : *pieces) {
-      char_matches(p.text, pred_, &matches);
-      split_piece(p, matches, behavior_, false, &out);
-    }
-    *pieces = std::move(out);
-    return Status::ok();
+  Status split(Piece piece, PieceSink& sink) const override {
+    const std::string& s = piece.text;
+    return split_around(piece, behavior_, false, sink, [&](size_t* from, std::vector<Match>* matches) {
+      matches->clear();
+      size_t i = *from;
+      while (i < s.size() && matches->size() < kMatchBatch) {
+        const size_t begin = i;
+        char32_t cp;
+        if (!text::decode_next(s, &i, &cp)) {
+          i = begin + 1;
+          continue;
+        }
+        if (pred_(cp)) matches->push_back({begin, i});
+      }
+      *from = i < s.size() ? i : Regex::kDone;
+      return Status::ok();
+    });
   }
 
  private:
@@ -170,27 +197,19 @@ class ByteLevelPreTokenizer final : public PreTokenizer {
  public:
   ByteLevelPreTokenizer(bool add_prefix_space, std::shared_ptr<const Regex> regex)
       : add_prefix_space_(add_prefix_space), regex_(std::move(regex)) {}
-  Status split(std::vector<Piece>* pieces) const override {
-    std::vector<Piece> out;
-    out.reserve(pieces->size());
-    std::vector<Match> matches;
-    for (Piece& p : *pieces) {
-      if (add_prefix_space_ && (p.text.empty() || p.text[0] != ' ')) p.text.insert(0, " ");
-      if (regex_) {
-        MLXPACK_RETURN_IF_ERROR(regex_->find_all(p.text, &matches));
-        split_piece(p, matches, Behavior::kIsolated, false, &out);
-      } else if (!p.text.empty()) {
-        out.push_back(std::move(p));
-      }
-    }
-    for (Piece& p : out) {
+  Status split(Piece piece, PieceSink& sink) const override {
+    if (add_prefix_space_ && (piece.text.empty() || piece.text[0] != ' ')) piece.text.insert(0, " ");
+    auto to_byte_level = make_sink([&](Piece p) {
       std::string mapped;
-      mapped.reserve(p.text.size() * 2);
       append_byte_level(p.text, &mapped);
       p.text = std::move(mapped);
-    }
-    *pieces = std::move(out);
-    return Status::ok();
+      return sink.take(std::move(p));
+    });
+    if (!regex_) return piece.text.empty() ? Status::ok() : to_byte_level.take(std::move(piece));
+    return split_around(piece, Behavior::kIsolated, false, to_byte_level,
+                        [&](size_t* from, std::vector<Match>* matches) {
+                          return regex_->find_next(piece.text, from, kMatchBatch, matches);
+                        });
   }
 
  private:
@@ -204,33 +223,23 @@ class MetaspacePreTokenizer final : public PreTokenizer {
  public:
   MetaspacePreTokenizer(std::string replacement, PrependScheme scheme, bool split)
       : replacement_(replacement), separator_(Pattern::literal(replacement)), scheme_(scheme), split_(split) {}
-  Status split(std::vector<Piece>* pieces) const override {
-    std::vector<Piece> out;
-    std::vector<Match> matches;
-    for (Piece& p : *pieces) {
-      std::string replaced;
-      replaced.reserve(p.text.size() + replacement_.size());
-      for (char c : p.text) {
-        if (c == ' ') {
-          replaced += replacement_;
-        } else {
-          replaced.push_back(c);
-        }
-      }
-      const bool starts = replaced.compare(0, replacement_.size(), replacement_) == 0;
-      if (!starts && (scheme_ == PrependScheme::kAlways || (scheme_ == PrependScheme::kFirst && p.at_text_start))) {
-        replaced.insert(0, replacement_);
-      }
-      Piece q{std::move(replaced), p.at_text_start};
-      if (split_) {
-        MLXPACK_RETURN_IF_ERROR(separator_.find_all(q.text, &matches));
-        split_piece(q, matches, Behavior::kMergedWithNext, false, &out);
-      } else if (!q.text.empty()) {
-        out.push_back(std::move(q));
+  Status split(Piece piece, PieceSink& sink) const override {
+    std::string replaced;
+    replaced.reserve(piece.text.size() + replacement_.size());
+    for (char c : piece.text) {
+      if (c == ' ') {
+        replaced += replacement_;
+      } else {
+        replaced.push_back(c);
       }
     }
-    *pieces = std::move(out);
-    return Status::ok();
+    const bool starts = replaced.compare(0, replacement_.size(), replacement_) == 0;
+    if (!starts && (scheme_ == PrependScheme::kAlways || (scheme_ == PrependScheme::kFirst && piece.at_text_start))) {
+      replaced.insert(0, replacement_);
+    }
+    Piece q{std::move(replaced), piece.at_text_start};
+    if (split_) return split_around(q, separator_, Behavior::kMergedWithNext, false, sink);
+    return q.text.empty() ? Status::ok() : sink.take(std::move(q));
   }
 
  private:
@@ -243,9 +252,14 @@ class MetaspacePreTokenizer final : public PreTokenizer {
 class SequencePreTokenizer final : public PreTokenizer {
  public:
   explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
-  Status split(std::vector<Piece>* pieces) const override {
-    for (const auto& step : steps_) MLXPACK_RETURN_IF_ERROR(step->split(pieces));
-    return Status::ok();
+  Status split(Piece piece, PieceSink& sink) const override { return run(0, std::move(piece), sink); }
+
+ private:
+  // Each piece goes through the remaining steps before the next one is made.
+  Status run(size_t step, Piece piece, PieceSink& sink) const {
+    if (step == steps_.size()) return sink.take(std::move(piece));
+    auto next = make_sink([&](Piece p) { return run(step + 1, std::move(p), sink); });
+    return steps_[step]->split(std::move(piece), next);
   }
 
  private:

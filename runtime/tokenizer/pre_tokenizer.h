@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mlxpack/status.h"
@@ -22,11 +23,39 @@ struct Piece {
   bool at_text_start = false;
 };
 
+// Receives a pre-tokenizer's pieces one at a time, in order.
+class PieceSink {
+ public:
+  virtual ~PieceSink() = default;
+  // A non-ok Status stops the pre-tokenizer, which returns it.
+  virtual Status take(Piece piece) = 0;
+};
+
+// A PieceSink that calls `f(Piece)`, which returns a Status.
+template <typename F>
+class FunctionSink final : public PieceSink {
+ public:
+  explicit FunctionSink(F f) : f_(std::move(f)) {}
+  Status take(Piece piece) override { return f_(std::move(piece)); }
+
+ private:
+  F f_;
+};
+
+template <typename F>
+FunctionSink<F> make_sink(F f) {
+  return FunctionSink<F>(std::move(f));
+}
+
+// Every pre-tokenizer acts on each piece alone, so pieces stream through a
+// sequence of them one by one: an encode's memory stays bounded by a batch
+// of regex matches and the longest piece, not proportional to the text.
 class PreTokenizer {
  public:
   virtual ~PreTokenizer() = default;
-  // Replaces `pieces` by their splits, in order. Empty pieces are dropped.
-  virtual Status split(std::vector<Piece>* pieces) const = 0;
+  // Sends the splits of `piece` to `sink`, in order. Empty pieces are
+  // dropped. Returns the first error of the pre-tokenizer or the sink.
+  virtual Status split(Piece piece, PieceSink& sink) const = 0;
 };
 
 Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const Json& spec, const std::string& where);

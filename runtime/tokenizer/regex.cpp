@@ -59,19 +59,33 @@ Result<std::shared_ptr<const Regex>> Regex::literal(std::string_view literal, st
 Regex::~Regex() { onig_free(static_cast<regex_t*>(handle_)); }
 
 Status Regex::find_all(std::string_view text, std::vector<Match>* matches) const {
+  size_t from = 0;
+  return find_next(text, &from, static_cast<size_t>(-1), matches);
+}
+
+Status Regex::find_next(std::string_view text, size_t* from, size_t max, std::vector<Match>* matches) const {
   matches->clear();
+  if (*from == kDone) return Status::ok();
   auto* reg = static_cast<regex_t*>(handle_);
   OnigRegion* region = onig_region_new();
   const auto* start = reinterpret_cast<const OnigUChar*>(text.data());
   const auto* end = start + text.size();
-  size_t pos = 0;
+  size_t pos = *from;
   Status status;
-  while (pos <= text.size()) {
+  while (matches->size() < max) {
+    if (pos > text.size()) {
+      pos = kDone;
+      break;
+    }
     const int r = onig_search(reg, start, end, start + pos, end, region, ONIG_OPTION_NONE);
-    if (r == ONIG_MISMATCH) break;
+    if (r == ONIG_MISMATCH) {
+      pos = kDone;
+      break;
+    }
     if (r < 0) {
       status = Status::invalid_argument(where_ + ": regex search failed at byte " + std::to_string(pos) + ": " +
                                         onig_message(r, nullptr));
+      pos = kDone;
       break;
     }
     const auto b = static_cast<size_t>(region->beg[0]);
@@ -83,10 +97,12 @@ Status Regex::find_all(std::string_view text, std::vector<Match>* matches) const
       const size_t len = text::sequence_length(text, e);
       pos = e + (len == 0 ? 1 : len);
     } else {
+      pos = kDone;
       break;
     }
   }
   onig_region_free(region, 1);
+  *from = pos;
   return status;
 }
 

@@ -36,6 +36,16 @@ class Regex {
   // which bounds backtracking on hostile input).
   Status find_all(std::string_view text, std::vector<Match>* matches) const;
 
+  // The same search in batches, so a caller's memory stays bounded on long
+  // texts: replaces `matches` by the next at most `max` (> 0) matches of
+  // find_all(text), searching from byte `*from` on, and advances `*from` to
+  // where the search goes on; `*from` becomes kDone when no match remains.
+  // Start with *from = 0 and call until kDone: the concatenated batches
+  // equal find_all(text) (the search sees the whole text each time, so
+  // look-behind and look-ahead work as there).
+  static constexpr size_t kDone = static_cast<size_t>(-1);
+  Status find_next(std::string_view text, size_t* from, size_t max, std::vector<Match>* matches) const;
+
  private:
   explicit Regex(void* handle) : handle_(handle) {}
   void* handle_;  // regex_t*

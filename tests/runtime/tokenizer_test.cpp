@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -93,7 +95,7 @@ TEST(Tokenizer, SpecialTokensInTextAreRecognizedAndSkippable) {
 
 TEST(Tokenizer, MetaspaceSplittingGivesTheSameIdsAsOneWholePiece) {
   // A vocabulary token with "▁" after another character disables the split
-  // (see BpeModel::split_independent) without changing any tokenization, so
+  // (see BpeModel::next_independent_part) without changing any tokenization, so
   // the two tokenizers must agree on every text.
   std::string dir;
   MLXPACK_REQUIRE_TEST_DATA("tokenizers/mistral", dir);
@@ -172,6 +174,39 @@ TEST(TokenizerHostileInput, InvalidUtf8IsRejectedWithItsOffset) {
   }
 }
 
+uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+// The largest resident size seen from construction to stop(), sampled
+// every millisecond by a thread of its own.
+class PeakResidentBytes {
+ public:
+  PeakResidentBytes() : peak_(resident_bytes()), sampler_([this] {
+    while (!done_.load()) {
+      peak_ = std::max<uint64_t>(peak_, resident_bytes());
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }) {}
+  ~PeakResidentBytes() { stop(); }
+  uint64_t stop() {
+    if (sampler_.joinable()) {
+      done_ = true;
+      sampler_.join();
+      peak_ = std::max<uint64_t>(peak_, resident_bytes());
+    }
+    return peak_;
+  }
+
+ private:
+  std::atomic<bool> done_{false};
+  uint64_t peak_;
+  std::thread sampler_;
+};
+
 TEST(TokenizerHostileInput, ATenMegabyteSingleLineEncodesInBoundedTimeAndMemory) {
   for (const char* set : {"tokenizers/llama3", "tokenizers/mistral"}) {
     std::string dir;
@@ -186,10 +221,24 @@ TEST(TokenizerHostileInput, ATenMegabyteSingleLineEncodesInBoundedTimeAndMemory)
       line += ' ';
     }
     const auto start = std::chrono::steady_clock::now();
+    const uint64_t rss_before = resident_bytes();
+    PeakResidentBytes peak;
     auto ids = tok->encode(line);
+    const uint64_t rss_peak = peak.stop();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ASSERT_TRUE(ids.is_ok()) << ids.status().to_string();
     EXPECT_GT(ids->size(), 1'000'000u);
+#if !defined(__SANITIZE_ADDRESS__)  // ASan keeps freed memory in quarantine
+    // Pieces stream from the pre-tokenizer to the model, so an encode needs
+    // the ids, a copy of the text and the normalizer's work, not memory for
+    // every piece, match and span of the text at once (that took ~50 bytes
+    // per input byte).
+    const uint64_t grown = rss_peak > rss_before ? rss_peak - rss_before : 0;
+    EXPECT_LT(grown, 5 * line.size() + (32u << 20)) << set << ": resident memory grew by " << grown << " bytes";
+#else
+    (void)rss_before;
+    (void)rss_peak;
+#endif
     DecodeOptions no_cleanup;
     no_cleanup.clean_up_tokenization_spaces = false;
     auto back = tok->decode(*ids, no_cleanup);
@@ -351,6 +400,68 @@ TEST(Tokenizer, EncodesConcurrentlyWithTheSameResults) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(mismatches.load(), 0);
+}
+
+// English-like text: words, capitals, punctuation, numbers, contractions,
+// a few non-ASCII words, spaces, newlines and blank lines.
+std::string random_prose(std::mt19937& rng, size_t bytes) {
+  static const char* kWords[] = {"the",  "license", "Software", "you",    "may",   "not", "use",  "this",
+                                 "file", "except",  "in",       "don't",  "it's",  "42",  "1999", "café",
+                                 "naïve", "日本語",   "we'll",    "GPL-3.0", "(c)", "and", "or",   "copies"};
+  static const char* kSeparators[] = {" ", " ", " ", " ", " ", ", ", ". ", "; ", "! ", "?\n", "\n", "\n\n", "  "};
+  std::string s;
+  while (s.size() < bytes) {
+    s += kWords[rng() % (sizeof(kWords) / sizeof(kWords[0]))];
+    s += kSeparators[rng() % (sizeof(kSeparators) / sizeof(kSeparators[0]))];
+  }
+  return s;
+}
+
+bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+TEST(Tokenizer, ALongTextEncodesAsItsChunksDo) {
+  // In these byte-level tokenizers' pattern, a letter, a space and a letter
+  // always end one piece and start the next (" word" is one piece, and no
+  // piece runs across a space into letters), so cutting the text at such
+  // spaces cannot change its ids. The whole text streams its ~40,000 pieces
+  // through the pre-tokenizer in many batches; each chunk (~2 KB, a few
+  // hundred pieces) fits in one.
+  for (const char* set : {"tokenizers/llama3", "tokenizers/qwen3"}) {
+    std::string dir;
+    MLXPACK_REQUIRE_TEST_DATA(set, dir);
+    auto tok = load_or_die(dir);
+    ASSERT_TRUE(tok);
+    std::mt19937 rng(11);
+    const std::string text = random_prose(rng, 200'000);
+    std::vector<int32_t> from_chunks;
+    size_t begin = 0;
+    size_t chunks = 0;
+    while (begin < text.size()) {
+      size_t end = std::min(text.size(), begin + 2000);
+      while (end < text.size() && !(is_ascii_letter(text[end - 1]) && text[end] == ' ' && end + 1 < text.size() &&
+                                    is_ascii_letter(text[end + 1]))) {
+        ++end;
+      }
+      auto ids = tok->encode(std::string_view(text).substr(begin, end - begin));
+      ASSERT_TRUE(ids.is_ok()) << ids.status().to_string();
+      from_chunks.insert(from_chunks.end(), ids->begin(), ids->end());
+      begin = end;
+      ++chunks;
+    }
+    ASSERT_GT(chunks, 50u);
+    auto whole = tok->encode(text);
+    ASSERT_TRUE(whole.is_ok()) << whole.status().to_string();
+    EXPECT_GT(whole->size(), 40'000u) << set;
+    EXPECT_EQ(*whole, from_chunks) << set;
+    // encode_pieces takes the same path with pieces kept.
+    auto pieces = tok->encode_pieces(text);
+    ASSERT_TRUE(pieces.is_ok());
+    ASSERT_EQ(pieces->size(), whole->size());
+    for (size_t i = 0; i < pieces->size(); ++i) {
+      ASSERT_EQ((*pieces)[i].id, (*whole)[i]) << set << " token " << i;
+      ASSERT_EQ((*pieces)[i].piece, tok->id_to_token((*whole)[i])) << set << " token " << i;
+    }
+  }
 }
 
 }  // namespace
