@@ -29,6 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.quantize_linear = true;
   options.recipe = path;
   auto planner = mlxpack::QuantPlanner::create(options, 2, tensors);
+  std::remove(path.c_str());  // read by create(); leave nothing behind in TMPDIR
   if (!planner.is_ok()) return 0;
   for (const auto& t : tensors) {
     const mlxpack::QuantDecision d = planner->decide(t);
