@@ -25,31 +25,36 @@ void replace_all(std::string* s, const std::string& from, const std::string& to)
 }
 
 // Byte-level pieces back to bytes; consecutive non-added pieces are joined
-// first so a character split across tokens decodes whole.
+// first so a character split across tokens decodes whole. Each run becomes
+// one piece, written over the list in place (a run is never shorter than
+// what replaces it), so decoding a long text allocates no second list.
 class ByteLevelDecoder final : public Decoder {
  public:
   void decode(std::vector<DecodePiece>* pieces) const override {
-    std::vector<DecodePiece> out;
+    std::vector<DecodePiece>& v = *pieces;
+    size_t w = 0;
     std::string bytes;
     auto flush = [&] {
-      if (!bytes.empty()) out.push_back({text::decode_lossy(bytes), false});
+      if (bytes.empty()) return;
+      v[w++] = {text::decode_lossy(bytes), false};
       bytes.clear();
     };
-    for (DecodePiece& p : *pieces) {
+    for (size_t r = 0; r < v.size(); ++r) {
+      DecodePiece& p = v[r];
       if (p.added) {
         flush();
-        out.push_back(std::move(p));
+        if (w != r) v[w] = std::move(p);
+        ++w;
         continue;
       }
-      std::string raw;
-      if (bytes_from_byte_level(p.text, &raw)) {
-        bytes += raw;
-      } else {
-        bytes += p.text;  // a code point with no byte: keep the piece's own UTF-8
+      const size_t before = bytes.size();
+      if (!bytes_from_byte_level(p.text, &bytes)) {
+        bytes.resize(before);  // a code point with no byte: keep the piece's own UTF-8
+        bytes += p.text;
       }
     }
     flush();
-    *pieces = std::move(out);
+    v.resize(w);
   }
 };
 
@@ -85,29 +90,34 @@ class ReplaceDecoder final : public Decoder {
   std::string content_;
 };
 
-// Runs of <0xXX> pieces become the text of their bytes.
+// Runs of <0xXX> pieces become the text of their bytes, in place as in
+// ByteLevelDecoder.
 class ByteFallbackDecoder final : public Decoder {
  public:
   void decode(std::vector<DecodePiece>* pieces) const override {
-    std::vector<DecodePiece> out;
+    std::vector<DecodePiece>& v = *pieces;
+    size_t w = 0;
     std::string bytes;
     auto flush = [&] {
-      if (!bytes.empty()) out.push_back({text::decode_lossy(bytes), false});
+      if (bytes.empty()) return;
+      v[w++] = {text::decode_lossy(bytes), false};
       bytes.clear();
     };
-    for (DecodePiece& p : *pieces) {
+    for (size_t r = 0; r < v.size(); ++r) {
+      DecodePiece& p = v[r];
       int byte = -1;
       const std::string& t = p.text;
       if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') byte = parse_hex(t[3], t[4]);
       if (byte >= 0) {
         bytes.push_back(static_cast<char>(byte));
-      } else {
-        flush();
-        out.push_back(std::move(p));
+        continue;
       }
+      flush();
+      if (w != r) v[w] = std::move(p);
+      ++w;
     }
     flush();
-    *pieces = std::move(out);
+    v.resize(w);
   }
 
  private:
@@ -127,7 +137,10 @@ class ByteFallbackDecoder final : public Decoder {
 class FuseDecoder final : public Decoder {
  public:
   void decode(std::vector<DecodePiece>* pieces) const override {
+    size_t size = 0;
+    for (const DecodePiece& p : *pieces) size += p.text.size();
     std::string all;
+    all.reserve(size);
     for (const DecodePiece& p : *pieces) all += p.text;
     pieces->clear();
     pieces->push_back({std::move(all), false});

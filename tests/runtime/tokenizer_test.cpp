@@ -374,6 +374,33 @@ TEST(Tokenizer, AddedTokenOptionsAreHonoured) {
   EXPECT_EQ((*tok)->encode("<|end|>")->size(), 1u);
 }
 
+TEST(Tokenizer, ByteDecodersJoinRunsAndKeepOtherPieces) {
+  DecodeOptions raw;
+  raw.clean_up_tokenization_spaces = false;
+  // ByteLevel: "\xC3\x83" (U+00C3) and "\xC2\xA9" (U+00A9) stand for the
+  // bytes of "\xC3\xA9" split over two tokens; "x\xE4\xB8\xADy" has a code
+  // point that stands for no byte and is kept as it is; added tokens too.
+  nlohmann::json j = small_tokenizer();
+  j["decoder"] = {{"type", "ByteLevel"}};
+  j["model"]["vocab"]["\xC3\x83"] = 4;
+  j["model"]["vocab"]["\xC2\xA9"] = 5;
+  j["model"]["vocab"]["x\xE4\xB8\xADy"] = 6;
+  j["model"]["vocab"]["\xC4\xA0" "b"] = 7;  // "Ġb"
+  auto tok = Tokenizer::from_json(j.dump());
+  ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
+  EXPECT_EQ(*(*tok)->decode({0, 4, 5, 6, 7, 3, 4, 5, 0}, raw), "a\xC3\xA9x\xE4\xB8\xADy b<|end|>\xC3\xA9" "a");
+  EXPECT_EQ(*(*tok)->decode({4}, raw), "\xEF\xBF\xBD");  // half a character: U+FFFD
+  // ByteFallback: runs of <0xXX> pieces become their bytes' text.
+  j = small_tokenizer();
+  j["decoder"] = {{"type", "ByteFallback"}};
+  j["model"]["vocab"]["<0xC3>"] = 4;
+  j["model"]["vocab"]["<0xA9>"] = 5;
+  j["model"]["vocab"]["<0xFF>"] = 6;
+  tok = Tokenizer::from_json(j.dump());
+  ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
+  EXPECT_EQ(*(*tok)->decode({0, 4, 5, 1, 6, 2, 3, 4, 5}, raw), "a\xC3\xA9" "b\xEF\xBF\xBD" "ab<|end|>\xC3\xA9");
+}
+
 TEST(Tokenizer, EncodesConcurrentlyWithTheSameResults) {
   std::string dir;
   MLXPACK_REQUIRE_TEST_DATA("tokenizers/mistral", dir);
