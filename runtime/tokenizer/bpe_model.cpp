@@ -87,12 +87,13 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const Json& model, const s
     const Json& entry = (*merges)[rank];
     std::string left;
     std::string right;
-    const std::string path = where + ".merges[" + std::to_string(rank) + "]";
+    // Built only for a message: 280,000 merges are common.
+    auto path = [&] { return where + ".merges[" + std::to_string(rank) + "]"; };
     if (entry.is_string()) {
       const std::string& s = entry.get_ref<const std::string&>();
       const size_t space = s.find(' ');
       if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos) {
-        return field_error(path, "\"" + s + "\" is not two tokens separated by one space");
+        return field_error(path(), "\"" + s + "\" is not two tokens separated by one space");
       }
       left = s.substr(0, space);
       right = s.substr(space + 1);
@@ -100,14 +101,14 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const Json& model, const s
       left = entry[0].get<std::string>();
       right = entry[1].get<std::string>();
     } else {
-      return field_error(path, "expected \"a b\" or [\"a\", \"b\"], got " + entry.dump());
+      return field_error(path(), "expected \"a b\" or [\"a\", \"b\"], got " + entry.dump());
     }
     auto a = m->token_to_id(left);
     auto b = m->token_to_id(right);
     joined.assign(left).append(right);
     auto ab = m->token_to_id(joined);
     if (!a || !b || !ab) {
-      return field_error(path, "merge \"" + left + "\" + \"" + right + "\" uses a token that is not in the vocabulary");
+      return field_error(path(), "merge \"" + left + "\" + \"" + right + "\" uses a token that is not in the vocabulary");
     }
     // A pair listed twice keeps its last rank, as in both reference
     // implementations (they build their maps by inserting in order).

@@ -1,11 +1,11 @@
 #include "runtime/tokenizer/model_files.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "mlxpack/loader.h"
 
@@ -49,12 +49,26 @@ Result<std::optional<std::string>> ModelFiles::read(const std::string& name) con
     return Status::invalid_argument(path + ": " + std::to_string(st.st_size) + " bytes, more than the limit " +
                                     std::to_string(kMaxTextFileBytes) + " for a tokenizer file");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::io_error(path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return Status::io_error(path + ": read failed");
-  return std::optional<std::string>(buffer.str());
+  // Read in one pass into a string of the file's size: a 9 MB tokenizer.json
+  // through a stringstream took a fifth of the tokenizer's load time.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::io_error(path + ": cannot open: " + std::strerror(errno));
+  std::string bytes(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return Status::io_error(path + ": read failed: " + std::strerror(err));
+    }
+    if (n == 0) break;  // shorter than it was a moment ago: take what is there
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  bytes.resize(got);
+  return std::optional<std::string>(std::move(bytes));
 }
 
 std::string ModelFiles::describe(const std::string& name) const {
