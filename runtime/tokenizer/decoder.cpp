@@ -24,37 +24,45 @@ void replace_all(std::string* s, const std::string& from, const std::string& to)
   *s = std::move(out);
 }
 
-// Byte-level pieces back to bytes; consecutive non-added pieces are joined
-// first so a character split across tokens decodes whole. Each run becomes
-// one piece, written over the list in place (a run is never shorter than
-// what replaces it), so decoding a long text allocates no second list.
+// Replaces each run of pieces that stand for bytes by one piece, the text
+// of those bytes (invalid UTF-8 as U+FFFD), so a character split across
+// tokens decodes whole. `append_bytes(piece, &bytes)` appends a piece's
+// bytes and returns true, or returns false for a piece that stays as it is.
+// Runs are written over the list in place (a run is never shorter than the
+// piece replacing it): decoding a long text allocates no second list.
+template <typename AppendBytes>
+void join_byte_runs(std::vector<DecodePiece>* pieces, AppendBytes append_bytes) {
+  std::vector<DecodePiece>& v = *pieces;
+  size_t w = 0;
+  std::string bytes;
+  auto flush = [&] {
+    if (bytes.empty()) return;
+    v[w++] = {text::decode_lossy(bytes), false};
+    bytes.clear();
+  };
+  for (size_t r = 0; r < v.size(); ++r) {
+    if (append_bytes(v[r], &bytes)) continue;
+    flush();
+    if (w != r) v[w] = std::move(v[r]);
+    ++w;
+  }
+  flush();
+  v.resize(w);
+}
+
+// Byte-level pieces back to bytes; runs of non-added pieces are joined.
 class ByteLevelDecoder final : public Decoder {
  public:
   void decode(std::vector<DecodePiece>* pieces) const override {
-    std::vector<DecodePiece>& v = *pieces;
-    size_t w = 0;
-    std::string bytes;
-    auto flush = [&] {
-      if (bytes.empty()) return;
-      v[w++] = {text::decode_lossy(bytes), false};
-      bytes.clear();
-    };
-    for (size_t r = 0; r < v.size(); ++r) {
-      DecodePiece& p = v[r];
-      if (p.added) {
-        flush();
-        if (w != r) v[w] = std::move(p);
-        ++w;
-        continue;
+    join_byte_runs(pieces, [](const DecodePiece& p, std::string* bytes) {
+      if (p.added) return false;
+      const size_t before = bytes->size();
+      if (!bytes_from_byte_level(p.text, bytes)) {
+        bytes->resize(before);  // a code point with no byte: keep the piece's own UTF-8
+        *bytes += p.text;
       }
-      const size_t before = bytes.size();
-      if (!bytes_from_byte_level(p.text, &bytes)) {
-        bytes.resize(before);  // a code point with no byte: keep the piece's own UTF-8
-        bytes += p.text;
-      }
-    }
-    flush();
-    v.resize(w);
+      return true;
+    });
   }
 };
 
@@ -90,34 +98,18 @@ class ReplaceDecoder final : public Decoder {
   std::string content_;
 };
 
-// Runs of <0xXX> pieces become the text of their bytes, in place as in
-// ByteLevelDecoder.
+// Runs of <0xXX> pieces become the text of their bytes.
 class ByteFallbackDecoder final : public Decoder {
  public:
   void decode(std::vector<DecodePiece>* pieces) const override {
-    std::vector<DecodePiece>& v = *pieces;
-    size_t w = 0;
-    std::string bytes;
-    auto flush = [&] {
-      if (bytes.empty()) return;
-      v[w++] = {text::decode_lossy(bytes), false};
-      bytes.clear();
-    };
-    for (size_t r = 0; r < v.size(); ++r) {
-      DecodePiece& p = v[r];
-      int byte = -1;
+    join_byte_runs(pieces, [](const DecodePiece& p, std::string* bytes) {
       const std::string& t = p.text;
+      int byte = -1;
       if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') byte = parse_hex(t[3], t[4]);
-      if (byte >= 0) {
-        bytes.push_back(static_cast<char>(byte));
-        continue;
-      }
-      flush();
-      if (w != r) v[w] = std::move(p);
-      ++w;
-    }
-    flush();
-    v.resize(w);
+      if (byte < 0) return false;
+      bytes->push_back(static_cast<char>(byte));
+      return true;
+    });
   }
 
  private:
@@ -137,11 +129,7 @@ class ByteFallbackDecoder final : public Decoder {
 class FuseDecoder final : public Decoder {
  public:
   void decode(std::vector<DecodePiece>* pieces) const override {
-    size_t size = 0;
-    for (const DecodePiece& p : *pieces) size += p.text.size();
-    std::string all;
-    all.reserve(size);
-    for (const DecodePiece& p : *pieces) all += p.text;
+    std::string all = join_pieces(*pieces);
     pieces->clear();
     pieces->push_back({std::move(all), false});
   }
@@ -218,6 +206,15 @@ class SequenceDecoder final : public Decoder {
 };
 
 }  // namespace
+
+std::string join_pieces(const std::vector<DecodePiece>& pieces) {
+  size_t size = 0;
+  for (const DecodePiece& p : pieces) size += p.text.size();
+  std::string text;
+  text.reserve(size);
+  for (const DecodePiece& p : pieces) text += p.text;
+  return text;
+}
 
 Result<std::unique_ptr<Decoder>> make_decoder(const Json& spec, const std::string& where) {
   if (!spec.is_object()) return field_error(where, std::string("expected an object, got ") + json_type_name(spec));

@@ -25,6 +25,9 @@ class Decoder {
   virtual void decode(std::vector<DecodePiece>* pieces) const = 0;
 };
 
+// The concatenation of the pieces' texts (the decoded text).
+std::string join_pieces(const std::vector<DecodePiece>& pieces);
+
 Result<std::unique_ptr<Decoder>> make_decoder(const Json& spec, const std::string& where);
 
 }  // namespace mlxpack::tokenizer

@@ -98,10 +98,7 @@ class HfTokenizer final : public Tokenizer {
     std::string text;
     if (decoder_) {
       decoder_->decode(&pieces);
-      size_t size = 0;
-      for (const DecodePiece& p : pieces) size += p.text.size();
-      text.reserve(size);
-      for (const DecodePiece& p : pieces) text += p.text;
+      text = join_pieces(pieces);
     } else {
       for (size_t i = 0; i < pieces.size(); ++i) {
         if (i) text.push_back(' ');

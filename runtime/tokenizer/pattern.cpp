@@ -13,11 +13,6 @@ Result<Pattern> Pattern::from_json(const Json& spec, const char* key, const std:
   return pattern;
 }
 
-Status Pattern::find_all(std::string_view s, std::vector<Match>* matches) const {
-  size_t from = 0;
-  return find_next(s, &from, static_cast<size_t>(-1), matches);
-}
-
 Status Pattern::find_next(std::string_view s, size_t* from, size_t max, std::vector<Match>* matches) const {
   if (regex_) return regex_->find_next(s, from, max, matches);
   matches->clear();
@@ -43,7 +38,7 @@ Status Pattern::replace_all(const std::string& s, const std::string& content, st
   // Matches in batches: a replace over a long text (SentencePiece-style
   // files replace every space) needs no list of all its matches.
   for (size_t from = 0; from != Regex::kDone;) {
-    MLXPACK_RETURN_IF_ERROR(find_next(s, &from, 1024, &matches));
+    MLXPACK_RETURN_IF_ERROR(find_next(s, &from, kMatchBatch, &matches));
     for (const Match& m : matches) {
       if (m.end == m.begin) continue;
       out->append(s, pos, m.begin - pos);

@@ -25,9 +25,8 @@ class Pattern {
     return p;
   }
 
-  // Non-overlapping matches, left to right (a literal: every occurrence).
-  Status find_all(std::string_view s, std::vector<Match>* matches) const;
-  // find_all in batches of at most `max`, as Regex::find_next.
+  // Non-overlapping matches, left to right (a literal: every occurrence), in
+  // batches of at most `max`, as Regex::find_next.
   Status find_next(std::string_view s, size_t* from, size_t max, std::vector<Match>* matches) const;
   // `s` with every non-empty match replaced by `content`.
   Status replace_all(const std::string& s, const std::string& content, std::string* out) const;

@@ -28,9 +28,6 @@ Result<Behavior> parse_behavior(const Json& spec, const std::string& where, Beha
                                               "MergedWithNext, Contiguous");
 }
 
-// Regex matches are found and consumed this many at a time.
-constexpr size_t kMatchBatch = 1024;
-
 struct Span {
   size_t begin;
   size_t end;
@@ -139,9 +136,11 @@ Status split_around(const Piece& piece, Behavior behavior, bool invert, PieceSin
   return splitter.finish();
 }
 
-Status split_around(const Piece& piece, const Pattern& pattern, Behavior behavior, bool invert, PieceSink& sink) {
+// Splits `piece` around the matches of a Pattern or Regex.
+template <typename Matcher>
+Status split_around(const Piece& piece, const Matcher& matcher, Behavior behavior, bool invert, PieceSink& sink) {
   return split_around(piece, behavior, invert, sink, [&](size_t* from, std::vector<Match>* matches) {
-    return pattern.find_next(piece.text, from, kMatchBatch, matches);
+    return matcher.find_next(piece.text, from, kMatchBatch, matches);
   });
 }
 
@@ -206,10 +205,7 @@ class ByteLevelPreTokenizer final : public PreTokenizer {
       return sink.take(std::move(p));
     });
     if (!regex_) return piece.text.empty() ? Status::ok() : to_byte_level.take(std::move(piece));
-    return split_around(piece, Behavior::kIsolated, false, to_byte_level,
-                        [&](size_t* from, std::vector<Match>* matches) {
-                          return regex_->find_next(piece.text, from, kMatchBatch, matches);
-                        });
+    return split_around(piece, *regex_, Behavior::kIsolated, false, to_byte_level);
   }
 
  private:

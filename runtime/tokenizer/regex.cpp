@@ -58,11 +58,6 @@ Result<std::shared_ptr<const Regex>> Regex::literal(std::string_view literal, st
 
 Regex::~Regex() { onig_free(static_cast<regex_t*>(handle_)); }
 
-Status Regex::find_all(std::string_view text, std::vector<Match>* matches) const {
-  size_t from = 0;
-  return find_next(text, &from, static_cast<size_t>(-1), matches);
-}
-
 Status Regex::find_next(std::string_view text, size_t* from, size_t max, std::vector<Match>* matches) const {
   matches->clear();
   if (*from == kDone) return Status::ok();

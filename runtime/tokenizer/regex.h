@@ -18,6 +18,10 @@ struct Match {
   size_t end;
 };
 
+// How many matches the pre-tokenizers and Replace take from find_next at a
+// time: enough to amortize a call, few enough to stay in cache.
+inline constexpr size_t kMatchBatch = 1024;
+
 class Regex {
  public:
   // Compiles `pattern` (Ruby syntax, UTF-8). InvalidArgument naming `where`
@@ -30,19 +34,15 @@ class Regex {
   Regex(const Regex&) = delete;
   Regex& operator=(const Regex&) = delete;
 
-  // All non-overlapping matches in `text`, left to right. An empty match
-  // advances the search by one code point. REQUIRES: valid UTF-8 `text`.
-  // Thread-safe. InvalidArgument if the engine gives up (its retry limit,
-  // which bounds backtracking on hostile input).
-  Status find_all(std::string_view text, std::vector<Match>* matches) const;
-
-  // The same search in batches, so a caller's memory stays bounded on long
-  // texts: replaces `matches` by the next at most `max` (> 0) matches of
-  // find_all(text), searching from byte `*from` on, and advances `*from` to
-  // where the search goes on; `*from` becomes kDone when no match remains.
-  // Start with *from = 0 and call until kDone: the concatenated batches
-  // equal find_all(text) (the search sees the whole text each time, so
-  // look-behind and look-ahead work as there).
+  // The non-overlapping matches in `text`, left to right, in batches so a
+  // caller's memory stays bounded on long texts: replaces `matches` by the
+  // next at most `max` (> 0) matches, searching from byte `*from` on, and
+  // advances `*from` to where the search goes on; `*from` becomes kDone when
+  // no match remains. Start with *from = 0 and call until kDone. The search
+  // sees the whole text each time, so look-behind and look-ahead work across
+  // batches. An empty match advances the search by one code point.
+  // REQUIRES: valid UTF-8 `text`. Thread-safe. InvalidArgument if the engine
+  // gives up (its retry limit, which bounds backtracking on hostile input).
   static constexpr size_t kDone = static_cast<size_t>(-1);
   Status find_next(std::string_view text, size_t* from, size_t max, std::vector<Match>* matches) const;
 

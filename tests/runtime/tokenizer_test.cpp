@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -265,16 +264,14 @@ TEST(TokenizerHostileInput, ATenMegabyteSingleLineEncodesInBoundedTimeAndMemory)
 TEST(TokenizerHostileInput, ATokenizerFileThatCannotBeReadIsNamed) {
   test::TempDir dir;
   // A directory where tokenizer.json should be.
-  ASSERT_EQ(::mkdir((dir.path() + "/tokenizer.json").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(dir.file("tokenizer.json").c_str(), 0755), 0);
   auto tok = Tokenizer::load(dir.path());
   ASSERT_FALSE(tok.is_ok());
   EXPECT_NE(tok.status().message().find(dir.path() + "/tokenizer.json: not a regular file"), std::string::npos)
       << tok.status().message();
   // An empty file is read as such, and is not JSON.
   test::TempDir empty;
-  std::FILE* f = std::fopen((empty.path() + "/tokenizer.json").c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  std::fclose(f);
+  test::write_file(empty.file("tokenizer.json"), "");
   tok = Tokenizer::load(empty.path());
   ASSERT_FALSE(tok.is_ok());
   EXPECT_NE(tok.status().message().find("not valid JSON"), std::string::npos) << tok.status().message();
@@ -283,10 +280,7 @@ TEST(TokenizerHostileInput, ATokenizerFileThatCannotBeReadIsNamed) {
   MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama3", shared);
   const std::string json_text = test::read_file(shared + "/tokenizer.json");
   test::TempDir copy;
-  f = std::fopen((copy.path() + "/tokenizer.json").c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  ASSERT_EQ(std::fwrite(json_text.data(), 1, json_text.size(), f), json_text.size());
-  std::fclose(f);
+  test::write_file(copy.file("tokenizer.json"), json_text);
   tok = Tokenizer::load(copy.path());
   ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
   EXPECT_EQ(*(*tok)->encode("Hello world"), (std::vector<int32_t>{9906, 1917}));
