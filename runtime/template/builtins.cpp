@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 
 #include "runtime/template/interpreter.h"
@@ -16,14 +17,26 @@ namespace mlxpack::jinja {
 
 namespace {
 
+// The first `needle` in `haystack` at or after `from`, or npos. memmem is
+// linear in the worst case (glibc's two-way search); std::string::find is
+// not, and templates may search 20 MB strings. The read is charged as work.
+size_t find_linear(const std::string& haystack, const std::string& needle, size_t from = 0) {
+  if (from > haystack.size()) return std::string::npos;
+  if (needle.empty()) return from;
+  const void* hit = memmem(haystack.data() + from, haystack.size() - from, needle.data(), needle.size());
+  const size_t at = hit ? static_cast<size_t>(static_cast<const char*>(hit) - haystack.data()) : std::string::npos;
+  charge_read((hit ? at + needle.size() : haystack.size()) - from);  // what the search read
+  return at;
+}
+
 
 // Python's str.strip family: with `chars`, strip those code points;
 // without, whitespace.
 std::string strip_chars(const std::string& s, const Value* chars, bool left, bool right) {
   if (!chars || chars->is_none() || chars->is_undefined()) return std::string(text::trim_js_space(s, left, right));
   if (!chars->is_string()) throw TemplateError("strip() argument must be a string");
-  const std::vector<std::string> set = text::split_codepoints(chars->string);
-  std::vector<std::string> cps = text::split_codepoints(s);
+  const std::vector<std::string> set = split_codepoints_charged(chars->string);
+  std::vector<std::string> cps = split_codepoints_charged(s);
   auto in_set = [&](const std::string& c) { return std::find(set.begin(), set.end(), c) != set.end(); };
   size_t begin = 0;
   size_t end = cps.size();
@@ -63,7 +76,7 @@ std::string replace_all(const std::string& s, const std::string& from, const std
   std::string out;
   int64_t done = 0;
   if (from.empty()) {  // Python inserts `to` around every character
-    const std::vector<std::string> cps = text::split_codepoints(s);
+    const std::vector<std::string> cps = split_codepoints_charged(s);
     for (const std::string& c : cps) {
       if (count < 0 || done < count) {
         out += to;
@@ -77,7 +90,7 @@ std::string replace_all(const std::string& s, const std::string& from, const std
   size_t pos = 0;
   for (;;) {
     if (count >= 0 && done >= count) break;
-    const size_t hit = s.find(from, pos);
+    const size_t hit = find_linear(s, from, pos);
     if (hit == std::string::npos) break;
     out.append(s, pos, hit - pos);
     out += to;
@@ -87,6 +100,10 @@ std::string replace_all(const std::string& s, const std::string& from, const std
   out.append(s, pos, std::string::npos);
   return out;
 }
+
+// TemplateLimits::max_sequence_length's default: split() has no interpreter
+// at hand, and its lists obey the same bound.
+constexpr size_t kMaxSplitParts = TemplateLimits().max_sequence_length;
 
 Value split_string(const std::string& s, const Value* sep, const Value* maxsplit_v) {
   int64_t maxsplit = -1;
@@ -113,6 +130,7 @@ Value split_string(const std::string& s, const Value* sep, const Value* maxsplit
         if (text::is_js_space(cp)) break;
         end = p;
       }
+      if (parts.size() >= kMaxSplitParts) throw TemplateError("split() makes more than the limit of " + std::to_string(kMaxSplitParts) + " parts");
       parts.push_back(Value::from_string(std::string(rest.substr(0, end))));
       rest = text::trim_js_space(rest.substr(end), true, false);
     }
@@ -123,8 +141,9 @@ Value split_string(const std::string& s, const Value* sep, const Value* maxsplit
   size_t pos = 0;
   for (;;) {
     if (maxsplit >= 0 && static_cast<int64_t>(parts.size()) >= maxsplit) break;
-    const size_t hit = s.find(sep->string, pos);
+    const size_t hit = find_linear(s, sep->string, pos);
     if (hit == std::string::npos) break;
+    if (parts.size() >= kMaxSplitParts) throw TemplateError("split() makes more than the limit of " + std::to_string(kMaxSplitParts) + " parts");
     parts.push_back(Value::from_string(s.substr(pos, hit - pos)));
     pos = hit + sep->string.size();
   }
@@ -277,10 +296,19 @@ Value Interpreter::get_member(const Value& object, const Value& property, int li
         const int64_t i = property.integer < 0 ? property.integer + n : property.integer;
         return i >= 0 && i < n ? (*object.array)[static_cast<size_t>(i)] : Value();
       }
-      const std::vector<std::string> cps = text::split_codepoints(object.string);
-      const auto n = static_cast<int64_t>(cps.size());
+      // Walk to the code point instead of splitting the whole string.
+      const std::string& s = object.string;
+      charge_read(s.size());
+      const auto n = static_cast<int64_t>(text::codepoint_count(s));
       const int64_t i = property.integer < 0 ? property.integer + n : property.integer;
-      return i >= 0 && i < n ? Value::from_string(cps[static_cast<size_t>(i)]) : Value();
+      if (i < 0 || i >= n) return Value();
+      size_t begin = 0;
+      for (int64_t seen = -1; begin < s.size(); ++begin) {
+        if ((static_cast<unsigned char>(s[begin]) & 0xC0) != 0x80 && ++seen == i) break;
+      }
+      size_t end = begin + 1;
+      while (end < s.size() && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) ++end;
+      return Value::from_string(s.substr(begin, end - begin));
     }
     if (!property.is_string()) throw TemplateError(std::string("cannot index with a ") + property.type_name(), line);
     const std::string& name = property.string;
@@ -291,6 +319,8 @@ Value Interpreter::get_member(const Value& object, const Value& property, int li
         return bound([this, arr](CallArgs& args) {
           if (args.positional.size() != 1) throw TemplateError("append() takes one argument");
           check_sequence(arr->size() + 1, 0);
+          check_nesting(args.positional[0], 0);
+          charge_allocation(sizeof(Value));
           arr->push_back(args.positional[0]);
           note_mutation(arr);
           return Value::none();
@@ -353,12 +383,15 @@ Value Interpreter::get_member(const Value& object, const Value& property, int li
         const Value* sub = arg(args, 0, "sub");
         if (!sub || !sub->is_string()) throw TemplateError("needs a string argument");
         if (find) {
-          const size_t hit = s.find(sub->string);
+          const size_t hit = find_linear(s, sub->string);
           return Value::from_int(hit == std::string::npos ? -1 : static_cast<int64_t>(text::codepoint_count(s.substr(0, hit))));
         }
         if (sub->string.empty()) return Value::from_int(static_cast<int64_t>(text::codepoint_count(s)) + 1);
         int64_t n = 0;
-        for (size_t pos = s.find(sub->string); pos != std::string::npos; pos = s.find(sub->string, pos + sub->string.size())) ++n;
+        for (size_t pos = find_linear(s, sub->string); pos != std::string::npos;
+             pos = find_linear(s, sub->string, pos + sub->string.size())) {
+          ++n;
+        }
         return Value::from_int(n);
       });
     }
@@ -411,7 +444,7 @@ bool Interpreter::apply_test(const std::string& name, const Value& v, const std:
         if (strict_equals(item, v)) return true;
       return false;
     }
-    if (container.is_string() && v.is_string()) return container.string.find(v.string) != std::string::npos;
+    if (container.is_string() && v.is_string()) return find_linear(container.string, v.string) != std::string::npos;
     if (container.is_mapping() && v.is_string()) return container.object->find(v.string) != nullptr;
     return false;
   }
@@ -508,7 +541,7 @@ Value Interpreter::apply_filter(const Value& operand, const Node& filter, const 
     const Value* attribute = args.kwarg("attribute");
     std::vector<std::string> parts;
     if (operand.is_string()) {
-      parts = text::split_codepoints(operand.string);
+      parts = split_codepoints_charged(operand.string);
     } else if (operand.is_array()) {
       for (const Value& item : *operand.array) {
         parts.push_back(to_display_string(attribute && attribute->is_string() ? attribute_path(item, attribute->string) : item));
@@ -538,8 +571,9 @@ Value Interpreter::apply_filter(const Value& operand, const Node& filter, const 
   if (name == "list") {
     if (operand.is_array()) return Value::from_array(*operand.array);
     if (operand.is_string()) {
+      check_sequence(text::codepoint_count(operand.string), line);
       Array out;
-      for (std::string& c : text::split_codepoints(operand.string)) out.push_back(Value::from_string(std::move(c)));
+      for (std::string& c : split_codepoints_charged(operand.string)) out.push_back(Value::from_string(std::move(c)));
       return Value::from_array(std::move(out));
     }
     if (operand.is_mapping()) {
@@ -612,7 +646,7 @@ Value Interpreter::apply_filter(const Value& operand, const Node& filter, const 
   }
   if (name == "bool") return Value::from_bool(operand.truthy());
   if (operand.is_string() && (name == "first" || name == "last" || name == "reverse")) {
-    std::vector<std::string> cps = text::split_codepoints(operand.string);
+    std::vector<std::string> cps = split_codepoints_charged(operand.string);
     if (name == "reverse") {
       std::reverse(cps.begin(), cps.end());
       std::string out;
@@ -637,6 +671,7 @@ Value Interpreter::apply_filter(const Value& operand, const Node& filter, const 
     Array out;
     for (const Value& item : items) {
       bool seen = false;
+      charge_work(out.size());  // quadratic in the list: each comparison is work
       for (const Value& o : out)
         if (strict_equals(o, item)) seen = true;
       if (!seen) out.push_back(item);
@@ -773,10 +808,15 @@ void Interpreter::install_globals(const EnvPtr& env) {
     const int64_t stop = n.size() == 1 ? n[0] : n[1];
     const int64_t step = n.size() == 3 ? n[2] : 1;
     if (step == 0) throw TemplateError("range() step must not be zero");
-    const long double count = std::max<long double>(0, std::ceil((static_cast<long double>(stop) - start) / step));
-    self.check_sequence(static_cast<uint64_t>(std::min<long double>(count, 1e18)), 0);
+    // The exact length in 128 bits: bounds near 2^63 must not overflow.
+    const __int128 span = static_cast<__int128>(stop) - start;
+    __int128 count = 0;
+    if (step > 0 && span > 0) count = (span + step - 1) / step;
+    if (step < 0 && span < 0) count = (span + step + 1) / step;
+    self.check_sequence(static_cast<uint64_t>(std::min<__int128>(count, INT64_MAX)), 0);
     Array out;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(Value::from_int(i));
+    out.reserve(static_cast<size_t>(count));
+    for (__int128 k = 0; k < count; ++k) out.push_back(Value::from_int(static_cast<int64_t>(start + k * step)));
     return Value::from_array(std::move(out));
   }));
   env->set("strftime_now", Value::from_function([](CallArgs& args, Interpreter&, const EnvPtr&) {

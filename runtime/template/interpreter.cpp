@@ -1,6 +1,7 @@
 #include "runtime/template/interpreter.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "runtime/template/template_error.h"
 #include "runtime/text/utf8.h"
@@ -40,8 +41,28 @@ Value Environment::lookup(const std::string& name) const {
 void Environment::set(const std::string& name, Value value) { variables.insert_or_assign(name, std::move(value)); }
 
 void Interpreter::step(int line) {
-  if (++steps_ > limits_.max_steps) {
-    throw TemplateError("template ran more than the limit of " + std::to_string(limits_.max_steps) + " steps", line);
+  try {
+    charge_work(1);
+  } catch (const TemplateError& e) {
+    throw TemplateError(e.what(), line);
+  }
+}
+
+Interpreter::FrameGuard::FrameGuard(Interpreter* s, int line) : self(s) {
+  if (++self->frame_depth_ > self->limits_.max_render_depth) {
+    --self->frame_depth_;
+    throw TemplateError("template evaluation nests deeper than the limit of " +
+                            std::to_string(self->limits_.max_render_depth),
+                        line);
+  }
+}
+
+void Interpreter::check_nesting(const Value& child, int line) {
+  uint64_t visited = 0;
+  const uint32_t depth = nesting_depth(child, kMaxValueDepth - 1, &visited);
+  charge_work(visited);
+  if (depth > kMaxValueDepth - 1) {
+    throw TemplateError("value nests deeper than the limit of " + std::to_string(kMaxValueDepth), line);
   }
 }
 
@@ -71,6 +92,8 @@ std::string Interpreter::render(const NodeList& program, const EnvPtr& globals) 
         if (auto o = weak.lock()) decltype(o->items)().swap(o->items);
     }
   } break_cycles{this};
+  budget_ = RenderBudget{0, limits_.max_render_bytes, 0, limits_.max_steps};
+  BudgetScope budget_scope(&budget_);
   std::string out;
   try {
     execute_block(program, globals, &out);
@@ -88,6 +111,7 @@ void Interpreter::execute_block(const NodeList& body, const EnvPtr& env, std::st
 
 void Interpreter::execute(const Node& node, const EnvPtr& env, std::string* out) {
   step(node.line);
+  FrameGuard frame(this, node.line);
   switch (node.kind) {
     case NodeKind::kText:
       *out += node.str;
@@ -176,6 +200,7 @@ void Interpreter::assign(const Node& target, Value value, const EnvPtr& env) {
   if (target.kind == NodeKind::kMember && !target.flag && target.b->kind == NodeKind::kIdentifier) {
     Value object = evaluate(*target.a, env);
     if (object.kind != Kind::kNamespace) throw TemplateError("cannot assign an attribute of a non-namespace object", target.line);
+    check_nesting(value, target.line);
     object.object->set(target.b->str, std::move(value));
     note_mutation(object.object);
     return;
@@ -199,7 +224,8 @@ void Interpreter::execute_for(const Node& node, const EnvPtr& env, std::string* 
   } else if (iterable.is_mapping()) {
     for (const auto& [k, v] : iterable.object->items) items.push_back(Value::from_string(k));
   } else if (iterable.is_string()) {
-    for (std::string& ch : text::split_codepoints(iterable.string)) items.push_back(Value::from_string(std::move(ch)));
+    check_sequence(text::codepoint_count(iterable.string), node.line);
+    for (std::string& ch : split_codepoints_charged(iterable.string)) items.push_back(Value::from_string(std::move(ch)));
   } else {
     throw TemplateError(std::string("cannot loop over a ") + iterable.type_name(), node.line);
   }
@@ -353,6 +379,7 @@ CallArgs Interpreter::evaluate_arguments(const NodeList& args, const EnvPtr& env
 
 Value Interpreter::evaluate(const Node& node, const EnvPtr& env) {
   step(node.line);
+  FrameGuard frame(this, node.line);
   switch (node.kind) {
     case NodeKind::kIntegerLiteral: return Value::from_int(node.i);
     case NodeKind::kFloatLiteral: return Value::from_float(node.f);
@@ -361,7 +388,10 @@ Value Interpreter::evaluate(const Node& node, const EnvPtr& env) {
     case NodeKind::kArrayLiteral:
     case NodeKind::kTupleLiteral: {
       Array items;
-      for (const NodePtr& e : node.args) items.push_back(evaluate(*e, env));
+      for (const NodePtr& e : node.args) {
+        items.push_back(evaluate(*e, env));
+        check_nesting(items.back(), node.line);
+      }
       return Value::from_array(std::move(items), node.kind == NodeKind::kTupleLiteral);
     }
     case NodeKind::kObjectLiteral: {
@@ -369,7 +399,9 @@ Value Interpreter::evaluate(const Node& node, const EnvPtr& env) {
       for (size_t k = 0; k + 1 < node.args.size(); k += 2) {
         Value key = evaluate(*node.args[k], env);
         if (!key.is_string()) throw TemplateError(std::string("dict keys must be strings, got ") + key.type_name(), node.line);
-        obj.object->set(key.string, evaluate(*node.args[k + 1], env));
+        Value value = evaluate(*node.args[k + 1], env);
+        check_nesting(value, node.line);
+        obj.object->set(key.string, std::move(value));
       }
       return obj;
     }
@@ -419,6 +451,7 @@ Value Interpreter::evaluate_binary(const Node& node, const EnvPtr& env) {
   if (op == "or") return left.truthy() ? left : evaluate(*node.b, env);
   Value right = evaluate(*node.b, env);
   const int line = node.line;
+  if (left.is_string() && right.is_string()) charge_read(std::min(left.string.size(), right.string.size()));
   if (op == "==") return Value::from_bool(loose_equals(left, right));
   if (op == "!=") return Value::from_bool(!loose_equals(left, right));
   const bool membership = op == "in" || op == "not in";
@@ -429,6 +462,8 @@ Value Interpreter::evaluate_binary(const Node& node, const EnvPtr& env) {
   if (left.is_none() || right.is_none()) throw TemplateError("cannot apply '" + op + "' to none", line);
   if (op == "~") {
     std::string s = to_display_string(left) + to_display_string(right);
+    check_size(s.size(), line);
+    charge_read(s.size());
     check_size(s.size(), line);
     return Value::from_string(std::move(s));
   }
@@ -477,12 +512,14 @@ Value Interpreter::evaluate_binary(const Node& node, const EnvPtr& env) {
     if (op == ">=") return Value::from_bool(a >= b);
   }
   if (left.is_array() && right.is_array() && op == "+") {
+    check_sequence(left.array->size() + right.array->size(), line);
     Array joined = *left.array;
     joined.insert(joined.end(), right.array->begin(), right.array->end());
     check_sequence(joined.size(), line);
     return Value::from_array(std::move(joined));
   }
   if (right.is_array() && membership) {
+    charge_work(right.array->size());
     bool found = false;
     for (const Value& item : *right.array) {
       if (strict_equals(item, left)) {
@@ -494,12 +531,17 @@ Value Interpreter::evaluate_binary(const Node& node, const EnvPtr& env) {
   }
   if ((left.is_string() || right.is_string()) && op == "+") {
     std::string s = to_display_string(left) + to_display_string(right);
+    charge_read(s.size());
     check_size(s.size(), line);
     return Value::from_string(std::move(s));
   }
   if (left.is_string() && right.is_string()) {
     if (membership) {
-      const bool found = right.string.find(left.string) != std::string::npos;
+      // memmem is linear in the worst case (two-way search); string::find is
+      // not, and a template may search 20 MB strings.
+      charge_read(right.string.size());
+      const bool found = left.string.empty() ||
+                         memmem(right.string.data(), right.string.size(), left.string.data(), left.string.size());
       return Value::from_bool(op == "in" ? found : !found);
     }
     if (op == "<") return Value::from_bool(left.string < right.string);
@@ -516,6 +558,8 @@ Value Interpreter::evaluate_binary(const Node& node, const EnvPtr& env) {
     const int64_t times = std::max<int64_t>(0, left.is_string() ? right.integer : left.integer);
     if (!s.empty() && static_cast<uint64_t>(times) > limits_.max_output_bytes / s.size()) check_size(limits_.max_output_bytes + 1, line);
     std::string out;
+    charge_allocation(s.size() * static_cast<uint64_t>(times));
+    out.reserve(s.size() * static_cast<size_t>(times));
     for (int64_t k = 0; k < times; ++k) out += s;
     return Value::from_string(std::move(out));
   }
@@ -549,9 +593,18 @@ Value Interpreter::evaluate_slice(const Value& object, const Node& slice, const 
   const std::optional<int64_t> stop_arg = part(slice.b);
   const int64_t step = part(slice.c).value_or(1);
   if (step == 0) throw TemplateError("slice step cannot be zero", slice.line);
-  std::vector<std::string> chars;
-  if (object.is_string()) chars = text::split_codepoints(object.string);
-  const auto len = static_cast<int64_t>(object.is_string() ? chars.size() : object.array->size());
+  // A string is sliced by code points: their byte offsets (and the end),
+  // not a string per code point.
+  std::vector<size_t> offsets;
+  if (object.is_string()) {
+    const std::string& s = object.string;
+    charge_allocation(sizeof(size_t) * (text::codepoint_count(s) + 1));
+    charge_read(s.size());
+    for (size_t k = 0; k < s.size(); ++k)
+      if ((static_cast<unsigned char>(s[k]) & 0xC0) != 0x80) offsets.push_back(k);
+    offsets.push_back(s.size());
+  }
+  const auto len = static_cast<int64_t>(object.is_string() ? offsets.size() - 1 : object.array->size());
   // Python's slice.indices().
   auto clamp = [&](std::optional<int64_t> v, int64_t fallback, int64_t lo, int64_t hi) {
     if (!v) return fallback;
@@ -568,15 +621,29 @@ Value Interpreter::evaluate_slice(const Value& object, const Node& slice, const 
     start = clamp(start_arg, len - 1, -1, len - 1);
     stop = clamp(stop_arg, -1, -1, len - 1);
   }
-  std::vector<int64_t> picks;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) picks.push_back(i);
+  // start and stop lie in [-1, len]; the loop leaves before i + step could
+  // pass stop, so a step near 2^63 cannot overflow.
+  auto advance = [&](int64_t* i) {
+    if (step > 0 ? step >= stop - *i : step <= stop - *i) return false;
+    *i += step;
+    return true;
+  };
+  const bool empty = step > 0 ? start >= stop : start <= stop;
   if (object.is_string()) {
+    const std::string& s = object.string;
     std::string out;
-    for (int64_t i : picks) out += chars[static_cast<size_t>(i)];
+    for (int64_t i = start; !empty;) {
+      const auto k = static_cast<size_t>(i);
+      out.append(s, offsets[k], offsets[k + 1] - offsets[k]);
+      if (!advance(&i)) break;
+    }
     return Value::from_string(std::move(out));
   }
   Array out;
-  for (int64_t i : picks) out.push_back((*object.array)[static_cast<size_t>(i)]);
+  for (int64_t i = start; !empty;) {
+    out.push_back((*object.array)[static_cast<size_t>(i)]);
+    if (!advance(&i)) break;
+  }
   return Value::from_array(std::move(out));
 }
 

@@ -53,6 +53,9 @@ class Interpreter {
   // Fails if `size` bytes would pass the output limit.
   void check_size(size_t size, int line) const;
   void check_sequence(uint64_t length, int line) const;
+  // Fails if putting `child` into a container would nest values deeper than
+  // kMaxValueDepth (the walk is charged as work).
+  void check_nesting(const Value& child, int line);
   const TemplateLimits& limits() const { return limits_; }
 
   // Containers changed in place (list.append, namespace attributes) are the
@@ -73,9 +76,17 @@ class Interpreter {
   Value evaluate_slice(const Value& object, const Node& slice, const EnvPtr& env);
   void step(int line);
 
+  // Counts one active evaluate/execute frame for as long as it lives.
+  struct FrameGuard {
+    FrameGuard(Interpreter* self, int line);
+    ~FrameGuard() { --self->frame_depth_; }
+    Interpreter* self;
+  };
+
   TemplateLimits limits_;
-  uint64_t steps_ = 0;
+  RenderBudget budget_;
   uint32_t call_depth_ = 0;
+  uint32_t frame_depth_ = 0;
   std::vector<std::weak_ptr<Array>> mutated_arrays_;
   std::vector<std::weak_ptr<Object>> mutated_objects_;
 };

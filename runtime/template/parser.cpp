@@ -32,6 +32,23 @@ class Parser {
     Parser* parser;
   };
 
+  // A left-associative chain (a + b + c, x.y.z, v | f | g, f()()) builds a
+  // tree as deep as the chain is long while the parser only loops, and the
+  // interpreter recurses over that tree: each link counts as one level.
+  struct ChainDepth {
+    explicit ChainDepth(Parser* p) : parser(p) {}
+    void link() {
+      ++links;
+      if (++parser->depth_ > parser->max_depth_) {
+        throw TemplateError("template nests deeper than the limit of " + std::to_string(parser->max_depth_),
+                            parser->line());
+      }
+    }
+    ~ChainDepth() { parser->depth_ -= links; }
+    Parser* parser;
+    uint32_t links = 0;
+  };
+
   int line() const {
     if (tokens_.empty()) return 0;
     return tokens_[pos_ < tokens_.size() ? pos_ : tokens_.size() - 1].line;
@@ -259,6 +276,7 @@ class Parser {
         auto n = make(NodeKind::kTernary);
         n->a = std::move(test);
         n->b = std::move(a);
+        DepthGuard guard(this);  // "a if b else c if d else ..." nests to the right
         n->c = parse_if_expression();
         return n;
       }
@@ -280,7 +298,9 @@ class Parser {
 
   NodePtr parse_or() {
     auto left = parse_and();
+    ChainDepth chain(this);
     while (is_identifier("or")) {
+      chain.link();
       ++pos_;
       left = binary("or", std::move(left), parse_and());
     }
@@ -289,7 +309,9 @@ class Parser {
 
   NodePtr parse_and() {
     auto left = parse_not();
+    ChainDepth chain(this);
     while (is_identifier("and")) {
+      chain.link();
       ++pos_;
       left = binary("and", std::move(left), parse_not());
     }
@@ -310,6 +332,7 @@ class Parser {
 
   NodePtr parse_comparison() {
     auto left = parse_additive();
+    ChainDepth chain(this);
     for (;;) {
       std::string op;
       if (is_identifier("not") && is_identifier("in", 1)) {
@@ -323,6 +346,7 @@ class Parser {
       } else {
         break;
       }
+      chain.link();
       left = binary(op, std::move(left), parse_additive());
     }
     return left;
@@ -330,7 +354,9 @@ class Parser {
 
   NodePtr parse_additive() {
     auto left = parse_multiplicative();
+    ChainDepth chain(this);
     while (is(TokenType::kAdditiveBinaryOperator)) {
+      chain.link();
       std::string op = tokens_[pos_++].value;
       left = binary(op, std::move(left), parse_multiplicative());
     }
@@ -339,7 +365,9 @@ class Parser {
 
   NodePtr parse_multiplicative() {
     auto left = parse_power();
+    ChainDepth chain(this);
     while (is(TokenType::kMultiplicativeBinaryOperator)) {
+      chain.link();
       std::string op = tokens_[pos_++].value;
       left = binary(op, std::move(left), parse_power());
     }
@@ -348,7 +376,9 @@ class Parser {
 
   NodePtr parse_power() {
     auto left = parse_test();
+    ChainDepth chain(this);
     while (is(TokenType::kExponentiationBinaryOperator)) {
+      chain.link();
       ++pos_;
       left = binary("**", std::move(left), parse_test());
     }
@@ -357,7 +387,9 @@ class Parser {
 
   NodePtr parse_test() {
     auto operand = parse_filter();
+    ChainDepth chain(this);
     while (is_identifier("is")) {
+      chain.link();
       ++pos_;
       auto n = make(NodeKind::kTest);
       n->flag = is_identifier("not");
@@ -384,7 +416,9 @@ class Parser {
 
   NodePtr parse_filter() {
     auto operand = parse_unary_sign();
+    ChainDepth chain(this);
     while (is(TokenType::kPipe)) {
+      chain.link();
       ++pos_;
       auto filter = parse_primary();
       if (filter->kind != NodeKind::kIdentifier) fail("expected a filter name after '|'");
@@ -417,11 +451,15 @@ class Parser {
   }
 
   NodePtr parse_call(NodePtr callee) {
-    auto n = make(NodeKind::kCall);
-    n->a = std::move(callee);
-    n->args = parse_args(false);
-    NodePtr expr = parse_member(std::move(n));
-    if (is(TokenType::kOpenParen)) return parse_call(std::move(expr));
+    ChainDepth chain(this);
+    NodePtr expr = std::move(callee);
+    do {
+      chain.link();
+      auto n = make(NodeKind::kCall);
+      n->a = std::move(expr);
+      n->args = parse_args(false);
+      expr = parse_member(std::move(n));
+    } while (is(TokenType::kOpenParen));
     return expr;
   }
 
@@ -513,7 +551,9 @@ class Parser {
   }
 
   NodePtr parse_member(NodePtr object) {
+    ChainDepth chain(this);
     while (is(TokenType::kDot) || is(TokenType::kOpenSquareBracket)) {
+      chain.link();
       const bool computed = is(TokenType::kOpenSquareBracket);
       ++pos_;
       auto n = make(NodeKind::kMember);

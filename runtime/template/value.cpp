@@ -11,6 +11,104 @@
 
 namespace mlxpack::jinja {
 
+namespace {
+thread_local RenderBudget* t_budget = nullptr;
+}  // namespace
+
+BudgetScope::BudgetScope(RenderBudget* budget) : saved_(t_budget) { t_budget = budget; }
+BudgetScope::~BudgetScope() { t_budget = saved_; }
+
+void charge_allocation(uint64_t bytes) {
+  RenderBudget* b = t_budget;
+  if (!b) return;
+  if (bytes > b->bytes_limit - b->bytes_used) {
+    b->bytes_used = b->bytes_limit;
+    throw TemplateError("template allocated more than the limit of " + std::to_string(b->bytes_limit) +
+                        " bytes (max_render_bytes)");
+  }
+  b->bytes_used += bytes;
+}
+
+void charge_work(uint64_t units) {
+  RenderBudget* b = t_budget;
+  if (!b) return;
+  if (units > b->work_limit - b->work_used) {
+    b->work_used = b->work_limit;
+    throw TemplateError("template ran more than the limit of " + std::to_string(b->work_limit) + " steps");
+  }
+  b->work_used += units;
+}
+
+Value::Value(const Value& o)
+    : kind(o.kind),
+      boolean(o.boolean),
+      is_tuple(o.is_tuple),
+      integer(o.integer),
+      number(o.number),
+      string(o.string),
+      array(o.array),
+      object(o.object),
+      function(o.function) {
+  if (!string.empty()) charge_allocation(string.size());
+}
+
+Value& Value::operator=(const Value& o) {
+  if (this != &o) *this = Value(o);
+  return *this;
+}
+
+Value::~Value() {
+  // Only the last owner of a container frees it; everything else is a
+  // reference count decrement.
+  const bool last_array = array && array.use_count() == 1;
+  const bool last_object = object && object.use_count() == 1;
+  if (!last_array && !last_object) return;
+  std::vector<std::shared_ptr<Array>> arrays;
+  std::vector<std::shared_ptr<Object>> objects;
+  auto take = [&](Value& v) {
+    if (v.array && v.array.use_count() == 1) arrays.push_back(std::move(v.array));
+    if (v.object && v.object.use_count() == 1) objects.push_back(std::move(v.object));
+  };
+  take(*this);
+  // Children are detached before their container is freed, so freeing it
+  // never recurses more than one level.
+  while (!arrays.empty() || !objects.empty()) {
+    if (!arrays.empty()) {
+      std::shared_ptr<Array> a = std::move(arrays.back());
+      arrays.pop_back();
+      for (Value& child : *a) take(child);
+    } else {
+      std::shared_ptr<Object> o = std::move(objects.back());
+      objects.pop_back();
+      for (auto& item : o->items) take(item.second);
+    }
+  }
+}
+
+uint32_t nesting_depth(const Value& v, uint32_t limit, uint64_t* visited) {
+  ++*visited;
+  if (v.kind != Kind::kArray && v.kind != Kind::kObject && v.kind != Kind::kNamespace) return 0;
+  if (limit == 0) return 1;  // at least one more level than allowed
+  uint32_t deepest = 0;
+  if (v.kind == Kind::kArray) {
+    for (const Value& child : *v.array) {
+      deepest = std::max(deepest, nesting_depth(child, limit - 1, visited));
+      if (deepest >= limit) break;
+    }
+  } else {
+    for (const auto& item : v.object->items) {
+      deepest = std::max(deepest, nesting_depth(item.second, limit - 1, visited));
+      if (deepest >= limit) break;
+    }
+  }
+  return deepest + 1;
+}
+
+std::vector<std::string> split_codepoints_charged(std::string_view s) {
+  charge_allocation(text::codepoint_count(s) * sizeof(std::string) + s.size());
+  return text::split_codepoints(s);
+}
+
 Value Value::new_object(Kind kind) {
   Value v;
   v.kind = kind;
@@ -194,6 +292,7 @@ void Object::set(const std::string& key, Value value) {
     *const_cast<Value*>(existing) = std::move(value);
     return;
   }
+  charge_allocation(sizeof(items[0]) + key.size());
   items.emplace_back(key, std::move(value));
 }
 

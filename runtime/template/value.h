@@ -29,6 +29,42 @@ using Function = std::function<Value(CallArgs&, Interpreter&, const std::shared_
 
 enum class Kind { kUndefined, kNone, kBool, kInt, kFloat, kString, kArray, kObject, kNamespace, kFunction };
 
+// What one render may spend. `bytes`: what it allocates, in bytes of strings
+// and of list and dict entries, counted as values are made and copied (a copy
+// of a string value is a copy of its bytes); cumulative, never credited back,
+// so it bounds both the memory a render can hold and the copying it does.
+// `work`: one unit per evaluated node plus one per 256 bytes a string
+// operation reads. A render installs one with BudgetScope; values made
+// outside a render are not counted.
+struct RenderBudget {
+  uint64_t bytes_used = 0;
+  uint64_t bytes_limit = 0;
+  uint64_t work_used = 0;
+  uint64_t work_limit = 0;
+};
+
+// Installs `budget` for this thread until destroyed (restoring the previous one).
+class BudgetScope {
+ public:
+  explicit BudgetScope(RenderBudget* budget);
+  ~BudgetScope();
+  BudgetScope(const BudgetScope&) = delete;
+  BudgetScope& operator=(const BudgetScope&) = delete;
+
+ private:
+  RenderBudget* saved_;
+};
+
+// Add to this thread's budget, if one is installed; throw TemplateError
+// naming the limit when it would be passed.
+void charge_allocation(uint64_t bytes);
+void charge_work(uint64_t units);
+inline void charge_read(uint64_t bytes) { charge_work(1 + (bytes >> 8)); }
+
+// How deep values may nest (lists in lists, dicts in lists, ...): the same
+// bound as JSON input. Deeper values are refused where they would be built.
+inline constexpr uint32_t kMaxValueDepth = 512;
+
 struct Value {
   Kind kind = Kind::kUndefined;
   bool boolean = false;
@@ -40,12 +76,32 @@ struct Value {
   std::shared_ptr<Object> object;     // kObject, kNamespace
   std::shared_ptr<Function> function; // kFunction
 
+  Value() = default;
+  // Copies are charged to the render's allocation budget (their string bytes
+  // and their own size). Moves are free.
+  Value(const Value& other);
+  Value& operator=(const Value& other);
+  Value(Value&&) noexcept = default;
+  Value& operator=(Value&&) noexcept = default;
+  // Frees nested lists and dicts with a work list instead of recursion, so
+  // a list nested a million deep cannot overflow the stack when it dies.
+  ~Value();
+
   static Value none() { Value v; v.kind = Kind::kNone; return v; }
   static Value from_bool(bool b) { Value v; v.kind = Kind::kBool; v.boolean = b; return v; }
   static Value from_int(int64_t i) { Value v; v.kind = Kind::kInt; v.integer = i; return v; }
   static Value from_float(double f) { Value v; v.kind = Kind::kFloat; v.number = f; return v; }
-  static Value from_string(std::string s) { Value v; v.kind = Kind::kString; v.string = std::move(s); return v; }
+  // A new string or list is charged to the allocation budget (a list for
+  // its entries; the entries' own bytes were charged when they were made).
+  static Value from_string(std::string s) {
+    charge_allocation(sizeof(Value) + s.size());
+    Value v;
+    v.kind = Kind::kString;
+    v.string = std::move(s);
+    return v;
+  }
   static Value from_array(Array a, bool tuple = false) {
+    charge_allocation(sizeof(Value) * (a.size() + 1));
     Value v;
     v.kind = Kind::kArray;
     v.is_tuple = tuple;
@@ -110,6 +166,16 @@ struct JsonOptions {
   bool sort_keys = false;
   std::optional<std::pair<std::string, std::string>> separators;
 };
+
+// The nesting depth of `v` (0 for a scalar, 1 for a flat list), counting at
+// most `limit` + 1 levels: a result above `limit` means "too deep". Visits
+// every container once per path, so callers charge the visits to their work.
+uint32_t nesting_depth(const Value& v, uint32_t limit, uint64_t* visited);
+
+// text::split_codepoints, charged to the allocation budget first (one
+// std::string per code point) so a 20 MB string cannot become 640 MB of
+// pieces unnoticed.
+std::vector<std::string> split_codepoints_charged(std::string_view s);
 
 // The text a value prints as in {{ }}.
 std::string to_display_string(const Value& v);

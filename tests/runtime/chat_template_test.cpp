@@ -7,6 +7,8 @@
 
 #include <chrono>
 
+#include "runtime/template/value.h"
+
 namespace mlxpack {
 namespace {
 
@@ -168,6 +170,127 @@ TEST(ChatTemplateHostile, TemplatesOverTheSizeLimitAreRefused) {
   limits.max_template_bytes = 10;
   EXPECT_NE(render("{{ 'abcdefgh' }}", "{}", limits).find("more than the limit 10"), std::string::npos);
   EXPECT_NE(render(std::string("{{ '\xff' }}")).find("not valid UTF-8"), std::string::npos);
+}
+
+
+std::string repeat(const std::string& s, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += s;
+  return out;
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// Chains build trees as deep as they are long while the parser only loops;
+// the interpreter used to overflow the stack evaluating them.
+TEST(ChatTemplateHostile, LongChainsNestAndStopAtTheParserLimit) {
+  const std::string links[] = {" + 1", " ~ 1", " * 1", " ** 1", " < 2", " == 1", " and 1", " or 1", "|string",
+                               ".a", "[0]", " is defined", " in [1]", "()", " if 1 else 1"};
+  for (const std::string& link : links) {
+    SCOPED_TRACE(link);
+    EXPECT_TRUE(has(render("{{ x" + repeat(link, 10000) + " }}"), "nests deeper than the limit of 128"));
+  }
+  EXPECT_TRUE(has(render("{{ " + repeat("(", 10000) + "1" + repeat(")", 10000) + " }}"), "nests deeper"));
+  // Real chains are short and still render.
+  EXPECT_EQ(render("{{ 1" + repeat(" + 1", 100) + " }}"), "101");
+  EXPECT_EQ(render("{{ 'A'" + repeat("|lower", 60) + " }}"), "a");
+}
+
+TEST(ChatTemplateHostile, EvaluationDepthIsBoundedWhateverTheParserAllows) {
+  TemplateLimits deep;
+  deep.max_nesting_depth = 1'000'000;  // let the parser build a 20,000-deep tree
+  EXPECT_TRUE(has(render("{{ 1" + repeat(" + 1", 20000) + " }}", "{}", deep),
+                  "evaluation nests deeper than the limit of 1024"));
+  // Recursion through macros counts the frames of every call.
+  EXPECT_TRUE(has(render("{% macro f(n) %}{{ f(n + 1)" + repeat(" ~ ''", 100) + " }}{% endmacro %}{{ f(0) }}", "{}",
+                         deep),
+                  "nests deeper than the limit"));
+}
+
+TEST(ChatTemplateHostile, ValuesNestAtMost512Deep) {
+  const std::string loop = "{% for i in range(100) %}{% for j in range(20) %}";
+  const std::string end = "{% endfor %}{% endfor %}";
+  EXPECT_TRUE(has(render("{% set ns = namespace(x=[]) %}" + loop + "{% set ns.x = [ns.x] %}" + end + "{{ ns.x }}"),
+                  "value nests deeper than the limit of 512"));
+  EXPECT_TRUE(has(render("{% set ns = namespace(x={}) %}" + loop + "{% set ns.x = {'k': ns.x} %}" + end),
+                  "value nests deeper than the limit of 512"));
+  EXPECT_TRUE(has(render("{% set ns = namespace(x=[]) %}" + loop +
+                         "{% set outer = [] %}{% set _ = outer.append(ns.x) %}{% set ns.x = outer %}" + end),
+                  "value nests deeper than the limit of 512"));
+  // 500 levels are fine and print as JSON.
+  const std::string ok = render("{% set ns = namespace(x=[]) %}{% for i in range(500) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}");
+  EXPECT_EQ(ok, repeat("[", 501) + repeat("]", 501));
+}
+
+TEST(ChatTemplateHostile, ADeepValueIsDestroyedWithoutRecursion) {
+  // Built directly (the interpreter refuses to build it): a million levels
+  // would overflow the stack if freeing recursed.
+  jinja::Value v = jinja::Value::from_array({});
+  for (int i = 0; i < 1'000'000; ++i) {
+    jinja::Array wrap;
+    wrap.push_back(std::move(v));
+    v = jinja::Value::from_array(std::move(wrap));
+  }
+  jinja::Value dict = jinja::Value::new_object();
+  for (int i = 0; i < 1'000'000; ++i) {
+    jinja::Value outer = jinja::Value::new_object();
+    outer.object->set("k", std::move(dict));
+    dict = std::move(outer);
+  }
+  v = jinja::Value();
+  dict = jinja::Value();
+  SUCCEED();
+}
+
+TEST(ChatTemplateHostile, RangeNearTheIntegerLimitsIsExact) {
+  EXPECT_EQ(render("{% for i in range(9223372036854775806, 9223372036854775807, 10) %}{{ i }}{% endfor %}"),
+            "9223372036854775806");
+  EXPECT_EQ(render("{{ range(-9223372036854775807, 9223372036854775807, 9223372036854775807)|list }}"),
+            "[-9223372036854775807, 0]");
+  EXPECT_EQ(render("{{ range(9223372036854775807, -9223372036854775807, -9223372036854775807)|list }}"),
+            "[9223372036854775807, 0]");
+  EXPECT_TRUE(has(render("{{ range(-9223372036854775807, 9223372036854775807)|length }}"), "longer than the limit"));
+  EXPECT_EQ(render("{{ 'héllo'[::9223372036854775807] }}|{{ 'héllo'[-1::-9223372036854775807] }}|{{ [1,2,3][::-2] }}"),
+            "h|o|[3, 1]");
+}
+
+TEST(ChatTemplateHostile, BigStringsAndListsStopAtTheRenderBudget) {
+  const auto start = std::chrono::steady_clock::now();
+  // split and list of a 20 MB string: the list limit, before the list is built.
+  EXPECT_TRUE(has(render("{% set s = 'a ' * 10000000 %}{{ s.split(' ')|length }}"), "more than the limit of 131072"));
+  EXPECT_TRUE(has(render("{% set s = 'a ' * 10000000 %}{{ s.split()|length }}"), "more than the limit of 131072"));
+  EXPECT_TRUE(has(render("{% set s = 'a' * 20000000 %}{{ s|list|length }}"), "longer than the limit 131072"));
+  EXPECT_TRUE(has(render("{% set s = 'a' * 20000000 %}{% for c in s %}{% endfor %}"), "longer than the limit 131072"));
+  // Appending a 60 MB string again and again, and growing a string in a loop.
+  const std::string budget = "more than the limit of 268435456 bytes (max_render_bytes)";
+  EXPECT_TRUE(has(render("{% set s = 'a' * 60000000 %}{% set l = [] %}{% for i in range(100) %}"
+                         "{% set _ = l.append(s) %}{% endfor %}{{ l|length }}"),
+                  budget));
+  EXPECT_TRUE(has(render("{% set ns = namespace(s='') %}{% for i in range(100000) %}"
+                         "{% set ns.s = ns.s + 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' %}{% endfor %}"),
+                  budget));
+  EXPECT_TRUE(has(render("{% set ns = namespace(s='') %}{% for i in range(100000) %}"
+                         "{% set ns.s = ns.s ~ 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' %}{% endfor %}"),
+                  budget));
+  TemplateLimits small;
+  small.max_render_bytes = 1 << 20;
+  EXPECT_TRUE(has(render("{% set l = [] %}{% for i in range(100000) %}{% set _ = l.append(i) %}{% endfor %}", "{}", small),
+                  "more than the limit of 1048576 bytes"));
+  EXPECT_TRUE(has(render("{% set s = 'x' * 2000000 %}", "{}", small), "more than the limit of 1048576 bytes"));
+  // Searching 20 MB strings: linear searches whose bytes count as work.
+  const std::string search = "{% set s = 'a' * 20000000 %}{% set t = 'a' * 10000 + 'b' %}{% for i in range(1000) %}";
+  for (const std::string op : {"{{ t in s }}", "{{ s.count(t) }}", "{{ s.find(t) }}", "{{ s.replace(t, '') }}",
+                               "{{ s == s ~ '' }}"}) {
+    SCOPED_TRACE(op);
+    EXPECT_TRUE(has(render(search + op + "{% endfor %}"), "limit"));
+  }
+  EXPECT_EQ(render("{% set s = 'a' * 1000 + 'b' %}{{ 'ab' in s }}{{ s.count('a') }}{{ s.find('b') }}{{ s.replace('a', '')}}"),
+            "true10001000b");
+  // Quadratic unique over a long list counts its comparisons.
+  TemplateLimits work;
+  work.max_steps = 1'000'000;
+  EXPECT_TRUE(has(render("{{ range(100000)|unique|length }}", "{}", work), "steps"));
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 120.0);
 }
 
 }  // namespace

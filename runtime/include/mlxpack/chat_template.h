@@ -12,8 +12,9 @@
 //
 // A template is untrusted input: it has no file or network access, and
 // parsing and rendering are bounded (TemplateLimits) in nesting depth,
-// steps, output size and sequence sizes, so a hostile template ends with an
-// error instead of running forever or exhausting memory.
+// work, output size, sequence sizes and total allocation, so a hostile
+// template ends with an error instead of crashing, running forever or
+// exhausting memory.
 //
 // This header is C++17 so downstream runtimes can include it.
 #ifndef MLXPACK_CHAT_TEMPLATE_H_
@@ -28,12 +29,19 @@
 
 namespace mlxpack {
 
+// Every limit is checked before the work or memory it bounds is spent; the
+// error names the limit. The README's limits table lists these values.
 struct TemplateLimits {
   uint64_t max_template_bytes = 1u << 20;   // template source
-  uint32_t max_nesting_depth = 128;         // blocks and expressions while parsing; calls while rendering
-  uint64_t max_steps = 5'000'000;           // evaluated nodes per render (a long chat needs ~1e4)
-  uint64_t max_output_bytes = 64u << 20;    // rendered text (and any intermediate string)
-  uint64_t max_sequence_length = 1u << 17;  // elements of a list built by range() and the like
+  uint32_t max_nesting_depth = 128;         // blocks and expressions (a + b + c counts each link) while
+                                            // parsing; macro calls while rendering
+  uint32_t max_render_depth = 1024;         // expression and statement frames active at once while rendering
+  uint64_t max_steps = 5'000'000;           // work units per render: one per evaluated node, plus one per
+                                            // 256 bytes a string operation reads (a long chat needs ~1e4)
+  uint64_t max_output_bytes = 64u << 20;    // rendered text (and any single string)
+  uint64_t max_sequence_length = 1u << 17;  // elements of any one list (range(), split, list, ...)
+  uint64_t max_render_bytes = 256u << 20;   // bytes a render allocates in total: strings, list and dict
+                                            // entries, copies of strings; values nest at most 512 deep
 };
 
 class ChatTemplate {
