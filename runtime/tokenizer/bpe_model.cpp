@@ -53,6 +53,13 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const Json& model, const s
     if (auto bad = text::find_invalid_utf8(it.key())) {
       return field_error(where + ".vocab", "a token is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
     }
+    // Decoding repeats a token's string for every occurrence of its id: a
+    // 50 MB token would make each id 50 MB of output.
+    if (it.key().size() > limits.max_token_bytes) {
+      return field_error(where + ".vocab", "token with id " + std::to_string(id) + " is " +
+                                               std::to_string(it.key().size()) + " bytes, more than the limit " +
+                                               std::to_string(limits.max_token_bytes));
+    }
     m->id_to_token_[id] = it.key();
   }
   m->token_to_id_.build(&m->id_to_token_);

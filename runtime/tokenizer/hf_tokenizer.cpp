@@ -202,6 +202,10 @@ Status HfTokenizer::init(const Json& j, TokenizerConfig config, std::string orig
       t.id = static_cast<int32_t>(id);
       MLXPACK_ASSIGN_OR_RETURN(t.content, required_string(item, "content", path));
       if (t.content.empty()) return field_error(path + ".content", "must not be empty");
+      if (t.content.size() > limits.max_token_bytes) {
+        return field_error(path + ".content", "is " + std::to_string(t.content.size()) + " bytes, more than the limit " +
+                                                  std::to_string(limits.max_token_bytes));
+      }
       if (auto bad = text::find_invalid_utf8(t.content)) {
         return field_error(path + ".content", "is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
       }
@@ -211,7 +215,9 @@ Status HfTokenizer::init(const Json& j, TokenizerConfig config, std::string orig
       MLXPACK_ASSIGN_OR_RETURN(t.special, optional_bool(item, "special", path, false));
       MLXPACK_ASSIGN_OR_RETURN(t.normalized, optional_bool(item, "normalized", path, !t.special));
       std::string content = t.content;
-      if (t.normalized && normalizer_) MLXPACK_RETURN_IF_ERROR(normalizer_->normalize(&content));
+      if (t.normalized && normalizer_) {
+        MLXPACK_RETURN_IF_ERROR(normalizer_->normalize(&content, max_normalized_bytes(content.size())));
+      }
       if (static_cast<size_t>(t.id) >= id_to_token_.size()) id_to_token_.resize(static_cast<size_t>(t.id) + 1);
       id_to_token_[static_cast<size_t>(t.id)] = added_contents_.emplace_back(t.content);
       added_by_content_[t.content] = t.id;
@@ -250,7 +256,12 @@ Status HfTokenizer::encode_text_segment(std::string_view segment, bool at_text_s
   std::string normalized;
   if (normalizer_) {
     normalized.assign(segment);
-    MLXPACK_RETURN_IF_ERROR(normalizer_->normalize(&normalized));
+    const size_t max_bytes = max_normalized_bytes(segment.size());
+    MLXPACK_RETURN_IF_ERROR(normalizer_->normalize(&normalized, max_bytes));
+    if (normalized.size() > max_bytes) {
+      return Status::invalid_argument(origin_ + ".normalizer: normalized text grows past the limit of " +
+                                      std::to_string(max_bytes) + " bytes (16 x the input + 4096)");
+    }
     segment = normalized;
   }
   std::vector<Segment> parts;
@@ -327,6 +338,20 @@ Status HfTokenizer::encode_impl(std::string_view text, bool add_special, const T
   return Status::ok();
 }
 
+// Whether `j` nests more than `limit` arrays and objects deep (walked with
+// an explicit stack: the input may nest 100,000 deep).
+bool json_depth_exceeds(const Json& j, uint32_t limit) {
+  std::vector<std::pair<const Json*, uint32_t>> stack{{&j, 1}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth > limit) return true;
+    for (const Json& child : *node) stack.emplace_back(&child, depth + 1);
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Tokenizer>> make_hf_tokenizer(std::string_view tokenizer_json, std::string_view config_json,
@@ -339,6 +364,15 @@ Result<std::unique_ptr<Tokenizer>> make_hf_tokenizer(std::string_view tokenizer_
   Json j = Json::parse(tokenizer_json.begin(), tokenizer_json.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::invalid_argument(where + ": not valid JSON");
   if (!j.is_object()) return Status::invalid_argument(where + ": expected a JSON object at the top level");
+  // Components are built recursively (a Sequence of Sequences): bound their
+  // nesting before building any of them.
+  for (const char* field : {"normalizer", "pre_tokenizer", "post_processor", "decoder"}) {
+    const Json* component = find_field(j, field);
+    if (component && json_depth_exceeds(*component, limits.max_component_depth)) {
+      return Status::invalid_argument(where + "." + field + ": nests deeper than the limit of " +
+                                      std::to_string(limits.max_component_depth) + " JSON levels");
+    }
+  }
   MLXPACK_ASSIGN_OR_RETURN(TokenizerConfig config, parse_tokenizer_config(config_json, "tokenizer_config.json"));
   auto tok = std::make_unique<HfTokenizer>();
   try {

@@ -10,10 +10,15 @@ namespace mlxpack::tokenizer {
 
 namespace {
 
+Status grown_past(const std::string& where, size_t max_bytes) {
+  return Status::invalid_argument(where + ": normalized text grows past the limit of " + std::to_string(max_bytes) +
+                                  " bytes (16 x the input + 4096)");
+}
+
 class UnicodeNormalizer final : public Normalizer {
  public:
   explicit UnicodeNormalizer(text::NormalForm form) : form_(form) {}
-  Status normalize(std::string* s) const override {
+  Status normalize(std::string* s, size_t /*max_bytes: grows a bounded factor; callers check*/) const override {
     *s = text::normalize(*s, form_);
     return Status::ok();
   }
@@ -24,7 +29,7 @@ class UnicodeNormalizer final : public Normalizer {
 
 class LowercaseNormalizer final : public Normalizer {
  public:
-  Status normalize(std::string* s) const override {
+  Status normalize(std::string* s, size_t /*max_bytes: grows a bounded factor; callers check*/) const override {
     *s = text::to_lower(*s);
     return Status::ok();
   }
@@ -32,7 +37,7 @@ class LowercaseNormalizer final : public Normalizer {
 
 class StripAccentsNormalizer final : public Normalizer {
  public:
-  Status normalize(std::string* s) const override {
+  Status normalize(std::string* s, size_t /*max_bytes: grows a bounded factor; callers check*/) const override {
     *s = text::strip_accents(*s);
     return Status::ok();
   }
@@ -41,7 +46,7 @@ class StripAccentsNormalizer final : public Normalizer {
 class StripNormalizer final : public Normalizer {
  public:
   StripNormalizer(bool left, bool right) : left_(left), right_(right) {}
-  Status normalize(std::string* s) const override {
+  Status normalize(std::string* s, size_t /*max_bytes: grows a bounded factor; callers check*/) const override {
     *s = std::string(text::trim_if(*s, text::is_whitespace, left_, right_));
     return Status::ok();
   }
@@ -54,7 +59,7 @@ class StripNormalizer final : public Normalizer {
 class PrependNormalizer final : public Normalizer {
  public:
   explicit PrependNormalizer(std::string prefix) : prefix_(std::move(prefix)) {}
-  Status normalize(std::string* s) const override {
+  Status normalize(std::string* s, size_t /*max_bytes: grows a bounded factor; callers check*/) const override {
     if (!s->empty()) s->insert(0, prefix_);  // an empty text stays empty, as in the reference
     return Status::ok();
   }
@@ -65,10 +70,12 @@ class PrependNormalizer final : public Normalizer {
 
 class ReplaceNormalizer final : public Normalizer {
  public:
-  ReplaceNormalizer(Pattern pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
-  Status normalize(std::string* s) const override {
+  ReplaceNormalizer(Pattern pattern, std::string content, std::string where)
+      : pattern_(std::move(pattern)), content_(std::move(content)), where_(std::move(where)) {}
+  Status normalize(std::string* s, size_t max_bytes) const override {
     std::string out;
-    MLXPACK_RETURN_IF_ERROR(pattern_.replace_all(*s, content_, &out));
+    MLXPACK_RETURN_IF_ERROR(pattern_.replace_all(*s, content_, &out, max_bytes));
+    if (out.size() > max_bytes) return grown_past(where_, max_bytes);
     *s = std::move(out);
     return Status::ok();
   }
@@ -76,6 +83,7 @@ class ReplaceNormalizer final : public Normalizer {
  private:
   Pattern pattern_;
   std::string content_;
+  std::string where_;
 };
 
 // BERT's normalizer: drop control characters and U+FFFD, map whitespace to
@@ -84,7 +92,7 @@ class BertNormalizer final : public Normalizer {
  public:
   BertNormalizer(bool clean_text, bool chinese, bool strip_accents, bool lowercase)
       : clean_text_(clean_text), chinese_(chinese), strip_accents_(strip_accents), lowercase_(lowercase) {}
-  Status normalize(std::string* s) const override {
+  Status normalize(std::string* s, size_t /*max_bytes: grows a bounded factor; callers check*/) const override {
     std::string out;
     out.reserve(s->size());
     size_t i = 0;
@@ -127,14 +135,19 @@ class BertNormalizer final : public Normalizer {
 
 class SequenceNormalizer final : public Normalizer {
  public:
-  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps) : steps_(std::move(steps)) {}
-  Status normalize(std::string* s) const override {
-    for (const auto& step : steps_) MLXPACK_RETURN_IF_ERROR(step->normalize(s));
+  SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps, std::string where)
+      : steps_(std::move(steps)), where_(std::move(where)) {}
+  Status normalize(std::string* s, size_t max_bytes) const override {
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      MLXPACK_RETURN_IF_ERROR(steps_[k]->normalize(s, max_bytes));
+      if (s->size() > max_bytes) return grown_past(where_ + ".normalizers[" + std::to_string(k) + "]", max_bytes);
+    }
     return Status::ok();
   }
 
  private:
   std::vector<std::unique_ptr<Normalizer>> steps_;
+  std::string where_;
 };
 
 }  // namespace
@@ -160,7 +173,7 @@ Result<std::unique_ptr<Normalizer>> make_normalizer(const Json& spec, const std:
   if (type == "Replace") {
     MLXPACK_ASSIGN_OR_RETURN(Pattern pattern, Pattern::from_json(spec, "pattern", where));
     MLXPACK_ASSIGN_OR_RETURN(std::string content, required_string(spec, "content", where));
-    return std::unique_ptr<Normalizer>(new ReplaceNormalizer(std::move(pattern), std::move(content)));
+    return std::unique_ptr<Normalizer>(new ReplaceNormalizer(std::move(pattern), std::move(content), where));
   }
   if (type == "BertNormalizer") {
     MLXPACK_ASSIGN_OR_RETURN(bool clean, optional_bool(spec, "clean_text", where, true));
@@ -172,7 +185,7 @@ Result<std::unique_ptr<Normalizer>> make_normalizer(const Json& spec, const std:
   }
   if (type == "Sequence") {
     MLXPACK_ASSIGN_OR_RETURN(auto steps, make_each<Normalizer>(spec, "normalizers", where, make_normalizer));
-    return std::unique_ptr<Normalizer>(new SequenceNormalizer(std::move(steps)));
+    return std::unique_ptr<Normalizer>(new SequenceNormalizer(std::move(steps), where));
   }
   return Status::unsupported(where + ".type: normalizer \"" + type +
                              "\" is not supported (supported: NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, "

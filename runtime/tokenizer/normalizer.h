@@ -5,6 +5,7 @@
 #ifndef MLXPACK_RUNTIME_TOKENIZER_NORMALIZER_H_
 #define MLXPACK_RUNTIME_TOKENIZER_NORMALIZER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -17,13 +18,21 @@ class Normalizer {
  public:
   virtual ~Normalizer() = default;
   // Rewrites valid UTF-8 `text` in place; the result is valid UTF-8.
-  virtual Status normalize(std::string* text) const = 0;
+  // InvalidArgument, naming the component, when the text would grow past
+  // `max_bytes` (a hostile Replace chain can multiply its size at every step).
+  virtual Status normalize(std::string* text, size_t max_bytes) const = 0;
 };
 
 // Builds the normalizer described by `spec` (a JSON object). `where` is its
 // path for messages. InvalidArgument for malformed fields, Unsupported for an
 // unknown type.
 Result<std::unique_ptr<Normalizer>> make_normalizer(const Json& spec, const std::string& where);
+
+// How far normalization may grow a text: 16 times its size plus 4 KiB (NFKC
+// grows real text by at most 11x, on U+FDFA).
+inline size_t max_normalized_bytes(size_t input_bytes) {
+  return input_bytes > (SIZE_MAX - 4096) / 16 ? SIZE_MAX : 16 * input_bytes + 4096;
+}
 
 }  // namespace mlxpack::tokenizer
 

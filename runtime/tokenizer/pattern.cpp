@@ -30,7 +30,8 @@ Status Pattern::find_next(std::string_view s, size_t* from, size_t max, std::vec
   return Status::ok();
 }
 
-Status Pattern::replace_all(const std::string& s, const std::string& content, std::string* out) const {
+Status Pattern::replace_all(const std::string& s, const std::string& content, std::string* out,
+                            size_t max_bytes) const {
   out->clear();
   out->reserve(s.size());
   std::vector<Match> matches;
@@ -44,6 +45,7 @@ Status Pattern::replace_all(const std::string& s, const std::string& content, st
       out->append(s, pos, m.begin - pos);
       *out += content;
       pos = m.end;
+      if (out->size() > max_bytes) return Status::ok();  // the caller names the limit
     }
   }
   out->append(s, pos, std::string::npos);

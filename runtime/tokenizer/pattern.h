@@ -3,6 +3,7 @@
 #ifndef MLXPACK_RUNTIME_TOKENIZER_PATTERN_H_
 #define MLXPACK_RUNTIME_TOKENIZER_PATTERN_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,8 +29,10 @@ class Pattern {
   // Non-overlapping matches, left to right (a literal: every occurrence), in
   // batches of at most `max`, as Regex::find_next.
   Status find_next(std::string_view s, size_t* from, size_t max, std::vector<Match>* matches) const;
-  // `s` with every non-empty match replaced by `content`.
-  Status replace_all(const std::string& s, const std::string& content, std::string* out) const;
+  // `s` with every non-empty match replaced by `content`. Stops early, with
+  // out->size() > max_bytes, once the result passes `max_bytes`.
+  Status replace_all(const std::string& s, const std::string& content, std::string* out,
+                     size_t max_bytes = SIZE_MAX) const;
 
  private:
   std::string literal_;

@@ -63,6 +63,12 @@ Status Regex::find_next(std::string_view text, size_t* from, size_t max, std::ve
   if (*from == kDone) return Status::ok();
   auto* reg = static_cast<regex_t*>(handle_);
   OnigRegion* region = onig_region_new();
+  // Each search may backtrack at most kMaxRetriesPerSearch times (Oniguruma's
+  // own default bounds only one match attempt, so a pattern could spend
+  // seconds at every position of a text and stay under it).
+  OnigMatchParam* param = onig_new_match_param();
+  onig_initialize_match_param(param);
+  onig_set_retry_limit_in_search_of_match_param(param, kMaxRetriesPerSearch);
   const auto* start = reinterpret_cast<const OnigUChar*>(text.data());
   const auto* end = start + text.size();
   size_t pos = *from;
@@ -72,8 +78,15 @@ Status Regex::find_next(std::string_view text, size_t* from, size_t max, std::ve
       pos = kDone;
       break;
     }
-    const int r = onig_search(reg, start, end, start + pos, end, region, ONIG_OPTION_NONE);
+    const int r = onig_search_with_param(reg, start, end, start + pos, end, region, ONIG_OPTION_NONE, param);
     if (r == ONIG_MISMATCH) {
+      pos = kDone;
+      break;
+    }
+    if (r == ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER || r == ONIGERR_RETRY_LIMIT_IN_MATCH_OVER) {
+      status = Status::invalid_argument(where_ + ": regex search at byte " + std::to_string(pos) +
+                                        " backtracked more than the limit of " + std::to_string(kMaxRetriesPerSearch) +
+                                        " times");
       pos = kDone;
       break;
     }
@@ -97,6 +110,7 @@ Status Regex::find_next(std::string_view text, size_t* from, size_t max, std::ve
     }
   }
   onig_region_free(region, 1);
+  onig_free_match_param(param);
   *from = pos;
   return status;
 }

@@ -44,6 +44,10 @@ class Regex {
   // REQUIRES: valid UTF-8 `text`. Thread-safe. InvalidArgument if the engine
   // gives up (its retry limit, which bounds backtracking on hostile input).
   static constexpr size_t kDone = static_cast<size_t>(-1);
+  // Backtracking steps one search may take (over all its start positions);
+  // past it find_next fails naming the pattern. Real pre-tokenizer patterns
+  // need a few per byte of the match.
+  static constexpr unsigned long kMaxRetriesPerSearch = 1'000'000;
   Status find_next(std::string_view text, size_t* from, size_t max, std::vector<Match>* matches) const;
 
  private:

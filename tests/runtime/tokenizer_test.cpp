@@ -325,6 +325,94 @@ nlohmann::json small_tokenizer() {
           {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"a b"}}}}};
 }
 
+// Components nested 10,000 deep (each kind of Sequence): refused before any
+// is built, naming the field and the limit.
+TEST(TokenizerHostileInput, DeeplyNestedComponentsAreRefusedBeforeBuilding) {
+  const std::string head = small_tokenizer().dump();
+  const struct {
+    const char* field;
+    const char* list;
+    const char* leaf;
+  } kinds[] = {{"normalizer", "normalizers", R"({"type":"NFC"})"},
+               {"pre_tokenizer", "pretokenizers", R"({"type":"Whitespace"})"},
+               {"decoder", "decoders", R"({"type":"Fuse"})"}};
+  for (const auto& k : kinds) {
+    SCOPED_TRACE(k.field);
+    std::string nested = k.leaf;
+    for (int i = 0; i < 10000; ++i) nested = std::string(R"({"type":"Sequence",")") + k.list + "\":[" + nested + "]}";
+    nlohmann::json j = small_tokenizer();
+    std::string text = j.dump();
+    const std::string key = std::string("\"") + k.field + "\":null";
+    text.replace(text.find(key), key.size(), std::string("\"") + k.field + "\":" + nested);
+    auto tok = Tokenizer::from_json(text);
+    ASSERT_FALSE(tok.is_ok());
+    EXPECT_NE(tok.status().message().find(std::string("tokenizer.json.") + k.field +
+                                           ": nests deeper than the limit of 16 JSON levels"),
+              std::string::npos)
+        << tok.status().message();
+  }
+  // Three levels, as real files have, still load.
+  nlohmann::json j = small_tokenizer();
+  j["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "Sequence"}, {"normalizers", {{{"type", "NFC"}}}}}}}};
+  EXPECT_TRUE(Tokenizer::from_json(j.dump()).is_ok());
+}
+
+TEST(TokenizerHostileInput, AReplaceChainCannotAmplifyTheText) {
+  nlohmann::json j = small_tokenizer();
+  nlohmann::json steps = nlohmann::json::array();
+  for (int i = 0; i < 12; ++i) steps.push_back({{"type", "Replace"}, {"pattern", {{"String", "a"}}}, {"content", "aaaaaaaaaa"}});
+  j["normalizer"] = {{"type", "Sequence"}, {"normalizers", steps}};
+  auto tok = Tokenizer::from_json(j.dump());
+  ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
+  auto ids = (*tok)->encode("a", false);
+  ASSERT_FALSE(ids.is_ok());
+  EXPECT_NE(ids.status().message().find("tokenizer.json.normalizer.normalizers[3]: normalized text grows past the limit of 4112 bytes"),
+            std::string::npos)
+      << ids.status().message();
+  // One Replace with a huge replacement is stopped while it is built.
+  j["normalizer"] = {{"type", "Replace"}, {"pattern", {{"String", "a"}}}, {"content", std::string(60000, 'a')}};
+  tok = Tokenizer::from_json(j.dump());
+  ASSERT_TRUE(tok.is_ok());
+  ids = (*tok)->encode(std::string(1000, 'a'), false);
+  ASSERT_FALSE(ids.is_ok());
+  EXPECT_NE(ids.status().message().find("tokenizer.json.normalizer: normalized text grows past the limit of 20096"),
+            std::string::npos)
+      << ids.status().message();
+}
+
+TEST(TokenizerHostileInput, ABacktrackingSplitPatternStopsAtTheRetryLimit) {
+  nlohmann::json j = small_tokenizer();
+  j["pre_tokenizer"] = {{"type", "Split"},
+                        {"pattern", {{"Regex", "(?:.|.){0,22}[0-9]{9}|."}}},
+                        {"behavior", "Isolated"},
+                        {"invert", false}};
+  auto tok = Tokenizer::from_json(j.dump());
+  ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
+  std::string prompt;
+  for (int i = 0; i < 500; ++i) prompt += "a1";
+  auto ids = (*tok)->encode(prompt, false);
+  ASSERT_FALSE(ids.is_ok());
+  EXPECT_NE(ids.status().message().find("tokenizer.json.pre_tokenizer.pattern.Regex: regex search at byte 0 backtracked more than the limit of 1000000 times"),
+            std::string::npos)
+      << ids.status().message();
+}
+
+TEST(TokenizerHostileInput, AHugeVocabularyOrAddedTokenIsRefusedAtLoad) {
+  nlohmann::json j = small_tokenizer();
+  j["model"]["vocab"][std::string(70000, 'x')] = 4;
+  auto tok = Tokenizer::from_json(j.dump());
+  ASSERT_FALSE(tok.is_ok());
+  EXPECT_NE(tok.status().message().find("token with id 4 is 70000 bytes, more than the limit 65536"), std::string::npos)
+      << tok.status().message();
+  j = small_tokenizer();
+  j["added_tokens"].push_back({{"id", 4}, {"content", std::string(70000, 'y')}, {"special", true}});
+  tok = Tokenizer::from_json(j.dump());
+  ASSERT_FALSE(tok.is_ok());
+  EXPECT_NE(tok.status().message().find("added_tokens[1].content: is 70000 bytes, more than the limit 65536"),
+            std::string::npos)
+      << tok.status().message();
+}
+
 TEST(TokenizerHostileInput, AMalformedTokenizerJsonGetsAnErrorNamingTheField) {
   ASSERT_TRUE(Tokenizer::from_json(small_tokenizer().dump()).is_ok());
   struct Case {

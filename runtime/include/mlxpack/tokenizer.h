@@ -36,6 +36,9 @@ struct TokenizerLimits {
   uint64_t max_tokenizer_json_bytes = 256ull << 20;  // a real one is < 20 MB
   uint64_t max_vocab_size = 4u << 20;               // ids must fit in int32 with room
   uint64_t max_text_bytes = 1ull << 30;             // one encode() call
+  uint32_t max_component_depth = 16;                 // JSON levels of a normalizer, pre_tokenizer,
+                                                     // post_processor or decoder (real ones: 4-7)
+  uint64_t max_token_bytes = 1u << 16;               // one vocabulary or added-token string
 };
 
 struct DecodeOptions {
