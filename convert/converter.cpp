@@ -292,7 +292,7 @@ Result<ConvertReport> convert_model(const ConvertOptions& options) {
   if (options.format == OutputFormat::kPack) {
     MLXPACK_ASSIGN_OR_RETURN(sink, make_pack_sink(options.output, options.alignment, options.overwrite));
   } else {
-    MLXPACK_ASSIGN_OR_RETURN(sink, make_dir_sink(options.output, options.overwrite));
+    MLXPACK_ASSIGN_OR_RETURN(sink, make_dir_sink(options.output, options.input, options.overwrite));
   }
   std::map<std::string, std::string> files;
   files["config.json"] = config.dump(4) + "\n";

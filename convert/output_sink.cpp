@@ -7,7 +7,9 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <algorithm>
 #include <random>
+#include <set>
 
 #include "format/file_io.h"
 #include "pack/pack_builder.h"
@@ -17,6 +19,48 @@ namespace mlxpack {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Written last into every mlx-dir output: the names of the files convert
+// wrote there, one per line. It is how a later --force recognises a
+// directory as ours.
+constexpr const char* kOutputMarker = ".mlxpack-convert-output";
+
+// An existing output directory may be replaced only with --force, only if it
+// is a directory (not a link), carries our marker, and holds nothing but the
+// files the marker lists: never delete what we did not write.
+Status check_replaceable_dir(const std::string& dir, bool overwrite) {
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) return Status::ok();
+  if (!overwrite) return Status::already_exists(dir + ": output exists; pass --force to overwrite it");
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::already_exists(dir + ": output exists and is not a directory; --force replaces only a directory "
+                                  "that convert wrote");
+  }
+  const std::string marker_path = dir + "/" + kOutputMarker;
+  Result<std::string> read = read_file_to_string(marker_path, 1 << 20);
+  if (!read.is_ok()) {
+    return Status::already_exists(dir + ": output exists and was not written by mlxpack convert (no readable " +
+                                  kOutputMarker + "); --force replaces only a previous mlx-dir output");
+  }
+  const std::string& listing = *read;
+  std::set<std::string> ours{kOutputMarker};
+  for (size_t pos = 0; pos < listing.size();) {
+    const size_t nl = listing.find('\n', pos);
+    const size_t end = nl == std::string::npos ? listing.size() : nl;
+    if (end > pos) ours.insert(listing.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!ours.count(name) || !e.is_regular_file()) {
+      return Status::already_exists(dir + ": holds '" + name + "', which convert did not write; refusing to replace "
+                                    "the directory even with --force");
+    }
+  }
+  if (ec) return Status::io_error(dir + ": cannot list the old output: " + ec.message());
+  return Status::ok();
+}
 
 class PackSink final : public OutputSink {
  public:
@@ -70,11 +114,22 @@ class DirSink final : public OutputSink {
   Result<uint64_t> finish() override {
     MLXPACK_RETURN_IF_ERROR(close_shard());
     uint64_t total = 0;
-    for (const auto& e : fs::directory_iterator(temp_)) total += e.file_size();
+    std::string listing;
+    for (const auto& e : fs::directory_iterator(temp_)) {
+      total += e.file_size();
+      listing += e.path().filename().string() + "\n";
+    }
+    // The marker lists what we wrote: a later --force replaces the directory
+    // only if it holds nothing else.
+    {
+      MLXPACK_ASSIGN_OR_RETURN(OutputFile marker, OutputFile::create(temp_ + "/" + kOutputMarker, false));
+      MLXPACK_RETURN_IF_ERROR(marker.append(listing.data(), listing.size()));
+      MLXPACK_RETURN_IF_ERROR(marker.commit());
+    }
     std::error_code ec;
     std::string old;
-    if (fs::exists(dir_, ec)) {
-      if (!overwrite_) return Status::already_exists(dir_ + ": output exists; pass --force to overwrite it");
+    if (fs::exists(fs::symlink_status(dir_, ec))) {
+      MLXPACK_RETURN_IF_ERROR(check_replaceable_dir(dir_, overwrite_));
       old = temp_ + ".old";
       fs::rename(dir_, old, ec);
       if (ec) return Status::io_error(dir_ + ": cannot move the old output aside: " + ec.message());
@@ -109,11 +164,21 @@ Result<std::unique_ptr<OutputSink>> make_pack_sink(const std::string& path, uint
   return std::unique_ptr<OutputSink>(new PackSink(std::move(b)));
 }
 
-Result<std::unique_ptr<OutputSink>> make_dir_sink(const std::string& dir, bool overwrite) {
+Result<std::unique_ptr<OutputSink>> make_dir_sink(const std::string& dir, const std::string& input, bool overwrite) {
   std::error_code ec;
-  if (fs::exists(dir, ec) && !overwrite) {
-    return Status::already_exists(dir + ": output exists; pass --force to overwrite it");
+  // Replacing the input directory, one inside it or one holding it would
+  // delete the model being read (or the user's other files).
+  const fs::path out_real = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+  const fs::path in_real = fs::weakly_canonical(fs::absolute(input, ec), ec);
+  auto within = [](const fs::path& inner, const fs::path& outer) {
+    auto [o, i] = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
+    return o == outer.end();
+  };
+  if (!out_real.empty() && !in_real.empty() && (within(out_real, in_real) || within(in_real, out_real))) {
+    return Status::invalid_argument(dir + ": the output directory is, contains or is inside the input " + input +
+                                    "; choose a directory outside it");
   }
+  MLXPACK_RETURN_IF_ERROR(check_replaceable_dir(dir, overwrite));
   fs::path p = fs::absolute(dir, ec).lexically_normal();
   if (p.filename().empty()) p = p.parent_path();
   std::random_device rd;

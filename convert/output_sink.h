@@ -27,7 +27,11 @@ class OutputSink {
 };
 
 Result<std::unique_ptr<OutputSink>> make_pack_sink(const std::string& path, uint32_t alignment, bool overwrite);
-Result<std::unique_ptr<OutputSink>> make_dir_sink(const std::string& dir, bool overwrite);
+// `input` is the model being converted: an output that is, contains or lies
+// inside it is refused. An existing `dir` is replaced only with `overwrite`
+// and only if it is a previous mlx-dir output (it carries the marker
+// .mlxpack-convert-output listing its files, and holds nothing else).
+Result<std::unique_ptr<OutputSink>> make_dir_sink(const std::string& dir, const std::string& input, bool overwrite);
 
 }  // namespace mlxpack
 

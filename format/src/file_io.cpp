@@ -112,11 +112,36 @@ Status InputFile::read_at(uint64_t offset, void* out, size_t size) const {
 
 void InputFile::advise_sequential() const { ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL); }
 
-Result<OutputFile> OutputFile::create(const std::string& final_path, bool overwrite) {
+namespace {
+
+const char* file_type_name(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// What already sits at `path` may be replaced only if it is a regular file
+// and --force was given: replacing /dev/null, a FIFO or a directory is never
+// what a user meant.
+Status check_replaceable(const std::string& path, bool overwrite, const char* when) {
   struct stat st;
-  if (!overwrite && ::lstat(final_path.c_str(), &st) == 0) {
-    return Status::already_exists(final_path + ": output exists; pass --force to overwrite it");
+  if (::lstat(path.c_str(), &st) != 0) return Status::ok();
+  if (!S_ISREG(st.st_mode)) {
+    return Status::already_exists(path + ": output " + when + " and is " + file_type_name(st.st_mode) +
+                                  "; --force replaces only regular files");
   }
+  if (!overwrite) return Status::already_exists(path + ": output " + when + "; pass --force to overwrite it");
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<OutputFile> OutputFile::create(const std::string& final_path, bool overwrite) {
+  MLXPACK_RETURN_IF_ERROR(check_replaceable(final_path, overwrite, "exists"));
   std::random_device rd;
   for (int attempt = 0; attempt < 16; ++attempt) {
     char suffix[32];
@@ -187,10 +212,9 @@ Status OutputFile::commit() {
     discard();
     return Status::io_error(final_path_ + ": fsync failed: " + errno_text(err));
   }
-  struct stat st;
-  if (!overwrite_ && ::lstat(final_path_.c_str(), &st) == 0) {
+  if (Status s = check_replaceable(final_path_, overwrite_, "appeared while writing"); !s.is_ok()) {
     discard();
-    return Status::already_exists(final_path_ + ": output appeared while writing; pass --force to overwrite it");
+    return s;
   }
   if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
     const int err = errno;

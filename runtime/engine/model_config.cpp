@@ -79,7 +79,7 @@ class Fields {
 
  private:
   const json& doc_;
-  const std::string& label_;
+  std::string label_;  // a copy: callers pass temporaries (label + ": rope_scaling")
 };
 
 Status add_token_ids(const json& value, const std::string& label, const char* key, std::vector<int>* out) {
@@ -177,6 +177,14 @@ Result<ModelConfig> parse_model_config(const std::string& config_json, const std
   MLXPACK_ASSIGN_OR_RETURN(c.tie_word_embeddings, f.boolean("tie_word_embeddings", false));
   MLXPACK_ASSIGN_OR_RETURN(c.attention_bias, f.boolean("attention_bias", false));
   MLXPACK_ASSIGN_OR_RETURN(c.mlp_bias, f.boolean("mlp_bias", false));
+  // The MLP is SwiGLU: SiLU is the only activation the engine computes, so
+  // any other one is refused rather than silently replaced.
+  if (auto act = doc.find("hidden_act"); act != doc.end() && !act->is_null()) {
+    if (!act->is_string() || (*act != "silu" && *act != "swish")) {
+      return Status::unsupported(label + ": field 'hidden_act' is " + act->dump() +
+                                 "; supported: \"silu\" (also written \"swish\")");
+    }
+  }
   if (c.arch.sliding_window) {
     MLXPACK_ASSIGN_OR_RETURN(const bool use_sw, f.boolean("use_sliding_window", true));
     MLXPACK_ASSIGN_OR_RETURN(c.sliding_window, f.integer("sliding_window", 0, 1 << 30, 0));

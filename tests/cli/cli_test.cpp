@@ -1,8 +1,10 @@
 // The `mlxpack` binary: positional and flag forms, exit codes, messages.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -159,6 +161,64 @@ TEST_F(CliTest, ConvertRejectsBadSettings) {
     EXPECT_NE(r.out.find("error"), std::string::npos) << flags;
     EXPECT_FALSE(std::filesystem::exists(pack_)) << flags;
   }
+}
+
+
+// --force replaces only a regular file: never a FIFO, a device or a directory.
+TEST_F(CliTest, ForceReplacesOnlyRegularFiles) {
+  ASSERT_EQ(::mkfifo(dir_.file("fifo").c_str(), 0644), 0);
+  std::filesystem::create_directory(dir_.file("d"));
+  test::write_file(dir_.file("d/keep.txt"), "mine");
+  for (const std::string& target : {dir_.file("fifo"), dir_.file("d")}) {
+    for (const std::string& command : {"pack " + dir_.file("m") + " " + target + " --force",
+                                       "convert " + dir_.file("m") + " " + target + " --force"}) {
+      SCOPED_TRACE(command);
+      CliRun r = run(command);
+      EXPECT_EQ(r.exit_code, 2) << r.out;
+      EXPECT_NE(r.out.find("--force replaces only regular files"), std::string::npos) << r.out;
+    }
+  }
+  struct stat st;
+  ASSERT_EQ(::lstat(dir_.file("fifo").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_EQ(test::read_file(dir_.file("d/keep.txt")), "mine");
+  // A regular file is replaced.
+  test::write_file(pack_, "old");
+  EXPECT_EQ(run("pack " + dir_.file("m") + " " + pack_ + " --force").exit_code, 0);
+  EXPECT_EQ(run("verify " + pack_).exit_code, 0);
+}
+
+// convert --output-format mlx-dir --force deleted the output directory whole,
+// other files included, and could replace the input model itself.
+TEST_F(CliTest, MlxDirForceReplacesOnlyAPreviousOutputOfOurs) {
+  const std::string m = dir_.file("m");
+  const std::string weights = test::read_file(m + "/model.safetensors");
+  for (const std::string& out : {m, m + "/sub", std::string(".")}) {
+    SCOPED_TRACE(out);
+    const std::string cd = out == "." ? "cd " + m + " && " : "";
+    const std::string cmd = cd + std::string(MLXPACK_CLI_PATH) + " convert --input " + m + " --output " + out +
+                            " --output-format mlx-dir --force 2>&1";
+    const int status = std::system(cmd.c_str());
+    EXPECT_EQ(WEXITSTATUS(status), 3);
+  }
+  EXPECT_EQ(test::read_file(m + "/model.safetensors"), weights);
+  // A directory with other files is refused even with --force.
+  std::filesystem::create_directory(dir_.file("other"));
+  test::write_file(dir_.file("other/notes.txt"), "mine");
+  CliRun r = run("convert " + m + " " + dir_.file("other") + " --output-format mlx-dir --force");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("was not written by mlxpack convert"), std::string::npos) << r.out;
+  EXPECT_EQ(test::read_file(dir_.file("other/notes.txt")), "mine");
+  // Our own previous output is replaced, but not once a foreign file is added.
+  ASSERT_EQ(run("convert " + m + " " + dir_.file("mlx") + " --output-format mlx-dir").exit_code, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir_.file("mlx/.mlxpack-convert-output")));
+  CliRun again = run("convert " + m + " " + dir_.file("mlx") + " --output-format mlx-dir --force --dtype bf16");
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+  test::write_file(dir_.file("mlx/notes.txt"), "mine");
+  r = run("convert " + m + " " + dir_.file("mlx") + " --output-format mlx-dir --force");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("holds 'notes.txt', which convert did not write"), std::string::npos) << r.out;
+  EXPECT_EQ(test::read_file(dir_.file("mlx/notes.txt")), "mine");
 }
 
 }  // namespace

@@ -210,3 +210,41 @@ TEST(KvCacheEviction, KeepsSinksAndEqualsAFreshRunOverTheKeptTokens) {
 
 }  // namespace
 }  // namespace mlxpack::test
+
+namespace mlxpack {
+namespace {
+
+std::string llama_config(const std::string& extra) {
+  return R"({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 1,
+             "num_attention_heads": 4, "vocab_size": 32)" +
+         extra + "}";
+}
+
+// The rope_scaling messages were built from a reference to a temporary
+// label: a factor of 0 printed freed memory.
+TEST(ModelConfigHostile, RopeScalingErrorsNameTheField) {
+  for (const char* field : {"factor", "original_max_position_embeddings"}) {
+    SCOPED_TRACE(field);
+    std::string scaling = R"({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                              "original_max_position_embeddings": 8192})";
+    const std::string key = std::string("\"") + field + "\": ";
+    const size_t at = scaling.find(key) + key.size();
+    scaling.replace(at, scaling.find_first_of(",}", at) - at, "0");
+    auto c = engine::parse_model_config(llama_config(", \"rope_scaling\": " + scaling), "config.json");
+    ASSERT_FALSE(c.is_ok());
+    EXPECT_EQ(c.status().message().rfind("config.json: rope_scaling: field '" + std::string(field) + "' is 0", 0), 0u)
+        << c.status().message();
+  }
+}
+
+TEST(ModelConfigHostile, AnUnknownActivationIsRefused) {
+  auto c = engine::parse_model_config(llama_config(R"(, "hidden_act": "exec")"), "config.json");
+  ASSERT_FALSE(c.is_ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(c.status().message().find("field 'hidden_act' is \"exec\"; supported: \"silu\""), std::string::npos)
+      << c.status().message();
+  EXPECT_TRUE(engine::parse_model_config(llama_config(R"(, "hidden_act": "silu")"), "config.json").is_ok());
+}
+
+}  // namespace
+}  // namespace mlxpack
