@@ -114,11 +114,14 @@ class DirSink final : public OutputSink {
   Result<uint64_t> finish() override {
     MLXPACK_RETURN_IF_ERROR(close_shard());
     uint64_t total = 0;
-    std::string listing;
+    std::vector<std::string> names;
     for (const auto& e : fs::directory_iterator(temp_)) {
       total += e.file_size();
-      listing += e.path().filename().string() + "\n";
+      names.push_back(e.path().filename().string());
     }
+    std::sort(names.begin(), names.end());  // the same input gives the same bytes
+    std::string listing;
+    for (const std::string& n : names) listing += n + "\n";
     // The marker lists what we wrote: a later --force replaces the directory
     // only if it holds nothing else.
     {

@@ -144,8 +144,9 @@ TEST_F(ConverterTest, MlxDirectoryIsWhatMlxLmWritesAndMatchesTheExtractedPack) {
   dir.format = OutputFormat::kMlxDir;
   dir.quant.quantize_linear = true;
   convert_or_die(dir);
+  // mlx_lm's files plus our marker, which lists them (sorted).
   EXPECT_EQ(test::list_files(dir.output),
-            (std::vector<std::string>{"config.json", "generation_config.json", "model.safetensors",
+            (std::vector<std::string>{".mlxpack-convert-output", "config.json", "generation_config.json", "model.safetensors",
                                       "model.safetensors.index.json", "special_tokens_map.json", "tokenizer.json",
                                       "tokenizer_config.json"}));
   const json index = json::parse(test::read_file(dir.output + "/model.safetensors.index.json"));
@@ -164,7 +165,11 @@ TEST_F(ConverterTest, MlxDirectoryIsWhatMlxLmWritesAndMatchesTheExtractedPack) {
   ExtractOptions x;
   x.output_dir = dir_.file("extracted");
   ASSERT_TRUE(extract_pack(**r, x).is_ok());
+  EXPECT_EQ(test::read_file(dir.output + "/.mlxpack-convert-output"),
+            "config.json\ngeneration_config.json\nmodel.safetensors\nmodel.safetensors.index.json\n"
+            "special_tokens_map.json\ntokenizer.json\ntokenizer_config.json\n");
   for (const std::string& f : test::list_files(dir.output)) {
+    if (f == ".mlxpack-convert-output") continue;
     EXPECT_EQ(test::read_file(x.output_dir + "/" + f), test::read_file(dir.output + "/" + f)) << f;
   }
 }
