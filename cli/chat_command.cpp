@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/input.h"
 #include "cli/generation_common.h"
 #include "mlxpack/runtime.h"
 
@@ -21,6 +22,7 @@ namespace mlxpack::cli {
 namespace {
 
 int chat(const GenerationFlags& flags) {
+  if (Status s = require_existing(flags.model_root); !s.is_ok()) return report_error("chat", s);
   auto opened = Runtime::open(flags.model_root, flags.runtime);
   if (!opened.is_ok()) return report_error("chat", opened.status());
   Runtime& rt = **opened;
@@ -39,7 +41,9 @@ int chat(const GenerationFlags& flags) {
   std::string line;
   for (;;) {
     if (interactive) std::fprintf(stderr, "> ");
-    if (!std::getline(std::cin, line)) break;
+    auto more = read_line(stdin, &line, kMaxChatLineBytes);
+    if (!more.is_ok()) return report_error("chat", more.status());
+    if (!*more) break;
     if (line == "/exit" || line == "/quit") break;
     if (line == "/reset") {
       messages.resize(flags.system.empty() ? 0 : 1);

@@ -6,6 +6,8 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/flag_checks.h"
+#include "format/names.h"
 #include "cli/progress.h"
 #include "convert/converter.h"
 #include "inspect/human_size.h"
@@ -97,17 +99,17 @@ int run_convert(const ConvertCommandOptions& c) {
   options->on_progress = [&](uint64_t done, uint64_t total) { bar.update(done, total); };
   Result<ConvertReport> r = convert_model(*options);
   if (!r.is_ok()) return report_error("convert", r.status());
-  std::printf("converted %s -> %s\n", options->input.c_str(), options->output.c_str());
+  std::printf("converted %s -> %s\n", printable(options->input).c_str(), printable(options->output).c_str());
   if (r->input_was_quantized) std::printf("  input is already quantized: its quantization is kept\n");
   std::printf("  tensors       %llu in, %llu out: %llu quantized, %llu cast\n",
               static_cast<unsigned long long>(r->tensors_in), static_cast<unsigned long long>(r->tensors_out),
               static_cast<unsigned long long>(r->quantized), static_cast<unsigned long long>(r->cast));
-  for (const auto& k : r->kept_float) std::printf("  kept float    %s\n", k.c_str());
-  for (const auto& w : r->warnings) std::printf("  warning       %s\n", w.c_str());
-  for (const auto& s : r->shards) std::printf("  shard         %s\n", s.c_str());
+  for (const auto& k : r->kept_float) std::printf("  kept float    %s\n", printable(k).c_str());
+  for (const auto& w : r->warnings) std::printf("  warning       %s\n", printable(w).c_str());
+  for (const auto& s : r->shards) std::printf("  shard         %s\n", printable(s).c_str());
   if (c.report && !r->stats.empty()) {
     std::printf("quantization report\n");
-    for (const QuantStats& s : r->stats) print_stats(s, s.name.c_str());
+    for (const QuantStats& s : r->stats) print_stats(s, printable(s.name).c_str());
     QuantStats total = r->total;
     total.spec = r->stats.front().spec;
     std::printf("  total over %llu weights: max|err| %.3e  rmse %.3e  snr %.2f dB  %.3f bits per weight\n",
@@ -129,21 +131,36 @@ void add_convert_command(CLI::App& root, int* exit_code) {
   cmd->add_option("input,--input,-i", o->convert.input, "Model directory or .mlxpack")->required();
   cmd->add_option("output,--output,-o", o->convert.output, "Output .mlxpack (or directory with --output-format mlx-dir)")
       ->required();
-  cmd->add_option("--dtype", o->dtype, "Cast float tensors to f32, f16 or bf16");
+  cmd->add_option("--dtype", o->dtype, "Cast float tensors to f32, f16 or bf16")
+      ->check(CLI::IsMember({"f32", "float32", "f16", "float16", "bf16", "bfloat16"}));
   cmd->add_flag("-q,--quantize", o->quantize, "Quantize linear layers (MLX affine; default 4 bits, group 64)");
-  cmd->add_option("--q-bits", o->q_bits, "Bits per weight: 2, 3, 4, 5, 6 or 8")->capture_default_str();
-  cmd->add_option("--q-group-size", o->q_group_size, "Group size: 32, 64 or 128")->capture_default_str();
-  cmd->add_option("--quantize-linear", o->quantize_linear, "Quantize linear layers: int4 or int8");
-  cmd->add_option("--quantize-embeddings", o->quantize_embeddings, "Quantize embeddings: int4 or int8");
-  cmd->add_option("--embedding-quantize", o->embedding_quantize, "Quantize embeddings with BITS,GROUP (e.g. 4,32)");
+  cmd->add_option("--q-bits", o->q_bits, "Bits per weight: 2, 3, 4, 5, 6 or 8")
+      ->capture_default_str()
+      ->check(CLI::IsMember({2, 3, 4, 5, 6, 8}));
+  cmd->add_option("--q-group-size", o->q_group_size, "Group size: 32, 64 or 128")
+      ->capture_default_str()
+      ->check(CLI::IsMember({32, 64, 128}));
+  cmd->add_option("--quantize-linear", o->quantize_linear, "Quantize linear layers: int4 or int8")
+      ->check(CLI::IsMember({"int4", "int8"}));
+  cmd->add_option("--quantize-embeddings", o->quantize_embeddings, "Quantize embeddings: int4 or int8")
+      ->check(CLI::IsMember({"int4", "int8"}));
+  cmd->add_option("--embedding-quantize", o->embedding_quantize, "Quantize embeddings with BITS,GROUP (e.g. 4,32)")
+      ->check(bits_group_check());
   cmd->add_option("--q-recipe", o->convert.quant.recipe,
-                  "mixed_2_6, mixed_3_4, mixed_3_6, mixed_4_6, or a JSON recipe file");
+                  "mixed_2_6, mixed_3_4, mixed_3_6, mixed_4_6, or a JSON recipe file")
+      ->check(recipe_check());
   cmd->add_flag("--no-tie-word-embeddings", o->convert.untie_word_embeddings,
                 "Write a separate lm_head instead of sharing the embedding");
-  cmd->add_option("--output-format", o->output_format, "pack or mlx-dir")->capture_default_str();
+  cmd->add_option("--output-format", o->output_format, "pack or mlx-dir")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"pack", "mlx-dir"}));
   cmd->add_flag("--report", o->report, "Print quantization error per tensor and in total");
-  cmd->add_option("--threads,-t", o->threads, "Threads (0 = one per CPU)")->capture_default_str();
-  cmd->add_option("--alignment", o->convert.alignment, "Tensor alignment in the pack")->capture_default_str();
+  cmd->add_option("--threads,-t", o->threads, "Threads (0 = one per CPU)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
+  cmd->add_option("--alignment", o->convert.alignment, "Tensor alignment in the pack")
+      ->capture_default_str()
+      ->check(alignment_check());
   cmd->add_flag("--force,-f", o->convert.overwrite, "Overwrite the output if it exists");
   cmd->callback([o, exit_code] { *exit_code = run_convert(*o); });
 }

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "format/names.h"
 #include "inspect/extract.h"
 #include "inspect/human_size.h"
 
@@ -22,7 +23,7 @@ int run_extract(const ExtractCommandOptions& options) {
   Result<std::vector<ExtractedFile>> files = extract_pack(**reader, options.extract);
   if (!files.is_ok()) return report_error("extract", files.status());
   for (const ExtractedFile& f : *files) {
-    std::printf("  %s/%s  %s\n", options.extract.output_dir.c_str(), f.name.c_str(), human_size(f.size_bytes).c_str());
+    std::printf("  %s/%s  %s\n", printable(options.extract.output_dir).c_str(), printable(f.name).c_str(), human_size(f.size_bytes).c_str());
   }
   std::printf("extracted %zu files\n", files->size());
   return kExitOk;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cli/flag_checks.h"
 #include "mlxpack/chat_template.h"
 
 namespace mlxpack::cli {
@@ -12,24 +13,32 @@ namespace mlxpack::cli {
 void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
   cmd->add_option("--model-root,-m", f->model_root, "A .mlxpack file or a Hugging Face / MLX model directory")
       ->required();
-  cmd->add_option("--max-tokens,-n", f->generation.max_tokens, "Most tokens to generate (default 500)");
-  cmd->add_option("--temp", f->generation.temperature, "Sampling temperature; 0 = greedy (default 0)");
-  cmd->add_option("--top-p", f->generation.top_p, "Nucleus sampling mass (default 1.0 = off)");
-  cmd->add_option("--top-k", f->generation.top_k, "Sample among the K most likely tokens (default 0 = off)");
+  cmd->add_option("--max-tokens,-n", f->generation.max_tokens, "Most tokens to generate (default 500)")
+      ->check(CLI::Range(0, 1 << 30));
+  cmd->add_option("--temp", f->generation.temperature, "Sampling temperature; 0 = greedy (default 0)")
+      ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--top-p", f->generation.top_p, "Nucleus sampling mass (default 1.0 = off)")
+      ->check(open_closed_range(0.0, 1.0));
+  cmd->add_option("--top-k", f->generation.top_k, "Sample among the K most likely tokens (default 0 = off)")
+      ->check(CLI::Range(0, 1 << 30));
   cmd->add_option("--seed", f->generation.seed, "Random seed for sampling (default 0)");
   cmd->add_option("--context-size", f->runtime.context_size,
-                  "KV cache positions (default min(max_position_embeddings, 4096))");
+                  "KV cache positions (default min(max_position_embeddings, 4096))")
+      ->check(CLI::Range(2, 1 << 22));
   cmd->add_option("--num-sink-tokens", f->runtime.num_sink_tokens,
-                  "Positions kept when the context is full (default 4)");
+                  "Positions kept when the context is full (default 4)")
+      ->check(CLI::Range(0, 1 << 22));
   cmd->add_option("--eviction-batch-percent", f->runtime.eviction_batch_percent,
-                  "Share of the other positions evicted at once (default 10)");
+                  "Share of the other positions evicted at once (default 10)")
+      ->check(CLI::Range(1, 100));
   cmd->add_option_function<std::string>(
          "--kv-cache-type",
          [f](const std::string& v) { f->runtime.kv_cache_type = v == "f32" ? KvCacheType::kF32 : KvCacheType::kF16; },
          "KV cache entries: f16 (default) or f32")
       ->check(CLI::IsMember({"f16", "f32"}));
   cmd->add_option("--system", f->system, "A system message for the chat template");
-  cmd->add_option("--threads,-t", f->runtime.threads, "Threads (default: one per hardware thread)");
+  cmd->add_option("--threads,-t", f->runtime.threads, "Threads (default: one per hardware thread)")
+      ->check(CLI::Range(0, 256));
   cmd->add_flag("--verbose,-v", f->verbose, "Print the model, kernels and a per-stage timing table");
 }
 

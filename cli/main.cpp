@@ -5,11 +5,13 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "format/names.h"
 
 namespace mlxpack::cli {
 
 int report_error(const char* command, const Status& status) {
-  std::fprintf(stderr, "mlxpack %s: error: %s\n", command, status.to_string().c_str());
+  // Messages quote file names, fields and values from the input: escaped.
+  std::fprintf(stderr, "mlxpack %s: error: %s\n", command, printable(status.to_string()).c_str());
   return exit_code_for(status);
 }
 
@@ -39,8 +41,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    // Bad flags, values that do not parse or are out of range: exit 2.
+    std::fprintf(stderr, "mlxpack: error: %s\nRun with --help for more information.\n", mlxpack::printable(e.what()).c_str());
+    return kExitUsage;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mlxpack: internal error: %s\n", e.what());
     return 1;

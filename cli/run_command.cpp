@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/flag_checks.h"
 #include "cli/generation_common.h"
 #include "cli/input.h"
 #include "mlxpack/runtime.h"
@@ -29,6 +30,7 @@ std::string token_text(const Tokenizer& tok, int32_t id) {
 }
 
 int run(const RunOptions& o) {
+  if (Status s = require_existing(o.flags.model_root); !s.is_ok()) return report_error("run", s);
   auto opened = Runtime::open(o.flags.model_root, o.flags.runtime);
   if (!opened.is_ok()) return report_error("run", opened.status());
   Runtime& rt = **opened;
@@ -37,7 +39,10 @@ int run(const RunOptions& o) {
   std::vector<int32_t> prompt;
   if (!o.prompt_ids.empty()) {
     auto ids = parse_ids(o.prompt_ids, "--prompt-ids");
-    if (!ids.is_ok()) return report_error("run", ids.status());
+    if (!ids.is_ok()) {  // a flag value that does not parse: a usage error
+      report_error("run", ids.status());
+      return kExitUsage;
+    }
     prompt = std::move(*ids);
   } else if (!o.no_chat_template && !rt.chat_template_source().empty()) {
     std::vector<Message> messages;
@@ -111,7 +116,8 @@ void add_run_command(CLI::App& root, int* exit_code) {
   cmd->add_flag("--no-chat-template", o->no_chat_template, "Feed the prompt as plain text (with BOS), not as a chat");
   cmd->add_flag("--output-ids", o->output_ids, "Print the generated token ids instead of text");
   cmd->add_option("--logprobs", o->flags.generation.logprobs,
-                  "Print each generated token with its N most likely candidates as JSON lines");
+                  "Print each generated token with its N most likely candidates as JSON lines")
+      ->check(CLI::Range(0, 1000));
   cmd->callback([o, exit_code, prompt, ids] {
     if (prompt->count() == 0 && ids->count() == 0) {
       std::fprintf(stderr, "mlxpack run: error: give --prompt TEXT or --prompt-ids IDS\n");

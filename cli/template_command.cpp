@@ -1,9 +1,6 @@
 // mlxpack template: renders a chat template with the variables of a JSON
 // context file and prints the text exactly (no newline added).
 #include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -29,13 +26,14 @@ int run_template(const TemplateOptions& options) {
   std::string bos;
   std::string eos;
   if (!options.model_root.empty()) {
+    if (Status s = require_existing(options.model_root); !s.is_ok()) return report_error("template", s);
     auto found = load_chat_template(options.model_root);
     if (!found.is_ok()) return report_error("template", found.status());
     source = found->source;
     bos = found->bos_token;
     eos = found->eos_token;
   } else {
-    auto text = read_input(options.template_file);
+    auto text = read_input(options.template_file, kMaxTemplateFileBytes);
     if (!text.is_ok()) return report_error("template", text.status());
     // A JSON object (tokenizer_config.json or {"chat_template": ...}) holds
     // the template in a field; anything else is the template itself.
@@ -50,11 +48,17 @@ int run_template(const TemplateOptions& options) {
       source = std::move(*text);
     }
   }
-  auto context_text = read_input(options.context_file);
+  auto context_text = read_input(options.context_file, kMaxContextBytes);
   if (!context_text.is_ok()) return report_error("template", context_text.status());
-  const auto context = nlohmann::json::parse(*context_text, nullptr, false);
-  if (context.is_discarded() || !context.is_object()) {
-    return report_error("template", Status::invalid_argument(options.context_file + ": not a JSON object of variables"));
+  nlohmann::json context;
+  try {
+    context = nlohmann::json::parse(*context_text);
+  } catch (const nlohmann::json::exception& e) {  // names the line, column and what is wrong (e.g. bad UTF-8)
+    return report_error("template", Status::invalid_argument(options.context_file + ": not valid JSON: " + e.what()));
+  }
+  if (!context.is_object()) {
+    return report_error("template", Status::invalid_argument(options.context_file + ": is JSON but not an object of "
+                                                             "variables (it is " + context.type_name() + ")"));
   }
   // The model's own special-token strings, unless the context sets them:
   // added as text after the opening brace so the context's key order (which

@@ -1,9 +1,6 @@
 // mlxpack tokenize: the token ids (and pieces) a model's tokenizer gives a
 // text, or the text of ids; for debugging prompts, like llama.cpp's tool.
 #include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -29,11 +26,15 @@ struct TokenizeOptions {
 
 
 int run_tokenize(const TokenizeOptions& options) {
+  if (Status s = require_existing(options.model_root); !s.is_ok()) return report_error("tokenize", s);
   auto tok = Tokenizer::load(options.model_root);
   if (!tok.is_ok()) return report_error("tokenize", tok.status());
   if (!options.decode.empty()) {
     auto ids = parse_ids(options.decode, "--decode");
-    if (!ids.is_ok()) return report_error("tokenize", ids.status());
+    if (!ids.is_ok()) {  // a flag value that does not parse: a usage error
+      report_error("tokenize", ids.status());
+      return kExitUsage;
+    }
     DecodeOptions decode_options;
     decode_options.skip_special_tokens = options.skip_special;
     auto text = (*tok)->decode(*ids, decode_options);
@@ -49,13 +50,32 @@ int run_tokenize(const TokenizeOptions& options) {
   }
   std::string text = options.text;
   if (!options.input.empty()) {
-    auto data = read_input(options.input);
+    auto data = read_input(options.input, kMaxTokenizeInputBytes);
     if (!data.is_ok()) return report_error("tokenize", data.status());
     text = std::move(*data);
   }
+  if (!options.json) {
+    // Ids only (4 bytes a token), printed as they are formatted: a 50 MB
+    // line no longer keeps a piece string per token.
+    auto ids = (*tok)->encode(text, options.special);
+    if (!ids.is_ok()) return report_error("tokenize", ids.status());
+    std::string().swap(text);
+    std::string chunk = "[";
+    for (size_t i = 0; i < ids->size(); ++i) {
+      if (i) chunk += ", ";
+      chunk += std::to_string((*ids)[i]);
+      if (chunk.size() >= (1 << 16)) {
+        std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+        chunk.clear();
+      }
+    }
+    chunk += "]\n";
+    std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+    return kExitOk;
+  }
   auto pieces = (*tok)->encode_pieces(text, options.special);
   if (!pieces.is_ok()) return report_error("tokenize", pieces.status());
-  if (options.json) {
+  {
     nlohmann::json j;
     j["ids"] = nlohmann::json::array();
     j["tokens"] = nlohmann::json::array();
@@ -69,15 +89,7 @@ int run_tokenize(const TokenizeOptions& options) {
     }
     j["count"] = pieces->size();
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-    return kExitOk;
   }
-  std::string line = "[";
-  for (size_t i = 0; i < pieces->size(); ++i) {
-    if (i) line += ", ";
-    line += std::to_string((*pieces)[i].id);
-  }
-  line += "]\n";
-  std::fwrite(line.data(), 1, line.size(), stdout);
   return kExitOk;
 }
 

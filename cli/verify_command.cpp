@@ -6,6 +6,8 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/flag_checks.h"
+#include "format/names.h"
 #include "mlxpack/loader.h"
 
 namespace mlxpack::cli {
@@ -40,9 +42,10 @@ int run_verify(const VerifyOptions& options) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     for (const CorruptEntry& c : *bad) {
-      std::printf("CORRUPT %s '%s': %s\n", entry_type_name(c.type), c.name.c_str(), c.reason.c_str());
+      std::printf("CORRUPT %s '%s': %s\n", entry_type_name(c.type), printable(c.name).c_str(),
+                  printable(c.reason).c_str());
     }
-    std::printf("%s: %s (%llu entries, %llu bytes, %.2f s)\n", options.input.c_str(),
+    std::printf("%s: %s (%llu entries, %llu bytes, %.2f s)\n", printable(options.input).c_str(),
                 bad->empty() ? "OK" : (std::to_string(bad->size()) + " corrupt").c_str(),
                 static_cast<unsigned long long>(info.entry_count),
                 static_cast<unsigned long long>(info.file_size_bytes), seconds);
@@ -56,7 +59,9 @@ void add_verify_command(CLI::App& root, int* exit_code) {
   auto options = std::make_shared<VerifyOptions>();
   CLI::App* cmd = root.add_subcommand("verify", "Check every checksum; exit 0 only if all are sound");
   cmd->add_option("input,--input,-i", options->input, "The .mlxpack file")->required();
-  cmd->add_option("--threads,-t", options->threads, "Worker threads (0 = one per CPU)")->capture_default_str();
+  cmd->add_option("--threads,-t", options->threads, "Worker threads (0 = one per CPU)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
   cmd->add_flag("--json", options->json, "Print JSON");
   cmd->callback([options, exit_code] { *exit_code = run_verify(*options); });
 }

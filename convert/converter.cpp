@@ -1,5 +1,7 @@
 #include "convert/converter.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -89,9 +91,30 @@ QuantStats measure(const std::string& name, const QuantSpec& spec, const uint8_t
   return s;
 }
 
+// Physical memory, or 0 when the system does not say.
+uint64_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+}
+
+Result<ConvertReport> convert_model_unguarded(const ConvertOptions& options);
+
 }  // namespace
 
 Result<ConvertReport> convert_model(const ConvertOptions& options) {
+  // The sizes are checked before allocating; an allocation that still fails
+  // (memory taken by others meanwhile) is an error, not an escaping exception.
+  try {
+    return convert_model_unguarded(options);
+  } catch (const std::bad_alloc&) {
+    return Status::invalid_argument(options.input + ": out of memory while converting");
+  }
+}
+
+namespace {
+
+Result<ConvertReport> convert_model_unguarded(const ConvertOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   ConvertReport report;
   if (options.dtype && *options.dtype != DType::kF32 && *options.dtype != DType::kF16 &&
@@ -212,6 +235,23 @@ Result<ConvertReport> convert_model(const ConvertOptions& options) {
       const uint64_t n = element_count(t.shape);
       outs.push_back({j.base, j.dtype, t.shape, n * dtype_size_bytes(j.dtype), n, ji, 0});
       report.cast += j.cast;
+    }
+  }
+  // Each job holds its cast and quantized copies (and, for --report, a
+  // dequantized float copy) at once: refuse one that cannot fit in memory
+  // before allocating anything (a header may declare a 100 GB tensor over a
+  // sparse file).
+  std::vector<uint64_t> job_bytes(jobs.size(), 0);
+  for (const OutTensor& o : outs) job_bytes[o.job] += o.size_bytes;
+  const uint64_t memory = physical_memory_bytes();
+  for (size_t ji = 0; ji < jobs.size(); ++ji) {
+    const InputTensor& t = tensors[jobs[ji].input];
+    uint64_t need = job_bytes[ji];
+    if (jobs[ji].cast || jobs[ji].spec) need += element_count(t.shape) * dtype_size_bytes(jobs[ji].dtype);
+    if (jobs[ji].spec && options.collect_stats) need += element_count(t.shape) * sizeof(float);
+    if (memory > 0 && need > memory) {
+      return Status::invalid_argument(t.name + ": converting it needs " + std::to_string(need) +
+                                      " bytes of memory at once, more than this machine's " + std::to_string(memory));
     }
   }
   std::sort(outs.begin(), outs.end(), [](const OutTensor& a, const OutTensor& b) { return a.name < b.name; });
@@ -391,5 +431,7 @@ Result<ConvertReport> convert_model(const ConvertOptions& options) {
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
+
+}  // namespace
 
 }  // namespace mlxpack

@@ -17,6 +17,11 @@ std::string check_entry_name(std::string_view name);
 // no empty, "." or ".." component, no trailing '/'; otherwise the reason.
 std::string check_relative_path(std::string_view path);
 
+// `text` as it may be written to a terminal: control characters (C0, DEL,
+// C1) and bytes that are not valid UTF-8 become \xNN, so a name read from a file cannot move the cursor, clear the screen or
+// fake a line of output. Valid printable UTF-8 is unchanged.
+std::string printable(std::string_view text);
+
 }  // namespace mlxpack
 
 #endif  // MLXPACK_FORMAT_NAMES_H_

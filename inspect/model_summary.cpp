@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "format/names.h"
 #include "inspect/human_size.h"
 
 namespace mlxpack {
@@ -157,12 +158,12 @@ Result<ModelSummary> summarize(const Reader& reader) {
 std::string summary_to_text(const ModelSummary& s, bool with_tensors, const Reader& reader) {
   std::ostringstream o;
   const auto opt = [](const std::optional<int64_t>& v) { return v ? std::to_string(*v) : std::string("-"); };
-  o << s.path << "\n";
+  o << printable(s.path) << "\n";
   o << "  file size        " << human_size(s.pack.file_size_bytes) << " (" << s.pack.file_size_bytes << " bytes)\n";
   o << "  format           mlxpack " << s.pack.version_major << "." << s.pack.version_minor << ", alignment "
     << s.pack.alignment << ", checksums " << s.pack.checksum_algorithm << "\n";
   o << "model\n";
-  o << "  architecture     " << (s.architecture.empty() ? "-" : s.architecture) << "\n";
+  o << "  architecture     " << (s.architecture.empty() ? "-" : printable(s.architecture)) << "\n";
   o << "  hidden size      " << opt(s.hidden_size) << "\n";
   o << "  layers           " << opt(s.num_layers) << "\n";
   o << "  attention heads  " << opt(s.num_attention_heads) << "\n";
@@ -170,13 +171,13 @@ std::string summary_to_text(const ModelSummary& s, bool with_tensors, const Read
   o << "  vocab size       " << opt(s.vocab_size) << "\n";
   if (s.quantization) {
     o << "  quantization     " << s.quantization->bits << "-bit, group size " << s.quantization->group_size << ", "
-      << s.quantization->mode << "\n";
+      << printable(s.quantization->mode) << "\n";
     for (const auto& [layer, q] : s.layer_quantization) {
       if (q.bits != s.quantization->bits || q.group_size != s.quantization->group_size) {
-        o << "    " << layer << ": " << q.bits << "-bit, group size " << q.group_size << "\n";
+        o << "    " << printable(layer) << ": " << q.bits << "-bit, group size " << q.group_size << "\n";
       }
     }
-    for (const std::string& u : s.unquantized_layers) o << "    unquantized " << u << "\n";
+    for (const std::string& u : s.unquantized_layers) o << "    unquantized " << printable(u) << "\n";
   } else {
     o << "  quantization     none\n";
   }
@@ -187,12 +188,12 @@ std::string summary_to_text(const ModelSummary& s, bool with_tensors, const Read
   o << "\n  chat template    " << (s.has_chat_template ? "yes" : "no") << "\n";
   o << "bundled files (" << s.files.size() << ")\n";
   for (const auto& f : s.files) {
-    o << "  " << f.name << "  " << human_size(f.size_bytes);
+    o << "  " << printable(f.name) << "  " << human_size(f.size_bytes);
     if (f.stored_size_bytes != f.size_bytes) o << " (stored " << human_size(f.stored_size_bytes) << ", zstd)";
     o << "\n";
   }
   o << "safetensors files (" << s.sources.size() << ")\n";
-  for (const auto& f : s.sources) o << "  " << f.name << "  " << human_size(f.size_bytes) << "\n";
+  for (const auto& f : s.sources) o << "  " << printable(f.name) << "  " << human_size(f.size_bytes) << "\n";
   uint64_t n_tensors = 0;
   for (const auto& [dtype, n] : s.tensor_count_by_dtype) n_tensors += n;
   o << "tensors (" << n_tensors << ", " << human_size(s.tensor_bytes) << ")\n";
@@ -204,7 +205,7 @@ std::string summary_to_text(const ModelSummary& s, bool with_tensors, const Read
       TensorView v;
       v.rank = e.rank;
       v.shape = e.shape;
-      o << "  " << e.name << "  " << dtype_name(e.dtype) << " " << shape_text(v) << "  "
+      o << "  " << printable(e.name) << "  " << dtype_name(e.dtype) << " " << shape_text(v) << "  "
         << human_size(e.stored_size_bytes) << "\n";
     }
   }

@@ -55,7 +55,9 @@ Result<std::string> read_file_to_string(const std::string& path, uint64_t max_si
 }
 
 Result<InputFile> InputFile::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
+  // below); on a regular file the flag changes nothing.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Status::io_error(path + ": cannot open: " + errno_text(errno));
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -65,7 +67,7 @@ Result<InputFile> InputFile::open(const std::string& path) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    return Status::invalid_argument(path + ": not a regular file");
+    return Status::invalid_argument(path + (S_ISDIR(st.st_mode) ? ": is a directory, expected a file" : ": not a regular file"));
   }
   return InputFile(fd, static_cast<uint64_t>(st.st_size), path);
 }

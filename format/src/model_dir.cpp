@@ -180,6 +180,11 @@ Result<ModelDirPlan> plan_model_dir(const std::string& dir_arg) {
   }
   for (const std::string& p : pickle_files) plan.skipped.push_back(p + ": pickle weights (safetensors used instead)");
   if (!has_file("config.json")) {
+    std::error_code ec;
+    const fs::file_status st = fs::symlink_status(fs::path(dir_arg) / "config.json", ec);
+    if (!ec && fs::exists(st)) {  // there, but a FIFO, a device, a directory, a dangling link...
+      return Status::invalid_argument(dir_arg + "/config.json: not a regular file; a model directory needs one");
+    }
     return Status::invalid_argument(dir_arg + ": no config.json; a model directory needs one");
   }
   MLXPACK_ASSIGN_OR_RETURN(json config, read_json_object(dir_arg + "/config.json", dir_arg + "/config.json"));

@@ -11,7 +11,9 @@
 namespace mlxpack {
 
 Result<MappedFile> MappedFile::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
+  // below); on a regular file the flag changes nothing.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Status::io_error(path + ": cannot open: " + std::strerror(errno));
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -21,7 +23,7 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    return Status::io_error(path + ": not a regular file");
+    return Status::invalid_argument(path + (S_ISDIR(st.st_mode) ? ": is a directory, expected a file" : ": not a regular file"));
   }
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   if (size == 0) {

@@ -97,6 +97,13 @@ Status add_token_ids(const json& value, const std::string& label, const char* ke
   };
   if (value.is_null()) return Status::ok();
   if (value.is_array()) {
+    // Real models list one to four stop ids; the cap keeps the duplicate
+    // check (and the per-token stop check) trivially cheap.
+    constexpr size_t kMaxTokenIds = 1024;
+    if (value.size() > kMaxTokenIds) {
+      return Status::invalid_argument(label + ": field '" + key + "' lists " + std::to_string(value.size()) +
+                                      " token ids, more than the limit of " + std::to_string(kMaxTokenIds));
+    }
     for (const json& v : value) MLXPACK_RETURN_IF_ERROR(add(v));
     return Status::ok();
   }

@@ -1,5 +1,7 @@
 #include "mlxpack/runtime.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -55,6 +57,16 @@ Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Runtime::~Runtime() = default;
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const std::string& model_root, const RuntimeOptions& options) {
+  // Sizes are checked before allocating; an allocation that fails anyway
+  // (memory taken by others meanwhile) becomes an error here.
+  try {
+    return open_unguarded(model_root, options);
+  } catch (const std::bad_alloc&) {
+    return Status::invalid_argument(model_root + ": out of memory while loading the model");
+  }
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& model_root, const RuntimeOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   MLXPACK_RETURN_IF_ERROR(check_option("--threads", options.threads, 0, 256));
@@ -108,6 +120,20 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const std::string& model_root, co
   const int batch = std::min(options.prefill_batch, context);
   impl->logits.resize(static_cast<size_t>(config.vocab_size));
   const engine::KvType kv = options.kv_cache_type == KvCacheType::kF16 ? engine::KvType::kF16 : engine::KvType::kF32;
+  // Keys and values of every layer for every position, checked against the
+  // machine's memory before anything is allocated (each factor is bounded,
+  // so the product fits in 64 bits).
+  const uint64_t kv_bytes = 2ull * static_cast<uint64_t>(config.num_layers) * static_cast<uint64_t>(config.num_kv_heads) *
+                            static_cast<uint64_t>(config.head_dim) * static_cast<uint64_t>(context) *
+                            (kv == engine::KvType::kF16 ? 2u : 4u);
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  const uint64_t memory = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+  if (memory > 0 && kv_bytes > memory) {
+    return Status::invalid_argument("--context-size " + std::to_string(context) + ": the KV cache would take " +
+                                    std::to_string(kv_bytes) + " bytes, more than this machine's " +
+                                    std::to_string(memory) + " bytes of memory");
+  }
   impl->model =
       std::make_unique<engine::Transformer>(config, std::move(weights), impl->pool.get(), context, batch, kv);
   return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));

@@ -51,7 +51,9 @@ Result<std::optional<std::string>> ModelFiles::read(const std::string& name) con
   }
   // Read in one pass into a string of the file's size: a 9 MB tokenizer.json
   // through a stringstream took a fifth of the tokenizer's load time.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
+  // below); on a regular file the flag changes nothing.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Status::io_error(path + ": cannot open: " + std::strerror(errno));
   std::string bytes(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;

@@ -76,7 +76,7 @@ TEST(RunCommand, BadInputGetsAClearErrorAndExitCode) {
   auto r = mlxpack("run -m " + dir + " --prompt-ids 5,6 -n 2", tmp);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = mlxpack("run -m " + dir + " --prompt-ids 5,x", tmp);
-  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--prompt-ids: 'x' is not a token id"), std::string::npos) << r.err;
   r = mlxpack("run -m " + dir + " --prompt-ids 5,6,7,8,9,10,11,12,13,14 --context-size 8 --num-sink-tokens 4", tmp);
   EXPECT_EQ(r.exit_code, 3);
@@ -90,7 +90,7 @@ TEST(RunCommand, BadInputGetsAClearErrorAndExitCode) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--kv-cache-type: f8 not in {f16,f32}"), std::string::npos) << r.err;
   r = mlxpack("run -m " + tmp.file("nothing-here") + " -p hi", tmp);
-  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("nothing-here"), std::string::npos) << r.err;
   std::string config = test::read_file(tmp.file("config.json"));
   config.replace(config.find("\"llama\""), 7, "\"mamba\"");

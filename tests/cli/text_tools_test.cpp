@@ -75,7 +75,7 @@ TEST(TokenizeCommand, BadInputExitsWithAClearError) {
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("not valid UTF-8: invalid byte 0xff at byte offset 2"), std::string::npos) << r.err;
   r = run("tokenize -m " + dir + " --decode 'x1'", tmp);
-  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("'x1' is not a token id"), std::string::npos) << r.err;
   r = run("tokenize -m " + dir + " --decode 999999999", tmp);
   EXPECT_EQ(r.exit_code, 3);

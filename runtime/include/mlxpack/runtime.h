@@ -79,7 +79,8 @@ class Runtime {
   // Errors: the model root missing or malformed (the loader's errors), an
   // unsupported architecture (naming it and listing the supported ones), a
   // tensor whose shape does not match config.json (naming tensor and both
-  // shapes), a missing tokenizer, bad options (naming option, value, limit).
+  // shapes), a missing tokenizer, bad options (naming option, value, limit),
+  // a KV cache larger than the machine's memory.
   static Result<std::unique_ptr<Runtime>> open(const std::string& model_root, const RuntimeOptions& options = {});
   ~Runtime();
   Runtime(const Runtime&) = delete;
@@ -119,6 +120,7 @@ class Runtime {
  private:
   struct Impl;
   explicit Runtime(std::unique_ptr<Impl> impl);
+  static Result<std::unique_ptr<Runtime>> open_unguarded(const std::string& model_root, const RuntimeOptions& options);
   std::unique_ptr<Impl> impl_;
 };
 
