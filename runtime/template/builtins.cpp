@@ -179,6 +179,7 @@ int compare_values(const Value& a, const Value& b, bool case_sensitive) {
   }
   if (a.is_none() && b.is_none()) return 0;
   if (a.is_string() && b.is_string()) {
+    charge_read(a.string.size() + b.string.size());  // sorting long strings is work per comparison
     const std::string x = case_sensitive ? a.string : text::to_lower(a.string);
     const std::string y = case_sensitive ? b.string : text::to_lower(b.string);
     return x < y ? -1 : x > y ? 1 : 0;

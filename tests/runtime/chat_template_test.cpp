@@ -290,6 +290,12 @@ TEST(ChatTemplateHostile, BigStringsAndListsStopAtTheRenderBudget) {
   TemplateLimits work;
   work.max_steps = 1'000'000;
   EXPECT_TRUE(has(render("{{ range(100000)|unique|length }}", "{}", work), "steps"));
+  // Sorting long strings: each comparison reads them.
+  work.max_steps = 200'000;
+  EXPECT_TRUE(has(render("{% set l = [] %}{% for i in range(1000) %}{% set _ = l.append(('x' * 10000) ~ (i * 7919 % 1000)) %}"
+                         "{% endfor %}{{ (l|sort)[0]|length }}",
+                         "{}", work),
+                  "more than the limit of 200000 steps"));
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 120.0);
 }
 
