@@ -53,7 +53,7 @@ void join_byte_runs(std::vector<DecodePiece>* pieces, AppendBytes append_bytes) 
 // Byte-level pieces back to bytes; runs of non-added pieces are joined.
 class ByteLevelDecoder final : public Decoder {
  public:
-  void decode(std::vector<DecodePiece>* pieces) const override {
+  Status decode(std::vector<DecodePiece>* pieces) const override {
     join_byte_runs(pieces, [](const DecodePiece& p, std::string* bytes) {
       if (p.added) return false;
       const size_t before = bytes->size();
@@ -63,18 +63,20 @@ class ByteLevelDecoder final : public Decoder {
       }
       return true;
     });
+    return Status::ok();
   }
 };
 
 class MetaspaceDecoder final : public Decoder {
  public:
   MetaspaceDecoder(std::string replacement, bool strip_first) : replacement_(std::move(replacement)), strip_first_(strip_first) {}
-  void decode(std::vector<DecodePiece>* pieces) const override {
+  Status decode(std::vector<DecodePiece>* pieces) const override {
     for (size_t i = 0; i < pieces->size(); ++i) {
       std::string& t = (*pieces)[i].text;
       replace_all(&t, replacement_, " ");
       if (i == 0 && strip_first_ && !t.empty() && t[0] == ' ') t.erase(0, 1);
     }
+    return Status::ok();
   }
 
  private:
@@ -84,24 +86,34 @@ class MetaspaceDecoder final : public Decoder {
 
 class ReplaceDecoder final : public Decoder {
  public:
-  ReplaceDecoder(Pattern pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
-  void decode(std::vector<DecodePiece>* pieces) const override {
+  ReplaceDecoder(Pattern pattern, std::string content, std::string where)
+      : pattern_(std::move(pattern)), content_(std::move(content)), where_(std::move(where)) {}
+  Status decode(std::vector<DecodePiece>* pieces) const override {
     std::string out;
     for (DecodePiece& p : *pieces) {
-      // A regex the engine gives up on leaves the piece as it is.
-      if (pattern_.replace_all(p.text, content_, &out).is_ok()) p.text.swap(out);
+      // Each piece may grow as a normalized text may: a replacement of
+      // megabytes would otherwise turn every id into megabytes of output.
+      const size_t max_bytes = max_rewritten_bytes(p.text.size());
+      MLXPACK_RETURN_IF_ERROR(pattern_.replace_all(p.text, content_, &out, max_bytes));
+      if (out.size() > max_bytes) {
+        return Status::invalid_argument(where_ + ": decoded piece grows past the limit of " +
+                                        std::to_string(max_bytes) + " bytes (16 x the piece + 4096)");
+      }
+      p.text.swap(out);
     }
+    return Status::ok();
   }
 
  private:
   Pattern pattern_;
   std::string content_;
+  std::string where_;
 };
 
 // Runs of <0xXX> pieces become the text of their bytes.
 class ByteFallbackDecoder final : public Decoder {
  public:
-  void decode(std::vector<DecodePiece>* pieces) const override {
+  Status decode(std::vector<DecodePiece>* pieces) const override {
     join_byte_runs(pieces, [](const DecodePiece& p, std::string* bytes) {
       const std::string& t = p.text;
       int byte = -1;
@@ -110,6 +122,7 @@ class ByteFallbackDecoder final : public Decoder {
       bytes->push_back(static_cast<char>(byte));
       return true;
     });
+    return Status::ok();
   }
 
  private:
@@ -128,10 +141,11 @@ class ByteFallbackDecoder final : public Decoder {
 
 class FuseDecoder final : public Decoder {
  public:
-  void decode(std::vector<DecodePiece>* pieces) const override {
+  Status decode(std::vector<DecodePiece>* pieces) const override {
     std::string all = join_pieces(*pieces);
     pieces->clear();
     pieces->push_back({std::move(all), false});
+    return Status::ok();
   }
 };
 
@@ -139,8 +153,8 @@ class FuseDecoder final : public Decoder {
 class StripDecoder final : public Decoder {
  public:
   StripDecoder(std::string content, size_t start, size_t stop) : content_(std::move(content)), start_(start), stop_(stop) {}
-  void decode(std::vector<DecodePiece>* pieces) const override {
-    if (content_.empty()) return;
+  Status decode(std::vector<DecodePiece>* pieces) const override {
+    if (content_.empty()) return Status::ok();
     for (DecodePiece& p : *pieces) {
       std::string& t = p.text;
       size_t begin = 0;
@@ -153,6 +167,7 @@ class StripDecoder final : public Decoder {
       }
       t = t.substr(begin, end - begin);
     }
+    return Status::ok();
   }
 
  private:
@@ -164,7 +179,7 @@ class StripDecoder final : public Decoder {
 class WordPieceDecoder final : public Decoder {
  public:
   explicit WordPieceDecoder(std::string prefix) : prefix_(std::move(prefix)) {}
-  void decode(std::vector<DecodePiece>* pieces) const override {
+  Status decode(std::vector<DecodePiece>* pieces) const override {
     for (size_t i = 0; i < pieces->size(); ++i) {
       std::string& t = (*pieces)[i].text;
       if (i > 0) {
@@ -175,6 +190,7 @@ class WordPieceDecoder final : public Decoder {
         }
       }
     }
+    return Status::ok();
   }
 
  private:
@@ -184,10 +200,11 @@ class WordPieceDecoder final : public Decoder {
 class BpeSuffixDecoder final : public Decoder {
  public:
   explicit BpeSuffixDecoder(std::string suffix) : suffix_(std::move(suffix)) {}
-  void decode(std::vector<DecodePiece>* pieces) const override {
+  Status decode(std::vector<DecodePiece>* pieces) const override {
     for (size_t i = 0; i < pieces->size(); ++i) {
       replace_all(&(*pieces)[i].text, suffix_, i + 1 == pieces->size() ? "" : " ");
     }
+    return Status::ok();
   }
 
  private:
@@ -197,8 +214,9 @@ class BpeSuffixDecoder final : public Decoder {
 class SequenceDecoder final : public Decoder {
  public:
   explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> steps) : steps_(std::move(steps)) {}
-  void decode(std::vector<DecodePiece>* pieces) const override {
-    for (const auto& step : steps_) step->decode(pieces);
+  Status decode(std::vector<DecodePiece>* pieces) const override {
+    for (const auto& step : steps_) MLXPACK_RETURN_IF_ERROR(step->decode(pieces));
+    return Status::ok();
   }
 
  private:
@@ -234,7 +252,7 @@ Result<std::unique_ptr<Decoder>> make_decoder(const Json& spec, const std::strin
   if (type == "Replace") {
     MLXPACK_ASSIGN_OR_RETURN(Pattern pattern, Pattern::from_json(spec, "pattern", where));
     MLXPACK_ASSIGN_OR_RETURN(std::string content, required_string(spec, "content", where));
-    return std::unique_ptr<Decoder>(new ReplaceDecoder(std::move(pattern), std::move(content)));
+    return std::unique_ptr<Decoder>(new ReplaceDecoder(std::move(pattern), std::move(content), where));
   }
   if (type == "ByteFallback") return std::unique_ptr<Decoder>(new ByteFallbackDecoder());
   if (type == "Fuse") return std::unique_ptr<Decoder>(new FuseDecoder());

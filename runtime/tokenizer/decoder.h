@@ -22,7 +22,9 @@ struct DecodePiece {
 class Decoder {
  public:
   virtual ~Decoder() = default;
-  virtual void decode(std::vector<DecodePiece>* pieces) const = 0;
+  // InvalidArgument, naming the component, when a piece would grow past
+  // max_rewritten_bytes of its size (pattern.h) or a regex gives up.
+  virtual Status decode(std::vector<DecodePiece>* pieces) const = 0;
 };
 
 // The concatenation of the pieces' texts (the decoded text).

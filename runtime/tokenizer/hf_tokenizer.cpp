@@ -11,6 +11,7 @@
 #include "runtime/tokenizer/decoder.h"
 #include "runtime/tokenizer/json_fields.h"
 #include "runtime/tokenizer/normalizer.h"
+#include "runtime/tokenizer/pattern.h"
 #include "runtime/tokenizer/post_processor.h"
 #include "runtime/tokenizer/pre_tokenizer.h"
 #include "runtime/tokenizer/tokenizer_config.h"
@@ -97,7 +98,7 @@ class HfTokenizer final : public Tokenizer {
     }
     std::string text;
     if (decoder_) {
-      decoder_->decode(&pieces);
+      MLXPACK_RETURN_IF_ERROR(decoder_->decode(&pieces));
       text = join_pieces(pieces);
     } else {
       for (size_t i = 0; i < pieces.size(); ++i) {
@@ -216,7 +217,7 @@ Status HfTokenizer::init(const Json& j, TokenizerConfig config, std::string orig
       MLXPACK_ASSIGN_OR_RETURN(t.normalized, optional_bool(item, "normalized", path, !t.special));
       std::string content = t.content;
       if (t.normalized && normalizer_) {
-        MLXPACK_RETURN_IF_ERROR(normalizer_->normalize(&content, max_normalized_bytes(content.size())));
+        MLXPACK_RETURN_IF_ERROR(normalizer_->normalize(&content, max_rewritten_bytes(content.size())));
       }
       if (static_cast<size_t>(t.id) >= id_to_token_.size()) id_to_token_.resize(static_cast<size_t>(t.id) + 1);
       id_to_token_[static_cast<size_t>(t.id)] = added_contents_.emplace_back(t.content);
@@ -256,7 +257,7 @@ Status HfTokenizer::encode_text_segment(std::string_view segment, bool at_text_s
   std::string normalized;
   if (normalizer_) {
     normalized.assign(segment);
-    const size_t max_bytes = max_normalized_bytes(segment.size());
+    const size_t max_bytes = max_rewritten_bytes(segment.size());
     MLXPACK_RETURN_IF_ERROR(normalizer_->normalize(&normalized, max_bytes));
     if (normalized.size() > max_bytes) {
       return Status::invalid_argument(origin_ + ".normalizer: normalized text grows past the limit of " +

@@ -28,11 +28,6 @@ class Normalizer {
 // unknown type.
 Result<std::unique_ptr<Normalizer>> make_normalizer(const Json& spec, const std::string& where);
 
-// How far normalization may grow a text: 16 times its size plus 4 KiB (NFKC
-// grows real text by at most 11x, on U+FDFA).
-inline size_t max_normalized_bytes(size_t input_bytes) {
-  return input_bytes > (SIZE_MAX - 4096) / 16 ? SIZE_MAX : 16 * input_bytes + 4096;
-}
 
 }  // namespace mlxpack::tokenizer
 

@@ -15,6 +15,13 @@
 
 namespace mlxpack::tokenizer {
 
+// How far a rewrite (a normalizer step, a Replace decoder) may grow a text:
+// 16 times its size plus 4 KiB. NFKC grows real text by at most 11x (on
+// U+FDFA); a hostile Replace chain would multiply it at every step.
+inline size_t max_rewritten_bytes(size_t input_bytes) {
+  return input_bytes > (SIZE_MAX - 4096) / 16 ? SIZE_MAX : 16 * input_bytes + 4096;
+}
+
 class Pattern {
  public:
   // Reads spec[key]. InvalidArgument names the field, or the regex error.

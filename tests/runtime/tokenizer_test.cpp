@@ -380,6 +380,26 @@ TEST(TokenizerHostileInput, AReplaceChainCannotAmplifyTheText) {
       << ids.status().message();
 }
 
+// A decoder Replace with a 60 KB replacement turned every decoded "a" into
+// 60 KB; a piece may now grow as a normalized text may.
+TEST(TokenizerHostileInput, AReplaceDecoderCannotAmplifyTheOutput) {
+  nlohmann::json j = small_tokenizer();
+  j["decoder"] = {{"type", "Replace"}, {"pattern", {{"String", "a"}}}, {"content", std::string(60000, 'z')}};
+  auto tok = Tokenizer::from_json(j.dump());
+  ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
+  auto text = (*tok)->decode(std::vector<int32_t>(10, 0));
+  ASSERT_FALSE(text.is_ok());
+  EXPECT_NE(text.status().message().find("tokenizer.json.decoder: decoded piece grows past the limit of 4112 bytes"),
+            std::string::npos)
+      << text.status().message();
+  j["decoder"]["content"] = "zz";  // small replacements decode as before
+  tok = Tokenizer::from_json(j.dump());
+  ASSERT_TRUE(tok.is_ok());
+  auto ok = (*tok)->decode({0, 2});
+  ASSERT_TRUE(ok.is_ok()) << ok.status().to_string();
+  EXPECT_EQ(*ok, "zzzzb");
+}
+
 TEST(TokenizerHostileInput, ABacktrackingSplitPatternStopsAtTheRetryLimit) {
   nlohmann::json j = small_tokenizer();
   j["pre_tokenizer"] = {{"type", "Split"},
