@@ -13,6 +13,7 @@
 #include "convert/model_input.h"
 #include "convert/output_sink.h"
 #include "format/byte_order.h"
+#include "format/file_io.h"
 #include "format/safetensors.h"
 
 namespace mlxpack {
@@ -330,6 +331,7 @@ Result<ConvertReport> convert_model_unguarded(const ConvertOptions& options) {
   // Write: files (sorted), then each shard header and its tensors.
   std::unique_ptr<OutputSink> sink;
   if (options.format == OutputFormat::kPack) {
+    MLXPACK_RETURN_IF_ERROR(check_output_is_not_input(options.output, in->disk_paths()));
     MLXPACK_ASSIGN_OR_RETURN(sink, make_pack_sink(options.output, options.alignment, options.overwrite));
   } else {
     MLXPACK_ASSIGN_OR_RETURN(sink, make_dir_sink(options.output, options.input, options.overwrite));

@@ -21,7 +21,9 @@ class DirInput final : public ModelInput {
     for (const BundledFilePlan& f : plan.files) {
       in->file_names_.push_back(f.name);
       in->file_paths_.push_back(f.path);
+      in->disk_paths_.push_back(f.path);
     }
+    for (const SourcePlan& src : plan.sources) in->disk_paths_.push_back(src.path);
     for (size_t s = 0; s < plan.sources.size(); ++s) {
       const SourcePlan& src = plan.sources[s];
       for (const SafetensorsTensor& t : src.header.tensors) {
@@ -76,6 +78,7 @@ class PackInput final : public ModelInput {
     MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::open(file, {VerifyMode::kLazy}));
     auto in = std::unique_ptr<PackInput>(new PackInput());
     in->path_ = file;
+    in->disk_paths_ = {file};
     for (uint64_t i = 0; i < reader->entry_count(); ++i) {
       const EntryInfo e = reader->entry(i);
       if (e.type == EntryType::kFile) in->file_names_.emplace_back(e.name);

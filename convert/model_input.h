@@ -40,6 +40,9 @@ class ModelInput {
   const std::vector<InputTensor>& tensors() const { return tensors_; }
   // Names of the bundled files (config, tokenizer, ...), sorted.
   const std::vector<std::string>& file_names() const { return file_names_; }
+  // The files on disk this input reads (a pack, or a directory's bundled
+  // and safetensors files): an output must not replace any of them.
+  const std::vector<std::string>& disk_paths() const { return disk_paths_; }
 
   virtual Result<std::string> read_file(const std::string& name) const = 0;
   // REQUIRES: i < tensors().size().
@@ -49,6 +52,7 @@ class ModelInput {
   std::string path_;
   std::vector<InputTensor> tensors_;
   std::vector<std::string> file_names_;
+  std::vector<std::string> disk_paths_;
 };
 
 }  // namespace mlxpack

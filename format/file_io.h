@@ -16,6 +16,11 @@ namespace mlxpack {
 // `max_size_bytes`, IOError if it cannot be read.
 Result<std::string> read_file_to_string(const std::string& path, uint64_t max_size_bytes);
 
+// InvalidArgument when `output` exists and is the same file (device and
+// inode, so links and other spellings count) as one of `inputs`: replacing
+// it with --force would destroy what is being read.
+Status check_output_is_not_input(const std::string& output, const std::vector<std::string>& inputs);
+
 // A read-only file descriptor with positioned, complete reads.
 class InputFile {
  public:

@@ -23,6 +23,11 @@ Result<PackReport> pack_model_dir(const PackOptions& options) {
   if (options.on_progress) {
     builder_options.on_progress = [&](uint64_t done) { options.on_progress(done, total); };
   }
+  // --force must not replace a file this pack is made from.
+  std::vector<std::string> read_paths;
+  for (const auto& f : plan.files) read_paths.push_back(f.path);
+  for (const auto& s : plan.sources) read_paths.push_back(s.path);
+  MLXPACK_RETURN_IF_ERROR(check_output_is_not_input(options.output_path, read_paths));
   MLXPACK_ASSIGN_OR_RETURN(PackBuilder builder, PackBuilder::create(options.output_path, builder_options));
 
   for (const BundledFilePlan& f : plan.files) {

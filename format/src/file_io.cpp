@@ -54,6 +54,19 @@ Result<std::string> read_file_to_string(const std::string& path, uint64_t max_si
   return out;
 }
 
+Status check_output_is_not_input(const std::string& output, const std::vector<std::string>& inputs) {
+  struct stat out;
+  if (::stat(output.c_str(), &out) != 0) return Status::ok();  // nothing there to replace
+  auto same = [&](const std::string& path) {
+    struct stat in;
+    return ::stat(path.c_str(), &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino;
+  };
+  for (const std::string& input : inputs) {
+    if (same(input)) return Status::invalid_argument(output + ": the output is the input " + input + "; choose another path");
+  }
+  return Status::ok();
+}
+
 Result<InputFile> InputFile::open(const std::string& path) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
   // below); on a regular file the flag changes nothing.

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdlib>
@@ -219,6 +220,31 @@ TEST_F(CliTest, MlxDirForceReplacesOnlyAPreviousOutputOfOurs) {
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("holds 'notes.txt', which convert did not write"), std::string::npos) << r.out;
   EXPECT_EQ(test::read_file(dir_.file("mlx/notes.txt")), "mine");
+}
+
+// --force on a path that is one of the files being read (the input pack,
+// a safetensors file of the input directory, also through a hard link)
+// would destroy the input: refused, the input unchanged.
+TEST_F(CliTest, ForceNeverReplacesTheInput) {
+  const std::string m = dir_.file("m");
+  const std::string weights = test::read_file(m + "/model.safetensors");
+  ASSERT_EQ(run("pack " + m + " " + pack_).exit_code, 0);
+  const std::string packed = test::read_file(pack_);
+  ASSERT_EQ(::link((m + "/model.safetensors").c_str(), dir_.file("alias.safetensors").c_str()), 0);
+  for (const std::string& command :
+       {"pack " + m + " " + m + "/model.safetensors --force", "pack " + m + " " + m + "/config.json --force",
+        "pack " + m + " " + dir_.file("alias.safetensors") + " --force",
+        "convert " + m + " " + m + "/model.safetensors --force", "convert " + pack_ + " " + pack_ + " --force"}) {
+    SCOPED_TRACE(command);
+    CliRun r = run(command);
+    EXPECT_EQ(r.exit_code, 3) << r.out;
+    EXPECT_NE(r.out.find("the output is the input"), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(test::read_file(m + "/model.safetensors"), weights);
+  EXPECT_EQ(test::read_file(pack_), packed);
+  // A previous pack inside the model directory is not an input: replaced.
+  EXPECT_EQ(run("pack " + m + " " + m + "/m.mlxpack").exit_code, 0);
+  EXPECT_EQ(run("pack " + m + " " + m + "/m.mlxpack --force").exit_code, 0);
 }
 
 }  // namespace
