@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstring>
 #include <ctime>
 
 #include "runtime/template/interpreter.h"
@@ -16,18 +15,6 @@
 namespace mlxpack::jinja {
 
 namespace {
-
-// The first `needle` in `haystack` at or after `from`, or npos. memmem is
-// linear in the worst case (glibc's two-way search); std::string::find is
-// not, and templates may search 20 MB strings. The read is charged as work.
-size_t find_linear(const std::string& haystack, const std::string& needle, size_t from = 0) {
-  if (from > haystack.size()) return std::string::npos;
-  if (needle.empty()) return from;
-  const void* hit = memmem(haystack.data() + from, haystack.size() - from, needle.data(), needle.size());
-  const size_t at = hit ? static_cast<size_t>(static_cast<const char*>(hit) - haystack.data()) : std::string::npos;
-  charge_read((hit ? at + needle.size() : haystack.size()) - from);  // what the search read
-  return at;
-}
 
 
 // Python's str.strip family: with `chars`, strip those code points;

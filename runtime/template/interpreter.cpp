@@ -1,7 +1,6 @@
 #include "runtime/template/interpreter.h"
 
 #include <cmath>
-#include <cstring>
 
 #include "runtime/template/template_error.h"
 #include "runtime/text/utf8.h"
@@ -537,11 +536,7 @@ Value Interpreter::evaluate_binary(const Node& node, const EnvPtr& env) {
   }
   if (left.is_string() && right.is_string()) {
     if (membership) {
-      // memmem is linear in the worst case (two-way search); string::find is
-      // not, and a template may search 20 MB strings.
-      charge_read(right.string.size());
-      const bool found = left.string.empty() ||
-                         memmem(right.string.data(), right.string.size(), left.string.data(), left.string.size());
+      const bool found = find_linear(right.string, left.string) != std::string::npos;
       return Value::from_bool(op == "in" ? found : !found);
     }
     if (op == "<") return Value::from_bool(left.string < right.string);

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <unordered_map>
 
 #include "runtime/template/template_error.h"
@@ -102,6 +103,18 @@ uint32_t nesting_depth(const Value& v, uint32_t limit, uint64_t* visited) {
     }
   }
   return deepest + 1;
+}
+
+// The first `needle` in `haystack` at or after `from`, or npos. memmem is
+// linear in the worst case (glibc's two-way search); std::string::find is
+// not, and templates may search 20 MB strings. The read is charged as work.
+size_t find_linear(const std::string& haystack, const std::string& needle, size_t from) {
+  if (from > haystack.size()) return std::string::npos;
+  if (needle.empty()) return from;
+  const void* hit = memmem(haystack.data() + from, haystack.size() - from, needle.data(), needle.size());
+  const size_t at = hit ? static_cast<size_t>(static_cast<const char*>(hit) - haystack.data()) : std::string::npos;
+  charge_read((hit ? at + needle.size() : haystack.size()) - from);  // what the search read
+  return at;
 }
 
 std::vector<std::string> split_codepoints_charged(std::string_view s) {

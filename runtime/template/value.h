@@ -172,6 +172,11 @@ struct JsonOptions {
 // every container once per path, so callers charge the visits to their work.
 uint32_t nesting_depth(const Value& v, uint32_t limit, uint64_t* visited);
 
+// The first `needle` in `haystack` at or after `from`, or npos; linear in
+// the worst case (memmem's two-way search, unlike std::string::find), and
+// the bytes the search read are charged as work.
+size_t find_linear(const std::string& haystack, const std::string& needle, size_t from = 0);
+
 // text::split_codepoints, charged to the allocation budget first (one
 // std::string per code point) so a 20 MB string cannot become 640 MB of
 // pieces unnoticed.
