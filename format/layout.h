@@ -44,7 +44,7 @@ static_assert(kSuperblockSize == 128);
 
 inline constexpr uint32_t kChecksumXxh3_128 = 1;
 
-// §4.2 Alignment limits.
+// §4 Superblock: alignment limits (the `alignment` field).
 inline constexpr uint32_t kMinAlignment = 64;
 inline constexpr uint32_t kMaxAlignment = 1u << 20;
 inline constexpr uint32_t kDefaultAlignment = 64;
@@ -96,6 +96,10 @@ inline constexpr uint32_t kMaxNameSize = 4096;
 inline constexpr uint64_t kMaxFileSize = uint64_t{1} << 62;
 inline constexpr uint64_t kMaxBundledFileSize = uint64_t{1} << 30;  // original_size of a file entry
 inline constexpr uint64_t kMaxSafetensorsHeaderSize = 100'000'000;  // as safetensors' MAX_HEADER_SIZE
+// §5.1 entry_size: a multiple of 8 in [kEntrySize, kMaxEntrySize]; later
+// minor versions may append fields to an entry.
+inline constexpr uint32_t kMaxEntrySize = 1024;
+inline constexpr uint32_t kEntrySizeMultiple = 8;
 
 // Fuzz builds (MLXPACK_FUZZ=ON) skip the superblock, trailer and index
 // checksum comparisons so the fuzzer can reach the rules behind them; no
@@ -106,7 +110,7 @@ inline constexpr bool kCheckStructureChecksums = false;
 inline constexpr bool kCheckStructureChecksums = true;
 #endif
 
-// §4.3 Feature flags: none are defined in 1.0.
+// §4 Superblock: features_required bits; none are defined in 1.0.
 inline constexpr uint64_t kKnownRequiredFeatures = 0;
 
 }  // namespace mlxpack::layout

@@ -30,12 +30,13 @@ using SuperblockBytes = std::array<uint8_t, layout::kSuperblockSize>;
 // superblock_checksum last.
 SuperblockBytes encode_superblock(const Superblock& sb);
 
-// Decodes and checks one superblock in isolation, in the order of §4.4:
+// Decodes and checks one superblock in isolation, in the order of §4.1:
 // magic (NotFound: not an mlxpack file), version_major (Unsupported),
 // superblock_size, superblock_checksum, features_required, reserved bytes,
 // alignment, checksum_algorithm (all Corruption with their FormatError,
 // except unknown features and algorithms, which are Unsupported).
-// Does not check file_size or the index against the file: see decode_index.
+// Does not check file_size or the index against the file: see
+// IndexView::validate (format/index.h).
 // `what` names the file in messages.
 Result<Superblock> decode_superblock(const uint8_t* bytes, size_t size, const std::string& what);
 

@@ -182,10 +182,11 @@ Status IndexView::validate_header(const std::string& what) {
     return Status::corruption(FormatError::kBadIndexMagic,
                               what + ": index does not start with the index magic 'MXIX'");
   }
-  if (entry_size < kEntrySize || entry_size > 1024 || entry_size % 8 != 0) {
+  if (entry_size < kEntrySize || entry_size > kMaxEntrySize || entry_size % kEntrySizeMultiple != 0) {
     return Status::corruption(FormatError::kBadEntrySize,
-                              what + ": index entry_size is " + std::to_string(entry_size) +
-                                  ", must be a multiple of 8 in [128, 1024]");
+                              what + ": index entry_size is " + std::to_string(entry_size) + ", must be a multiple of " +
+                                  std::to_string(kEntrySizeMultiple) + " in [" + std::to_string(kEntrySize) + ", " +
+                                  std::to_string(kMaxEntrySize) + "]");
   }
   entry_size_ = entry_size;
   if (reserved != 0) {
@@ -197,7 +198,7 @@ Status IndexView::validate_header(const std::string& what) {
                               what + ": index entry_count is " + std::to_string(entry_count_) +
                                   ", the limit is " + std::to_string(kMaxEntries));
   }
-  // entry_count <= 2^20 and entry_size <= 1024, so this product cannot overflow.
+  // entry_count <= kMaxEntries and entry_size <= kMaxEntrySize, so this product cannot overflow.
   const uint64_t entries_bytes = entry_count_ * entry_size_;
   const uint64_t room = sb.index_size - kIndexHeaderSize;
   if (entries_bytes > room || strings_size_ > room - entries_bytes ||
