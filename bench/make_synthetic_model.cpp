@@ -214,16 +214,13 @@ int run(const Shape& shape, DType dtype, const std::string& out_dir, uint64_t ma
       offset += bytes;
       weight_map[tensors[i].name] = name;
     }
-    const std::string header = mlxpack::encode_safetensors_header(layout, {{"format", "pt"}});
+    const std::string region = mlxpack::encode_safetensors_header_region(layout, {{"format", "pt"}});
     auto out = mlxpack::OutputFile::create(out_dir + "/" + name, true);
     if (!out.is_ok()) {
       std::fprintf(stderr, "%s\n", out.status().to_string().c_str());
       return 4;
     }
-    uint8_t prefix[8];
-    mlxpack::store_le64(prefix, header.size());
-    mlxpack::Status st = out->append(prefix, 8);
-    if (st.is_ok()) st = out->append(header.data(), header.size());
+    mlxpack::Status st = out->append(region.data(), region.size());
     for (const SafetensorsTensor& t : layout) {
       uint64_t remaining = t.size_bytes() / elem;
       while (st.is_ok() && remaining > 0) {

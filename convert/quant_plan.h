@@ -15,15 +15,24 @@
 #ifndef MLXPACK_CONVERT_QUANT_PLAN_H_
 #define MLXPACK_CONVERT_QUANT_PLAN_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "convert/affine_quant.h"
-#include "convert/model_input.h"
+#include "mlxpack/dtype.h"
 #include "mlxpack/status.h"
 
 namespace mlxpack {
+
+// An input tensor as planning sees it: no bytes.
+struct InputTensor {
+  std::string name;
+  DType dtype = DType::kF32;
+  std::vector<uint64_t> shape;
+  uint64_t size_bytes = 0;
+};
 
 struct QuantOptions {
   bool quantize_linear = false;

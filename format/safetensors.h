@@ -64,6 +64,12 @@ std::string encode_safetensors_header(
     const std::vector<SafetensorsTensor>& tensors,
     const std::vector<std::pair<std::string, std::string>>& metadata);
 
+// The header region as it starts the file: the 8-byte little-endian header
+// size, then encode_safetensors_header's JSON.
+std::string encode_safetensors_header_region(
+    const std::vector<SafetensorsTensor>& tensors,
+    const std::vector<std::pair<std::string, std::string>>& metadata);
+
 }  // namespace mlxpack
 
 #endif  // MLXPACK_FORMAT_SAFETENSORS_H_

@@ -207,6 +207,15 @@ std::string encode_safetensors_header(
   return header;
 }
 
+std::string encode_safetensors_header_region(
+    const std::vector<SafetensorsTensor>& tensors,
+    const std::vector<std::pair<std::string, std::string>>& metadata) {
+  const std::string header = encode_safetensors_header(tensors, metadata);
+  std::string region(8, '\0');
+  store_le64(reinterpret_cast<uint8_t*>(region.data()), header.size());
+  return region + header;
+}
+
 std::string encode_safetensors(const std::vector<SafetensorsWriteTensor>& tensors,
                                const std::vector<std::pair<std::string, std::string>>& metadata) {
   std::vector<SafetensorsTensor> layout_tensors;
@@ -215,10 +224,7 @@ std::string encode_safetensors(const std::vector<SafetensorsWriteTensor>& tensor
     layout_tensors.push_back({t.name, t.dtype, t.shape, offset, offset + t.bytes.size()});
     offset += t.bytes.size();
   }
-  const std::string header = encode_safetensors_header(layout_tensors, metadata);
-  std::string out(8, '\0');
-  store_le64(reinterpret_cast<uint8_t*>(out.data()), header.size());
-  out += header;
+  std::string out = encode_safetensors_header_region(layout_tensors, metadata);
   for (const SafetensorsWriteTensor& t : tensors) out += t.bytes;
   return out;
 }

@@ -1,12 +1,14 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <unordered_map>
 
 #include "format/layout.h"
 #include "format/safetensors.h"
 #include "loader/src/guarded_read.h"
+#include "loader/src/open_count.h"
 #include "loader/src/reader_impl.h"
 
 namespace mlxpack {
@@ -32,7 +34,7 @@ Status decode_zstd_frame(const uint8_t* src, uint64_t src_size, uint64_t expecte
     return bad("zstd frame declares " + std::to_string(declared) + " bytes, the index says " + std::to_string(expected));
   }
   std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
-  if (!dctx) return Status::io_error(what + ": out of memory for a zstd context");
+  if (!dctx) return Status::out_of_memory(what + ": out of memory for a zstd context");
   std::string chunk(ZSTD_DStreamOutSize(), '\0');
   ZSTD_inBuffer in{src, static_cast<size_t>(src_size), 0};
   uint64_t produced = 0;
@@ -213,7 +215,18 @@ Status Reader::Impl::verify_entry(uint64_t i) const {
 Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Reader::~Reader() = default;
 
+namespace internal {
+
+namespace {
+std::atomic<uint64_t> g_reader_opens{0};
+}  // namespace
+
+uint64_t reader_open_count() { return g_reader_opens.load(std::memory_order_relaxed); }
+
+}  // namespace internal
+
 Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const OpenOptions& options) {
+  internal::g_reader_opens.fetch_add(1, std::memory_order_relaxed);
   MLXPACK_ASSIGN_OR_RETURN(MappedFile map, MappedFile::open(path));
   auto impl = std::make_unique<Impl>(path, std::move(map));
   if (impl->map.size_bytes() == 0) {

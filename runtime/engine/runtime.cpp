@@ -20,6 +20,8 @@
 #include "runtime/engine/transformer.h"
 #include "runtime/kernels/kernel_table.h"
 #include "runtime/kernels/linear.h"
+#include "runtime/template/model_template.h"
+#include "runtime/tokenizer/hf_tokenizer.h"
 
 namespace mlxpack {
 
@@ -62,7 +64,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const std::string& model_root, co
   try {
     return open_unguarded(model_root, options);
   } catch (const std::bad_alloc&) {
-    return Status::invalid_argument(model_root + ": out of memory while loading the model");
+    return Status::out_of_memory(model_root + ": out of memory while loading the model");
   }
 }
 
@@ -86,7 +88,9 @@ Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& mode
   }
   MLXPACK_ASSIGN_OR_RETURN(engine::ModelWeights weights, engine::bind_weights(src, config));
 
-  Result<std::unique_ptr<Tokenizer>> tok = Tokenizer::load(model_root);
+  // tokenizer_config.json serves both the tokenizer and the chat template.
+  MLXPACK_ASSIGN_OR_RETURN(std::optional<tokenizer::TokenizerConfig> tok_config, tokenizer::read_tokenizer_config(src));
+  Result<std::unique_ptr<Tokenizer>> tok = tokenizer::load_tokenizer(src, tok_config, TokenizerLimits{});
   if (!tok.is_ok()) {
     return tok.status().with_context(model_root + ": no usable tokenizer (tokenizer.json or tokenizer.model)");
   }
@@ -95,7 +99,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& mode
     return Status::invalid_argument(model_root + ": the tokenizer has " + std::to_string(impl->tokenizer->vocab_size()) +
                                     " tokens but config.json's vocab_size is " + std::to_string(config.vocab_size));
   }
-  Result<ModelChatTemplate> chat = load_chat_template(model_root);
+  Result<ModelChatTemplate> chat = find_chat_template(src, tok_config);
   if (chat.is_ok()) {
     impl->chat = std::move(chat).value();
   } else if (chat.status().code() != StatusCode::kNotFound) {

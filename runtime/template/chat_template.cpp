@@ -48,7 +48,7 @@ Result<ChatTemplate> ChatTemplate::parse(std::string_view source, const Template
   } catch (const jinja::TemplateError& e) {
     return to_status(e);
   } catch (const std::bad_alloc&) {
-    return Status::invalid_argument("out of memory while parsing the template");
+    return Status::out_of_memory("out of memory while parsing the template");
   }
   return ChatTemplate(std::move(impl));
 }
@@ -67,7 +67,7 @@ Result<std::string> ChatTemplate::render(std::string_view context_json) const {
   } catch (const jinja::TemplateError& e) {
     return to_status(e);
   } catch (const std::bad_alloc&) {
-    return Status::invalid_argument("out of memory while rendering the template");
+    return Status::out_of_memory("out of memory while rendering the template");
   } catch (const std::exception& e) {
     return Status::invalid_argument(std::string("template error: ") + e.what());
   }

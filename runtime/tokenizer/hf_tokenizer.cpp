@@ -355,7 +355,7 @@ bool json_depth_exceeds(const Json& j, uint32_t limit) {
 
 }  // namespace
 
-Result<std::unique_ptr<Tokenizer>> make_hf_tokenizer(std::string_view tokenizer_json, std::string_view config_json,
+Result<std::unique_ptr<Tokenizer>> make_hf_tokenizer(std::string_view tokenizer_json, TokenizerConfig config,
                                                      std::string_view origin, const TokenizerLimits& limits) {
   const std::string where(origin);
   if (tokenizer_json.size() > limits.max_tokenizer_json_bytes) {
@@ -374,12 +374,11 @@ Result<std::unique_ptr<Tokenizer>> make_hf_tokenizer(std::string_view tokenizer_
                                       std::to_string(limits.max_component_depth) + " JSON levels");
     }
   }
-  MLXPACK_ASSIGN_OR_RETURN(TokenizerConfig config, parse_tokenizer_config(config_json, "tokenizer_config.json"));
   auto tok = std::make_unique<HfTokenizer>();
   try {
     MLXPACK_RETURN_IF_ERROR(tok->init(j, std::move(config), where, limits));
   } catch (const std::bad_alloc&) {
-    return Status::invalid_argument(where + ": out of memory while loading");
+    return Status::out_of_memory(where + ": out of memory while loading");
   } catch (const std::exception& e) {  // nlohmann type errors we did not foresee
     return Status::invalid_argument(where + ": " + e.what());
   }

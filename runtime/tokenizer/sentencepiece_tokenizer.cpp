@@ -101,10 +101,9 @@ class SentencePieceTokenizer final : public Tokenizer {
 
 }  // namespace
 
-Result<std::unique_ptr<Tokenizer>> make_sentencepiece_tokenizer(std::string_view model_bytes,
-                                                                std::string_view config_json, std::string_view origin,
+Result<std::unique_ptr<Tokenizer>> make_sentencepiece_tokenizer(std::string_view model_bytes, TokenizerConfig config,
+                                                                std::string_view origin,
                                                                 const TokenizerLimits& limits) {
-  MLXPACK_ASSIGN_OR_RETURN(TokenizerConfig config, parse_tokenizer_config(config_json, "tokenizer_config.json"));
   auto tok = std::make_unique<SentencePieceTokenizer>();
   MLXPACK_RETURN_IF_ERROR(tok->init(model_bytes, std::move(config), std::string(origin), limits));
   return std::unique_ptr<Tokenizer>(std::move(tok));

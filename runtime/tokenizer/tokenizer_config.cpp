@@ -68,4 +68,12 @@ Result<std::string> chat_template_from_json(std::string_view json_text, std::str
   return t;
 }
 
+Result<std::optional<TokenizerConfig>> read_tokenizer_config(const ModelSource& source) {
+  MLXPACK_ASSIGN_OR_RETURN(std::optional<std::string> text, source.optional_file("tokenizer_config.json"));
+  if (!text) return std::optional<TokenizerConfig>();
+  MLXPACK_ASSIGN_OR_RETURN(TokenizerConfig config,
+                           parse_tokenizer_config(*text, source.describe("tokenizer_config.json")));
+  return std::optional<TokenizerConfig>(std::move(config));
+}
+
 }  // namespace mlxpack::tokenizer

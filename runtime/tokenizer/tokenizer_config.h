@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "mlxpack/model_source.h"
 #include "mlxpack/status.h"
 
 namespace mlxpack::tokenizer {
@@ -30,6 +31,9 @@ Result<TokenizerConfig> parse_tokenizer_config(std::string_view json_text, std::
 // object with "chat_template" (see mlxpack template): used by the template
 // tool as well. NotFound if the JSON has no chat_template.
 Result<std::string> chat_template_from_json(std::string_view json_text, std::string_view origin);
+
+// The source's tokenizer_config.json, parsed; nullopt if it has none.
+Result<std::optional<TokenizerConfig>> read_tokenizer_config(const ModelSource& source);
 
 }  // namespace mlxpack::tokenizer
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "convert/converter.h"
+#include "loader/src/open_count.h"
 #include "mlxpack/runtime.h"
 #include "runtime/engine/sampler.h"
 #include "runtime/engine/thread_pool.h"
@@ -103,6 +104,17 @@ TEST(GreedyOracle, Stories260KFromDirectoryShardsAndPackOnEveryKernelTable) {
     }
   }
   kernels::set_active_table(nullptr);
+}
+
+TEST(RuntimeOpen, OpensAndValidatesAPackOnceForWeightsTokenizerAndTemplate) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  TempDir tmp;
+  pack_or_die(dir, tmp.file("stories.mlxpack"));
+  const uint64_t before = internal::reader_open_count();
+  auto rt = Runtime::open(tmp.file("stories.mlxpack"));
+  ASSERT_TRUE(rt.is_ok()) << rt.status().to_string();
+  EXPECT_EQ(internal::reader_open_count() - before, 1u);
 }
 
 TEST(GreedyOracle, PrefillInSmallBatchesGivesTheSameTokens) {

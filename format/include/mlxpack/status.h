@@ -25,7 +25,8 @@ enum class StatusCode : int {
   kCorruption = 2,       // our format, but the bytes break a rule of the spec
   kUnsupported = 3,      // a future version or feature this reader lacks
   kInvalidArgument = 4,  // the caller's input (flags, directory) is unusable
-  kIOError = 5,          // the operating system refused a read or write
+  kIOError = 5,          // the operating system refused a read, a write or
+                         // memory, or a path does not exist
   kAlreadyExists = 6,    // an output exists and overwriting was not asked for
 };
 
@@ -93,6 +94,12 @@ class Status {
     return Status(StatusCode::kInvalidArgument, e, std::move(msg));
   }
   static Status io_error(std::string msg) {
+    return Status(StatusCode::kIOError, FormatError::kNone, std::move(msg));
+  }
+  // Every failed allocation is this one category (IOError: the system
+  // refused memory), whatever was being allocated. An input over a limit is
+  // InvalidArgument instead: that is the file's fault, not the machine's.
+  static Status out_of_memory(std::string msg) {
     return Status(StatusCode::kIOError, FormatError::kNone, std::move(msg));
   }
   static Status already_exists(std::string msg) {

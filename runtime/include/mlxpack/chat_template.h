@@ -29,6 +29,8 @@
 
 namespace mlxpack {
 
+class ModelSource;  // mlxpack/model_source.h
+
 // Every limit is checked before the work or memory it bounds is spent; the
 // error names the limit. The README's limits table lists these values.
 struct TemplateLimits {
@@ -79,6 +81,8 @@ struct ModelChatTemplate {
 // a tokenizer-only directory): chat_template.jinja, else chat_template.json,
 // else tokenizer_config.json's chat_template. NotFound if there is none.
 Result<ModelChatTemplate> load_chat_template(const std::string& model_root);
+// The same, from an open source.
+Result<ModelChatTemplate> load_chat_template(const ModelSource& source);
 
 // The chat template held by a JSON document: a tokenizer_config.json or any
 // object with a "chat_template" field (a string, or a list of named

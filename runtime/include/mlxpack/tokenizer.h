@@ -31,6 +31,8 @@
 
 namespace mlxpack {
 
+class ModelSource;  // mlxpack/model_source.h
+
 // Bounds that keep hostile input from exhausting memory.
 struct TokenizerLimits {
   uint64_t max_tokenizer_json_bytes = 256ull << 20;  // a real one is < 20 MB
@@ -76,6 +78,8 @@ class Tokenizer {
   // tokenizer.json over tokenizer.model. NotFound if neither is there.
   static Result<std::unique_ptr<Tokenizer>> load(const std::string& model_root,
                                                  const TokenizerLimits& limits = {});
+  // The same, from an open source (its tokenizer files are read from it).
+  static Result<std::unique_ptr<Tokenizer>> load(const ModelSource& source, const TokenizerLimits& limits = {});
 
   virtual ~Tokenizer() = default;
 

@@ -1,0 +1,214 @@
+#include "convert/convert_plan.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "convert/float_convert.h"
+
+namespace mlxpack {
+
+namespace {
+
+// Physical memory, or 0 when the system does not say.
+uint64_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+}
+
+Result<std::vector<InputTensor>> read_inputs(const ModelSource& in) {
+  std::vector<InputTensor> inputs;
+  for (const std::string& name : in.tensor_names()) {  // sorted
+    MLXPACK_ASSIGN_OR_RETURN(TensorView v, in.tensor_metadata(name));
+    inputs.push_back({name, v.dtype, std::vector<uint64_t>(v.shape.begin(), v.shape.begin() + v.rank), v.size_bytes});
+  }
+  return inputs;
+}
+
+// An MLX model that is already quantized keeps its quantization.
+Status check_requantize(const ModelSource& in, const ConfigFacts& config, const QuantOptions& want) {
+  if (!config.quantization || !want.any()) return Status::ok();
+  const QuantSpec& have = *config.quantization;
+  if (!want.recipe.empty() || want.embedding || want.linear != have) {
+    return Status::invalid_argument(
+        in.path() + " is already quantized (" + std::to_string(have.bits) + " bits, group size " +
+        std::to_string(have.group_size) + "); quantizing it again with other settings is not supported: "
+        "convert the original float model instead, or convert without quantization flags");
+  }
+  return Status::ok();
+}
+
+// Tied embeddings: kept tied, or written as a separate lm_head when asked.
+// Returns the input to untie from, or nullopt when not asked.
+Result<std::optional<size_t>> find_untie_source(const std::vector<InputTensor>& inputs, const ConfigFacts& config,
+                                                const ConvertOptions& options) {
+  if (!options.untie_word_embeddings) return std::optional<size_t>();
+  std::optional<size_t> from;
+  bool has_lm_head = false;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (classify_tensor(inputs[i]) == TensorRole::kEmbedding && inputs[i].name.find("embed_tokens") != std::string::npos) {
+      from = i;
+    }
+    has_lm_head |= inputs[i].name == "lm_head.weight";
+  }
+  if (!config.tie_word_embeddings || !from || has_lm_head || config.quantization) {
+    return Status::invalid_argument(
+        "untying word embeddings needs a float model with tie_word_embeddings true, an embed_tokens weight and "
+        "no lm_head.weight");
+  }
+  return from;
+}
+
+// Names of a quantized input's packed layers, whose scales/biases keep their dtype.
+std::set<std::string> packed_layers(const std::vector<InputTensor>& inputs, const ConfigFacts& config) {
+  std::set<std::string> out;
+  if (!config.quantization) return out;
+  for (const InputTensor& t : inputs) {
+    if (t.name.size() > 7 && t.name.compare(t.name.size() - 7, 7, ".scales") == 0) {
+      out.insert(t.name.substr(0, t.name.size() - 7));
+    }
+  }
+  return out;
+}
+
+// The job for input `input`, written under the name of `as` (the input
+// itself, or the lm_head made from an embedding).
+Job plan_job(size_t input, const InputTensor& as, const ConvertPlan& plan, const std::set<std::string>& packed,
+             const QuantPlanner& planner, const ConvertOptions& options, ConvertReport* report) {
+  Job j;
+  j.input = input;
+  const InputTensor& t = plan.inputs[input];
+  const std::string base = layer_path(as.name);
+  const bool packed_part = packed.count(base.substr(0, base.rfind('.'))) > 0 &&
+                           (as.name.ends_with(".scales") || as.name.ends_with(".biases"));
+  j.dtype = t.dtype;
+  if (options.dtype && is_float_dtype(t.dtype) && !packed_part && t.dtype != *options.dtype) {
+    j.dtype = *options.dtype;
+    j.cast = true;
+  }
+  if (plan.quantizing) {
+    InputTensor cast_view = as;
+    cast_view.dtype = j.dtype;
+    QuantDecision d = planner.decide(cast_view);
+    if (d.spec) {
+      j.spec = d.spec;
+      j.base = base;
+    } else if (!d.note.empty()) {
+      report->kept_float.push_back(base + ": " + d.note);
+    }
+  }
+  if (!j.spec) j.base = as.name;
+  return j;
+}
+
+// The output tensors of every job, in job order.
+Status list_outputs(ConvertPlan* plan, ConvertReport* report) {
+  for (size_t ji = 0; ji < plan->jobs.size(); ++ji) {
+    const Job& j = plan->jobs[ji];
+    const InputTensor& t = plan->inputs[j.input];
+    if (j.spec) {
+      MLXPACK_ASSIGN_OR_RETURN(QuantizedShapes qs, quantized_shapes(t.shape, *j.spec, j.base + ".weight"));
+      const uint64_t t_size = dtype_size_bytes(j.dtype);
+      plan->outs.push_back({j.base + ".weight", DType::kU32, qs.weight, element_count(qs.weight) * 4,
+                            element_count(t.shape), ji, 0});
+      plan->outs.push_back({j.base + ".scales", j.dtype, qs.scales, element_count(qs.scales) * t_size, 0, ji, 1});
+      plan->outs.push_back({j.base + ".biases", j.dtype, qs.scales, element_count(qs.scales) * t_size, 0, ji, 2});
+      ++report->quantized;
+    } else {
+      const uint64_t n = element_count(t.shape);
+      plan->outs.push_back({j.base, j.dtype, t.shape, n * dtype_size_bytes(j.dtype), n, ji, 0});
+      report->cast += j.cast;
+    }
+  }
+  return Status::ok();
+}
+
+// Each job holds its cast and quantized copies (and, for --report, a
+// dequantized float copy) at once: refuse one that cannot fit in memory
+// before allocating anything (a header may declare a 100 GB tensor over a
+// sparse file).
+Status check_memory(const ConvertPlan& plan, const ConvertOptions& options) {
+  std::vector<uint64_t> job_bytes(plan.jobs.size(), 0);
+  for (const OutTensor& o : plan.outs) job_bytes[o.job] += o.size_bytes;
+  const uint64_t memory = physical_memory_bytes();
+  for (size_t ji = 0; ji < plan.jobs.size(); ++ji) {
+    const Job& j = plan.jobs[ji];
+    const InputTensor& t = plan.inputs[j.input];
+    uint64_t need = job_bytes[ji];
+    if (j.cast || j.spec) need += element_count(t.shape) * dtype_size_bytes(j.dtype);
+    if (j.spec && options.collect_stats) need += element_count(t.shape) * sizeof(float);
+    if (memory > 0 && need > memory) {
+      return Status::invalid_argument(t.name + ": converting it needs " + std::to_string(need) +
+                                      " bytes of memory at once, more than this machine's " + std::to_string(memory));
+    }
+  }
+  return Status::ok();
+}
+
+// Sorted by name: the order mlx-lm's sorted index lists, and one that
+// re-converting an already quantized model reproduces.
+Status sort_outputs(ConvertPlan* plan) {
+  std::vector<OutTensor>& outs = plan->outs;
+  std::sort(outs.begin(), outs.end(), [](const OutTensor& a, const OutTensor& b) { return a.name < b.name; });
+  for (size_t k = 1; k < outs.size(); ++k) {
+    if (outs[k].name == outs[k - 1].name) {
+      return Status::invalid_argument("two output tensors would be named '" + outs[k].name + "'");
+    }
+  }
+  return Status::ok();
+}
+
+Status check_something_quantized(const ConvertPlan& plan, const ConvertReport& report) {
+  if (!plan.quantizing || report.quantized > 0) return Status::ok();
+  auto example = std::find_if(report.kept_float.begin(), report.kept_float.end(),
+                              [](const std::string& k) { return k.find("group size") != std::string::npos; });
+  return Status::invalid_argument(
+      "no tensor was quantized: the group size " + std::to_string(plan.default_spec.group_size) +
+      " divides the input dimension of no candidate layer" +
+      (example == report.kept_float.end() ? std::string(" (the model has no linear layers)")
+                                          : " (e.g. " + *example + ")"));
+}
+
+}  // namespace
+
+uint64_t element_count(const std::vector<uint64_t>& shape) {
+  uint64_t n = 1;
+  for (uint64_t d : shape) n *= d;
+  return n;
+}
+
+Result<ConvertPlan> plan_conversion(const ModelSource& in, const ConfigFacts& config, const ConvertOptions& options,
+                                    ConvertReport* report) {
+  ConvertPlan plan;
+  MLXPACK_ASSIGN_OR_RETURN(plan.inputs, read_inputs(in));
+  report->tensors_in = plan.inputs.size();
+  report->input_was_quantized = config.quantization.has_value();
+  MLXPACK_RETURN_IF_ERROR(check_requantize(in, config, options.quant));
+  plan.quantizing = options.quant.any() && !config.quantization;
+  MLXPACK_ASSIGN_OR_RETURN(QuantPlanner planner,
+                           QuantPlanner::create(options.quant, config.num_hidden_layers, plan.inputs));
+  plan.default_spec = planner.default_spec();
+  plan.per_layer_config = planner.per_layer_config();
+  MLXPACK_ASSIGN_OR_RETURN(std::optional<size_t> untie_from, find_untie_source(plan.inputs, config, options));
+  plan.untied = untie_from.has_value();
+
+  const std::set<std::string> packed = packed_layers(plan.inputs, config);
+  for (size_t i = 0; i < plan.inputs.size(); ++i) {
+    plan.jobs.push_back(plan_job(i, plan.inputs[i], plan, packed, planner, options, report));
+  }
+  if (untie_from) {
+    InputTensor lm = plan.inputs[*untie_from];
+    lm.name = "lm_head.weight";
+    plan.jobs.push_back(plan_job(*untie_from, lm, plan, packed, planner, options, report));
+  }
+  MLXPACK_RETURN_IF_ERROR(list_outputs(&plan, report));
+  MLXPACK_RETURN_IF_ERROR(check_memory(plan, options));
+  MLXPACK_RETURN_IF_ERROR(sort_outputs(&plan));
+  MLXPACK_RETURN_IF_ERROR(check_something_quantized(plan, *report));
+  report->tensors_out = plan.outs.size();
+  return plan;
+}
+
+}  // namespace mlxpack

@@ -1,0 +1,148 @@
+#include "convert/write_outputs.h"
+
+#include <cmath>
+#include <memory>
+#include <optional>
+
+#include "convert/float_convert.h"
+#include "convert/output_sink.h"
+#include "format/file_io.h"
+
+namespace mlxpack {
+
+namespace {
+
+// Error statistics of a quantized tensor against the weights it came from.
+QuantStats measure(const std::string& name, const QuantSpec& spec, const uint8_t* w, DType dtype,
+                   const QuantizedTensor& q) {
+  const std::vector<float> deq = affine_dequantize(q, dtype, spec);
+  QuantStats s;
+  s.name = name;
+  s.spec = spec;
+  s.elements = deq.size();
+  double err2 = 0, sig2 = 0;
+  for (uint64_t i = 0; i < deq.size(); ++i) {
+    const double ref = load_float(w, dtype, i);
+    const double e = deq[i] - ref;
+    s.max_abs_error = std::max(s.max_abs_error, std::fabs(e));
+    err2 += e * e;
+    sig2 += ref * ref;
+  }
+  s.rmse = deq.empty() ? 0 : std::sqrt(err2 / static_cast<double>(deq.size()));
+  s.snr_db = err2 == 0 ? INFINITY : 10 * std::log10(sig2 / err2);
+  s.bits_per_weight = 8.0 * static_cast<double>(q.weight.size() + q.scales.size() + q.biases.size()) /
+                      static_cast<double>(std::max<uint64_t>(1, s.elements));
+  return s;
+}
+
+// Produces the output tensors of one job at a time. A job's results are
+// kept until the next job starts, so the three parts of a quantized layer
+// (adjacent in name order) are computed once.
+class TensorProducer {
+ public:
+  TensorProducer(const ModelSource& in, const ConvertPlan& plan, const ConvertOptions& options,
+                 ConvertReport* report)
+      : in_(in), plan_(plan), options_(options), report_(report), done_(plan.jobs.size(), false) {
+    for (const Job& j : plan.jobs) input_total_ += plan.inputs[j.input].size_bytes;
+  }
+
+  // The bytes of output tensor `o`; valid until the next call.
+  Result<const uint8_t*> produce(const OutTensor& o) {
+    if (current_ != o.job) MLXPACK_RETURN_IF_ERROR(run_job(o.job));
+    if (quantized_) {
+      const std::string& part = o.part == 0 ? quantized_->weight : o.part == 1 ? quantized_->scales : quantized_->biases;
+      return reinterpret_cast<const uint8_t*>(part.data());
+    }
+    return cast_.empty() ? input_ : reinterpret_cast<const uint8_t*>(cast_.data());
+  }
+
+ private:
+  Status run_job(size_t job) {
+    const Job& j = plan_.jobs[job];
+    const InputTensor& t = plan_.inputs[j.input];
+    const bool first = !done_[job];
+    current_ = job;
+    quantized_.reset();
+    cast_.clear();
+    // A pack opened lazily verifies the tensor here: a corrupt one is
+    // refused, not converted.
+    MLXPACK_ASSIGN_OR_RETURN(TensorView view, in_.tensor(t.name));
+    input_ = static_cast<const uint8_t*>(view.data);
+    const uint8_t* data = input_;
+    if (j.cast) {
+      data = cast(j, t, first);
+    }
+    if (j.spec) {
+      MLXPACK_ASSIGN_OR_RETURN(quantized_, affine_quantize(data, j.dtype, t.shape, *j.spec, options_.threads,
+                                                           j.base + ".weight"));
+      if (options_.collect_stats && first) {
+        report_->stats.push_back(measure(j.base + ".weight", *j.spec, data, j.dtype, *quantized_));
+      }
+    }
+    if (first) {
+      report_->bytes_in += t.size_bytes;
+      input_done_ += t.size_bytes;
+      if (options_.on_progress) options_.on_progress(input_done_, input_total_);
+    }
+    done_[job] = true;
+    return Status::ok();
+  }
+
+  const uint8_t* cast(const Job& j, const InputTensor& t, bool first) {
+    const uint64_t n = element_count(t.shape);
+    cast_.assign(n * dtype_size_bytes(j.dtype), '\0');
+    auto* out = reinterpret_cast<uint8_t*>(cast_.data());
+    uint64_t overflowed = 0;
+    for (uint64_t i = 0; i < n; ++i) overflowed += !store_float(out, j.dtype, i, load_float(input_, t.dtype, i));
+    if (overflowed > 0 && first) {
+      report_->warnings.push_back(t.name + ": " + std::to_string(overflowed) + " values overflow to infinity in " +
+                                  dtype_name(j.dtype));
+    }
+    return out;
+  }
+
+  const ModelSource& in_;
+  const ConvertPlan& plan_;
+  const ConvertOptions& options_;
+  ConvertReport* report_;
+  std::vector<bool> done_;
+  std::optional<size_t> current_;
+  const uint8_t* input_ = nullptr;
+  std::string cast_;
+  std::optional<QuantizedTensor> quantized_;
+  uint64_t input_total_ = 0, input_done_ = 0;
+};
+
+Result<std::unique_ptr<OutputSink>> open_sink(const ModelSource& in, const ConvertOptions& options) {
+  if (options.format == OutputFormat::kPack) {
+    MLXPACK_RETURN_IF_ERROR(check_output_is_not_input(options.output, in.disk_paths()));
+    return make_pack_sink(options.output, options.alignment, options.overwrite);
+  }
+  return make_dir_sink(options.output, options.input, options.overwrite);
+}
+
+}  // namespace
+
+Status write_outputs(const ModelSource& in, const ConvertPlan& plan, const ShardLayout& layout,
+                     const std::map<std::string, std::string>& files, const ConvertOptions& options,
+                     ConvertReport* report) {
+  MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<OutputSink> sink, open_sink(in, options));
+  for (const auto& [name, bytes] : files) MLXPACK_RETURN_IF_ERROR(sink->add_file(name, bytes));
+  TensorProducer producer(in, plan, options, report);
+  std::optional<size_t> current_shard;
+  for (size_t k = 0; k < plan.outs.size(); ++k) {
+    const OutTensor& o = plan.outs[k];
+    if (current_shard != layout.shard_of[k]) {
+      current_shard = layout.shard_of[k];
+      const Shard& s = layout.shards[*current_shard];
+      MLXPACK_RETURN_IF_ERROR(sink->begin_shard(s.name, s.header_region, s.size_bytes));
+    }
+    MLXPACK_ASSIGN_OR_RETURN(const uint8_t* data, producer.produce(o));
+    report->bytes_out += o.size_bytes;
+    MLXPACK_RETURN_IF_ERROR(sink->add_tensor(o.name, o.dtype, o.shape, data, o.size_bytes));
+  }
+  MLXPACK_ASSIGN_OR_RETURN(report->output_size, sink->finish());
+  return Status::ok();
+}
+
+}  // namespace mlxpack
