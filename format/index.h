@@ -88,6 +88,7 @@ class IndexView {
 
  private:
   Status validate_header(const std::string& what);
+  Status validate_entry_headers(const std::string& what);
   Status validate_entries(const std::string& what);
 
   const uint8_t* file_ = nullptr;

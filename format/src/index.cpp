@@ -220,12 +220,149 @@ Status IndexView::validate_header(const std::string& what) {
   return Status::ok();
 }
 
-Status IndexView::validate_entries(const std::string& what) {
-  const Superblock& sb = superblock_;
+namespace {
+
+// A stored region of the data area: an entry's [offset, offset + size).
+struct Region {
+  uint64_t offset;
+  uint64_t size;
+};
+
+// §6.2: a tensor entry's dtype, rank, shape against its size, and source.
+Status check_tensor_fields(const Entry& e, const std::string& label, uint64_t source_count, const std::string& what) {
+  if (!dtype_code_is_known(e.type)) {
+    return Status::corruption(FormatError::kBadDtype,
+                              what + ": " + label + " has dtype code " + std::to_string(e.type) +
+                                  ", known codes are 1 to " + std::to_string(kMaxDTypeCode));
+  }
+  if (e.rank > kMaxRank) {
+    return Status::corruption(FormatError::kBadRank, what + ": " + label + " has rank " +
+                                                         std::to_string(e.rank) + ", the limit is " + std::to_string(kMaxRank));
+  }
+  uint64_t elements = 1;
+  bool overflow = false;
+  for (size_t d = 0; d < e.rank; ++d) overflow |= mul_overflows(elements, e.dims[d], &elements);
+  uint64_t bytes = 0;
+  overflow |= mul_overflows(elements, dtype_size_bytes(e.dtype()), &bytes);
+  if (overflow || bytes != e.stored_size) {
+    return Status::corruption(FormatError::kShapeSizeMismatch,
+                              what + ": " + label + " has stored_size " + std::to_string(e.stored_size) +
+                                  (overflow ? " but its shape's byte size overflows 64 bits"
+                                            : " but its shape and dtype give " + std::to_string(bytes) + " bytes"));
+  }
+  if (e.original_size != e.stored_size) {
+    return Status::corruption(FormatError::kBadOriginalSize,
+                              what + ": " + label + " has original_size " + std::to_string(e.original_size) +
+                                  ", must equal stored_size " + std::to_string(e.stored_size));
+  }
+  if (e.source_index != kNoSource && e.source_index >= source_count) {
+    return Status::corruption(FormatError::kBadSourceIndex,
+                              what + ": " + label + " has source_index " + std::to_string(e.source_index) +
+                                  " but there are " + std::to_string(source_count) + " source entries");
+  }
+  return Status::ok();
+}
+
+// §6.3, §6.4, §6.5: a file or source entry's path, unused fields, encoding
+// and sizes.
+Status check_file_or_source_fields(const Entry& e, const std::string& label, const std::string& what) {
+  if (std::string reason = check_relative_path(e.name); !reason.empty()) {
+    return Status::corruption(FormatError::kBadPath, what + ": " + label + ": " + reason);
+  }
+  bool dims_zero = e.rank == 0;
+  for (uint64_t d : e.dims) dims_zero &= d == 0;
+  if (!dims_zero) {
+    return Status::corruption(FormatError::kEntryReserved,
+                              what + ": " + label + " has a rank or dims, which must be 0 for " +
+                                  entry_kind_name(e.kind) + " entries");
+  }
+  if (e.source_index != kNoSource) {
+    return Status::corruption(FormatError::kBadSourceIndex,
+                              what + ": " + label + " has source_index " + std::to_string(e.source_index) +
+                                  ", must be 0xFFFFFFFF for " + entry_kind_name(e.kind) + " entries");
+  }
+  const bool zstd_allowed = e.kind == EntryKind::kFile;
+  if (e.type != kEncodingRaw && !(zstd_allowed && e.type == kEncodingZstd)) {
+    return Status::corruption(FormatError::kBadEncoding,
+                              what + ": " + label + " has encoding " + std::to_string(e.type) +
+                                  (zstd_allowed ? ", must be 0 (raw) or 1 (zstd)" : ", must be 0 (raw)"));
+  }
+  if (e.kind == EntryKind::kFile) {
+    if ((e.type == kEncodingRaw && e.original_size != e.stored_size) ||
+        e.original_size > kMaxBundledFileSize) {
+      return Status::corruption(FormatError::kBadOriginalSize,
+                                what + ": " + label + " has original_size " + std::to_string(e.original_size) +
+                                    " (stored_size " + std::to_string(e.stored_size) +
+                                    "); raw files must have equal sizes and no file may exceed " +
+                                    std::to_string(kMaxBundledFileSize));
+    }
+  } else {
+    if (e.stored_size < 8 || e.stored_size > 8 + kMaxSafetensorsHeaderSize ||
+        e.original_size < e.stored_size) {
+      return Status::corruption(FormatError::kBadOriginalSize,
+                                what + ": " + label + " has stored_size " + std::to_string(e.stored_size) +
+                                    " and original_size " + std::to_string(e.original_size) +
+                                    "; a source header is 8 to " + std::to_string(8 + kMaxSafetensorsHeaderSize) +
+                                    " bytes and no larger than its file");
+    }
+  }
+  return Status::ok();
+}
+
+// §8: an entry's region lies in the data area, aligned.
+Status check_region(const Entry& e, const std::string& label, const Superblock& sb, const std::string& what) {
   const uint64_t data_start = data_region_start(sb.alignment);
   const uint64_t data_end = sb.index_offset;
+  uint64_t end = 0;
+  if (e.data_offset < data_start || add_overflows(e.data_offset, e.stored_size, &end) || end > data_end) {
+    return Status::corruption(FormatError::kEntryOutOfBounds,
+                              what + ": " + label + " has data_offset " + std::to_string(e.data_offset) +
+                                  " and stored_size " + std::to_string(e.stored_size) +
+                                  ", outside the data region [" + std::to_string(data_start) + ", " +
+                                  std::to_string(data_end) + ")");
+  }
+  if (e.data_offset % sb.alignment != 0) {
+    return Status::corruption(FormatError::kMisaligned,
+                              what + ": " + label + " has data_offset " + std::to_string(e.data_offset) +
+                                  ", not a multiple of the alignment " + std::to_string(sb.alignment));
+  }
+  return Status::ok();
+}
 
-  // Pass 1: each entry alone, plus order and name packing.
+// §2.2 exact coverage: sorted by offset, each region starts at the first
+// aligned offset after the previous one, and the index follows the last.
+Status check_coverage(std::vector<Region> regions, const Superblock& sb, const std::string& what) {
+  const uint64_t data_start = data_region_start(sb.alignment);
+  std::sort(regions.begin(), regions.end(), [](const Region& a, const Region& b) {
+    return a.offset != b.offset ? a.offset < b.offset : a.size < b.size;
+  });
+  uint64_t cursor = data_start;
+  for (const Region& r : regions) {
+    uint64_t expected = 0;
+    align_up(cursor, sb.alignment, &expected);  // cursor <= data_end < 2^62: no overflow
+    if (r.offset != expected) {
+      return Status::corruption(FormatError::kOverlapOrHole,
+                                what + ": a region starts at " + std::to_string(r.offset) + " where the layout puts the next one at " +
+                                    std::to_string(expected) + (r.offset < expected ? " (overlap)" : " (hole)"));
+    }
+    cursor = r.offset + r.size;
+  }
+  uint64_t expected_index = 0;
+  align_up(cursor, sb.alignment, &expected_index);
+  if (expected_index != sb.index_offset) {
+    return Status::corruption(FormatError::kOverlapOrHole,
+                              what + ": the data region ends at " + std::to_string(cursor) +
+                                  " but the index starts at " + std::to_string(sb.index_offset) +
+                                  " (expected " + std::to_string(expected_index) + ")");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+// Pass 1: each entry's header alone (kind, name, reserved bytes), the name
+// table's packing, and the order of entries; counts the sources.
+Status IndexView::validate_entry_headers(const std::string& what) {
   uint64_t name_cursor = 0;
   first_source_ = entry_count_;
   source_count_ = 0;
@@ -273,11 +410,12 @@ Status IndexView::validate_entries(const std::string& what) {
     return Status::corruption(FormatError::kTooManyEntries, what + ": too many source entries");
   }
 
+  return Status::ok();
+}
+
+Status IndexView::validate_entries(const std::string& what) {
+  MLXPACK_RETURN_IF_ERROR(validate_entry_headers(what));
   // Pass 2: fields by kind, bounds and alignment; gather regions and source sums.
-  struct Region {
-    uint64_t offset;
-    uint64_t size;
-  };
   std::vector<Region> regions;
   regions.reserve(entry_count_);
   std::vector<uint64_t> source_bytes(source_count_, 0);
@@ -285,99 +423,17 @@ Status IndexView::validate_entries(const std::string& what) {
     const Entry e = entry(i);
     const std::string label = entry_label(i, e);
     if (e.kind == EntryKind::kTensor) {
-      if (!dtype_code_is_known(e.type)) {
-        return Status::corruption(FormatError::kBadDtype,
-                                  what + ": " + label + " has dtype code " + std::to_string(e.type) +
-                                      ", known codes are 1 to " + std::to_string(kMaxDTypeCode));
-      }
-      if (e.rank > kMaxRank) {
-        return Status::corruption(FormatError::kBadRank, what + ": " + label + " has rank " +
-                                                             std::to_string(e.rank) + ", the limit is " + std::to_string(kMaxRank));
-      }
-      uint64_t elements = 1;
-      bool overflow = false;
-      for (size_t d = 0; d < e.rank; ++d) overflow |= mul_overflows(elements, e.dims[d], &elements);
-      uint64_t bytes = 0;
-      overflow |= mul_overflows(elements, dtype_size_bytes(e.dtype()), &bytes);
-      if (overflow || bytes != e.stored_size) {
-        return Status::corruption(FormatError::kShapeSizeMismatch,
-                                  what + ": " + label + " has stored_size " + std::to_string(e.stored_size) +
-                                      (overflow ? " but its shape's byte size overflows 64 bits"
-                                                : " but its shape and dtype give " + std::to_string(bytes) + " bytes"));
-      }
-      if (e.original_size != e.stored_size) {
-        return Status::corruption(FormatError::kBadOriginalSize,
-                                  what + ": " + label + " has original_size " + std::to_string(e.original_size) +
-                                      ", must equal stored_size " + std::to_string(e.stored_size));
-      }
-      if (e.source_index != kNoSource && e.source_index >= source_count_) {
-        return Status::corruption(FormatError::kBadSourceIndex,
-                                  what + ": " + label + " has source_index " + std::to_string(e.source_index) +
-                                      " but there are " + std::to_string(source_count_) + " source entries");
-      }
+      MLXPACK_RETURN_IF_ERROR(check_tensor_fields(e, label, source_count_, what));
     } else {
-      if (std::string reason = check_relative_path(e.name); !reason.empty()) {
-        return Status::corruption(FormatError::kBadPath, what + ": " + label + ": " + reason);
-      }
-      bool dims_zero = e.rank == 0;
-      for (uint64_t d : e.dims) dims_zero &= d == 0;
-      if (!dims_zero) {
-        return Status::corruption(FormatError::kEntryReserved,
-                                  what + ": " + label + " has a rank or dims, which must be 0 for " +
-                                      entry_kind_name(e.kind) + " entries");
-      }
-      if (e.source_index != kNoSource) {
-        return Status::corruption(FormatError::kBadSourceIndex,
-                                  what + ": " + label + " has source_index " + std::to_string(e.source_index) +
-                                      ", must be 0xFFFFFFFF for " + entry_kind_name(e.kind) + " entries");
-      }
-      const bool zstd_allowed = e.kind == EntryKind::kFile;
-      if (e.type != kEncodingRaw && !(zstd_allowed && e.type == kEncodingZstd)) {
-        return Status::corruption(FormatError::kBadEncoding,
-                                  what + ": " + label + " has encoding " + std::to_string(e.type) +
-                                      (zstd_allowed ? ", must be 0 (raw) or 1 (zstd)" : ", must be 0 (raw)"));
-      }
-      if (e.kind == EntryKind::kFile) {
-        if ((e.type == kEncodingRaw && e.original_size != e.stored_size) ||
-            e.original_size > kMaxBundledFileSize) {
-          return Status::corruption(FormatError::kBadOriginalSize,
-                                    what + ": " + label + " has original_size " + std::to_string(e.original_size) +
-                                        " (stored_size " + std::to_string(e.stored_size) +
-                                        "); raw files must have equal sizes and no file may exceed " +
-                                        std::to_string(kMaxBundledFileSize));
-        }
-      } else {
-        if (e.stored_size < 8 || e.stored_size > 8 + kMaxSafetensorsHeaderSize ||
-            e.original_size < e.stored_size) {
-          return Status::corruption(FormatError::kBadOriginalSize,
-                                    what + ": " + label + " has stored_size " + std::to_string(e.stored_size) +
-                                        " and original_size " + std::to_string(e.original_size) +
-                                        "; a source header is 8 to " + std::to_string(8 + kMaxSafetensorsHeaderSize) +
-                                        " bytes and no larger than its file");
-        }
-      }
+      MLXPACK_RETURN_IF_ERROR(check_file_or_source_fields(e, label, what));
     }
-    uint64_t end = 0;
-    if (e.data_offset < data_start || add_overflows(e.data_offset, e.stored_size, &end) || end > data_end) {
-      return Status::corruption(FormatError::kEntryOutOfBounds,
-                                what + ": " + label + " has data_offset " + std::to_string(e.data_offset) +
-                                    " and stored_size " + std::to_string(e.stored_size) +
-                                    ", outside the data region [" + std::to_string(data_start) + ", " +
-                                    std::to_string(data_end) + ")");
-    }
-    if (e.data_offset % sb.alignment != 0) {
-      return Status::corruption(FormatError::kMisaligned,
-                                what + ": " + label + " has data_offset " + std::to_string(e.data_offset) +
-                                    ", not a multiple of the alignment " + std::to_string(sb.alignment));
-    }
+    MLXPACK_RETURN_IF_ERROR(check_region(e, label, superblock_, what));
     regions.push_back({e.data_offset, e.stored_size});
     if (e.kind == EntryKind::kTensor && e.source_index != kNoSource) {
-      uint64_t& sum = source_bytes[e.source_index];
       // Cannot overflow: every region lies inside a file smaller than 2^64.
-      sum += e.stored_size;
+      source_bytes[e.source_index] += e.stored_size;
     }
   }
-
   // Every source's header and tensors add up to the original file.
   for (uint64_t s = 0; s < source_count_; ++s) {
     const Entry src = entry(first_source_ + s);
@@ -391,31 +447,7 @@ Status IndexView::validate_entries(const std::string& what) {
     }
   }
 
-  // Exact coverage: sorted by offset, each region starts at the first aligned
-  // offset after the previous one, and the index follows the last.
-  std::sort(regions.begin(), regions.end(), [](const Region& a, const Region& b) {
-    return a.offset != b.offset ? a.offset < b.offset : a.size < b.size;
-  });
-  uint64_t cursor = data_start;
-  for (const Region& r : regions) {
-    uint64_t expected = 0;
-    align_up(cursor, sb.alignment, &expected);  // cursor <= data_end < 2^62: no overflow
-    if (r.offset != expected) {
-      return Status::corruption(FormatError::kOverlapOrHole,
-                                what + ": a region starts at " + std::to_string(r.offset) + " where the layout puts the next one at " +
-                                    std::to_string(expected) + (r.offset < expected ? " (overlap)" : " (hole)"));
-    }
-    cursor = r.offset + r.size;
-  }
-  uint64_t expected_index = 0;
-  align_up(cursor, sb.alignment, &expected_index);
-  if (expected_index != sb.index_offset) {
-    return Status::corruption(FormatError::kOverlapOrHole,
-                              what + ": the data region ends at " + std::to_string(cursor) +
-                                  " but the index starts at " + std::to_string(sb.index_offset) +
-                                  " (expected " + std::to_string(expected_index) + ")");
-  }
-  return Status::ok();
+  return check_coverage(std::move(regions), superblock_, what);
 }
 
 }  // namespace mlxpack
