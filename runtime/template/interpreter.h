@@ -43,7 +43,8 @@ class Interpreter {
   void execute_block(const NodeList& body, const EnvPtr& env, std::string* out);
   Value call(const Value& callee, CallArgs& args, const EnvPtr& env, int line);
 
-  // Filters, tests and attribute access (builtins.cpp).
+  // Filters, tests and attribute access (builtins/dispatch.cpp), and the
+  // global functions (builtins/globals.cpp).
   Value apply_filter(const Value& operand, const Node& filter, const EnvPtr& env);
   bool apply_test(const std::string& name, const Value& operand, const std::vector<Value>& args, int line);
   Value get_member(const Value& object, const Value& property, int line);

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 
+#include "runtime/template/builtins/builtins.h"
 #include "runtime/template/value.h"
 
 namespace mlxpack {
@@ -89,6 +91,45 @@ TEST(ChatTemplate, FiltersTestsAndMethods) {
             "truetruetruetruetruetruetrue");
   EXPECT_EQ(render("{{ d.get('a') }}{{ d.get('z', 'dflt') }}{{ d|dictsort }}", R"({"d": {"b": 2, "a": 1}})"),
             "1dflt[[\"a\", 1], [\"b\", 2]]");
+}
+
+// The dispatch rule of filters: a name may have a row for strings and one
+// for lists; a name no row takes is tried as a dict's method, and only a
+// dict's; anything else is an error naming the filter and the operand.
+TEST(ChatTemplate, FiltersDispatchByOperandWithOneFallbackToDictMethods) {
+  EXPECT_EQ(render("{{ 'héllo'|first }}|{{ [1, 2]|first }}|{{ 'héllo'|reverse }}|{{ [1, 2]|reverse }}|{{ 'ab'|list }}"),
+            "h|1|olléh|[2, 1]|[\"a\", \"b\"]");
+  EXPECT_EQ(render("{{ d|keys }}|{{ d|values }}|{{ d|items }}", R"({"d": {"b": 2, "a": 1}})"),
+            "[\"b\", \"a\"]|[2, 1]|[[\"b\", 2], [\"a\", 1]]");
+  EXPECT_EQ(render("{{ 'ab'|keys }}"), "ERROR: line 1: filter 'keys' cannot be applied to a string");
+  EXPECT_EQ(render("{{ [1]|upper }}"), "ERROR: line 1: filter 'upper' cannot be applied to a list");
+  EXPECT_EQ(render("{{ d|upper }}", R"({"d": {}})"), "ERROR: line 1: filter 'upper' cannot be applied to a dict");
+  EXPECT_EQ(render("{{ d|nosuch }}", R"({"d": {}})"), "ERROR: line 1: filter 'nosuch' cannot be applied to a dict");
+  EXPECT_EQ(render("{% set ns = namespace(a=1) %}{{ ns|keys }}"),
+            "ERROR: line 1: filter 'keys' cannot be applied to a namespace");
+  EXPECT_EQ(render("{{ 3 is lt 4 }}{{ 3 is ge 4 }}{{ 'a' is in 'cat' }}{{ [1, 2, 3]|select('>=', 2)|list }}"), "truefalsetrue[2, 3]");
+  EXPECT_EQ(render("{{ 3 is nosuch }}"), "ERROR: line 1: unknown test 'nosuch'");
+}
+
+// A row that repeats another's key would never be reached.
+TEST(ChatTemplate, BuiltinTablesHaveOneRowPerKey) {
+  std::set<std::pair<std::string, jinja::Operand>> filters;
+  for (const auto* table : {&jinja::value_filters(), &jinja::string_filters(), &jinja::list_filters(), &jinja::dict_filters()}) {
+    for (const jinja::FilterRow& row : *table) {
+      EXPECT_TRUE(filters.insert({row.name, row.operand}).second) << "filter " << row.name;
+      // A kAny row takes every operand, so no other row of its name is reached.
+      if (row.operand == jinja::Operand::kAny) {
+        EXPECT_EQ(filters.count({row.name, jinja::Operand::kString}) + filters.count({row.name, jinja::Operand::kArray}), 0u)
+            << row.name;
+      }
+    }
+  }
+  for (const auto* table : {&jinja::string_methods(), &jinja::list_methods(), &jinja::dict_methods()}) {
+    std::set<std::string> names;
+    for (const jinja::MethodRow& row : *table) EXPECT_TRUE(names.insert(row.name).second) << "method " << row.name;
+  }
+  std::set<std::string> tests;
+  for (const jinja::TestRow& row : jinja::test_table()) EXPECT_TRUE(tests.insert(row.name).second) << "test " << row.name;
 }
 
 TEST(ChatTemplate, RaiseExceptionReportsTheTemplatesOwnText) {
