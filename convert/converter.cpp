@@ -11,6 +11,7 @@
 #include "convert/convert_plan.h"
 #include "convert/shard_layout.h"
 #include "convert/write_outputs.h"
+#include "format/hf_config.h"
 #include "mlxpack/model_source.h"
 
 namespace mlxpack {
@@ -34,31 +35,20 @@ Status check_options(const ConvertOptions& options) {
   return Status::ok();
 }
 
-Result<json> read_config(const ModelSource& in) {
+Result<HfConfig> read_config(const ModelSource& in) {
   if (!in.has_file("config.json")) return Status::invalid_argument(in.path() + ": no config.json");
   MLXPACK_ASSIGN_OR_RETURN(std::string text, in.file("config.json"));
-  try {
-    json doc = json::parse(text);
-    if (!doc.is_object()) return Status::invalid_argument(in.path() + ": config.json is not a JSON object");
-    return doc;
-  } catch (const json::exception& e) {
-    return Status::invalid_argument(in.path() + ": config.json is not valid JSON: " + e.what());
-  }
+  return parse_hf_config(text, in.describe("config.json"));
 }
 
-ConfigFacts config_facts(const json& config) {
+ConfigFacts config_facts(const HfConfig& config) {
   ConfigFacts facts;
-  if (auto q = config.find("quantization"); q != config.end() && q->is_object()) {
-    const auto int_of = [&](const char* key) {
-      auto it = q->find(key);
-      return it != q->end() && it->is_number_integer() ? it->get<int>() : 0;
-    };
-    facts.quantization = QuantSpec{int_of("bits"), int_of("group_size")};
+  if (config.quantization) {
+    facts.quantization = QuantSpec{static_cast<int>(config.quantization->bits.value_or(0)),
+                                   static_cast<int>(config.quantization->group_size.value_or(0))};
   }
-  const auto layers = config.find("num_hidden_layers");
-  facts.num_hidden_layers = layers != config.end() && layers->is_number_integer() ? layers->get<int64_t>() : 0;
-  const auto tied = config.find("tie_word_embeddings");
-  facts.tie_word_embeddings = tied != config.end() && tied->is_boolean() && tied->get<bool>();
+  facts.num_hidden_layers = config.num_hidden_layers.value_or(0);
+  facts.tie_word_embeddings = config.tie_word_embeddings.value_or(false);
   return facts;
 }
 
@@ -117,12 +107,12 @@ Result<ConvertReport> convert_model_unguarded(const ConvertOptions& options) {
   MLXPACK_RETURN_IF_ERROR(check_options(options));
   // Lazy verification: each tensor's checksum is checked as it is read.
   MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<ModelSource> in, ModelSource::open(options.input, {VerifyMode::kLazy}));
-  MLXPACK_ASSIGN_OR_RETURN(json config, read_config(*in));
+  MLXPACK_ASSIGN_OR_RETURN(HfConfig config, read_config(*in));
   MLXPACK_ASSIGN_OR_RETURN(ConvertPlan plan, plan_conversion(*in, config_facts(config), options, &report));
   ShardLayout layout = lay_out_shards(plan.outs, options.max_shard_bytes);
   for (const Shard& s : layout.shards) report.shards.push_back(s.name);
   MLXPACK_ASSIGN_OR_RETURN(auto files,
-                           output_files(*in, rewrite_config(std::move(config), plan, options),
+                           output_files(*in, rewrite_config(std::move(config.document), plan, options),
                                         std::move(layout.index_json)));
   MLXPACK_RETURN_IF_ERROR(write_outputs(*in, plan, layout, files, options, &report));
   report.total = pool_stats(report.stats);

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "format/hf_config.h"
 #include "format/names.h"
 #include "inspect/human_size.h"
 
@@ -12,19 +13,31 @@ using nlohmann::json;
 
 namespace {
 
-std::optional<int64_t> int_field(const json& doc, const char* key) {
-  if (!doc.is_object()) return std::nullopt;
-  auto it = doc.find(key);
-  if (it == doc.end() || !it->is_number_integer()) return std::nullopt;
-  return it->get<int64_t>();
+QuantizationSummary quantization_summary(const HfQuantization& q) {
+  QuantizationSummary out;
+  out.bits = q.bits.value_or(0);
+  out.group_size = q.group_size.value_or(0);
+  out.mode = q.mode.empty() ? "affine" : q.mode;
+  return out;
 }
 
-// Multimodal configs (e.g. Llama 4, Gemma 3) keep the language model's
-// numbers under text_config; fall back to it.
-std::optional<int64_t> model_field(const json& config, const char* key) {
-  if (auto v = int_field(config, key)) return v;
-  if (auto t = config.find("text_config"); t != config.end()) return int_field(*t, key);
-  return std::nullopt;
+// The facts of config.json; MLX's "quantization" before transformers'
+// "quantization_config".
+void summarize_config(const HfConfig& config, ModelSummary* s) {
+  s->model_type = config.model_type;
+  s->architecture = config.architecture.empty() ? config.model_type : config.architecture;
+  s->hidden_size = config.hidden_size;
+  s->num_layers = config.num_hidden_layers;
+  s->num_attention_heads = config.num_attention_heads;
+  s->num_kv_heads = config.num_key_value_heads ? config.num_key_value_heads
+                                               : config.num_attention_heads;  // no GQA: one KV head per head
+  s->vocab_size = config.vocab_size;
+  for (const std::optional<HfQuantization>* q : {&config.quantization, &config.quantization_config}) {
+    if (!*q || s->quantization) continue;
+    const QuantizationSummary summary = quantization_summary(**q);
+    if (summary.bits > 0) s->quantization = summary;
+    for (const auto& [module, m] : (*q)->modules) s->layer_quantization[module] = quantization_summary(m);
+  }
 }
 
 std::string shape_text(const TensorView& t) {
@@ -37,72 +50,36 @@ std::string shape_text(const TensorView& t) {
 
 Status interpret_model_files(const std::string* config_text, const std::string* generation_text,
                              const std::string* tokenizer_config_text, const std::string& label, ModelSummary* s) {
-  const auto parse = [&](const std::string* text, const char* name) -> Result<json> {
-    if (text == nullptr) return json();
-    try {
-      json doc = json::parse(*text);
-      if (!doc.is_object()) return Status::invalid_argument(label + ": " + name + " is not a JSON object");
-      return doc;
-    } catch (const json::exception& e) {
-      return Status::invalid_argument(label + ": " + name + " is not valid JSON: " + e.what());
-    }
-  };
-  MLXPACK_ASSIGN_OR_RETURN(json config, parse(config_text, "config.json"));
-  MLXPACK_ASSIGN_OR_RETURN(json generation, parse(generation_text, "generation_config.json"));
-  MLXPACK_ASSIGN_OR_RETURN(json tokenizer_config, parse(tokenizer_config_text, "tokenizer_config.json"));
-  const auto string_field = [](const json& doc, const char* key) -> std::string {
-    auto it = doc.find(key);
-    return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-
-  if (config.is_object()) {
-    if (auto a = config.find("architectures"); a != config.end() && a->is_array() && !a->empty() && (*a)[0].is_string()) {
-      s->architecture = (*a)[0].get<std::string>();
-    }
-    s->model_type = string_field(config, "model_type");
-    if (s->architecture.empty()) s->architecture = s->model_type;
-    s->hidden_size = model_field(config, "hidden_size");
-    s->num_layers = model_field(config, "num_hidden_layers");
-    s->num_attention_heads = model_field(config, "num_attention_heads");
-    s->num_kv_heads = model_field(config, "num_key_value_heads");
-    if (!s->num_kv_heads) s->num_kv_heads = s->num_attention_heads;  // no GQA: one KV head per head
-    s->vocab_size = model_field(config, "vocab_size");
-    for (const char* key : {"quantization", "quantization_config"}) {
-      auto q = config.find(key);
-      if (q == config.end() || !q->is_object() || s->quantization) continue;
-      QuantizationSummary qs;
-      qs.bits = int_field(*q, "bits").value_or(0);
-      qs.group_size = int_field(*q, "group_size").value_or(0);
-      qs.mode = string_field(*q, "mode");
-      if (qs.mode.empty()) qs.mode = "affine";
-      if (qs.bits > 0) s->quantization = qs;
-      for (auto it = q->begin(); it != q->end(); ++it) {
-        if (!it->is_object()) continue;
-        QuantizationSummary layer;
-        layer.bits = int_field(*it, "bits").value_or(0);
-        layer.group_size = int_field(*it, "group_size").value_or(0);
-        layer.mode = string_field(*it, "mode");
-        if (layer.mode.empty()) layer.mode = "affine";
-        s->layer_quantization[it.key()] = layer;
-      }
-    }
+  // Malformed JSON is an error; a wrongly typed field is a problem the
+  // summary reports while it shows what the other files say.
+  std::optional<HfGenerationConfig> generation;
+  if (generation_text) {
+    const std::string where = label + ": generation_config.json";
+    MLXPACK_ASSIGN_OR_RETURN(const Json doc, parse_json_object(*generation_text, where));
+    auto g = read_hf_generation_config(doc, where);
+    if (g.is_ok()) generation = std::move(*g);
+    else s->config_problems.push_back(g.status().message());
   }
+  std::optional<HfConfig> config;
+  if (config_text) {
+    const std::string where = label + ": config.json";
+    MLXPACK_ASSIGN_OR_RETURN(Json doc, parse_json_object(*config_text, where));
+    auto c = read_hf_config(std::move(doc), where);
+    if (c.is_ok()) config = std::move(*c);
+    else s->config_problems.push_back(c.status().message());
+  }
+  if (config) summarize_config(*config, s);
   // generation_config.json wins over config.json, as in transformers.
-  for (const json* doc : {&generation, &config}) {
-    if (!s->bos_token_id) s->bos_token_id = int_field(*doc, "bos_token_id");
-    if (s->eos_token_ids.empty() && doc->is_object()) {
-      auto eos = doc->find("eos_token_id");
-      if (eos != doc->end() && eos->is_number_integer()) s->eos_token_ids.push_back(eos->get<int64_t>());
-      if (eos != doc->end() && eos->is_array()) {
-        for (const json& v : *eos) {
-          if (v.is_number_integer()) s->eos_token_ids.push_back(v.get<int64_t>());
-        }
-      }
-    }
+  if (generation) {
+    s->bos_token_id = generation->bos_token_id;
+    s->eos_token_ids = generation->eos_token_ids;
   }
-  if (tokenizer_config.is_object() && tokenizer_config.contains("chat_template") &&
-      !tokenizer_config["chat_template"].is_null()) {
-    s->has_chat_template = true;
+  if (config && !s->bos_token_id) s->bos_token_id = config->bos_token_id;
+  if (config && s->eos_token_ids.empty()) s->eos_token_ids = config->eos_token_ids;
+  if (tokenizer_config_text) {
+    MLXPACK_ASSIGN_OR_RETURN(const Json tokenizer_config,
+                             parse_json_object(*tokenizer_config_text, label + ": tokenizer_config.json"));
+    s->has_chat_template = find_field(tokenizer_config, "chat_template") != nullptr;
   }
   return Status::ok();
 }
@@ -186,6 +163,7 @@ std::string summary_to_text(const ModelSummary& s, bool with_tensors, const Read
   if (s.eos_token_ids.empty()) o << "-";
   for (size_t k = 0; k < s.eos_token_ids.size(); ++k) o << (k ? ", " : "") << s.eos_token_ids[k];
   o << "\n  chat template    " << (s.has_chat_template ? "yes" : "no") << "\n";
+  for (const std::string& p : s.config_problems) o << "  config problem   " << printable(p) << "\n";
   o << "bundled files (" << s.files.size() << ")\n";
   for (const auto& f : s.files) {
     o << "  " << printable(f.name) << "  " << human_size(f.size_bytes);
@@ -242,6 +220,7 @@ std::string summary_to_json(const ModelSummary& s, bool with_tensors, const Read
     for (const auto& [layer, q] : s.layer_quantization) layers[layer] = {{"bits", q.bits}, {"group_size", q.group_size}};
     j["model"]["quantization"]["layers"] = layers;
   }
+  if (!s.config_problems.empty()) j["model"]["config_problems"] = s.config_problems;
   j["files"] = json::array();
   for (const auto& f : s.files) {
     j["files"].push_back({{"name", f.name}, {"size", f.size_bytes}, {"stored_size", f.stored_size_bytes}});

@@ -41,6 +41,9 @@ struct ModelSummary {
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;
   bool has_chat_template = false;
+  // Fields of config.json or generation_config.json that are wrongly typed
+  // or out of bounds (the file's facts are then left out), one message each.
+  std::vector<std::string> config_problems;
   std::vector<NamedSize> files;
   std::vector<NamedSize> sources;
   std::map<std::string, uint64_t> tensor_count_by_dtype;
@@ -48,9 +51,10 @@ struct ModelSummary {
 };
 
 // Fills the model facts of `s` from the bundled JSON files (nullptr when a
-// file is absent). Any bytes are accepted: malformed JSON or a top level
-// that is not an object is InvalidArgument; fields of unexpected types are
-// ignored. `label` names the pack or directory in messages.
+// file is absent), read through format/hf_config.h. Any bytes are accepted:
+// malformed JSON or a top level that is not an object is InvalidArgument; a
+// config whose fields are wrongly typed is left out and its error recorded
+// in `config_problems`. `label` names the pack or directory in messages.
 Status interpret_model_files(const std::string* config, const std::string* generation_config,
                              const std::string* tokenizer_config, const std::string& label, ModelSummary* s);
 

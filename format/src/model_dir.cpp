@@ -10,6 +10,7 @@
 #include <set>
 
 #include "format/file_io.h"
+#include "format/hf_config.h"
 #include "format/names.h"
 
 namespace mlxpack {
@@ -187,15 +188,12 @@ Result<ModelDirPlan> plan_model_dir(const std::string& dir_arg) {
     }
     return Status::invalid_argument(dir_arg + ": no config.json; a model directory needs one");
   }
-  MLXPACK_ASSIGN_OR_RETURN(json config, read_json_object(dir_arg + "/config.json", dir_arg + "/config.json"));
-  if (auto a = config.find("architectures"); a != config.end() && a->is_array() && !a->empty() &&
-                                               (*a)[0].is_string()) {
-    plan.architecture = (*a)[0].get<std::string>();
-  } else if (auto m = config.find("model_type"); m != config.end() && m->is_string()) {
-    plan.architecture = m->get<std::string>();
-  } else {
-    plan.architecture = "unknown";
-  }
+  const std::string config_path = dir_arg + "/config.json";
+  MLXPACK_ASSIGN_OR_RETURN(const std::string config_text, read_file_to_string(config_path, kMaxJsonSize));
+  MLXPACK_ASSIGN_OR_RETURN(const HfConfig config, parse_hf_config(config_text, config_path));
+  plan.architecture = !config.architecture.empty() ? config.architecture
+                      : !config.model_type.empty() ? config.model_type
+                                                   : "unknown";
   if (safetensors_files.empty()) {
     return Status::invalid_argument(dir_arg + ": no .safetensors weights found");
   }

@@ -66,7 +66,8 @@ struct ModelConfig {
   std::map<std::string, QuantOverride> quant_overrides;
 };
 
-// Parses config.json text. `label` names the file in messages. Errors:
+// Parses config.json text (format/hf_config.h) and checks it against what
+// the engine computes. `label` names the file in messages. Errors:
 // InvalidArgument naming the field, its value and the limit; Unsupported for
 // an architecture not in the table (naming it and listing the supported
 // ones) or a rope_scaling type the runtime lacks.

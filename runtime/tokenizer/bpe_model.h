@@ -20,7 +20,7 @@
 #include "mlxpack/status.h"
 #include "mlxpack/tokenizer.h"
 #include "runtime/tokenizer/flat_map.h"
-#include "runtime/tokenizer/json_fields.h"
+#include "format/json_fields.h"
 
 namespace mlxpack::tokenizer {
 

@@ -9,7 +9,7 @@
 #include "runtime/tokenizer/added_vocabulary.h"
 #include "runtime/tokenizer/bpe_model.h"
 #include "runtime/tokenizer/decoder.h"
-#include "runtime/tokenizer/json_fields.h"
+#include "format/json_fields.h"
 #include "runtime/tokenizer/normalizer.h"
 #include "runtime/tokenizer/pattern.h"
 #include "runtime/tokenizer/post_processor.h"

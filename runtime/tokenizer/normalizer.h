@@ -10,7 +10,7 @@
 #include <string>
 
 #include "mlxpack/status.h"
-#include "runtime/tokenizer/json_fields.h"
+#include "format/json_fields.h"
 
 namespace mlxpack::tokenizer {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "mlxpack/status.h"
-#include "runtime/tokenizer/json_fields.h"
+#include "format/json_fields.h"
 #include "runtime/tokenizer/regex.h"
 
 namespace mlxpack::tokenizer {

@@ -12,7 +12,7 @@
 
 #include "mlxpack/status.h"
 #include "mlxpack/tokenizer.h"
-#include "runtime/tokenizer/json_fields.h"
+#include "format/json_fields.h"
 
 namespace mlxpack::tokenizer {
 

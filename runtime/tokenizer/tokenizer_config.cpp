@@ -1,17 +1,11 @@
 #include "runtime/tokenizer/tokenizer_config.h"
 
-#include "runtime/tokenizer/json_fields.h"
+#include "format/hf_config.h"  // parse_json_object
+#include "format/json_fields.h"
 
 namespace mlxpack::tokenizer {
 
 namespace {
-
-Result<Json> parse_json(std::string_view text, std::string_view origin) {
-  Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::invalid_argument(std::string(origin) + ": not valid JSON");
-  if (!j.is_object()) return Status::invalid_argument(std::string(origin) + ": expected a JSON object at the top level");
-  return j;
-}
 
 Result<std::string> token_string(const Json& obj, const char* key, const std::string& where) {
   const Json* v = find_field(obj, key);
@@ -43,7 +37,7 @@ Result<std::string> template_field(const Json& obj, const std::string& where) {
 Result<TokenizerConfig> parse_tokenizer_config(std::string_view json_text, std::string_view origin) {
   TokenizerConfig config;
   if (json_text.empty()) return config;
-  MLXPACK_ASSIGN_OR_RETURN(Json j, parse_json(json_text, origin));
+  MLXPACK_ASSIGN_OR_RETURN(Json j, parse_json_object(json_text, std::string(origin)));
   const std::string where(origin);
   MLXPACK_ASSIGN_OR_RETURN(config.bos_token, token_string(j, "bos_token", where));
   MLXPACK_ASSIGN_OR_RETURN(config.eos_token, token_string(j, "eos_token", where));
@@ -62,7 +56,7 @@ Result<TokenizerConfig> parse_tokenizer_config(std::string_view json_text, std::
 }
 
 Result<std::string> chat_template_from_json(std::string_view json_text, std::string_view origin) {
-  MLXPACK_ASSIGN_OR_RETURN(Json j, parse_json(json_text, origin));
+  MLXPACK_ASSIGN_OR_RETURN(Json j, parse_json_object(json_text, std::string(origin)));
   MLXPACK_ASSIGN_OR_RETURN(std::string t, template_field(j, std::string(origin)));
   if (t.empty()) return Status::not_found(std::string(origin) + ": has no chat_template");
   return t;

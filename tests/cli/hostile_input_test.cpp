@@ -212,7 +212,7 @@ TEST_F(HostileCliTest, AMillionStopIdsAreRefusedQuickly) {
   std::filesystem::remove(model() + "/generation_config.json");
   auto r = run("run -m " + model() + " --prompt-ids 1 -n 1");
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_TRUE(has(r.err, "field 'eos_token_id' lists 1000000 token ids, more than the limit of 1024")) << r.err;
+  EXPECT_TRUE(has(r.err, "config.json.eos_token_id: lists 1000000 token ids, more than the limit of 1024")) << r.err;
 }
 
 #if !defined(__SANITIZE_ADDRESS__)

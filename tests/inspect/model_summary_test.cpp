@@ -70,29 +70,50 @@ TEST(ModelSummaryTest, QuantizationChatTemplateAndEosListAreReported) {
 namespace mlxpack {
 namespace {
 
-// Hostile config files: wrong types are ignored, malformed JSON is an error,
-// and nothing throws.
-TEST(ModelSummaryTest, WronglyTypedFieldsAreIgnoredNotThrown) {
+// Hostile config files: a wrongly typed field is reported by its JSON path
+// while the other files are still summarized; malformed JSON is an error;
+// nothing throws.
+TEST(ModelSummaryTest, WronglyTypedFieldsAreReportedNotThrown) {
   ModelSummary s;
-  const std::string config =
-      R"({"architectures": [7], "model_type": 3, "hidden_size": "64", "num_hidden_layers": 2.5,
-          "quantization": {"bits": "4", "group_size": 64, "mode": 7, "model.layers.0.q": {"bits": 8, "mode": [1]}},
-          "eos_token_id": ["2", 3], "tie_word_embeddings": "yes"})";
-  const std::string generation = R"({"bos_token_id": {"x": 1}})";
+  const std::string config = R"({"model_type": "llama", "hidden_size": "64", "eos_token_id": 2})";
+  const std::string generation = R"({"bos_token_id": 1, "eos_token_id": [5, 6]})";
   ASSERT_TRUE(interpret_model_files(&config, &generation, nullptr, "t", &s).is_ok());
+  EXPECT_EQ(s.config_problems, std::vector<std::string>{"t: config.json.hidden_size: expected an integer, got string"});
   EXPECT_FALSE(s.hidden_size.has_value());
-  EXPECT_FALSE(s.quantization.has_value());  // bits is not an integer
-  EXPECT_EQ(s.layer_quantization.at("model.layers.0.q").bits, 8);
-  EXPECT_EQ(s.layer_quantization.at("model.layers.0.q").mode, "affine");
-  EXPECT_EQ(s.eos_token_ids, std::vector<int64_t>{3});
-  EXPECT_FALSE(s.bos_token_id.has_value());
+  EXPECT_EQ(s.architecture, "");
+  EXPECT_EQ(*s.bos_token_id, 1);
+  EXPECT_EQ(s.eos_token_ids, (std::vector<int64_t>{5, 6}));
+
+  for (const std::string bad_config :
+       {R"({"architectures": [7]})", R"({"quantization": {"bits": "4", "group_size": 64}})",
+        R"({"eos_token_id": ["2", 3]})", R"({"tie_word_embeddings": "yes"})", R"({"text_config": 1})",
+        R"({"rope_scaling": {"factor": "8"}})", R"({"quantization": {"model.layers.0.q": {"mode": [1]}}})"}) {
+    ModelSummary t;
+    ASSERT_TRUE(interpret_model_files(&bad_config, nullptr, nullptr, "t", &t).is_ok()) << bad_config;
+    ASSERT_EQ(t.config_problems.size(), 1u) << bad_config;
+    EXPECT_EQ(t.config_problems[0].rfind("t: config.json.", 0), 0u) << t.config_problems[0];
+  }
+  const std::string bad_generation = R"({"bos_token_id": {"x": 1}})";
+  ASSERT_TRUE(interpret_model_files(nullptr, &bad_generation, nullptr, "t", &s).is_ok());
+  EXPECT_EQ(s.config_problems.back(), "t: generation_config.json.bos_token_id: expected an integer, got object");
 
   const std::string broken = "{\"a\": ";
   const Status bad = interpret_model_files(&broken, nullptr, nullptr, "t", &s);
   EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.message().find("config.json is not valid JSON"), std::string::npos);
+  EXPECT_EQ(bad.message(), "t: config.json: not valid JSON");
   const std::string array = "[1]";
   EXPECT_FALSE(interpret_model_files(nullptr, &array, nullptr, "t", &s).is_ok());
+}
+
+// Multimodal configs keep the language model's sizes under text_config.
+TEST(ModelSummaryTest, SizesFallBackToTextConfig) {
+  ModelSummary s;
+  const std::string config = R"({"model_type": "gemma3", "text_config": {"hidden_size": 640, "num_hidden_layers": 3},
+                                 "num_hidden_layers": 2})";
+  ASSERT_TRUE(interpret_model_files(&config, nullptr, nullptr, "t", &s).is_ok());
+  EXPECT_EQ(*s.hidden_size, 640);
+  EXPECT_EQ(*s.num_layers, 2);
+  EXPECT_TRUE(s.config_problems.empty());
 }
 
 }  // namespace

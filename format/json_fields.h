@@ -1,11 +1,15 @@
-// Type-checked access to the fields of a tokenizer.json object. Each getter
-// names the field's path in its error ("tokenizer.json: normalizer.type: ..."),
-// so a file with a missing or wrongly typed field is reported precisely
-// instead of escaping as a nlohmann exception.
-#ifndef MLXPACK_RUNTIME_TOKENIZER_JSON_FIELDS_H_
-#define MLXPACK_RUNTIME_TOKENIZER_JSON_FIELDS_H_
+// Type-checked access to the fields of the JSON files a model brings
+// (config.json, tokenizer.json, tokenizer_config.json). Each getter names
+// the field's path in its error ("tokenizer.json.normalizer.type: ..."), so
+// a file with a missing or wrongly typed field is reported precisely instead
+// of escaping as a nlohmann exception. `where` is the path of the object
+// read: the file's label, then its keys.
+#ifndef MLXPACK_FORMAT_JSON_FIELDS_H_
+#define MLXPACK_FORMAT_JSON_FIELDS_H_
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,7 +17,7 @@
 
 #include "mlxpack/status.h"
 
-namespace mlxpack::tokenizer {
+namespace mlxpack {
 
 using Json = nlohmann::json;
 
@@ -31,6 +35,12 @@ inline const Json* find_field(const Json& obj, const char* key) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return nullptr;
   return &*it;
+}
+
+// "value V is outside [lo, hi]" for the field at `path`.
+template <typename T>
+Status outside_range(const std::string& path, const Json& value, T lo, T hi) {
+  return field_error(path, "value " + value.dump() + " is outside [" + Json(lo).dump() + ", " + Json(hi).dump() + "]");
 }
 
 inline Result<std::string> required_string(const Json& obj, const char* key, const std::string& where) {
@@ -63,11 +73,39 @@ inline Result<int64_t> required_int(const Json& obj, const char* key, const std:
   if (!v->is_number_integer()) return field_error(field_path(where, key), std::string("expected an integer, got ") + json_type_name(*v));
   const bool is_unsigned = v->is_number_unsigned();
   const int64_t value = is_unsigned ? static_cast<int64_t>(std::min<uint64_t>(v->get<uint64_t>(), INT64_MAX)) : v->get<int64_t>();
-  if (value < lo || value > hi) {
-    return field_error(field_path(where, key), "value " + v->dump() + " is outside [" + std::to_string(lo) + ", " +
-                                                   std::to_string(hi) + "]");
-  }
+  if (value < lo || value > hi) return outside_range(field_path(where, key), *v, lo, hi);
   return value;
+}
+
+// An integer in [lo, hi], or nullopt when absent or null.
+inline Result<std::optional<int64_t>> maybe_int(const Json& obj, const char* key, const std::string& where,
+                                                int64_t lo, int64_t hi) {
+  if (!find_field(obj, key)) return std::optional<int64_t>();
+  MLXPACK_ASSIGN_OR_RETURN(int64_t v, required_int(obj, key, where, lo, hi));
+  return std::optional<int64_t>(v);
+}
+
+// A number (integer or not) in [lo, hi], or nullopt when absent or null.
+inline Result<std::optional<double>> maybe_number(const Json& obj, const char* key, const std::string& where,
+                                                  double lo, double hi) {
+  const Json* v = find_field(obj, key);
+  if (!v) return std::optional<double>();
+  if (!v->is_number()) return field_error(field_path(where, key), std::string("expected a number, got ") + json_type_name(*v));
+  const double d = v->get<double>();
+  if (!(d >= lo && d <= hi)) return outside_range(field_path(where, key), *v, lo, hi);
+  return std::optional<double>(d);
+}
+
+inline Result<std::optional<bool>> maybe_bool(const Json& obj, const char* key, const std::string& where) {
+  if (!find_field(obj, key)) return std::optional<bool>();
+  MLXPACK_ASSIGN_OR_RETURN(bool v, optional_bool(obj, key, where, false));
+  return std::optional<bool>(v);
+}
+
+inline Result<std::optional<std::string>> maybe_string(const Json& obj, const char* key, const std::string& where) {
+  if (!find_field(obj, key)) return std::optional<std::string>();
+  MLXPACK_ASSIGN_OR_RETURN(std::string v, required_string(obj, key, where));
+  return std::optional<std::string>(std::move(v));
 }
 
 inline Result<const Json*> required_object(const Json& obj, const char* key, const std::string& where) {
@@ -119,6 +157,6 @@ Result<std::vector<std::unique_ptr<T>>> make_each(const Json& spec, const char* 
   return steps;
 }
 
-}  // namespace mlxpack::tokenizer
+}  // namespace mlxpack
 
-#endif  // MLXPACK_RUNTIME_TOKENIZER_JSON_FIELDS_H_
+#endif  // MLXPACK_FORMAT_JSON_FIELDS_H_
