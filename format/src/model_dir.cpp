@@ -11,6 +11,7 @@
 
 #include "format/file_io.h"
 #include "format/hf_config.h"
+#include "format/layout.h"
 #include "format/names.h"
 
 namespace mlxpack {
@@ -20,7 +21,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr uint64_t kMaxJsonSize = 64u << 20;  // config.json, index: far larger than any real one
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -40,7 +40,7 @@ bool is_pickle_weights(const std::string& name) {
 }
 
 Result<json> read_json_object(const std::string& path, const std::string& label) {
-  MLXPACK_ASSIGN_OR_RETURN(std::string text, read_file_to_string(path, kMaxJsonSize));
+  MLXPACK_ASSIGN_OR_RETURN(std::string text, read_file_to_string(path, layout::kMaxBundledFileSize));
   try {
     json doc = json::parse(text);
     if (!doc.is_object()) return Status::invalid_argument(label + ": top level is not a JSON object");
@@ -189,7 +189,7 @@ Result<ModelDirPlan> plan_model_dir(const std::string& dir_arg) {
     return Status::invalid_argument(dir_arg + ": no config.json; a model directory needs one");
   }
   const std::string config_path = dir_arg + "/config.json";
-  MLXPACK_ASSIGN_OR_RETURN(const std::string config_text, read_file_to_string(config_path, kMaxJsonSize));
+  MLXPACK_ASSIGN_OR_RETURN(const std::string config_text, read_file_to_string(config_path, layout::kMaxBundledFileSize));
   MLXPACK_ASSIGN_OR_RETURN(const HfConfig config, parse_hf_config(config_text, config_path));
   plan.architecture = !config.architecture.empty() ? config.architecture
                       : !config.model_type.empty() ? config.model_type

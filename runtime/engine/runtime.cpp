@@ -49,7 +49,6 @@ struct Runtime::Impl {
   std::unique_ptr<engine::Transformer> model;
   std::vector<int32_t> eos_ids;
   std::vector<float> logits;
-  std::vector<float> probs;  // scratch for the chosen token's log-probability
 
   // Makes room for `incoming` more positions; returns evictions made.
   Result<int> make_room(int incoming);
@@ -238,20 +237,11 @@ Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOpti
     }
     const auto s0 = Clock::now();
     event.id = sampler.sample(impl_->logits.data(), vocab);
+    const engine::LogSoftmax log_probs(impl_->logits.data(), vocab);
+    event.logprob = log_probs(event.id);
     event.top_logprobs.clear();
     if (options.logprobs > 0) {
-      for (auto [id, lp] : engine::Sampler::top_logprobs(impl_->logits.data(), vocab, options.logprobs)) {
-        event.top_logprobs.emplace_back(id, lp);
-      }
-    }
-    // The chosen token's log-probability, from the raw logits.
-    {
-      const float* l = impl_->logits.data();
-      const kernels::KernelTable* t = kernels::active_table();
-      const float mx = l[t->argmax_f32(l, vocab)];
-      impl_->probs.resize(vocab);
-      const float total = t->exp_sum(l, mx, impl_->probs.data(), vocab);
-      event.logprob = l[event.id] - mx - std::log(total);
+      for (auto [id, lp] : log_probs.top(options.logprobs)) event.top_logprobs.emplace_back(id, lp);
     }
     event.is_stop = std::find(impl_->eos_ids.begin(), impl_->eos_ids.end(), event.id) != impl_->eos_ids.end();
     sampling += seconds_since(s0);

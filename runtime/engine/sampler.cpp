@@ -62,15 +62,18 @@ int Sampler::sample(const float* logits, int vocab) {
   return candidates_[keep - 1].second;
 }
 
-std::vector<std::pair<int, float>> Sampler::top_logprobs(const float* logits, int vocab, int n) {
+LogSoftmax::LogSoftmax(const float* logits, int vocab) : logits_(logits), vocab_(vocab) {
   float max_logit = logits[0];
   for (int i = 1; i < vocab; ++i) max_logit = std::max(max_logit, logits[i]);
   double total = 0.0;
   for (int i = 0; i < vocab; ++i) total += std::exp(static_cast<double>(logits[i]) - max_logit);
-  const double log_total = std::log(total) + max_logit;
-  std::vector<std::pair<int, float>> all(vocab);
-  for (int i = 0; i < vocab; ++i) all[i] = {i, static_cast<float>(logits[i] - log_total)};
-  n = std::min(n, vocab);
+  log_total_ = std::log(total) + max_logit;
+}
+
+std::vector<std::pair<int, float>> LogSoftmax::top(int n) const {
+  std::vector<std::pair<int, float>> all(vocab_);
+  for (int i = 0; i < vocab_; ++i) all[i] = {i, (*this)(i)};
+  n = std::min(n, vocab_);
   std::partial_sort(all.begin(), all.begin() + n, all.end(), [](const auto& a, const auto& b) {
     return a.second > b.second || (a.second == b.second && a.first < b.first);
   });

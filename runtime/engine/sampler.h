@@ -23,15 +23,29 @@ class Sampler {
   explicit Sampler(const SamplerOptions& options);
   int sample(const float* logits, int vocab);
 
-  // The n most likely tokens with their log-probabilities under the model's
-  // own distribution (log-softmax of the raw logits), best first.
-  static std::vector<std::pair<int, float>> top_logprobs(const float* logits, int vocab, int n);
-
  private:
   double uniform();  // [0, 1)
   SamplerOptions options_;
   uint64_t state_;
   std::vector<std::pair<float, int>> candidates_;  // reused: no allocation per token
+};
+
+// Log-probabilities under the model's own distribution: the log-softmax of
+// the raw logits, log p(i) = logits[i] - log(sum of exp(logits)), the sum
+// taken once in double. The chosen token's logprob and the top candidates
+// come from this one object, so they agree to the last bit.
+class LogSoftmax {
+ public:
+  LogSoftmax(const float* logits, int vocab);
+  float operator()(int id) const { return static_cast<float>(logits_[id] - log_total_); }
+  // The n most likely tokens with their log-probabilities, best first
+  // (lowest id on a tie).
+  std::vector<std::pair<int, float>> top(int n) const;
+
+ private:
+  const float* logits_;
+  int vocab_;
+  double log_total_;
 };
 
 }  // namespace mlxpack::engine

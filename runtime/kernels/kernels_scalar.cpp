@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "format/half.h"
 #include "runtime/kernels/affine_rows.h"
 #include "runtime/kernels/kernel_table.h"
 
@@ -20,74 +21,19 @@ void axpy_f32(float a, const float* x, float* y, int n) {
   for (int i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-float half_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: normalize
-      int e = -1;
-      do {
-        ++e;
-        mant <<= 1;
-      } while ((mant & 0x400u) == 0);
-      bits = sign | (static_cast<uint32_t>(127 - 15 - e) << 23) | ((mant & 0x3ffu) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 void f16_to_f32(const uint16_t* in, float* out, int n) {
-  for (int i = 0; i < n; ++i) out[i] = half_to_float(in[i]);
-}
-
-// Round to nearest even, as F16C's vcvtps2ph: overflow to infinity, NaN
-// kept quiet with its top payload bits, subnormal halves below 2^-14.
-uint16_t float_to_half(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
-  const uint32_t a = x & 0x7fffffffu;
-  if (a > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u | ((a >> 13) & 0x3ffu));  // NaN
-  if (a >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // >= 65520 (or inf): inf
-  uint32_t h, rem, half;
-  if (a >= 0x38800000u) {  // normal half: rebias the exponent, drop 13 bits
-    h = (a >> 13) - (112u << 10);
-    rem = a & 0x1fffu;
-    half = 0x1000u;
-  } else {
-    if (a < 0x33000000u) return sign;  // below 2^-25 (a tie at 2^-25 goes to even 0)
-    // Subnormal half: units of 2^-24; value = mant * 2^(e - 150).
-    const uint32_t e = a >> 23, mant = (a & 0x7fffffu) | 0x800000u, shift = 126 - e;
-    h = mant >> shift;
-    rem = mant & ((1u << shift) - 1);
-    half = 1u << (shift - 1);
-  }
-  if (rem > half || (rem == half && (h & 1u))) ++h;  // a carry into the exponent is still right
-  return static_cast<uint16_t>(sign | h);
+  for (int i = 0; i < n; ++i) out[i] = mlxpack::f16_to_f32(in[i]);
 }
 
 void f32_to_f16(const float* in, uint16_t* out, int n) {
-  for (int i = 0; i < n; ++i) out[i] = float_to_half(in[i]);
+  for (int i = 0; i < n; ++i) out[i] = mlxpack::f32_to_f16(in[i]);
 }
 
 inline float kv_at(const float* p, uint64_t i) { return p[i]; }
-inline float kv_at(const uint16_t* p, uint64_t i) { return half_to_float(p[i]); }
+inline float kv_at(const uint16_t* p, uint64_t i) { return mlxpack::f16_to_f32(p[i]); }
 
 void bf16_to_f32(const uint16_t* in, float* out, int n) {
-  for (int i = 0; i < n; ++i) {
-    const uint32_t bits = static_cast<uint32_t>(in[i]) << 16;
-    std::memcpy(&out[i], &bits, 4);
-  }
+  for (int i = 0; i < n; ++i) out[i] = mlxpack::bf16_to_f32(in[i]);
 }
 
 void unpack4(const uint8_t* packed, uint8_t* out, int n) {

@@ -190,7 +190,7 @@ TEST(Sampling, SeededGreedyTopKAndTopPBehave) {
     EXPECT_LT(k2.sample(logits.data(), 4), 2);
     EXPECT_LT(p9.sample(logits.data(), 4), 2);
   }
-  const auto top = engine::Sampler::top_logprobs(logits.data(), 4, 2);
+  const auto top = engine::LogSoftmax(logits.data(), 4).top(2);
   ASSERT_EQ(top.size(), 2u);
   EXPECT_EQ(top[0].first, 1);
   EXPECT_NEAR(top[0].second, std::log(3 / z), 1e-5);
@@ -214,6 +214,28 @@ TEST(Sampling, ASeedReproducesAGenerationAndAnotherSeedDiffers) {
   };
   EXPECT_EQ(sample(7), sample(7));
   EXPECT_NE(sample(7), sample(8));
+}
+
+// The chosen token's logprob and the top candidates come from one
+// log-softmax: under greedy decoding the first candidate is the chosen token
+// with the very same float.
+TEST(Sampling, TheChosenLogprobIsTheFirstCandidatesUnderGreedy) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  auto rt = Runtime::open(dir);
+  ASSERT_TRUE(rt.is_ok());
+  GenerationOptions g;
+  g.max_tokens = 40;
+  g.logprobs = 3;
+  int checked = 0;
+  ASSERT_TRUE((*rt)->generate({1}, g, [&](const TokenEvent& e) {
+    EXPECT_EQ(e.top_logprobs.size(), 3u);
+    EXPECT_EQ(e.top_logprobs[0].first, e.id);
+    EXPECT_EQ(e.top_logprobs[0].second, e.logprob) << "token " << checked;
+    ++checked;
+    return true;
+  }, nullptr).is_ok());
+  EXPECT_EQ(checked, 40);
 }
 
 TEST(LongGeneration, StreamingEvictionKeepsGoingPastTheContext) {
