@@ -49,6 +49,7 @@ struct Runtime::Impl {
   std::unique_ptr<engine::Transformer> model;
   std::vector<int32_t> eos_ids;
   std::vector<float> logits;
+  std::vector<float> exps;  // scratch of the log-softmax
 
   // Makes room for `incoming` more positions; returns evictions made.
   Result<int> make_room(int incoming);
@@ -237,7 +238,7 @@ Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOpti
     }
     const auto s0 = Clock::now();
     event.id = sampler.sample(impl_->logits.data(), vocab);
-    const engine::LogSoftmax log_probs(impl_->logits.data(), vocab);
+    const engine::LogSoftmax log_probs(impl_->logits.data(), vocab, &impl_->exps);
     event.logprob = log_probs(event.id);
     event.top_logprobs.clear();
     if (options.logprobs > 0) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/kernels/kernel_table.h"
 #include "runtime/kernels/linear.h"
 
 namespace mlxpack::engine {
@@ -62,12 +63,12 @@ int Sampler::sample(const float* logits, int vocab) {
   return candidates_[keep - 1].second;
 }
 
-LogSoftmax::LogSoftmax(const float* logits, int vocab) : logits_(logits), vocab_(vocab) {
-  float max_logit = logits[0];
-  for (int i = 1; i < vocab; ++i) max_logit = std::max(max_logit, logits[i]);
-  double total = 0.0;
-  for (int i = 0; i < vocab; ++i) total += std::exp(static_cast<double>(logits[i]) - max_logit);
-  log_total_ = std::log(total) + max_logit;
+LogSoftmax::LogSoftmax(const float* logits, int vocab, std::vector<float>* scratch) : logits_(logits), vocab_(vocab) {
+  const kernels::KernelTable* t = kernels::active_table();
+  const float max_logit = logits[t->argmax_f32(logits, vocab)];
+  scratch->resize(static_cast<size_t>(vocab));
+  const float total = t->exp_sum(logits, max_logit, scratch->data(), vocab);
+  log_total_ = static_cast<double>(max_logit) + std::log(static_cast<double>(total));
 }
 
 std::vector<std::pair<int, float>> LogSoftmax::top(int n) const {

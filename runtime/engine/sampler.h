@@ -32,11 +32,13 @@ class Sampler {
 
 // Log-probabilities under the model's own distribution: the log-softmax of
 // the raw logits, log p(i) = logits[i] - log(sum of exp(logits)), the sum
-// taken once in double. The chosen token's logprob and the top candidates
-// come from this one object, so they agree to the last bit.
+// taken once per token with the active kernels' exp_sum (it runs on every
+// decoded token, so it must cost microseconds). The chosen token's logprob
+// and the top candidates come from this one object, so they agree to the
+// last bit. `scratch` receives the exponentials.
 class LogSoftmax {
  public:
-  LogSoftmax(const float* logits, int vocab);
+  LogSoftmax(const float* logits, int vocab, std::vector<float>* scratch);
   float operator()(int id) const { return static_cast<float>(logits_[id] - log_total_); }
   // The n most likely tokens with their log-probabilities, best first
   // (lowest id on a tie).

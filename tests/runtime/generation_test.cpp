@@ -190,7 +190,8 @@ TEST(Sampling, SeededGreedyTopKAndTopPBehave) {
     EXPECT_LT(k2.sample(logits.data(), 4), 2);
     EXPECT_LT(p9.sample(logits.data(), 4), 2);
   }
-  const auto top = engine::LogSoftmax(logits.data(), 4).top(2);
+  std::vector<float> scratch;
+  const auto top = engine::LogSoftmax(logits.data(), 4, &scratch).top(2);
   ASSERT_EQ(top.size(), 2u);
   EXPECT_EQ(top[0].first, 1);
   EXPECT_NEAR(top[0].second, std::log(3 / z), 1e-5);
