@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <utility>
 
 namespace mlxpack::cli {
 
@@ -59,6 +61,28 @@ CLI::Validator recipe_check() {
         return "'" + v + "' is neither a recipe name (mixed_2_6, mixed_3_4, mixed_3_6, mixed_4_6) nor an existing file";
       },
       "NAME|FILE");
+}
+
+std::string with_flag_names(std::string message) {
+  static const std::pair<const char*, const char*> kFlags[] = {
+      {"RuntimeOptions.threads", "--threads"},
+      {"RuntimeOptions.context_size", "--context-size"},
+      {"RuntimeOptions.num_sink_tokens", "--num-sink-tokens"},
+      {"RuntimeOptions.eviction_batch_percent", "--eviction-batch-percent"},
+      {"GenerationOptions.max_tokens", "--max-tokens"},
+      {"GenerationOptions.temperature", "--temp"},
+      {"GenerationOptions.top_p", "--top-p"},
+      {"GenerationOptions.top_k", "--top-k"},
+      {"GenerationOptions.logprobs", "--logprobs"},
+      {"QuantOptions.recipe", "--q-recipe"},
+  };
+  for (const auto& [field, flag] : kFlags) {
+    const std::string from(field);
+    for (size_t at = message.find(from); at != std::string::npos; at = message.find(from, at + std::strlen(flag))) {
+      message.replace(at, from.size(), flag);
+    }
+  }
+  return message;
 }
 
 }  // namespace mlxpack::cli

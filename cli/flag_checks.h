@@ -18,6 +18,11 @@ CLI::Validator bits_group_check();
 // A recipe name (mixed_2_6, mixed_3_4, mixed_3_6, mixed_4_6) or an existing file.
 CLI::Validator recipe_check();
 
+// `message` with each library option field it names ("RuntimeOptions.threads")
+// replaced by the flag that sets it ("--threads"): the libraries speak of
+// their options, the CLI of its flags.
+std::string with_flag_names(std::string message);
+
 }  // namespace mlxpack::cli
 
 #endif  // MLXPACK_CLI_FLAG_CHECKS_H_

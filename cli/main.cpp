@@ -5,13 +5,14 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/flag_checks.h"
 #include "format/names.h"
 
 namespace mlxpack::cli {
 
 int report_error(const char* command, const Status& status) {
   // Messages quote file names, fields and values from the input: escaped.
-  std::fprintf(stderr, "mlxpack %s: error: %s\n", command, printable(status.to_string()).c_str());
+  std::fprintf(stderr, "mlxpack %s: error: %s\n", command, printable(with_flag_names(status.to_string())).c_str());
   return exit_code_for(status);
 }
 

@@ -90,7 +90,7 @@ Result<QuantPlanner> QuantPlanner::create(const QuantOptions& options, int64_t n
   } else if (!r.empty()) {
     Result<std::string> text = read_file_to_string(r, 1u << 20);
     if (!text.is_ok()) {
-      return Status::invalid_argument("--q-recipe '" + r +
+      return Status::invalid_argument("QuantOptions.recipe '" + r +
                                       "' is neither a recipe name (mixed_2_6, mixed_3_4, mixed_3_6, mixed_4_6) "
                                       "nor a readable JSON file: " + text.status().message());
     }

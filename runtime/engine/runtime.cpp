@@ -30,6 +30,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// Messages name the option's field ("RuntimeOptions.threads"); the CLI
+// shows its flag instead (cli/flag_checks.cpp).
 Status check_option(const char* name, int value, int lo, int hi) {
   if (value < lo || value > hi) {
     return Status::invalid_argument(std::string(name) + " is " + std::to_string(value) + ", outside [" +
@@ -71,10 +73,10 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const std::string& model_root, co
 Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& model_root, const RuntimeOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  MLXPACK_RETURN_IF_ERROR(check_option("--threads", options.threads, 0, 256));
-  MLXPACK_RETURN_IF_ERROR(check_option("--context-size", options.context_size, 0, 1 << 22));
-  MLXPACK_RETURN_IF_ERROR(check_option("--eviction-batch-percent", options.eviction_batch_percent, 1, 100));
-  MLXPACK_RETURN_IF_ERROR(check_option("prefill batch", options.prefill_batch, 1, 4096));
+  MLXPACK_RETURN_IF_ERROR(check_option("RuntimeOptions.threads", options.threads, 0, 256));
+  MLXPACK_RETURN_IF_ERROR(check_option("RuntimeOptions.context_size", options.context_size, 0, 1 << 22));
+  MLXPACK_RETURN_IF_ERROR(check_option("RuntimeOptions.eviction_batch_percent", options.eviction_batch_percent, 1, 100));
+  MLXPACK_RETURN_IF_ERROR(check_option("RuntimeOptions.prefill_batch", options.prefill_batch, 1, 4096));
 
   MLXPACK_ASSIGN_OR_RETURN(impl->source, ModelSource::open(model_root));
   const ModelSource& src = *impl->source;
@@ -114,7 +116,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& mode
 
   const int context = options.context_size > 0 ? options.context_size : std::min(config.max_position_embeddings, 4096);
   if (options.num_sink_tokens < 0 || options.num_sink_tokens >= context - 1) {
-    return Status::invalid_argument("--num-sink-tokens is " + std::to_string(options.num_sink_tokens) +
+    return Status::invalid_argument("RuntimeOptions.num_sink_tokens is " + std::to_string(options.num_sink_tokens) +
                                     ", but must be at least 0 and leave room in a context of " +
                                     std::to_string(context) + " (at most " + std::to_string(context - 2) + ")");
   }
@@ -134,7 +136,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& mode
   const long page = ::sysconf(_SC_PAGESIZE);
   const uint64_t memory = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
   if (memory > 0 && kv_bytes > memory) {
-    return Status::invalid_argument("--context-size " + std::to_string(context) + ": the KV cache would take " +
+    return Status::invalid_argument("RuntimeOptions.context_size " + std::to_string(context) + ": the KV cache would take " +
                                     std::to_string(kv_bytes) + " bytes, more than this machine's " +
                                     std::to_string(memory) + " bytes of memory");
   }
@@ -171,7 +173,7 @@ Result<int> Runtime::Impl::make_room(int incoming) {
   const int needed = cache.length() + incoming - capacity;
   if (needed > evictable || incoming > capacity - sinks) {
     return Status::invalid_argument("the input is " + std::to_string(incoming) + " tokens but the context holds " +
-                                    std::to_string(capacity) + " (--context-size) of which " + std::to_string(sinks) +
+                                    std::to_string(capacity) + " (RuntimeOptions.context_size) of which " + std::to_string(sinks) +
                                     " are sink tokens" +
                                     (cache.length() > 0 ? " and " + std::to_string(cache.length()) + " are in use" : "") +
                                     ": shorten the prompt or raise --context-size");
@@ -205,14 +207,14 @@ Status Runtime::feed(const std::vector<int32_t>& input) {
 Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOptions& options,
                          const std::function<bool(const TokenEvent&)>& on_token, GenerationStats* stats) {
   if (input.empty()) return Status::invalid_argument("the prompt is empty: give text or token ids");
-  MLXPACK_RETURN_IF_ERROR(check_option("--max-tokens", options.max_tokens, 0, 1 << 30));
-  MLXPACK_RETURN_IF_ERROR(check_option("--top-k", options.top_k, 0, 1 << 30));
-  MLXPACK_RETURN_IF_ERROR(check_option("--logprobs", options.logprobs, 0, 1000));
+  MLXPACK_RETURN_IF_ERROR(check_option("GenerationOptions.max_tokens", options.max_tokens, 0, 1 << 30));
+  MLXPACK_RETURN_IF_ERROR(check_option("GenerationOptions.top_k", options.top_k, 0, 1 << 30));
+  MLXPACK_RETURN_IF_ERROR(check_option("GenerationOptions.logprobs", options.logprobs, 0, 1000));
   if (!(options.temperature >= 0.0f && options.temperature <= 100.0f)) {
-    return Status::invalid_argument("--temp is " + std::to_string(options.temperature) + ", outside [0, 100]");
+    return Status::invalid_argument("GenerationOptions.temperature is " + std::to_string(options.temperature) + ", outside [0, 100]");
   }
   if (!(options.top_p > 0.0f && options.top_p <= 1.0f)) {
-    return Status::invalid_argument("--top-p is " + std::to_string(options.top_p) + ", outside (0, 1]");
+    return Status::invalid_argument("GenerationOptions.top_p is " + std::to_string(options.top_p) + ", outside (0, 1]");
   }
   GenerationStats local;
   GenerationStats& st = stats != nullptr ? *stats : local;

@@ -345,10 +345,10 @@ TEST_F(RuntimeErrors, BadOptionsAndPromptsGetErrorsNamingTheLimit) {
   RuntimeOptions o;
   o.context_size = 16;
   o.num_sink_tokens = 16;
-  EXPECT_NE(error_of(o).find("--num-sink-tokens is 16"), std::string::npos) << error_of(o);
+  EXPECT_NE(error_of(o).find("RuntimeOptions.num_sink_tokens is 16"), std::string::npos) << error_of(o);
   o.num_sink_tokens = 4;
   o.eviction_batch_percent = 0;
-  EXPECT_NE(error_of(o).find("--eviction-batch-percent is 0, outside [1, 100]"), std::string::npos);
+  EXPECT_NE(error_of(o).find("RuntimeOptions.eviction_batch_percent is 0, outside [1, 100]"), std::string::npos);
   o.eviction_batch_percent = 10;
   auto rt = Runtime::open(dir_.path(), o);
   ASSERT_TRUE(rt.is_ok()) << rt.status().to_string();
@@ -357,7 +357,7 @@ TEST_F(RuntimeErrors, BadOptionsAndPromptsGetErrorsNamingTheLimit) {
     return (*rt)->generate(ids, g, [](const TokenEvent&) { return true; }, nullptr);
   };
   Status s = gen(std::vector<int32_t>(20, 5));
-  EXPECT_NE(s.message().find("the input is 20 tokens but the context holds 16 (--context-size) of which 4 are sink"),
+  EXPECT_NE(s.message().find("the input is 20 tokens but the context holds 16 (RuntimeOptions.context_size) of which 4 are sink"),
             std::string::npos)
       << s.to_string();
   s = gen({5, 96});
@@ -366,7 +366,7 @@ TEST_F(RuntimeErrors, BadOptionsAndPromptsGetErrorsNamingTheLimit) {
   EXPECT_NE(gen({}).message().find("the prompt is empty"), std::string::npos);
   GenerationOptions g;
   g.top_p = 0.0f;
-  EXPECT_NE(gen({5}, g).message().find("--top-p is 0"), std::string::npos);
+  EXPECT_NE(gen({5}, g).message().find("GenerationOptions.top_p is 0"), std::string::npos);
   // After errors the runtime still works.
   EXPECT_TRUE(gen({5, 6}).is_ok());
 }
