@@ -16,22 +16,8 @@
 namespace mlxpack {
 namespace {
 
-struct CliRun {
-  int exit_code;
-  std::string out;  // stdout and stderr
-};
-
-CliRun run(const std::string& args) {
-  const std::string cmd = std::string(MLXPACK_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  CliRun r{-1, ""};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+// stdout and stderr together in `out`.
+test::CommandResult run(const std::string& args) { return test::run_command(std::string(MLXPACK_CLI_PATH) + " " + args); }
 
 class CliTest : public ::testing::Test {
  protected:
@@ -44,7 +30,7 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, PositionalAndFlagFormsWork) {
-  CliRun p = run("pack " + dir_.file("m") + " " + pack_);
+  test::CommandResult p = run("pack " + dir_.file("m") + " " + pack_);
   ASSERT_EQ(p.exit_code, 0) << p.out;
   EXPECT_NE(p.out.find("LlamaForCausalLM"), std::string::npos);
   EXPECT_NE(p.out.find("model.safetensors"), std::string::npos);
@@ -52,7 +38,7 @@ TEST_F(CliTest, PositionalAndFlagFormsWork) {
   EXPECT_EQ(run("info --input " + pack_ + " --tensors").exit_code, 0);
   EXPECT_EQ(run("verify " + pack_).exit_code, 0);
   EXPECT_EQ(run("verify --input " + pack_ + " --threads 2").exit_code, 0);
-  CliRun e = run("extract --input " + pack_ + " --output " + dir_.file("out"));
+  test::CommandResult e = run("extract --input " + pack_ + " --output " + dir_.file("out"));
   ASSERT_EQ(e.exit_code, 0) << e.out;
   EXPECT_EQ(test::read_file(dir_.file("out/model.safetensors")), test::read_file(dir_.file("m/model.safetensors")));
   EXPECT_EQ(run("extract " + pack_ + " " + dir_.file("one") + " --file config.json").exit_code, 0);
@@ -61,7 +47,7 @@ TEST_F(CliTest, PositionalAndFlagFormsWork) {
 
 TEST_F(CliTest, InfoJsonIsMachineReadable) {
   ASSERT_EQ(run("pack --input " + dir_.file("m") + " --output " + pack_).exit_code, 0);
-  CliRun r = run("info --json " + pack_);
+  test::CommandResult r = run("info --json " + pack_);
   ASSERT_EQ(r.exit_code, 0);
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["model"]["num_key_value_heads"], 1);
@@ -75,7 +61,7 @@ TEST_F(CliTest, UsageErrorsExitWith2) {
   EXPECT_EQ(run("info --bogus x").exit_code, 2);
   EXPECT_EQ(run("--help").exit_code, 0);
   ASSERT_EQ(run("pack " + dir_.file("m") + " " + pack_).exit_code, 0);
-  CliRun again = run("pack " + dir_.file("m") + " " + pack_);
+  test::CommandResult again = run("pack " + dir_.file("m") + " " + pack_);
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_NE(again.out.find("--force"), std::string::npos);
   EXPECT_EQ(run("pack --force " + dir_.file("m") + " " + pack_).exit_code, 0);
@@ -84,12 +70,12 @@ TEST_F(CliTest, UsageErrorsExitWith2) {
 
 TEST_F(CliTest, InvalidInputExitsWith3AndIOFailureWith4) {
   test::write_file(dir_.file("notapack"), "{\"a\":1}");
-  CliRun r = run("info " + dir_.file("notapack"));
+  test::CommandResult r = run("info " + dir_.file("notapack"));
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.out.find("not an mlxpack file"), std::string::npos) << r.out;
   EXPECT_EQ(run("verify " + dir_.file("absent.mlxpack")).exit_code, 4);
   std::filesystem::remove(dir_.file("m/config.json"));
-  CliRun p = run("pack " + dir_.file("m") + " " + pack_);
+  test::CommandResult p = run("pack " + dir_.file("m") + " " + pack_);
   EXPECT_EQ(p.exit_code, 3);
   EXPECT_NE(p.out.find("no config.json"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(pack_));
@@ -97,16 +83,16 @@ TEST_F(CliTest, InvalidInputExitsWith3AndIOFailureWith4) {
 
 TEST_F(CliTest, VerifyNamesTheCorruptEntryAndExits3) {
   ASSERT_EQ(run("pack " + dir_.file("m") + " " + pack_).exit_code, 0);
-  CliRun info = run("info --json --tensors " + pack_);
+  test::CommandResult info = run("info --json --tensors " + pack_);
   const auto j = nlohmann::json::parse(info.out);
   const auto& first = j["tensors"]["list"][0];
   std::string bytes = test::read_file(pack_);
   bytes[first["offset"].get<uint64_t>() + 1] ^= 0x40;
   test::write_file(pack_, bytes);
-  CliRun v = run("verify " + pack_);
+  test::CommandResult v = run("verify " + pack_);
   EXPECT_EQ(v.exit_code, 3);
   EXPECT_NE(v.out.find("'" + first["name"].get<std::string>() + "'"), std::string::npos) << v.out;
-  CliRun vj = run("verify --json " + pack_);
+  test::CommandResult vj = run("verify --json " + pack_);
   EXPECT_EQ(vj.exit_code, 3);
   EXPECT_EQ(nlohmann::json::parse(vj.out)["corrupt"][0]["name"], first["name"]);
 }
@@ -121,7 +107,7 @@ TEST_F(CliTest, ExtractRefusesATraversingPackAndWritesNothing) {
   p.bytes.replace(pos, 11, "../fig.json");
   p.reseal();
   test::write_file(dir_.file("evil.mlxpack"), p.bytes);
-  CliRun e = run("extract " + dir_.file("evil.mlxpack") + " " + dir_.file("out/inner"));
+  test::CommandResult e = run("extract " + dir_.file("evil.mlxpack") + " " + dir_.file("out/inner"));
   EXPECT_EQ(e.exit_code, 3);
   EXPECT_NE(e.out.find("bad_path"), std::string::npos) << e.out;
   EXPECT_FALSE(std::filesystem::exists(dir_.file("out/fig.json")));
@@ -135,7 +121,7 @@ TEST_F(CliTest, ConvertQuantizesWithMlxFlagsAndReports) {
                                              test::random_bytes(16384, 2)},
                                             {"model.norm.weight", DType::kF32, {64}, test::random_bytes(256, 3)},
                                         });
-  CliRun c = run("convert " + dir_.file("m") + " " + pack_ + " -q --q-bits 8 --q-group-size 32 --report --threads 2");
+  test::CommandResult c = run("convert " + dir_.file("m") + " " + pack_ + " -q --q-bits 8 --q-group-size 32 --report --threads 2");
   ASSERT_EQ(c.exit_code, 0) << c.out;
   EXPECT_NE(c.out.find("quantization report"), std::string::npos) << c.out;
   EXPECT_NE(c.out.find("bpw"), std::string::npos);
@@ -143,7 +129,7 @@ TEST_F(CliTest, ConvertQuantizesWithMlxFlagsAndReports) {
   EXPECT_EQ(j["model"]["quantization"]["bits"], 8);
   EXPECT_EQ(j["model"]["quantization"]["group_size"], 32);
 
-  CliRun d = run("convert --input " + dir_.file("m") + " --output " + dir_.file("mlx") +
+  test::CommandResult d = run("convert --input " + dir_.file("m") + " --output " + dir_.file("mlx") +
                  " --output-format mlx-dir --quantize-linear int4 --embedding-quantize 8,32 --dtype bf16");
   ASSERT_EQ(d.exit_code, 0) << d.out;
   const auto config = nlohmann::json::parse(test::read_file(dir_.file("mlx/config.json")));
@@ -157,7 +143,7 @@ TEST_F(CliTest, ConvertRejectsBadSettings) {
   for (const char* flags : {"-q --q-bits 7", "-q --q-group-size 48", "--quantize-linear int3",
                                    "--embedding-quantize 4", "--dtype f8", "--q-recipe mixed_9_9",
                                    "--output-format gguf"}) {
-    CliRun r = run("convert " + dir_.file("m") + " " + pack_ + " " + std::string(flags));
+    test::CommandResult r = run("convert " + dir_.file("m") + " " + pack_ + " " + std::string(flags));
     EXPECT_EQ(r.exit_code, 2) << flags << ": " << r.out;
     EXPECT_NE(r.out.find("error"), std::string::npos) << flags;
     EXPECT_FALSE(std::filesystem::exists(pack_)) << flags;
@@ -174,7 +160,7 @@ TEST_F(CliTest, ForceReplacesOnlyRegularFiles) {
     for (const std::string& command : {"pack " + dir_.file("m") + " " + target + " --force",
                                        "convert " + dir_.file("m") + " " + target + " --force"}) {
       SCOPED_TRACE(command);
-      CliRun r = run(command);
+      test::CommandResult r = run(command);
       EXPECT_EQ(r.exit_code, 2) << r.out;
       EXPECT_NE(r.out.find("--force replaces only regular files"), std::string::npos) << r.out;
     }
@@ -206,14 +192,14 @@ TEST_F(CliTest, MlxDirForceReplacesOnlyAPreviousOutputOfOurs) {
   // A directory with other files is refused even with --force.
   std::filesystem::create_directory(dir_.file("other"));
   test::write_file(dir_.file("other/notes.txt"), "mine");
-  CliRun r = run("convert " + m + " " + dir_.file("other") + " --output-format mlx-dir --force");
+  test::CommandResult r = run("convert " + m + " " + dir_.file("other") + " --output-format mlx-dir --force");
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("was not written by mlxpack convert"), std::string::npos) << r.out;
   EXPECT_EQ(test::read_file(dir_.file("other/notes.txt")), "mine");
   // Our own previous output is replaced, but not once a foreign file is added.
   ASSERT_EQ(run("convert " + m + " " + dir_.file("mlx") + " --output-format mlx-dir").exit_code, 0);
   EXPECT_TRUE(std::filesystem::exists(dir_.file("mlx/.mlxpack-convert-output")));
-  CliRun again = run("convert " + m + " " + dir_.file("mlx") + " --output-format mlx-dir --force --dtype bf16");
+  test::CommandResult again = run("convert " + m + " " + dir_.file("mlx") + " --output-format mlx-dir --force --dtype bf16");
   EXPECT_EQ(again.exit_code, 0) << again.out;
   test::write_file(dir_.file("mlx/notes.txt"), "mine");
   r = run("convert " + m + " " + dir_.file("mlx") + " --output-format mlx-dir --force");
@@ -236,7 +222,7 @@ TEST_F(CliTest, ForceNeverReplacesTheInput) {
         "pack " + m + " " + dir_.file("alias.safetensors") + " --force",
         "convert " + m + " " + m + "/model.safetensors --force", "convert " + pack_ + " " + pack_ + " --force"}) {
     SCOPED_TRACE(command);
-    CliRun r = run(command);
+    test::CommandResult r = run(command);
     EXPECT_EQ(r.exit_code, 3) << r.out;
     EXPECT_NE(r.out.find("the output is the input"), std::string::npos) << r.out;
   }

@@ -12,32 +12,15 @@
 namespace mlxpack {
 namespace {
 
-struct CliRun {
-  int exit_code;
-  std::string out;  // stdout only
-  std::string err;
-};
-
-CliRun run(const std::string& args, const test::TempDir& tmp) {
-  const std::string err_path = tmp.file("stderr.txt");
-  const std::string cmd = std::string(MLXPACK_CLI_PATH) + " " + args + " 2>" + err_path;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  CliRun r{-1, "", ""};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = test::read_file(err_path);
-  return r;
+test::CommandResult run(const std::string& args, const test::TempDir& tmp) {
+  return test::run_command(std::string(MLXPACK_CLI_PATH) + " " + args, tmp.file("stderr.txt"));
 }
-
 
 TEST(TokenizeCommand, PrintsIdsPiecesAndDecodes) {
   std::string dir;
   MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama3", dir);
   test::TempDir tmp;
-  CliRun r = run("tokenize --model-root " + dir + " 'Hello world'", tmp);
+  test::CommandResult r = run("tokenize --model-root " + dir + " 'Hello world'", tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "[9906, 1917]\n");  // the reference's ids for this text (reference/tokenizers/llama3.json)
   r = run("tokenize -m " + dir + " --json 'Hello world'", tmp);
@@ -59,8 +42,8 @@ TEST(TokenizeCommand, ReadsTheTokenizerBundledInAPack) {
   MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
   test::TempDir tmp;
   test::pack_or_die(dir, tmp.file("m.mlxpack"));
-  CliRun from_pack = run("tokenize --special -m " + tmp.file("m.mlxpack") + " 'Once upon a time'", tmp);
-  CliRun from_dir = run("tokenize --special -m " + dir + " 'Once upon a time'", tmp);
+  test::CommandResult from_pack = run("tokenize --special -m " + tmp.file("m.mlxpack") + " 'Once upon a time'", tmp);
+  test::CommandResult from_dir = run("tokenize --special -m " + dir + " 'Once upon a time'", tmp);
   ASSERT_EQ(from_pack.exit_code, 0) << from_pack.err;
   EXPECT_EQ(from_pack.out, from_dir.out);
   EXPECT_EQ(from_pack.out.rfind("[1, ", 0), 0u) << from_pack.out;  // BOS first with --special
@@ -71,7 +54,7 @@ TEST(TokenizeCommand, BadInputExitsWithAClearError) {
   MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama3", dir);
   test::TempDir tmp;
   test::write_file(tmp.file("bad.txt"), "ok\xff");
-  CliRun r = run("tokenize -m " + dir + " --input " + tmp.file("bad.txt"), tmp);
+  test::CommandResult r = run("tokenize -m " + dir + " --input " + tmp.file("bad.txt"), tmp);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("not valid UTF-8: invalid byte 0xff at byte offset 2"), std::string::npos) << r.err;
   r = run("tokenize -m " + dir + " --decode 'x1'", tmp);
@@ -95,7 +78,7 @@ TEST(TemplateCommand, RendersAModelsTemplateExactly) {
   test::TempDir tmp;
   test::write_file(tmp.file("ctx.json"),
                    R"({"messages": [{"role": "user", "content": "Hi"}], "add_generation_prompt": true})");
-  CliRun r = run("template --model-root " + dir + " --context " + tmp.file("ctx.json"), tmp);
+  test::CommandResult r = run("template --model-root " + dir + " --context " + tmp.file("ctx.json"), tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
   // The same template given as a file, and as a bare Jinja file.
@@ -117,7 +100,7 @@ TEST(TemplateCommand, FillsBosAndEosFromTheModelAndReadsPacks) {
   test::write_file(model.file("chat_template.jinja"), "{{ bos_token }}{{ messages[0].content }}{{ eos_token }}");
   test::pack_or_die(model.path(), tmp.file("m.mlxpack"));
   test::write_file(tmp.file("ctx.json"), R"({"messages": [{"role": "user", "content": "story"}]})");
-  CliRun r = run("template -m " + tmp.file("m.mlxpack") + " -c " + tmp.file("ctx.json"), tmp);
+  test::CommandResult r = run("template -m " + tmp.file("m.mlxpack") + " -c " + tmp.file("ctx.json"), tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "<s>story</s>");
 }
@@ -127,7 +110,7 @@ TEST(TemplateCommand, TemplateErrorsExitNonZero) {
   MLXPACK_REQUIRE_TEST_DATA("reference/chat/templates", dir);
   test::TempDir tmp;
   test::write_file(tmp.file("ctx.json"), R"({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]})");
-  CliRun r = run("template -t " + dir + "/gemma2.json -c " + tmp.file("ctx.json"), tmp);
+  test::CommandResult r = run("template -t " + dir + "/gemma2.json -c " + tmp.file("ctx.json"), tmp);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("System role not supported"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");

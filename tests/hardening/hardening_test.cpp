@@ -24,15 +24,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The exit code of `cmd`; its stdout and stderr in *out.
 int run_shell(const std::string& cmd, std::string* out = nullptr) {
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  std::string text;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) text.append(buf.data(), n);
-  const int status = ::pclose(p);
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  test::CommandResult r = test::run_command(cmd);
+  if (out) *out = std::move(r.out);
+  return r.exit_code;
 }
 
 const std::string kCli = MLXPACK_CLI_PATH;

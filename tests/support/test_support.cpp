@@ -79,14 +79,15 @@ std::vector<std::string> list_files(const std::string& dir) {
 
 CommandResult run_command(const std::string& command_line, const std::string& stderr_path) {
   CommandResult r;
-  FILE* p = ::popen((command_line + " 2>" + stderr_path).c_str(), "r");
+  const std::string redirect = stderr_path.empty() ? " 2>&1" : " 2>" + stderr_path;
+  FILE* p = ::popen((command_line + redirect).c_str(), "r");
   if (p == nullptr) return r;
   char buf[4096];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
   const int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = read_file(stderr_path);
+  if (!stderr_path.empty()) r.err = read_file(stderr_path);
   return r;
 }
 

@@ -50,14 +50,15 @@ std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
 std::vector<std::string> list_files(const std::string& dir);  // regular files, sorted, recursive, relative
 
-// Runs a shell command line; stdout is captured, stderr goes to
-// `stderr_path` and is read back.
+// Runs a shell command line (the one runner every test uses); stdout is
+// captured, stderr goes to `stderr_path` and is read back into `err`, or
+// with no path joins stdout in `out`.
 struct CommandResult {
   int exit_code = -1;  // -1 if it did not exit normally
   std::string out;
   std::string err;
 };
-CommandResult run_command(const std::string& command_line, const std::string& stderr_path);
+CommandResult run_command(const std::string& command_line, const std::string& stderr_path = "");
 
 // Deterministic pseudo-random bytes.
 std::string random_bytes(size_t n, uint64_t seed);
