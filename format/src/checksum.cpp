@@ -2,17 +2,16 @@
 
 #include <cstdio>
 
+#include "format/cpu_features.h"
 #include "format/src/checksum_impl.h"
 
 namespace mlxpack {
 namespace {
 
 const checksum_impl::Table& pick_table() {
-#if defined(__x86_64__) || defined(__i386__)
-  if (__builtin_cpu_supports("avx2")) {
+  if (cpu_features().avx2) {
     if (const checksum_impl::Table* t = checksum_impl::avx2_table()) return *t;
   }
-#endif
   return checksum_impl::generic_table();
 }
 

@@ -7,7 +7,7 @@ namespace mlxpack::engine {
 namespace {
 
 using kernels::Weight;
-using kernels::WeightKind;
+using kernels::ParamKind;
 
 std::string shape_string(const TensorView& t) {
   std::string s = "[";
@@ -25,11 +25,11 @@ std::string shape_string(std::initializer_list<uint64_t> dims) {
   return s + "]";
 }
 
-Result<WeightKind> float_kind(const TensorView& t, const std::string& what) {
+Result<ParamKind> float_kind(const TensorView& t, const std::string& what) {
   switch (t.dtype) {
-    case DType::kF32: return WeightKind::kF32;
-    case DType::kF16: return WeightKind::kF16;
-    case DType::kBF16: return WeightKind::kBF16;
+    case DType::kF32: return ParamKind::kF32;
+    case DType::kF16: return ParamKind::kF16;
+    case DType::kBF16: return ParamKind::kBF16;
     default:
       return Status::unsupported(what + ": tensor '" + std::string(t.name) + "' has dtype " + dtype_name(t.dtype) +
                                  "; the runtime reads F32, F16, BF16 and MLX affine-quantized (U32) weights");
@@ -56,7 +56,7 @@ class Binder {
       return Status::invalid_argument(source_.path() + ": tensor '" + name + "' has shape " + shape_string(t) +
                                       ", config.json implies " + shape_string({n}));
     }
-    MLXPACK_ASSIGN_OR_RETURN(WeightKind kind, float_kind(t, source_.path()));
+    MLXPACK_ASSIGN_OR_RETURN(ParamKind kind, float_kind(t, source_.path()));
     std::vector<float> out(n);
     for (uint64_t i = 0; i < n; ++i) {
       out[i] = kernels::load_scalar(static_cast<const uint8_t*>(t.data), kind, static_cast<int>(i));
@@ -120,12 +120,12 @@ class Binder {
                                       ", but config.json's quantization says " + std::to_string(declared.bits) +
                                       " bits, group size " + std::to_string(declared.group_size));
     }
-    MLXPACK_ASSIGN_OR_RETURN(WeightKind scale_kind, float_kind(scales, source_.path()));
+    MLXPACK_ASSIGN_OR_RETURN(ParamKind scale_kind, float_kind(scales, source_.path()));
     if (biases.dtype != scales.dtype) {
       return Status::invalid_argument(source_.path() + ": '" + prefix + ".biases' is " + dtype_name(biases.dtype) +
                                       " but '" + prefix + ".scales' is " + dtype_name(scales.dtype));
     }
-    w.kind = WeightKind::kAffine;
+    w.kind = ParamKind::kAffine;
     w.bits = static_cast<int>(bits);
     w.group_size = static_cast<int>(group);
     w.row_bytes = t.shape[1] * 4;

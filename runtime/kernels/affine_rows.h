@@ -27,22 +27,24 @@ using HalfToFloat = void (*)(const uint16_t* in, float* out, int n);
 template <HalfToFloat F16, HalfToFloat BF16>
 void row_params(const AffineRows& w, int n, float* scratch, const float** scales, const float** biases) {
   const int groups = w.cols / w.group_size;
-  const uint64_t param_bytes = static_cast<uint64_t>(groups) * (w.scale_kind == ScaleKind::kF32 ? 4 : 2);
+  const uint64_t param_bytes = static_cast<uint64_t>(groups) * (w.scale_kind == ParamKind::kF32 ? 4 : 2);
   const uint8_t* s = w.scales + static_cast<uint64_t>(n) * param_bytes;
   const uint8_t* b = w.biases + static_cast<uint64_t>(n) * param_bytes;
   switch (w.scale_kind) {
-    case ScaleKind::kF16:
+    case ParamKind::kF16:
       F16(reinterpret_cast<const uint16_t*>(s), scratch, groups);
       F16(reinterpret_cast<const uint16_t*>(b), scratch + groups, groups);
       break;
-    case ScaleKind::kBF16:
+    case ParamKind::kBF16:
       BF16(reinterpret_cast<const uint16_t*>(s), scratch, groups);
       BF16(reinterpret_cast<const uint16_t*>(b), scratch + groups, groups);
       break;
-    case ScaleKind::kF32:
+    case ParamKind::kF32:
       *scales = reinterpret_cast<const float*>(s);
       *biases = reinterpret_cast<const float*>(b);
       return;
+    case ParamKind::kAffine:  // never: scales and biases are floats (model_weights.cpp)
+      break;
   }
   *scales = scratch;
   *biases = scratch + groups;

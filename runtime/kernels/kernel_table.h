@@ -25,7 +25,10 @@ inline void prefetch_ahead(const uint8_t* p, uint64_t bytes) {
   for (uint64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + kPrefetchBytes + off);
 }
 
-enum class ScaleKind : uint8_t { kF32, kF16, kBF16 };
+// How a model parameter is stored: a float type, or MLX's affine
+// quantization (a weight's packed q values). Scales and biases are one of
+// the float kinds.
+enum class ParamKind : uint8_t { kF32, kF16, kBF16, kAffine };
 
 // An affine-quantized [rows, cols] weight in place: row n's q values at
 // data + n * row_bytes (bits per value LSB first), its cols / group_size
@@ -36,7 +39,7 @@ struct AffineRows {
   uint64_t row_bytes;
   int cols;
   int group_size;
-  ScaleKind scale_kind;
+  ParamKind scale_kind;
   const uint8_t* scales;
   const uint8_t* biases;
   const float* out_bias;
@@ -96,11 +99,9 @@ struct KernelTable {
   // x[0..n) in blocks of 32 -> xq (round(x/d)), d = max|x|/127, sum = sum of x,
   // isum = sum of xq. n % 32 == 0.
   void (*quantize_blocks)(const float* x, int8_t* xq, float* d, float* sum, int32_t* isum, int n);
-  // sum over blocks b of w[b] * (sum_{i in b} q[i] * xq[i]). q <= 63 unless
-  // `wide` (8-bit weights, q <= 255); `isum` holds each block's sum of xq
-  // (kernels re-centre wide q on it to stay within 16-bit products).
-  float (*dot_u8s8_blocks)(const uint8_t* q, const int8_t* xq, const float* w, const int32_t* isum, int nblocks,
-                           bool wide);
+  // sum over blocks b of w[b] * (sum_{i in b} q[i] * xq[i]), q <= 63 (so
+  // the AVX2 table's 16-bit pair sums cannot saturate).
+  float (*dot_u8s8_blocks)(const uint8_t* q, const int8_t* xq, const float* w, int nblocks);
   // Rows [n0, n1) of an affine-quantized weight times one activation row,
   // y[n] for each (see AffineRows). 4-bit: cols % 128 == 0 and in.xq in
   // "nibble order" (per 128 values the 64 even ones, then the 64 odd ones;

@@ -77,32 +77,16 @@ void unpack4(const uint8_t* packed, uint8_t* out, int n) {
   }
 }
 
-float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, const int32_t* isum, int nblocks,
-                      bool wide) {
+float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, int nblocks) {
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc = _mm256_setzero_ps();
-  float correction = 0.0f;
-  if (!wide) {
-    for (int b = 0; b < nblocks; ++b) {
-      const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * kBlock));
-      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * kBlock));
-      const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(qv, xv), ones);
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(w[b]), _mm256_cvtepi32_ps(p), acc);
-    }
-  } else {
-    // q - 128 is a signed byte; |q - 128| <= 128 times |x| <= 127 fits the
-    // 16-bit pair sums of maddubs. The 128 * sum(x) comes back afterwards.
-    const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
-    for (int b = 0; b < nblocks; ++b) {
-      const __m256i qs = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * kBlock)), bias);
-      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * kBlock));
-      const __m256i p =
-          _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(qs), _mm256_sign_epi8(xv, qs)), ones);
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(w[b]), _mm256_cvtepi32_ps(p), acc);
-      correction += w[b] * static_cast<float>(128 * isum[b]);
-    }
+  for (int b = 0; b < nblocks; ++b) {
+    const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * kBlock));
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * kBlock));
+    const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(qv, xv), ones);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(w[b]), _mm256_cvtepi32_ps(p), acc);
   }
-  return hsum(acc) + correction;
+  return hsum(acc);
 }
 
 void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
@@ -312,17 +296,17 @@ void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, flo
 
 // Eight group parameters (scales or biases) of one row from group g0 as
 // floats, read in place; lanes from `count` on are zero.
-inline __m256 load_group_params(const uint8_t* row, ScaleKind kind, int g0, int count) {
-  const int size = kind == ScaleKind::kF32 ? 4 : 2;
+inline __m256 load_group_params(const uint8_t* row, ParamKind kind, int g0, int count) {
+  const int size = kind == ParamKind::kF32 ? 4 : 2;
   alignas(32) uint8_t tail[32] = {};
   const uint8_t* p = row + static_cast<uint64_t>(g0) * size;
   if (count < 8) {  // AVX2 has no masked 16-bit load
     std::memcpy(tail, p, static_cast<size_t>(count) * size);
     p = tail;
   }
-  if (kind == ScaleKind::kF32) return _mm256_loadu_ps(reinterpret_cast<const float*>(p));
+  if (kind == ParamKind::kF32) return _mm256_loadu_ps(reinterpret_cast<const float*>(p));
   const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  if (kind == ScaleKind::kF16) return _mm256_cvtph_ps(h);
+  if (kind == ParamKind::kF16) return _mm256_cvtph_ps(h);
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
@@ -332,8 +316,8 @@ template <int R>
 inline void begin_groups(const AffineRows& w, const AffineInput& in, int n, int g0, int count, __m256* sv,
                          __m256* acc) {
   const uint64_t param_bytes =
-      static_cast<uint64_t>(w.cols / w.group_size) * (w.scale_kind == ScaleKind::kF32 ? 4 : 2);
-  const __m256 gsum = load_group_params(reinterpret_cast<const uint8_t*>(in.group_sum), ScaleKind::kF32, g0, count);
+      static_cast<uint64_t>(w.cols / w.group_size) * (w.scale_kind == ParamKind::kF32 ? 4 : 2);
+  const __m256 gsum = load_group_params(reinterpret_cast<const uint8_t*>(in.group_sum), ParamKind::kF32, g0, count);
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
     const uint64_t off = static_cast<uint64_t>(n + r) * param_bytes;
@@ -416,7 +400,7 @@ void affine8_row_block(const AffineRows& w, const AffineInput& in, const float* 
   for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
   for (int g0 = 0; g0 < groups; g0 += 8) {
     const int count = std::min(8, groups - g0);
-    const __m256 corr = load_group_params(reinterpret_cast<const uint8_t*>(correction), ScaleKind::kF32, g0, count);
+    const __m256 corr = load_group_params(reinterpret_cast<const uint8_t*>(correction), ParamKind::kF32, g0, count);
     __m256 sv[R];
     begin_groups<R>(w, in, n, g0, count, sv, acc);
 #pragma GCC unroll 4
@@ -459,10 +443,27 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
 }  // namespace
 
 const KernelTable* avx2_table() {
-  static const KernelTable table = {"avx2",      dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32,
-                                    unpack4,     scalar_table()->quantize_blocks, dot_u8s8_blocks, affine4_rows,
-                                    affine8_rows, affine4_gemm,    nullptr,         tile_f32,        weighted_sum<float>, exp_sum,
-                                    silu_mul,    argmax_f32,      f32_to_f16,      weighted_sum<uint16_t>};
+  static const KernelTable table = {
+      .name = "avx2",
+      .dot_f32 = dot_f32,
+      .axpy_f32 = axpy_f32,
+      .f16_to_f32 = f16_to_f32,
+      .bf16_to_f32 = bf16_to_f32,
+      .unpack4 = unpack4,
+      .quantize_blocks = scalar_table()->quantize_blocks,
+      .dot_u8s8_blocks = dot_u8s8_blocks,
+      .affine4_rows = affine4_rows,
+      .affine8_rows = affine8_rows,
+      .affine4_gemm = affine4_gemm,
+      .affine8_gemm = nullptr,
+      .tile_f32 = tile_f32,
+      .weighted_sum_f32 = weighted_sum<float>,
+      .exp_sum = exp_sum,
+      .silu_mul = silu_mul,
+      .argmax_f32 = argmax_f32,
+      .f32_to_f16 = f32_to_f16,
+      .weighted_sum_f16 = weighted_sum<uint16_t>,
+  };
   return &table;
 }
 

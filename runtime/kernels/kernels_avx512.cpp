@@ -84,8 +84,7 @@ void quantize_blocks(const float* x, int8_t* xq, float* d, float* sum, int32_t* 
   }
 }
 
-float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, const int32_t* /*isum*/, int nblocks,
-                      bool /*wide*/) {
+float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, int nblocks) {
   __m512 acc = _mm512_setzero_ps();
   int b = 0;
   for (; b + 2 <= nblocks; b += 2) {
@@ -379,11 +378,11 @@ void affine8_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, flo
 
 // Sixteen group parameters (scales or biases) of one row from group g0 as
 // floats, read in place; lanes from `count` on are zero.
-inline __m512 load_group_params(const uint8_t* row, ScaleKind kind, int g0, int count) {
+inline __m512 load_group_params(const uint8_t* row, ParamKind kind, int g0, int count) {
   const __mmask16 m = count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
-  if (kind == ScaleKind::kF32) return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(row) + g0);
+  if (kind == ParamKind::kF32) return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(row) + g0);
   const __m256i h = _mm256_maskz_loadu_epi16(m, reinterpret_cast<const uint16_t*>(row) + g0);
-  if (kind == ScaleKind::kF16) return _mm512_cvtph_ps(h);
+  if (kind == ParamKind::kF16) return _mm512_cvtph_ps(h);
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
@@ -393,7 +392,7 @@ template <int R>
 inline void begin_groups(const AffineRows& w, const AffineInput& in, int n, int g0, int count, __m512* sv,
                          __m512* acc) {
   const uint64_t param_bytes =
-      static_cast<uint64_t>(w.cols / w.group_size) * (w.scale_kind == ScaleKind::kF32 ? 4 : 2);
+      static_cast<uint64_t>(w.cols / w.group_size) * (w.scale_kind == ParamKind::kF32 ? 4 : 2);
   const __mmask16 m = count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
   const __m512 gsum = _mm512_maskz_loadu_ps(m, in.group_sum + g0);
 #pragma GCC unroll 4
@@ -497,13 +496,27 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
 }  // namespace
 
 const KernelTable* avx512_table() {
-  static const KernelTable table = {"avx512-vnni", dot_f32,     axpy_f32,
-                                    f16_to_f32,    bf16_to_f32, avx2_table()->unpack4,
-                                    quantize_blocks, dot_u8s8_blocks, affine4_rows,
-                                    affine8_rows,   affine4_gemm,    affine8_gemm,
-                                    tile_f32,        weighted_sum<float>,
-                                    exp_sum,        silu_mul,        argmax_f32,
-                                    f32_to_f16,     weighted_sum<uint16_t>};
+  static const KernelTable table = {
+      .name = "avx512-vnni",
+      .dot_f32 = dot_f32,
+      .axpy_f32 = axpy_f32,
+      .f16_to_f32 = f16_to_f32,
+      .bf16_to_f32 = bf16_to_f32,
+      .unpack4 = avx2_table()->unpack4,
+      .quantize_blocks = quantize_blocks,
+      .dot_u8s8_blocks = dot_u8s8_blocks,
+      .affine4_rows = affine4_rows,
+      .affine8_rows = affine8_rows,
+      .affine4_gemm = affine4_gemm,
+      .affine8_gemm = affine8_gemm,
+      .tile_f32 = tile_f32,
+      .weighted_sum_f32 = weighted_sum<float>,
+      .exp_sum = exp_sum,
+      .silu_mul = silu_mul,
+      .argmax_f32 = argmax_f32,
+      .f32_to_f16 = f32_to_f16,
+      .weighted_sum_f16 = weighted_sum<uint16_t>,
+  };
   return &table;
 }
 

@@ -65,8 +65,7 @@ void quantize_blocks(const float* x, int8_t* xq, float* d, float* sum, int32_t* 
   }
 }
 
-float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, const int32_t* /*isum*/, int nblocks,
-                      bool /*wide*/) {
+float dot_u8s8_blocks(const uint8_t* q, const int8_t* xq, const float* w, int nblocks) {
   float s = 0.0f;
   for (int b = 0; b < nblocks; ++b) {
     int32_t acc = 0;
@@ -143,11 +142,27 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
   affine_rows<affine8_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
 }
 
-const KernelTable kScalar = {"scalar",        dot_f32,         axpy_f32,    f16_to_f32,  bf16_to_f32, unpack4,
-                             quantize_blocks, dot_u8s8_blocks, affine4_rows, affine8_rows, nullptr,       nullptr,
-                             tile_f32,
-                             weighted_sum<float>, exp_sum,  silu_mul,
-                             argmax_f32,      f32_to_f16,      weighted_sum<uint16_t>};
+const KernelTable kScalar = {
+    .name = "scalar",
+    .dot_f32 = dot_f32,
+    .axpy_f32 = axpy_f32,
+    .f16_to_f32 = f16_to_f32,
+    .bf16_to_f32 = bf16_to_f32,
+    .unpack4 = unpack4,
+    .quantize_blocks = quantize_blocks,
+    .dot_u8s8_blocks = dot_u8s8_blocks,
+    .affine4_rows = affine4_rows,
+    .affine8_rows = affine8_rows,
+    .affine4_gemm = nullptr,
+    .affine8_gemm = nullptr,
+    .tile_f32 = tile_f32,
+    .weighted_sum_f32 = weighted_sum<float>,
+    .exp_sum = exp_sum,
+    .silu_mul = silu_mul,
+    .argmax_f32 = argmax_f32,
+    .f32_to_f16 = f32_to_f16,
+    .weighted_sum_f16 = weighted_sum<uint16_t>,
+};
 
 }  // namespace
 

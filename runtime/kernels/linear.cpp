@@ -6,54 +6,20 @@
 #include <cstring>
 #include <string>
 
-#if defined(__x86_64__) || defined(_M_X64)
-#include <cpuid.h>
-#endif
+#include "format/cpu_features.h"
 
 namespace mlxpack::kernels {
 
 namespace {
 
-#if defined(__x86_64__) || defined(_M_X64)
-struct CpuFeatures {
-  bool avx2 = false;    // AVX2 + FMA + F16C with YMM state enabled by the OS
-  bool avx512 = false;  // AVX-512 F/BW/VL/VNNI with ZMM state enabled by the OS
-};
-
-// CPUID and XGETBV read directly: __builtin_cpu_supports differs between
-// compilers (clang has no "f16c"), and neither checks that the OS saves the
-// wide registers, which XGETBV does.
-CpuFeatures probe_cpu() {
-  CpuFeatures f;
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (__get_cpuid_max(0, nullptr) < 7) return f;
-  __cpuid_count(1, 0, a, b, c, d);
-  const bool fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1;
-  if (!osxsave || !avx) return f;
-  unsigned xcr0_lo = 0, xcr0_hi = 0;
-  __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-  const bool ymm_state = (xcr0_lo & 0x6) == 0x6;
-  const bool zmm_state = (xcr0_lo & 0xE6) == 0xE6;
-  __cpuid_count(7, 0, a, b, c, d);
-  const bool avx2 = (b >> 5) & 1;
-  const bool avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
-  const bool avx512vnni = (c >> 11) & 1;
-  f.avx2 = ymm_state && avx2 && fma && f16c;
-  f.avx512 = f.avx2 && zmm_state && avx512f && avx512bw && avx512vl && avx512vnni;
-  return f;
-}
-#endif
-
+// The fastest table the CPU runs, or a slower one MLXPACK_KERNELS asks for.
 const KernelTable* detect() {
-  const char* forced = std::getenv("MLXPACK_KERNELS");
-  const std::string want = forced != nullptr ? forced : "";
-#if defined(__x86_64__) || defined(_M_X64)
-  const CpuFeatures cpu = probe_cpu();
+  const std::string want = requested_kernels();
+  const CpuFeatures& cpu = cpu_features();
   if (want == "scalar") return scalar_table();
   if (want == "avx2" && cpu.avx2) return avx2_table();
   if (cpu.avx512 && (want.empty() || want == "avx512")) return avx512_table();
   if (cpu.avx2) return avx2_table();
-#endif
   return scalar_table();
 }
 
@@ -81,15 +47,15 @@ T* grow(AlignedVector<T>& v, size_t n) {
 const float* float_row(const Weight& w, int n, const KernelTable* t, float* buffer) {
   const uint8_t* p = w.data + static_cast<uint64_t>(n) * w.row_bytes;
   switch (w.kind) {
-    case WeightKind::kF32:
+    case ParamKind::kF32:
       return reinterpret_cast<const float*>(p);
-    case WeightKind::kF16:
+    case ParamKind::kF16:
       t->f16_to_f32(reinterpret_cast<const uint16_t*>(p), buffer, w.cols);
       return buffer;
-    case WeightKind::kBF16:
+    case ParamKind::kBF16:
       t->bf16_to_f32(reinterpret_cast<const uint16_t*>(p), buffer, w.cols);
       return buffer;
-    case WeightKind::kAffine:
+    case ParamKind::kAffine:
       break;
   }
   return nullptr;
@@ -110,15 +76,15 @@ const uint8_t* q_row(const Weight& w, int n, const KernelTable* t, uint8_t* buff
 // Row n's scales and biases as floats (cols / group_size of each).
 void group_params(const Weight& w, int n, const KernelTable* t, float* scales, float* biases) {
   const int groups = w.cols / w.group_size;
-  const uint64_t scale_bytes = w.scale_kind == WeightKind::kF32 ? 4 : 2;
+  const uint64_t scale_bytes = w.scale_kind == ParamKind::kF32 ? 4 : 2;
   const uint8_t* s = w.scales + static_cast<uint64_t>(n) * groups * scale_bytes;
   const uint8_t* b = w.biases + static_cast<uint64_t>(n) * groups * scale_bytes;
   switch (w.scale_kind) {
-    case WeightKind::kF16:
+    case ParamKind::kF16:
       t->f16_to_f32(reinterpret_cast<const uint16_t*>(s), scales, groups);
       t->f16_to_f32(reinterpret_cast<const uint16_t*>(b), biases, groups);
       break;
-    case WeightKind::kBF16:
+    case ParamKind::kBF16:
       t->bf16_to_f32(reinterpret_cast<const uint16_t*>(s), scales, groups);
       t->bf16_to_f32(reinterpret_cast<const uint16_t*>(b), biases, groups);
       break;
@@ -144,10 +110,10 @@ void dequantize_row(const Weight& w, int n, const KernelTable* t, Scratch& scrat
   }
 }
 
-ScaleKind scale_kind(const Weight& w) {
-  return w.scale_kind == WeightKind::kF16 ? ScaleKind::kF16
-         : w.scale_kind == WeightKind::kBF16 ? ScaleKind::kBF16
-                                             : ScaleKind::kF32;
+ParamKind scale_kind(const Weight& w) {
+  return w.scale_kind == ParamKind::kF16 ? ParamKind::kF16
+         : w.scale_kind == ParamKind::kBF16 ? ParamKind::kBF16
+                                             : ParamKind::kF32;
 }
 
 // Matrix-matrix (prefill): weight rows as floats (in place for F32, else
@@ -172,7 +138,7 @@ void linear_rows_tiled(const Weight& w, const Activations& x, float* y, int ldy,
     const int groups = (nr + 3) / 4;
     for (int r = 0; r < nr; ++r) {
       float* dst = buffer + static_cast<size_t>(r) * k;
-      if (w.kind == WeightKind::kAffine) {
+      if (w.kind == ParamKind::kAffine) {
         dequantize_row(w, n + r, t, scratch, dst);
         rows[r] = dst;
       } else {
@@ -221,23 +187,20 @@ void set_active_table(const KernelTable* table) { g_override.store(table); }
 
 std::vector<const KernelTable*> supported_tables() {
   std::vector<const KernelTable*> tables = {scalar_table()};
-#if defined(__x86_64__) || defined(_M_X64)
-  const CpuFeatures cpu = probe_cpu();
-  if (cpu.avx2) tables.push_back(avx2_table());
-  if (cpu.avx512) tables.push_back(avx512_table());
-#endif
+  if (cpu_features().avx2) tables.push_back(avx2_table());
+  if (cpu_features().avx512) tables.push_back(avx512_table());
   return tables;
 }
 
-float load_scalar(const uint8_t* p, WeightKind kind, int i) {
+float load_scalar(const uint8_t* p, ParamKind kind, int i) {
   float f = 0.0f;
-  if (kind == WeightKind::kF32) {
+  if (kind == ParamKind::kF32) {
     std::memcpy(&f, p + 4 * static_cast<size_t>(i), 4);
     return f;
   }
   uint16_t h;
   std::memcpy(&h, p + 2 * static_cast<size_t>(i), 2);
-  if (kind == WeightKind::kBF16) {
+  if (kind == ParamKind::kBF16) {
     scalar_table()->bf16_to_f32(&h, &f, 1);
   } else {
     scalar_table()->f16_to_f32(&h, &f, 1);
@@ -351,7 +314,7 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
   // vector kernels win; from 4 rows on, converting a row once and reusing it
   // from registers does.
   if (x.m() >= 4) {
-    const auto gemm = w.kind != WeightKind::kAffine || !x.has_nibble_order() ? nullptr
+    const auto gemm = w.kind != ParamKind::kAffine || !x.has_nibble_order() ? nullptr
                       : w.bits == 4                                          ? t->affine4_gemm
                       : w.bits == 8                                          ? t->affine8_gemm
                                                                              : nullptr;
@@ -364,7 +327,7 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
     linear_rows_tiled(w, x, y, ldy, n0, n1, t, scratch);
     return;
   }
-  if (w.kind != WeightKind::kAffine) {
+  if (w.kind != ParamKind::kAffine) {
     float* buffer = grow(scratch.row, k);
     for (int n = n0; n < n1; ++n) {
       prefetch_ahead(w.data + static_cast<uint64_t>(n) * w.row_bytes, w.row_bytes);
@@ -405,7 +368,7 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
       for (int g = 0; g < groups; ++g) bias_term += biases[g] * gsum[g];
       const float* d = x.d(i);
       for (int b = 0; b < blocks; ++b) weights[b] = scales[b >> shift] * d[b];
-      const float dot = t->dot_u8s8_blocks(q, x.q(i), weights, x.isum(i), blocks, false);
+      const float dot = t->dot_u8s8_blocks(q, x.q(i), weights, blocks);
       y[static_cast<size_t>(i) * ldy + n] = dot + bias_term + out_bias;
     }
   }
@@ -413,7 +376,7 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
 
 void weight_row(const Weight& w, int row, float* out) {
   const KernelTable* t = active_table();
-  if (w.kind != WeightKind::kAffine) {
+  if (w.kind != ParamKind::kAffine) {
     const float* r = float_row(w, row, t, out);
     if (r != out) std::memcpy(out, r, sizeof(float) * w.cols);
     return;

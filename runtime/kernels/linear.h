@@ -17,11 +17,9 @@
 
 namespace mlxpack::kernels {
 
-enum class WeightKind : uint8_t { kF32, kF16, kBF16, kAffine };
-
 // A [rows, cols] weight (out features x in features) viewed in place.
 struct Weight {
-  WeightKind kind = WeightKind::kF32;
+  ParamKind kind = ParamKind::kF32;
   int rows = 0;
   int cols = 0;
   const uint8_t* data = nullptr;  // rows x row_bytes
@@ -30,7 +28,7 @@ struct Weight {
   // scales and biases of kind scale_kind (kF32, kF16 or kBF16).
   int bits = 0;
   int group_size = 0;
-  WeightKind scale_kind = WeightKind::kF32;
+  ParamKind scale_kind = ParamKind::kF32;
   const uint8_t* scales = nullptr;
   const uint8_t* biases = nullptr;
   // Optional output bias, one float per row (q/k/v biases).
@@ -104,7 +102,7 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
 void weight_row(const Weight& w, int row, float* out);
 
 // Reads one scale/bias value of kind kF32/kF16/kBF16.
-float load_scalar(const uint8_t* p, WeightKind kind, int i);
+float load_scalar(const uint8_t* p, ParamKind kind, int i);
 
 // Unpacks `n` values of `bits` bits (LSB-first stream) starting at value 0.
 void unpack_bits(const uint8_t* packed, int bits, uint8_t* out, int n);

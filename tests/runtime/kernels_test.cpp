@@ -17,7 +17,7 @@ namespace {
 using kernels::Activations;
 using kernels::KernelTable;
 using kernels::Weight;
-using kernels::WeightKind;
+using kernels::ParamKind;
 
 std::vector<const KernelTable*> tables() { return kernels::supported_tables(); }
 
@@ -29,8 +29,8 @@ std::vector<float> random_floats(size_t n, uint64_t seed, float scale = 1.0f) {
   return v;
 }
 
-WeightKind kind_of(DType d) {
-  return d == DType::kF16 ? WeightKind::kF16 : d == DType::kBF16 ? WeightKind::kBF16 : WeightKind::kF32;
+ParamKind kind_of(DType d) {
+  return d == DType::kF16 ? ParamKind::kF16 : d == DType::kBF16 ? ParamKind::kBF16 : ParamKind::kF32;
 }
 
 // Runs y = W x with `table` and returns y (m x rows).
@@ -70,7 +70,7 @@ void check_quantized_linear(const QuantCase& c, int rows, int cols) {
   ASSERT_TRUE(q.is_ok()) << q.status().to_string();
   const std::vector<float> deq = affine_dequantize(*q, c.dtype, {c.bits, c.group});
   Weight w;
-  w.kind = WeightKind::kAffine;
+  w.kind = ParamKind::kAffine;
   w.rows = rows;
   w.cols = cols;
   w.data = reinterpret_cast<const uint8_t*>(q->weight.data());

@@ -1,0 +1,25 @@
+// What this CPU can run, probed once: the one place that reads CPUID and
+// XGETBV. The kernels pick their table from it, the checksum its XXH3
+// variant.
+#ifndef MLXPACK_FORMAT_CPU_FEATURES_H_
+#define MLXPACK_FORMAT_CPU_FEATURES_H_
+
+#include <string>
+
+namespace mlxpack {
+
+struct CpuFeatures {
+  bool avx2 = false;    // AVX2 + FMA + F16C, with YMM state saved by the OS
+  bool avx512 = false;  // avx2 and AVX-512 F/BW/VL/VNNI, with ZMM state saved by the OS
+};
+
+// The probe's result (all false off x86-64), computed on first use.
+const CpuFeatures& cpu_features();
+
+// The MLXPACK_KERNELS environment variable ("scalar", "avx2", "avx512"),
+// or "" when unset: a user's request to run slower instruction sets.
+std::string requested_kernels();
+
+}  // namespace mlxpack
+
+#endif  // MLXPACK_FORMAT_CPU_FEATURES_H_

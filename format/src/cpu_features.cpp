@@ -1,0 +1,50 @@
+#include "format/cpu_features.h"
+
+#include <cstdlib>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#endif
+
+namespace mlxpack {
+
+namespace {
+
+// CPUID and XGETBV read directly: __builtin_cpu_supports differs between
+// compilers (clang has no "f16c"), and neither checks that the OS saves the
+// wide registers, which XGETBV does.
+CpuFeatures probe() {
+  CpuFeatures f;
+#if defined(__x86_64__) || defined(_M_X64)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid_max(0, nullptr) < 7) return f;
+  __cpuid_count(1, 0, a, b, c, d);
+  const bool fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1;
+  if (!osxsave || !avx) return f;
+  unsigned xcr0_lo = 0, xcr0_hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  const bool ymm_state = (xcr0_lo & 0x6) == 0x6;
+  const bool zmm_state = (xcr0_lo & 0xE6) == 0xE6;
+  __cpuid_count(7, 0, a, b, c, d);
+  const bool avx2 = (b >> 5) & 1;
+  const bool avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
+  const bool avx512vnni = (c >> 11) & 1;
+  f.avx2 = ymm_state && avx2 && fma && f16c;
+  f.avx512 = f.avx2 && zmm_state && avx512f && avx512bw && avx512vl && avx512vnni;
+#endif
+  return f;
+}
+
+}  // namespace
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures features = probe();
+  return features;
+}
+
+std::string requested_kernels() {
+  const char* forced = std::getenv("MLXPACK_KERNELS");
+  return forced != nullptr ? forced : "";
+}
+
+}  // namespace mlxpack
