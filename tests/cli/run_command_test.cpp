@@ -12,15 +12,11 @@
 namespace mlxpack {
 namespace {
 
-test::CommandResult mlxpack(const std::string& args, const test::TempDir& tmp) {
-  return test::run_command(std::string(MLXPACK_CLI_PATH) + " " + args, tmp.file("stderr.txt"));
-}
-
 TEST(RunCommand, StreamsTheGreedyStoryAsTextAndAsIds) {
   std::string dir;
   MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
   test::TempDir tmp;
-  auto r = mlxpack("run -m " + dir + " --prompt-ids 1 -n 200", tmp);
+  auto r = test::run_cli("run -m " + dir + " --prompt-ids 1 -n 200", tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // llama2.c prints the same story (its file has no final newline; ours does).
   EXPECT_EQ(r.out, test::read_file(dir + "/expected/greedy_text_from_bos.txt") + "\n");
@@ -28,14 +24,14 @@ TEST(RunCommand, StreamsTheGreedyStoryAsTextAndAsIds) {
                             "decode:", "peak RSS:"}) {
     EXPECT_NE(r.err.find(field), std::string::npos) << field << " in " << r.err;
   }
-  r = mlxpack("run -m " + dir + " --prompt-ids 1 -n 200 --output-ids", tmp);
+  r = test::run_cli("run -m " + dir + " --prompt-ids 1 -n 200 --output-ids", tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string expected = test::read_file(dir + "/expected/greedy_ids_from_bos.txt");
   while (!expected.empty() && (expected.back() == '\n' || expected.back() == ' ')) expected.pop_back();
   EXPECT_EQ(r.out, expected + "\n");
   // Both KV cache types, named in the verbose summary.
   for (const std::string kv : {"f32", "f16"}) {
-    r = mlxpack("run -m " + dir + " --prompt-ids 1 -n 200 --output-ids -v --kv-cache-type " + kv, tmp);
+    r = test::run_cli("run -m " + dir + " --prompt-ids 1 -n 200 --output-ids -v --kv-cache-type " + kv, tmp);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, expected + "\n") << kv;
     EXPECT_NE(r.err.find(kv == "f32" ? "KV cache F32 " : "KV cache F16 "), std::string::npos) << r.err;
@@ -46,13 +42,13 @@ TEST(RunCommand, TextPromptsVerboseTableAndLogprobs) {
   std::string dir;
   MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
   test::TempDir tmp;
-  auto r = mlxpack("run -m " + dir + " -p 'Once upon a time' -n 20 --verbose", tmp);
+  auto r = test::run_cli("run -m " + dir + " -p 'Once upon a time' -n 20 --verbose", tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(r.out.empty());
   for (const char* stage : {"embedding", "attention", "mlp", "lm_head", "sampling", "kernels"}) {
     EXPECT_NE(r.err.find(stage), std::string::npos) << stage;
   }
-  r = mlxpack("run -m " + dir + " --prompt-ids 1 -n 5 --logprobs 3", tmp);
+  r = test::run_cli("run -m " + dir + " --prompt-ids 1 -n 5 --logprobs 3", tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::istringstream lines(r.out);
   std::string line;
@@ -73,29 +69,29 @@ TEST(RunCommand, BadInputGetsAClearErrorAndExitCode) {
   test::TempDir tmp;
   test::write_tiny_model(tmp.path(), {});
   const std::string dir = tmp.path();
-  auto r = mlxpack("run -m " + dir + " --prompt-ids 5,6 -n 2", tmp);
+  auto r = test::run_cli("run -m " + dir + " --prompt-ids 5,6 -n 2", tmp);
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  r = mlxpack("run -m " + dir + " --prompt-ids 5,x", tmp);
+  r = test::run_cli("run -m " + dir + " --prompt-ids 5,x", tmp);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--prompt-ids: 'x' is not a token id"), std::string::npos) << r.err;
-  r = mlxpack("run -m " + dir + " --prompt-ids 5,6,7,8,9,10,11,12,13,14 --context-size 8 --num-sink-tokens 4", tmp);
+  r = test::run_cli("run -m " + dir + " --prompt-ids 5,6,7,8,9,10,11,12,13,14 --context-size 8 --num-sink-tokens 4", tmp);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("context holds 8"), std::string::npos) << r.err;
-  r = mlxpack("run -m " + dir + " -p abc --system 'be nice'", tmp);
+  r = test::run_cli("run -m " + dir + " -p abc --system 'be nice'", tmp);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("--system needs a chat template"), std::string::npos) << r.err;
-  r = mlxpack("run -m " + dir, tmp);
+  r = test::run_cli("run -m " + dir, tmp);
   EXPECT_EQ(r.exit_code, 2);
-  r = mlxpack("run -m " + dir + " --prompt-ids 5,6 --kv-cache-type f8", tmp);
+  r = test::run_cli("run -m " + dir + " --prompt-ids 5,6 --kv-cache-type f8", tmp);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--kv-cache-type: f8 not in {f16,f32}"), std::string::npos) << r.err;
-  r = mlxpack("run -m " + tmp.file("nothing-here") + " -p hi", tmp);
+  r = test::run_cli("run -m " + tmp.file("nothing-here") + " -p hi", tmp);
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("nothing-here"), std::string::npos) << r.err;
   std::string config = test::read_file(tmp.file("config.json"));
   config.replace(config.find("\"llama\""), 7, "\"mamba\"");
   test::write_file(tmp.file("config.json"), config);
-  r = mlxpack("run -m " + dir + " -p hi", tmp);
+  r = test::run_cli("run -m " + dir + " -p hi", tmp);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("'mamba' is not supported; supported: llama (LlamaForCausalLM)"), std::string::npos) << r.err;
 }
@@ -107,7 +103,7 @@ TEST(ChatCommand, AnswersEachLineAndKeepsTheCacheBetweenTurns) {
                    R"({"bos_token": "<s>", "eos_token": "</s>", "chat_template":
                    "{% for m in messages %}<s>{{ m['role'][0] }} {{ m['content'] }}</s>{% endfor %}{% if add_generation_prompt %}<s>a {% endif %}"})");
   test::write_file(tmp.file("in.txt"), "hello there\nhow are you\n");
-  auto r = mlxpack("chat -m " + tmp.path() + " -n 6 --verbose < " + tmp.file("in.txt"), tmp);
+  auto r = test::run_cli("chat -m " + tmp.path() + " -n 6 --verbose < " + tmp.file("in.txt"), tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // Two answers, two statistics lines; the second turn feeds only the new text.
   size_t first = r.err.find("prompt tokens: ");
@@ -124,7 +120,7 @@ TEST(ChatCommand, AnswersEachLineAndKeepsTheCacheBetweenTurns) {
 
   test::TempDir plain;
   test::write_tiny_model(plain.path(), {});
-  r = mlxpack("chat -m " + plain.path() + " < /dev/null", tmp);
+  r = test::run_cli("chat -m " + plain.path() + " < /dev/null", tmp);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("no chat template"), std::string::npos) << r.err;
 }

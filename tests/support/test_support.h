@@ -60,6 +60,14 @@ struct CommandResult {
 };
 CommandResult run_command(const std::string& command_line, const std::string& stderr_path = "");
 
+#ifdef MLXPACK_CLI_PATH
+// The mlxpack CLI built beside the tests (MLXPACK_CLI_PATH is set for the
+// targets that run it) with `args`; stderr read back through `tmp`.
+inline CommandResult run_cli(const std::string& args, const TempDir& tmp) {
+  return run_command(std::string(MLXPACK_CLI_PATH) + " " + args, tmp.file("stderr.txt"));
+}
+#endif
+
 // Deterministic pseudo-random bytes.
 std::string random_bytes(size_t n, uint64_t seed);
 
