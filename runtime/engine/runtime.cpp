@@ -240,7 +240,8 @@ Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOpti
     }
     const auto s0 = Clock::now();
     event.id = sampler.sample(impl_->logits.data(), vocab);
-    const engine::LogSoftmax log_probs(impl_->logits.data(), vocab, &impl_->exps);
+    const auto sum = options.logprobs > 0 ? engine::LogSoftmax::Sum::kExact : engine::LogSoftmax::Sum::kFast;
+    const engine::LogSoftmax log_probs(impl_->logits.data(), vocab, sum, &impl_->exps);
     event.logprob = log_probs(event.id);
     event.top_logprobs.clear();
     if (options.logprobs > 0) {

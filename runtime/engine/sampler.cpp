@@ -63,12 +63,18 @@ int Sampler::sample(const float* logits, int vocab) {
   return candidates_[keep - 1].second;
 }
 
-LogSoftmax::LogSoftmax(const float* logits, int vocab, std::vector<float>* scratch) : logits_(logits), vocab_(vocab) {
+LogSoftmax::LogSoftmax(const float* logits, int vocab, Sum sum, std::vector<float>* scratch)
+    : logits_(logits), vocab_(vocab) {
   const kernels::KernelTable* t = kernels::active_table();
   const float max_logit = logits[t->argmax_f32(logits, vocab)];
-  scratch->resize(static_cast<size_t>(vocab));
-  const float total = t->exp_sum(logits, max_logit, scratch->data(), vocab);
-  log_total_ = static_cast<double>(max_logit) + std::log(static_cast<double>(total));
+  double total = 0.0;
+  if (sum == Sum::kFast) {
+    scratch->resize(static_cast<size_t>(vocab));
+    total = t->exp_sum(logits, max_logit, scratch->data(), vocab);
+  } else {
+    for (int i = 0; i < vocab; ++i) total += std::exp(static_cast<double>(logits[i]) - max_logit);
+  }
+  log_total_ = static_cast<double>(max_logit) + std::log(total);
 }
 
 std::vector<std::pair<int, float>> LogSoftmax::top(int n) const {

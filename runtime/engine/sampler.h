@@ -31,14 +31,19 @@ class Sampler {
 };
 
 // Log-probabilities under the model's own distribution: the log-softmax of
-// the raw logits, log p(i) = logits[i] - log(sum of exp(logits)), the sum
-// taken once per token with the active kernels' exp_sum (it runs on every
-// decoded token, so it must cost microseconds). The chosen token's logprob
-// and the top candidates come from this one object, so they agree to the
-// last bit. `scratch` receives the exponentials.
+// the raw logits, log p(i) = logits[i] - log(sum of exp(logits)). The chosen
+// token's logprob and the top candidates come from one object, so they agree
+// to the last bit. The sum is taken once per token, one of two ways:
+//   kFast   the active kernels' float exp_sum: microseconds, for the chosen
+//           token's logprob on every decoded token;
+//   kExact  exponentials and sum in double: a few times slower, used when the
+//           caller asked for top candidates, whose printed digits must not
+//           depend on the kernels.
+// `scratch` receives the float exponentials (kFast only).
 class LogSoftmax {
  public:
-  LogSoftmax(const float* logits, int vocab, std::vector<float>* scratch);
+  enum class Sum { kFast, kExact };
+  LogSoftmax(const float* logits, int vocab, Sum sum, std::vector<float>* scratch);
   float operator()(int id) const { return static_cast<float>(logits_[id] - log_total_); }
   // The n most likely tokens with their log-probabilities, best first
   // (lowest id on a tie).

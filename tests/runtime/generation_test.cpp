@@ -191,10 +191,14 @@ TEST(Sampling, SeededGreedyTopKAndTopPBehave) {
     EXPECT_LT(p9.sample(logits.data(), 4), 2);
   }
   std::vector<float> scratch;
-  const auto top = engine::LogSoftmax(logits.data(), 4, &scratch).top(2);
-  ASSERT_EQ(top.size(), 2u);
-  EXPECT_EQ(top[0].first, 1);
-  EXPECT_NEAR(top[0].second, std::log(3 / z), 1e-5);
+  for (auto sum : {engine::LogSoftmax::Sum::kFast, engine::LogSoftmax::Sum::kExact}) {
+    const engine::LogSoftmax log_softmax(logits.data(), 4, sum, &scratch);
+    const auto top = log_softmax.top(2);
+    ASSERT_EQ(top.size(), 2u);
+    EXPECT_EQ(top[0].first, 1);
+    EXPECT_NEAR(top[0].second, std::log(3 / z), 1e-6);
+    EXPECT_NEAR(log_softmax(2), -1 - std::log(z), 1e-6);
+  }
 }
 
 TEST(Sampling, ASeedReproducesAGenerationAndAnotherSeedDiffers) {
