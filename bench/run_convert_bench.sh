@@ -4,16 +4,9 @@
 # input and peak RSS.
 #   bench/run_convert_bench.sh [BUILD_DIR] [WORK_DIR] [SHAPE] [DTYPE]
 set -euo pipefail
-BUILD=${1:-build}
-WORK=${2:-/tmp/mlxpack-bench}
-SHAPE=${3:-llama-3.2-1b}
-DTYPE=${4:-bf16}
-MLXPACK="$BUILD/cli/mlxpack"
-MODEL="$WORK/$SHAPE-$DTYPE"
-mkdir -p "$WORK"
-if [ ! -f "$MODEL/config.json" ]; then
-  "$BUILD/bench/make_synthetic_model" --shape "$SHAPE" --dtype "$DTYPE" --max-shard-size 1 -o "$MODEL"
-fi
+source "$(dirname "$0")/lib.sh"
+model_bench_args "$@"
+synthetic_model "$BUILD" "$SHAPE" "$DTYPE" "$MODEL" --max-shard-size 1
 cat "$MODEL"/*.safetensors > /dev/null
 BYTES=$(cat "$MODEL"/*.safetensors | wc -c)
 LARGEST=$("$MLXPACK" pack --force "$MODEL" "$WORK/largest-probe.mlxpack" > /dev/null && \

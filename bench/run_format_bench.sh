@@ -7,23 +7,14 @@
 # Defaults: build, /tmp/mlxpack-bench, llama-3.2-1b, bf16 (a 2.5 GB model in
 # 1 GB shards). Needs: xxhsum (Debian package xxhash), GNU time.
 set -euo pipefail
-BUILD=${1:-build}
-WORK=${2:-/tmp/mlxpack-bench}
-SHAPE=${3:-llama-3.2-1b}
-DTYPE=${4:-bf16}
-MLXPACK="$BUILD/cli/mlxpack"
+source "$(dirname "$0")/lib.sh"
+model_bench_args "$@"
 for tool in xxhsum /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install xxhash time)"; exit 2; }
 done
-mkdir -p "$WORK"
-MODEL="$WORK/$SHAPE-$DTYPE"
 SMALL_DIR="$WORK/small-model"
-if [ ! -f "$MODEL/config.json" ]; then
-  "$BUILD/bench/make_synthetic_model" --shape "$SHAPE" --dtype "$DTYPE" --max-shard-size 1 -o "$MODEL"
-fi
-if [ ! -f "$SMALL_DIR/config.json" ]; then
-  "$BUILD/bench/make_synthetic_model" --shape tiny --dtype f32 -o "$SMALL_DIR"
-fi
+synthetic_model "$BUILD" "$SHAPE" "$DTYPE" "$MODEL" --max-shard-size 1
+synthetic_model "$BUILD" tiny f32 "$SMALL_DIR"
 BIG="$WORK/big.mlxpack"
 SMALL="$WORK/small.mlxpack"
 "$MLXPACK" pack --force "$SMALL_DIR" "$SMALL" >/dev/null

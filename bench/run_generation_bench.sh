@@ -25,6 +25,7 @@
 # ($MLXPACK_TEST_DATA/tokenizers: Mistral's for the 32000-token vocabulary,
 # Llama 3's for 128256) so `mlxpack run` works on them too.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 BUILD=${1:-build}
 WORK=${2:-/tmp/mlxpack-genbench}
 THREADS=${3:-2}
@@ -47,10 +48,8 @@ for shape in "${SHAPES[@]}"; do
   for dtype in f32 bf16; do
     [[ " ${types[*]} " == *" $dtype "* ]] || continue
     dir="$WORK/$shape-$dtype"
-    if [ ! -f "$dir/config.json" ]; then
-      "$BUILD/bench/make_synthetic_model" --shape "$shape" --dtype "$dtype" -o "$dir" > /dev/null
-      cp "$tok"/tokenizer.json "$tok"/tokenizer_config.json "$dir/"
-    fi
+    synthetic_model "$BUILD" "$shape" "$dtype" "$dir"
+    cp "$tok"/tokenizer.json "$tok"/tokenizer_config.json "$dir/"
   done
   base="$WORK/$shape-${types[0]}"
   for t in "${types[@]}"; do

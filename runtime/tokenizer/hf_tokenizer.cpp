@@ -67,19 +67,11 @@ struct TokenOutput {
 class HfTokenizer final : public Tokenizer {
  public:
   Result<std::vector<int32_t>> encode(std::string_view text, bool add_special_tokens) const override {
-    std::vector<int32_t> ids;
-    TokenOutput out;
-    out.ids = &ids;
-    MLXPACK_RETURN_IF_ERROR(encode_impl(text, add_special_tokens, out));
-    return ids;
+    return encode_into(&TokenOutput::ids, text, add_special_tokens);
   }
 
   Result<std::vector<TokenPiece>> encode_pieces(std::string_view text, bool add_special_tokens) const override {
-    std::vector<TokenPiece> pieces;
-    TokenOutput out;
-    out.pieces = &pieces;
-    MLXPACK_RETURN_IF_ERROR(encode_impl(text, add_special_tokens, out));
-    return pieces;
+    return encode_into(&TokenOutput::pieces, text, add_special_tokens);
   }
 
   Result<std::string> decode(const std::vector<int32_t>& ids, const DecodeOptions& options) const override {
@@ -131,6 +123,17 @@ class HfTokenizer final : public Tokenizer {
 
  private:
   Status encode_impl(std::string_view text, bool add_special, const TokenOutput& out) const;
+
+  // Runs encode_impl with `slot` of TokenOutput pointing at the result.
+  template <typename T>
+  Result<std::vector<T>> encode_into(std::vector<T>* TokenOutput::*slot, std::string_view text,
+                                     bool add_special) const {
+    std::vector<T> result;
+    TokenOutput out;
+    out.*slot = &result;
+    MLXPACK_RETURN_IF_ERROR(encode_impl(text, add_special, out));
+    return result;
+  }
   Status encode_text_segment(std::string_view segment, bool at_text_start, const TokenOutput& out) const;
   void model_tokens(std::string_view piece, std::vector<int32_t>* ids) const;
 

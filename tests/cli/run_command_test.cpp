@@ -12,10 +12,15 @@
 namespace mlxpack {
 namespace {
 
-TEST(RunCommand, StreamsTheGreedyStoryAsTextAndAsIds) {
+// The CLI on stories260K from the test data: `dir` is its folder.
+class RunOnStories : public ::testing::Test {
+ protected:
+  void SetUp() override { MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir); }
   std::string dir;
-  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
   test::TempDir tmp;
+};
+
+TEST_F(RunOnStories, StreamsTheGreedyStoryAsTextAndAsIds) {
   auto r = test::run_cli("run -m " + dir + " --prompt-ids 1 -n 200", tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // llama2.c prints the same story (its file has no final newline; ours does).
@@ -38,10 +43,7 @@ TEST(RunCommand, StreamsTheGreedyStoryAsTextAndAsIds) {
   }
 }
 
-TEST(RunCommand, TextPromptsVerboseTableAndLogprobs) {
-  std::string dir;
-  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
-  test::TempDir tmp;
+TEST_F(RunOnStories, TextPromptsVerboseTableAndLogprobs) {
   auto r = test::run_cli("run -m " + dir + " -p 'Once upon a time' -n 20 --verbose", tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(r.out.empty());
@@ -71,29 +73,22 @@ TEST(RunCommand, BadInputGetsAClearErrorAndExitCode) {
   const std::string dir = tmp.path();
   auto r = test::run_cli("run -m " + dir + " --prompt-ids 5,6 -n 2", tmp);
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  r = test::run_cli("run -m " + dir + " --prompt-ids 5,x", tmp);
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--prompt-ids: 'x' is not a token id"), std::string::npos) << r.err;
-  r = test::run_cli("run -m " + dir + " --prompt-ids 5,6,7,8,9,10,11,12,13,14 --context-size 8 --num-sink-tokens 4", tmp);
-  EXPECT_EQ(r.exit_code, 3);
-  EXPECT_NE(r.err.find("context holds 8"), std::string::npos) << r.err;
-  r = test::run_cli("run -m " + dir + " -p abc --system 'be nice'", tmp);
-  EXPECT_EQ(r.exit_code, 3);
-  EXPECT_NE(r.err.find("--system needs a chat template"), std::string::npos) << r.err;
+  EXPECT_TRUE(test::cli_fails_with("run -m " + dir + " --prompt-ids 5,x", tmp,
+                                   2, "--prompt-ids: 'x' is not a token id"));
+  EXPECT_TRUE(test::cli_fails_with("run -m " + dir + " --prompt-ids 5,6,7,8,9,10,11,12,13,14 --context-size 8 --num-sink-tokens 4", tmp,
+                                   3, "context holds 8"));
+  EXPECT_TRUE(test::cli_fails_with("run -m " + dir + " -p abc --system 'be nice'", tmp,
+                                   3, "--system needs a chat template"));
   r = test::run_cli("run -m " + dir, tmp);
   EXPECT_EQ(r.exit_code, 2);
-  r = test::run_cli("run -m " + dir + " --prompt-ids 5,6 --kv-cache-type f8", tmp);
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--kv-cache-type: f8 not in {f16,f32}"), std::string::npos) << r.err;
-  r = test::run_cli("run -m " + tmp.file("nothing-here") + " -p hi", tmp);
-  EXPECT_EQ(r.exit_code, 4);
-  EXPECT_NE(r.err.find("nothing-here"), std::string::npos) << r.err;
+  EXPECT_TRUE(test::cli_fails_with("run -m " + dir + " --prompt-ids 5,6 --kv-cache-type f8", tmp,
+                                   2, "--kv-cache-type: f8 not in {f16,f32}"));
+  EXPECT_TRUE(test::cli_fails_with("run -m " + tmp.file("nothing-here") + " -p hi", tmp, 4, "nothing-here"));
   std::string config = test::read_file(tmp.file("config.json"));
   config.replace(config.find("\"llama\""), 7, "\"mamba\"");
   test::write_file(tmp.file("config.json"), config);
-  r = test::run_cli("run -m " + dir + " -p hi", tmp);
-  EXPECT_EQ(r.exit_code, 3);
-  EXPECT_NE(r.err.find("'mamba' is not supported; supported: llama (LlamaForCausalLM)"), std::string::npos) << r.err;
+  EXPECT_TRUE(test::cli_fails_with("run -m " + dir + " -p hi", tmp,
+                                   3, "'mamba' is not supported; supported: llama (LlamaForCausalLM)"));
 }
 
 TEST(ChatCommand, AnswersEachLineAndKeepsTheCacheBetweenTurns) {
@@ -120,9 +115,7 @@ TEST(ChatCommand, AnswersEachLineAndKeepsTheCacheBetweenTurns) {
 
   test::TempDir plain;
   test::write_tiny_model(plain.path(), {});
-  r = test::run_cli("chat -m " + plain.path() + " < /dev/null", tmp);
-  EXPECT_EQ(r.exit_code, 3);
-  EXPECT_NE(r.err.find("no chat template"), std::string::npos) << r.err;
+  EXPECT_TRUE(test::cli_fails_with("chat -m " + plain.path() + " < /dev/null", tmp, 3, "no chat template"));
 }
 
 }  // namespace

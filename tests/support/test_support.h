@@ -66,6 +66,17 @@ CommandResult run_command(const std::string& command_line, const std::string& st
 inline CommandResult run_cli(const std::string& args, const TempDir& tmp) {
   return run_command(std::string(MLXPACK_CLI_PATH) + " " + args, tmp.file("stderr.txt"));
 }
+
+// Success when the CLI run with `args` exits with `exit_code` and its
+// stderr contains `message`; the failure shows the command, the code and
+// stderr. Use: EXPECT_TRUE(test::cli_fails_with("run -m x", tmp, 4, "x")).
+inline ::testing::AssertionResult cli_fails_with(const std::string& args, const TempDir& tmp, int exit_code,
+                                                 const std::string& message) {
+  const CommandResult r = run_cli(args, tmp);
+  if (r.exit_code == exit_code && r.err.find(message) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "mlxpack " << args << ": exit " << r.exit_code << " (want " << exit_code
+                                       << "), stderr without '" << message << "':\n" << r.err;
+}
 #endif
 
 // Deterministic pseudo-random bytes.
