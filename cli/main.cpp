@@ -2,11 +2,13 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <string>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/flag_checks.h"
 #include "format/names.h"
+#include "mlxpack/mlxpack.h"
 
 namespace mlxpack::cli {
 
@@ -25,6 +27,11 @@ int main(int argc, char** argv) {
   // process being killed mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"mlxpack: one file for a language model: pack, info, extract, verify, convert, tokenize, template, run, chat"};
+  uint16_t format_major = 0, format_minor = 0;
+  mlxpack_format_version(&format_major, &format_minor);
+  app.set_version_flag("--version", std::string("mlxpack ") + mlxpack_version() + " (format " +
+                                        std::to_string(format_major) + "." + std::to_string(format_minor) +
+                                        ", ABI " + std::to_string(MLXPACK_ABI_VERSION) + ")");
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 success, 2 usage error (bad flags, output exists without --force),\n"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds with -Wall -Wextra
 # -Werror, runs every test under CTest, builds and runs them all again with
-# AddressSanitizer and UndefinedBehaviorSanitizer, runs each libFuzzer target
+# AddressSanitizer and UndefinedBehaviorSanitizer, installs the library and
+# builds an outside consumer against it (CMake package, pkg-config, .deb),
+# runs each libFuzzer target
 # for FUZZ_SECONDS (default 20, which keeps CI under 30 minutes on 2 cores;
 # run longer campaigns by hand), and runs the format tests on a big-endian
 # target (s390x under qemu-user) against packs written here.
@@ -17,8 +19,10 @@ JOBS=${JOBS:-2}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLXPACK_WERROR=ON > /dev/null
 cmake --build build -j"$JOBS"
 ctest --test-dir build -j"$JOBS" --output-on-failure --timeout 900 | tee build/ctest.log
+tests/consumer/run.sh build | tee build/consumer.log
 
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMLXPACK_SANITIZE=ON -DMLXPACK_WERROR=ON > /dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMLXPACK_SANITIZE=ON -DMLXPACK_WERROR=ON \
+  -DMLXPACK_INSTALL_STATIC=OFF > /dev/null
 cmake --build build-asan -j"$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -j"$JOBS" --output-on-failure --timeout 1800 | tee build-asan/ctest.log
@@ -33,5 +37,6 @@ normal=$(count build/ctest.log 'tests failed out of [0-9]*')
 asan=$(count build-asan/ctest.log 'tests failed out of [0-9]*')
 fuzz=$(grep -c '^== fuzz_' build/fuzz.log)
 be=$(count build/bigendian.log 'PASSED  \] [0-9]*')
-echo "CTest ${normal}, under ASan+UBSan ${asan}, fuzz targets ${fuzz}, big-endian ${be}"
-echo "tests: $((normal + asan + fuzz + be)) passed, 0 failed"
+consumer=$(grep -c '^== ' build/consumer.log)
+echo "CTest ${normal}, under ASan+UBSan ${asan}, install/consumer routes ${consumer}, fuzz targets ${fuzz}, big-endian ${be}"
+echo "tests: $((normal + asan + consumer + fuzz + be)) passed, 0 failed"

@@ -9,7 +9,18 @@
 #include <new>
 #include <string>
 
+#include "format/layout.h"
+#include "loader/src/c_api_support.h"
 #include "mlxpack/loader.h"
+
+// The C enums are the C++ enums' values (both are the spec's numbers).
+static_assert(MLXPACK_FORMAT_VERSION_MAJOR == mlxpack::layout::kVersionMajor);
+static_assert(MLXPACK_FORMAT_VERSION_MINOR == mlxpack::layout::kVersionMinor);
+static_assert(MLXPACK_DTYPE_BOOL == static_cast<int>(mlxpack::DType::kBool));
+static_assert(MLXPACK_DTYPE_F8_E5M2 == static_cast<int>(mlxpack::DType::kF8E5M2));
+static_assert(MLXPACK_DTYPE_F8_E5M2 == mlxpack::kMaxDTypeCode);
+static_assert(MLXPACK_RULE_BAD_MAGIC == static_cast<int>(mlxpack::FormatError::kBadMagic));
+static_assert(MLXPACK_RULE_BAD_SAFETENSORS == static_cast<int>(mlxpack::FormatError::kBadSafetensors));
 
 struct mlxpack_reader {
   std::unique_ptr<mlxpack::Reader> reader;
@@ -19,43 +30,61 @@ struct mlxpack_reader {
   mutable std::mutex names_mu;
 };
 
-namespace {
+namespace mlxpack::c_api {
 
+namespace {
 thread_local std::string g_last_error;
 thread_local int g_last_format_error = 0;
+}  // namespace
 
-mlxpack_status fail(const mlxpack::Status& s) {
+mlxpack_status fail(const Status& s) {
   g_last_error = s.to_string();
   g_last_format_error = static_cast<int>(s.format_error());
   switch (s.code()) {
-    case mlxpack::StatusCode::kOk: return MLXPACK_OK;
-    case mlxpack::StatusCode::kNotFound: return MLXPACK_NOT_FOUND;
-    case mlxpack::StatusCode::kCorruption: return MLXPACK_CORRUPTION;
-    case mlxpack::StatusCode::kUnsupported: return MLXPACK_UNSUPPORTED;
-    case mlxpack::StatusCode::kInvalidArgument:
-    case mlxpack::StatusCode::kAlreadyExists: return MLXPACK_INVALID_ARGUMENT;
-    case mlxpack::StatusCode::kIOError: return MLXPACK_IO_ERROR;
+    case StatusCode::kOk: return MLXPACK_OK;
+    case StatusCode::kNotFound: return MLXPACK_NOT_FOUND;
+    case StatusCode::kCorruption: return MLXPACK_CORRUPTION;
+    case StatusCode::kUnsupported: return MLXPACK_UNSUPPORTED;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kAlreadyExists: return MLXPACK_INVALID_ARGUMENT;
+    case StatusCode::kIOError: return MLXPACK_IO_ERROR;
   }
   return MLXPACK_IO_ERROR;
 }
 
-mlxpack_status fail_message(mlxpack_status code, const char* message) {
+mlxpack_status fail_message(mlxpack_status code, std::string_view message) {
   g_last_error = message;
   g_last_format_error = 0;
   return code;
 }
 
-template <typename F>
-mlxpack_status guarded(F&& body) {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    return fail_message(MLXPACK_IO_ERROR, "out of memory");
-  } catch (const std::exception& e) {
-    return fail_message(MLXPACK_IO_ERROR, e.what());
-  } catch (...) {
-    return fail_message(MLXPACK_IO_ERROR, "unknown error");
+char* malloc_copy(std::string_view bytes) {
+  char* buf = static_cast<char*>(std::malloc(bytes.size() + 1));
+  if (buf == nullptr) return nullptr;
+  std::memcpy(buf, bytes.data(), bytes.size());
+  buf[bytes.size()] = '\0';
+  return buf;
+}
+
+const char* last_error() { return g_last_error.c_str(); }
+int last_format_error() { return g_last_format_error; }
+
+}  // namespace mlxpack::c_api
+
+namespace {
+
+using mlxpack::c_api::fail;
+using mlxpack::c_api::fail_message;
+using mlxpack::c_api::guarded;
+
+// The spec's kind numbers (§6.1) for the loader's EntryType.
+mlxpack_entry_type c_entry_type(mlxpack::EntryType type) {
+  switch (type) {
+    case mlxpack::EntryType::kTensor: return MLXPACK_ENTRY_TENSOR;
+    case mlxpack::EntryType::kFile: return MLXPACK_ENTRY_FILE;
+    case mlxpack::EntryType::kSource: return MLXPACK_ENTRY_SOURCE;
   }
+  return MLXPACK_ENTRY_TENSOR;
 }
 
 const char* keep_name(const mlxpack_reader* r, std::string_view name) {
@@ -69,8 +98,29 @@ const char* keep_name(const mlxpack_reader* r, std::string_view name) {
 
 extern "C" {
 
-const char* mlxpack_last_error(void) { return g_last_error.c_str(); }
-int mlxpack_last_format_error(void) { return g_last_format_error; }
+const char* mlxpack_version(void) { return MLXPACK_VERSION_STRING; }
+
+void mlxpack_format_version(uint16_t* major, uint16_t* minor) {
+  if (major) *major = mlxpack::layout::kVersionMajor;
+  if (minor) *minor = mlxpack::layout::kVersionMinor;
+}
+
+const char* mlxpack_dtype_name(int dtype) {
+  if (dtype < 0 || dtype > 255 || !mlxpack::dtype_code_is_known(static_cast<uint8_t>(dtype))) return nullptr;
+  return mlxpack::dtype_name(static_cast<mlxpack::DType>(dtype));
+}
+
+uint32_t mlxpack_dtype_size(int dtype) {
+  return mlxpack_dtype_name(dtype) == nullptr ? 0 : mlxpack::dtype_size_bytes(static_cast<mlxpack::DType>(dtype));
+}
+
+const char* mlxpack_error_rule_name(int rule) {
+  if (rule <= 0 || rule > MLXPACK_RULE_BAD_SAFETENSORS) return nullptr;
+  return mlxpack::format_error_name(static_cast<mlxpack::FormatError>(rule));
+}
+
+const char* mlxpack_last_error(void) { return mlxpack::c_api::last_error(); }
+int mlxpack_last_format_error(void) { return mlxpack::c_api::last_format_error(); }
 
 mlxpack_status mlxpack_open(const char* path, mlxpack_verify_mode verify, mlxpack_reader** out) {
   return guarded([&] {
@@ -105,7 +155,7 @@ mlxpack_status mlxpack_entry(const mlxpack_reader* reader, uint64_t index, mlxpa
       return fail_message(MLXPACK_INVALID_ARGUMENT, "reader is NULL or index is out of range");
     }
     const mlxpack::EntryInfo info = reader->reader->entry(index);
-    if (type) *type = static_cast<mlxpack_entry_type>(info.type);
+    if (type) *type = c_entry_type(info.type);
     if (name) *name = keep_name(reader, info.name);
     return MLXPACK_OK;
   });
@@ -136,9 +186,8 @@ mlxpack_status mlxpack_file_get(const mlxpack_reader* reader, const char* name, 
     }
     auto bytes = reader->reader->file(name);
     if (!bytes.is_ok()) return fail(bytes.status());
-    void* buf = std::malloc(bytes->size() == 0 ? 1 : bytes->size());
+    char* buf = mlxpack::c_api::malloc_copy(*bytes);
     if (buf == nullptr) return fail_message(MLXPACK_IO_ERROR, "out of memory");
-    std::memcpy(buf, bytes->data(), bytes->size());
     *data = buf;
     *size = bytes->size();
     return MLXPACK_OK;

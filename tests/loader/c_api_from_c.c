@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "mlxpack/mlxpack.h"
+#include "mlxpack/mlxpack_runtime.h"
 
 /* Returns the number of tensors whose views are sound, or -1 on error. */
 int mlxpack_test_count_tensors_from_c(const char* path) {

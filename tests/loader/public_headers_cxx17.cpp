@@ -1,8 +1,14 @@
-// Compiled as C++17 (tests/CMakeLists.txt): the public loader headers must
+// Compiled as C++17 (tests/CMakeLists.txt): every public header must
 // stay usable by downstream runtimes that are not on C++20.
 #include "mlxpack/dtype.h"
 #include "mlxpack/loader.h"
 #include "mlxpack/mlxpack.h"
+#include "mlxpack/mlxpack_runtime.h"
+#include "mlxpack/model_source.h"
+#include "mlxpack/chat_template.h"
+#include "mlxpack/runtime.h"
+#include "mlxpack/tokenizer.h"
+#include "mlxpack/version.h"
 #include "mlxpack/status.h"
 
 static_assert(__cplusplus == 201703L, "this file must be compiled as C++17");

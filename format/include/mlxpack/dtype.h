@@ -8,6 +8,8 @@
 #include <optional>
 #include <string_view>
 
+#include "mlxpack/export.h"
+
 namespace mlxpack {
 
 enum class DType : uint8_t {
@@ -32,16 +34,16 @@ enum class DType : uint8_t {
 inline constexpr uint8_t kMaxDTypeCode = 15;
 
 // Size of one element in bytes; 0 for a code this build does not know.
-uint32_t dtype_size_bytes(DType dtype);
+MLXPACK_API uint32_t dtype_size_bytes(DType dtype);
 
 // The safetensors spelling ("F32", "BF16", "F8_E4M3", ...); "?" if unknown.
-const char* dtype_name(DType dtype);
+MLXPACK_API const char* dtype_name(DType dtype);
 
 // Parses a safetensors dtype string; nullopt when not supported.
-std::optional<DType> dtype_from_name(std::string_view name);
+MLXPACK_API std::optional<DType> dtype_from_name(std::string_view name);
 
 // True when `code` is one of the codes above.
-bool dtype_code_is_known(uint8_t code);
+MLXPACK_API bool dtype_code_is_known(uint8_t code);
 
 }  // namespace mlxpack
 

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <utility>
 
+#include "mlxpack/export.h"
+
 namespace mlxpack {
 
 enum class StatusCode : int {
@@ -73,10 +75,10 @@ enum class FormatError : int {
 };
 
 // Short stable name of a FormatError ("bad_magic", ...), for messages and JSON.
-const char* format_error_name(FormatError error);
-const char* status_code_name(StatusCode code);
+MLXPACK_API const char* format_error_name(FormatError error);
+MLXPACK_API const char* status_code_name(StatusCode code);
 
-class Status {
+class MLXPACK_API Status {
  public:
   Status() = default;  // OK
 

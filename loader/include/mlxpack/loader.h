@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mlxpack/export.h"
 #include "mlxpack/dtype.h"
 #include "mlxpack/status.h"
 
@@ -50,7 +51,7 @@ struct OpenOptions {
 };
 
 enum class EntryType { kTensor, kFile, kSource };
-const char* entry_type_name(EntryType type);  // "tensor", "file", "source"
+MLXPACK_API const char* entry_type_name(EntryType type);  // "tensor", "file", "source"
 
 // A tensor in place in the mapping: `data` points at `size_bytes` bytes,
 // aligned to the file's alignment (at least 64).
@@ -105,7 +106,7 @@ struct PackInfo {
   uint64_t source_count = 0;
 };
 
-class Reader {
+class MLXPACK_API Reader {
  public:
   // Opens and validates `path`. Fails with NotFound (not an mlxpack file),
   // Unsupported (newer major version, unknown required feature), Corruption
@@ -149,8 +150,8 @@ class Reader {
   Result<std::vector<CorruptEntry>> verify_all(unsigned threads = 0) const;
 
  private:
-  struct Impl;
-  explicit Reader(std::unique_ptr<Impl> impl);
+  struct MLXPACK_LOCAL Impl;
+  MLXPACK_LOCAL explicit Reader(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mlxpack/export.h"
 #include "mlxpack/loader.h"
 #include "mlxpack/status.h"
 
@@ -39,7 +40,7 @@ namespace mlxpack {
 
 enum class SourceKind { kPack, kModelDirectory, kFileDirectory };
 
-class ModelSource {
+class MLXPACK_API ModelSource {
  public:
   // `path` is a .mlxpack file or a model directory. IOError if it does not
   // exist; otherwise the errors of Reader::open (NotFound for a file that is
@@ -90,10 +91,10 @@ class ModelSource {
   uint64_t copied_bytes() const;
 
  private:
-  struct Impl;
-  static Result<std::unique_ptr<ModelSource>> open_with(const std::string& path, const OpenOptions& options,
-                                                        bool files_only);
-  explicit ModelSource(std::unique_ptr<Impl> impl);
+  struct MLXPACK_LOCAL Impl;
+  MLXPACK_LOCAL static Result<std::unique_ptr<ModelSource>> open_with(const std::string& path,
+                                                                      const OpenOptions& options, bool files_only);
+  MLXPACK_LOCAL explicit ModelSource(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

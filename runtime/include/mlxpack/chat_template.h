@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "mlxpack/export.h"
 #include "mlxpack/status.h"
 
 namespace mlxpack {
@@ -46,7 +47,7 @@ struct TemplateLimits {
                                             // entries, copies of strings; values nest at most 512 deep
 };
 
-class ChatTemplate {
+class MLXPACK_API ChatTemplate {
  public:
   // Parses `source`. InvalidArgument with the line and the problem if it is
   // not a template this interpreter understands.
@@ -64,8 +65,8 @@ class ChatTemplate {
   ~ChatTemplate();
 
  private:
-  struct Impl;
-  explicit ChatTemplate(std::unique_ptr<Impl> impl);
+  struct MLXPACK_LOCAL Impl;
+  MLXPACK_LOCAL explicit ChatTemplate(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -80,14 +81,14 @@ struct ModelChatTemplate {
 // Finds the chat template of `model_root` (a .mlxpack, a model directory or
 // a tokenizer-only directory): chat_template.jinja, else chat_template.json,
 // else tokenizer_config.json's chat_template. NotFound if there is none.
-Result<ModelChatTemplate> load_chat_template(const std::string& model_root);
+MLXPACK_API Result<ModelChatTemplate> load_chat_template(const std::string& model_root);
 // The same, from an open source.
-Result<ModelChatTemplate> load_chat_template(const ModelSource& source);
+MLXPACK_API Result<ModelChatTemplate> load_chat_template(const ModelSource& source);
 
 // The chat template held by a JSON document: a tokenizer_config.json or any
 // object with a "chat_template" field (a string, or a list of named
 // templates of which "default" is taken). NotFound if there is none.
-Result<std::string> chat_template_from_json(std::string_view json_text, std::string_view origin);
+MLXPACK_API Result<std::string> chat_template_from_json(std::string_view json_text, std::string_view origin);
 
 }  // namespace mlxpack
 

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "mlxpack/export.h"
 #include "mlxpack/status.h"
 #include "mlxpack/tokenizer.h"
 
@@ -74,7 +75,7 @@ struct GenerationStats {
   StageSeconds stages;
 };
 
-class Runtime {
+class MLXPACK_API Runtime {
  public:
   // Errors: the model root missing or malformed (the loader's errors), an
   // unsupported architecture (naming it and listing the supported ones), a
@@ -118,16 +119,16 @@ class Runtime {
   void reset();
 
  private:
-  struct Impl;
-  explicit Runtime(std::unique_ptr<Impl> impl);
-  static Result<std::unique_ptr<Runtime>> open_unguarded(const std::string& model_root, const RuntimeOptions& options);
+  struct MLXPACK_LOCAL Impl;
+  MLXPACK_LOCAL explicit Runtime(std::unique_ptr<Impl> impl);
+  MLXPACK_LOCAL static Result<std::unique_ptr<Runtime>> open_unguarded(const std::string& model_root, const RuntimeOptions& options);
   std::unique_ptr<Impl> impl_;
 };
 
 // Turns generated token ids into text as they arrive: a character that
 // spans several tokens is printed once complete, and SentencePiece-style
 // leading spaces come out as they do in the full decode.
-class TextStreamer {
+class MLXPACK_API TextStreamer {
  public:
   // `anchor`: the last token before the generated ones (e.g. the prompt's
   // last), or -1.
@@ -138,7 +139,7 @@ class TextStreamer {
   std::string flush();
 
  private:
-  std::string decode_segment() const;
+  MLXPACK_LOCAL std::string decode_segment() const;
   const Tokenizer& tokenizer_;
   std::vector<int32_t> segment_;  // anchor (if any) + tokens since the last line end
   bool has_anchor_ = false;

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mlxpack/export.h"
 #include "mlxpack/status.h"
 
 namespace mlxpack {
@@ -56,7 +57,7 @@ struct TokenPiece {
   std::string piece;
 };
 
-class Tokenizer {
+class MLXPACK_API Tokenizer {
  public:
   // Builds from the text of a tokenizer.json and (optionally, may be empty)
   // of a tokenizer_config.json. `origin` names the source in messages.

@@ -1,0 +1,172 @@
+// The C API over mlxpack::Runtime (mlxpack/mlxpack_runtime.h). Every entry
+// point catches everything: no exception may cross into C.
+#include "mlxpack/mlxpack_runtime.h"
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "loader/src/c_api_support.h"
+#include "mlxpack/chat_template.h"
+#include "mlxpack/runtime.h"
+
+struct mlxpack_runtime {
+  std::unique_ptr<mlxpack::Runtime> runtime;
+};
+
+namespace {
+
+using mlxpack::c_api::fail;
+using mlxpack::c_api::fail_message;
+using mlxpack::c_api::guarded;
+
+// Hands `bytes` to the caller as a malloc'ed, NUL-terminated buffer.
+mlxpack_status give_text(const std::string& bytes, char** text, size_t* size) {
+  char* buf = mlxpack::c_api::malloc_copy(bytes);
+  if (buf == nullptr) return fail_message(MLXPACK_IO_ERROR, "out of memory");
+  *text = buf;
+  *size = bytes.size();
+  return MLXPACK_OK;
+}
+
+// `context_json` with bos_token and eos_token set where it does not set them.
+mlxpack::Result<std::string> with_special_tokens(const mlxpack::Runtime& rt, const char* context_json) {
+  nlohmann::json context = nlohmann::json::parse(context_json, nullptr, /*allow_exceptions=*/false);
+  if (context.is_discarded() || !context.is_object()) {
+    return mlxpack::Status::invalid_argument("context_json: not a JSON object");
+  }
+  if (!context.contains("bos_token")) context["bos_token"] = rt.bos_token();
+  if (!context.contains("eos_token")) context["eos_token"] = rt.eos_token();
+  return context.dump();
+}
+
+}  // namespace
+
+extern "C" {
+
+mlxpack_status mlxpack_runtime_open(const char* model_root, int threads, int context_size, mlxpack_runtime** out) {
+  return guarded([&] {
+    if (model_root == nullptr || out == nullptr) {
+      return fail_message(MLXPACK_INVALID_ARGUMENT, "model_root and out must not be NULL");
+    }
+    *out = nullptr;
+    mlxpack::RuntimeOptions options;
+    options.threads = threads;
+    options.context_size = context_size;
+    auto rt = mlxpack::Runtime::open(model_root, options);
+    if (!rt.is_ok()) return fail(rt.status());
+    auto handle = std::make_unique<mlxpack_runtime>();
+    handle->runtime = std::move(rt).value();
+    *out = handle.release();
+    return MLXPACK_OK;
+  });
+}
+
+void mlxpack_runtime_close(mlxpack_runtime* runtime) { delete runtime; }
+
+int32_t mlxpack_runtime_vocab_size(const mlxpack_runtime* runtime) {
+  return runtime == nullptr ? 0 : runtime->runtime->vocab_size();
+}
+
+int32_t mlxpack_runtime_bos_id(const mlxpack_runtime* runtime) {
+  return runtime == nullptr ? -1 : runtime->runtime->bos_token_id();
+}
+
+mlxpack_status mlxpack_encode(const mlxpack_runtime* runtime, const char* text, size_t size, int add_special_tokens,
+                              int32_t** ids, size_t* n) {
+  return guarded([&] {
+    if (runtime == nullptr || (text == nullptr && size > 0) || ids == nullptr || n == nullptr) {
+      return fail_message(MLXPACK_INVALID_ARGUMENT, "runtime, text, ids and n must not be NULL");
+    }
+    auto encoded = runtime->runtime->tokenizer().encode(std::string_view(text == nullptr ? "" : text, size),
+                                                        add_special_tokens != 0);
+    if (!encoded.is_ok()) return fail(encoded.status());
+    const std::string_view bytes(reinterpret_cast<const char*>(encoded->data()), encoded->size() * sizeof(int32_t));
+    char* buf = mlxpack::c_api::malloc_copy(bytes);
+    if (buf == nullptr) return fail_message(MLXPACK_IO_ERROR, "out of memory");
+    *ids = reinterpret_cast<int32_t*>(buf);  // malloc's alignment suits int32_t
+    *n = encoded->size();
+    return MLXPACK_OK;
+  });
+}
+
+mlxpack_status mlxpack_decode(const mlxpack_runtime* runtime, const int32_t* ids, size_t n, int skip_special_tokens,
+                              char** text, size_t* size) {
+  return guarded([&] {
+    if (runtime == nullptr || (ids == nullptr && n > 0) || text == nullptr || size == nullptr) {
+      return fail_message(MLXPACK_INVALID_ARGUMENT, "runtime, ids, text and size must not be NULL");
+    }
+    mlxpack::DecodeOptions options;
+    options.skip_special_tokens = skip_special_tokens != 0;
+    auto decoded = runtime->runtime->tokenizer().decode(std::vector<int32_t>(ids, ids + n), options);
+    if (!decoded.is_ok()) return fail(decoded.status());
+    return give_text(*decoded, text, size);
+  });
+}
+
+mlxpack_status mlxpack_apply_chat_template(const mlxpack_runtime* runtime, const char* context_json, char** text,
+                                           size_t* size) {
+  return guarded([&] {
+    if (runtime == nullptr || context_json == nullptr || text == nullptr || size == nullptr) {
+      return fail_message(MLXPACK_INVALID_ARGUMENT, "runtime, context_json, text and size must not be NULL");
+    }
+    const mlxpack::Runtime& rt = *runtime->runtime;
+    if (rt.chat_template_source().empty()) {
+      return fail(mlxpack::Status::not_found("the model has no chat template"));
+    }
+    auto tmpl = mlxpack::ChatTemplate::parse(rt.chat_template_source());
+    if (!tmpl.is_ok()) return fail(tmpl.status());
+    auto context = with_special_tokens(rt, context_json);
+    if (!context.is_ok()) return fail(context.status());
+    auto rendered = tmpl->render(*context);
+    if (!rendered.is_ok()) return fail(rendered.status());
+    return give_text(*rendered, text, size);
+  });
+}
+
+void mlxpack_generation_options_init(mlxpack_generation_options* options) {
+  if (options == nullptr) return;
+  const mlxpack::GenerationOptions defaults;
+  options->max_tokens = defaults.max_tokens;
+  options->temperature = defaults.temperature;
+  options->top_p = defaults.top_p;
+  options->top_k = defaults.top_k;
+  options->seed = defaults.seed;
+}
+
+mlxpack_status mlxpack_generate(mlxpack_runtime* runtime, const int32_t* input, size_t n,
+                                const mlxpack_generation_options* options, mlxpack_token_callback on_token,
+                                void* user, size_t* n_generated) {
+  return guarded([&] {
+    if (n_generated) *n_generated = 0;
+    if (runtime == nullptr || (input == nullptr && n > 0) || on_token == nullptr) {
+      return fail_message(MLXPACK_INVALID_ARGUMENT, "runtime, input and on_token must not be NULL");
+    }
+    mlxpack_generation_options c;
+    mlxpack_generation_options_init(&c);
+    if (options) c = *options;
+    mlxpack::GenerationOptions g;
+    g.max_tokens = c.max_tokens;
+    g.temperature = c.temperature;
+    g.top_p = c.top_p;
+    g.top_k = c.top_k;
+    g.seed = c.seed;
+    size_t produced = 0;
+    const mlxpack::Status s = runtime->runtime->generate(
+        std::vector<int32_t>(input, input + n), g,
+        [&](const mlxpack::TokenEvent& e) {
+          ++produced;
+          return on_token(user, e.id, e.logprob, e.is_stop ? 1 : 0) != 0;
+        },
+        nullptr);
+    if (n_generated) *n_generated = produced;
+    return s.is_ok() ? MLXPACK_OK : fail(s);
+  });
+}
+
+void mlxpack_runtime_reset(mlxpack_runtime* runtime) {
+  if (runtime != nullptr) runtime->runtime->reset();
+}
+
+}  // extern "C"

@@ -1,0 +1,80 @@
+/* Generation through C: open a model (a .mlxpack file or a model directory),
+ * encode and decode text, render its chat template, generate token by token.
+ * C99; errors, exceptions and mlxpack_free as in mlxpack/mlxpack.h.
+ *
+ * Threads. A runtime holds one conversation (its KV cache): use it from one
+ * thread at a time. Encoding, decoding and rendering may run on many threads
+ * at once; mlxpack_runtime_close must not run concurrently with other uses.
+ *
+ * Lifetime. Buffers returned (ids, text) belong to the caller, who frees them
+ * with mlxpack_free. */
+#ifndef MLXPACK_RUNTIME_C_API_H_
+#define MLXPACK_RUNTIME_C_API_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlxpack/export.h"
+#include "mlxpack/mlxpack.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mlxpack_runtime mlxpack_runtime;
+
+/* threads: 0 = one per CPU; context_size: 0 = min(the model's, 4096). */
+MLXPACK_API mlxpack_status mlxpack_runtime_open(const char* model_root, int threads, int context_size,
+                                                mlxpack_runtime** out);
+MLXPACK_API void mlxpack_runtime_close(mlxpack_runtime* runtime); /* NULL is allowed */
+
+MLXPACK_API int32_t mlxpack_runtime_vocab_size(const mlxpack_runtime* runtime);
+/* The model's BOS id, -1 if it has none. */
+MLXPACK_API int32_t mlxpack_runtime_bos_id(const mlxpack_runtime* runtime);
+
+/* Token ids of `text` (`size` bytes of UTF-8), with the model's special
+ * tokens (BOS, ...) when add_special_tokens is nonzero. *ids: a buffer of *n
+ * ids the caller frees with mlxpack_free. */
+MLXPACK_API mlxpack_status mlxpack_encode(const mlxpack_runtime* runtime, const char* text, size_t size,
+                                          int add_special_tokens, int32_t** ids, size_t* n);
+/* The text of `ids`; special tokens left out when skip_special_tokens is
+ * nonzero. *text: NUL-terminated, *size bytes before the NUL. */
+MLXPACK_API mlxpack_status mlxpack_decode(const mlxpack_runtime* runtime, const int32_t* ids, size_t n,
+                                          int skip_special_tokens, char** text, size_t* size);
+/* The model's chat template rendered with `context_json` (an object:
+ * "messages", "add_generation_prompt", tools, ...; bos_token and eos_token
+ * are added when absent). MLXPACK_NOT_FOUND if the model has no template. */
+MLXPACK_API mlxpack_status mlxpack_apply_chat_template(const mlxpack_runtime* runtime, const char* context_json,
+                                                       char** text, size_t* size);
+
+typedef struct mlxpack_generation_options {
+  int max_tokens;     /* 500 */
+  float temperature;  /* 0 = greedy */
+  float top_p;        /* 1 = no limit */
+  int top_k;          /* 0 = no limit */
+  uint64_t seed;
+} mlxpack_generation_options;
+
+/* The defaults above. */
+MLXPACK_API void mlxpack_generation_options_init(mlxpack_generation_options* options);
+
+/* Called once per generated token: its id, its log-probability and whether it
+ * is an end-of-sequence id (generation ends after it). Return nonzero to go
+ * on, 0 to stop. */
+typedef int (*mlxpack_token_callback)(void* user, int32_t id, float logprob, int is_stop);
+
+/* Appends `input` to the conversation and generates. options may be NULL
+ * (the defaults). *n_generated (may be NULL): how many tokens were passed to
+ * on_token. */
+MLXPACK_API mlxpack_status mlxpack_generate(mlxpack_runtime* runtime, const int32_t* input, size_t n,
+                                            const mlxpack_generation_options* options,
+                                            mlxpack_token_callback on_token, void* user, size_t* n_generated);
+
+/* Forgets the conversation (empties the KV cache). */
+MLXPACK_API void mlxpack_runtime_reset(mlxpack_runtime* runtime);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MLXPACK_RUNTIME_C_API_H_ */

@@ -1,0 +1,148 @@
+// Generation through the C API (mlxpack/mlxpack_runtime.h) on stories260K:
+// the same ids and text as the C++ API, early stop, and errors as statuses.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "mlxpack/mlxpack_runtime.h"
+#include "mlxpack/tokenizer.h"
+#include "tests/support/test_support.h"
+
+namespace mlxpack {
+namespace {
+
+std::vector<int32_t> expected_ids(const std::string& dir) {
+  std::string text = test::read_file(dir + "/expected/greedy_ids_from_bos.txt");
+  for (char& c : text) {
+    if (c == ',') c = ' ';
+  }
+  std::vector<int32_t> ids;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t next = text.find_first_of("0123456789", pos);
+    if (next == std::string::npos) break;
+    size_t used = 0;
+    ids.push_back(std::stoi(text.substr(next), &used));
+    pos = next + used;
+  }
+  return ids;
+}
+
+// Collects ids; stops (returns 0) once `limit` are in.
+struct Collector {
+  std::vector<int32_t> ids;
+  size_t limit = ~size_t{0};
+  static int on_token(void* user, int32_t id, float logprob, int /*is_stop*/) {
+    auto* self = static_cast<Collector*>(user);
+    EXPECT_LE(logprob, 0.0f);
+    self->ids.push_back(id);
+    return self->ids.size() < self->limit ? 1 : 0;
+  }
+};
+
+class CApiRuntime : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+    ASSERT_EQ(mlxpack_runtime_open(dir.c_str(), 1, 0, &rt), MLXPACK_OK) << mlxpack_last_error();
+  }
+  void TearDown() override { mlxpack_runtime_close(rt); }
+  std::string dir;
+  mlxpack_runtime* rt = nullptr;
+};
+
+TEST_F(CApiRuntime, GeneratesTheGreedyStoryAndDecodesIt) {
+  const std::vector<int32_t> expected = expected_ids(dir);
+  ASSERT_EQ(expected.size(), 200u);
+  mlxpack_generation_options options;
+  mlxpack_generation_options_init(&options);
+  EXPECT_EQ(options.max_tokens, 500);
+  EXPECT_EQ(options.temperature, 0.0f);
+  options.max_tokens = 200;
+  const int32_t bos = mlxpack_runtime_bos_id(rt);
+  Collector c;
+  size_t n = 0;
+  ASSERT_EQ(mlxpack_generate(rt, &bos, 1, &options, Collector::on_token, &c, &n), MLXPACK_OK) << mlxpack_last_error();
+  EXPECT_EQ(n, 200u);
+  EXPECT_EQ(c.ids, expected);
+
+  char* text = nullptr;
+  size_t size = 0;
+  ASSERT_EQ(mlxpack_decode(rt, c.ids.data(), c.ids.size(), 1, &text, &size), MLXPACK_OK);
+  EXPECT_EQ(std::string(text, size) + "\n", test::read_file(dir + "/expected/greedy_text_from_bos.txt") + "\n");
+  EXPECT_EQ(text[size], '\0');
+  mlxpack_free(text);
+}
+
+TEST_F(CApiRuntime, EncodesAsTheTokenizerAndStopsWhenTheCallbackSaysSo) {
+  auto tok = Tokenizer::load(dir);
+  ASSERT_TRUE(tok.is_ok());
+  const std::string prompt = "Once upon a time";
+  int32_t* ids = nullptr;
+  size_t n = 0;
+  ASSERT_EQ(mlxpack_encode(rt, prompt.data(), prompt.size(), 1, &ids, &n), MLXPACK_OK);
+  const std::vector<int32_t> got(ids, ids + n);
+  mlxpack_free(ids);
+  EXPECT_EQ(got, *(*tok)->encode(prompt, true));
+  EXPECT_EQ(mlxpack_runtime_vocab_size(rt), static_cast<int32_t>((*tok)->vocab_size()));
+
+  Collector c;
+  c.limit = 5;
+  size_t produced = 0;
+  ASSERT_EQ(mlxpack_generate(rt, got.data(), got.size(), nullptr, Collector::on_token, &c, &produced), MLXPACK_OK);
+  EXPECT_EQ(produced, 5u);
+  mlxpack_runtime_reset(rt);
+}
+
+TEST_F(CApiRuntime, ErrorsAreStatusesWithMessages) {
+  Collector c;
+  EXPECT_EQ(mlxpack_generate(rt, nullptr, 0, nullptr, Collector::on_token, &c, nullptr), MLXPACK_INVALID_ARGUMENT);
+  const int32_t bad = 1 << 30;
+  EXPECT_EQ(mlxpack_generate(rt, &bad, 1, nullptr, Collector::on_token, &c, nullptr), MLXPACK_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mlxpack_last_error()).find(std::to_string(bad)), std::string::npos) << mlxpack_last_error();
+  EXPECT_EQ(mlxpack_encode(rt, "x", 1, 0, nullptr, nullptr), MLXPACK_INVALID_ARGUMENT);
+  char* text = nullptr;
+  size_t size = 0;
+  // stories260K has no chat template.
+  EXPECT_EQ(mlxpack_apply_chat_template(rt, "{\"messages\": []}", &text, &size), MLXPACK_NOT_FOUND);
+  mlxpack_runtime* none = nullptr;
+  test::TempDir tmp;
+  EXPECT_EQ(mlxpack_runtime_open(tmp.file("missing").c_str(), 1, 0, &none), MLXPACK_IO_ERROR);
+  EXPECT_NE(std::string(mlxpack_last_error()).find("missing"), std::string::npos) << mlxpack_last_error();
+  EXPECT_EQ(none, nullptr);
+  mlxpack_runtime_close(nullptr);
+}
+
+TEST(CApiChatTemplate, RendersWithTheModelsSpecialTokens) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  test::TempDir tmp;
+  for (const char* f : {"config.json", "model.safetensors", "tokenizer.json"}) {
+    test::write_file(tmp.file(f), test::read_file(dir + "/" + f));
+  }
+  nlohmann::json config = nlohmann::json::parse(test::read_file(dir + "/tokenizer_config.json"));
+  config["chat_template"] = "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}{% endfor %}";
+  test::write_file(tmp.file("tokenizer_config.json"), config.dump());
+  mlxpack_runtime* rt = nullptr;
+  ASSERT_EQ(mlxpack_runtime_open(tmp.path().c_str(), 1, 0, &rt), MLXPACK_OK) << mlxpack_last_error();
+  char* text = nullptr;
+  size_t size = 0;
+  ASSERT_EQ(mlxpack_apply_chat_template(rt, R"({"messages": [{"role": "user", "content": "Hi"}]})", &text, &size),
+            MLXPACK_OK)
+      << mlxpack_last_error();
+  EXPECT_EQ(std::string(text, size), "<s>[user] Hi");
+  mlxpack_free(text);
+  text = nullptr;
+  EXPECT_EQ(mlxpack_apply_chat_template(rt, "[1]", &text, &size), MLXPACK_INVALID_ARGUMENT);
+  EXPECT_EQ(text, nullptr);
+  ASSERT_EQ(mlxpack_apply_chat_template(rt, R"({"bos_token": "B", "messages": []})", &text, &size), MLXPACK_OK)
+      << mlxpack_last_error();
+  EXPECT_EQ(std::string(text, size), "B");  // the caller's bos_token wins
+  mlxpack_free(text);
+  mlxpack_runtime_close(rt);
+}
+
+}  // namespace
+}  // namespace mlxpack
