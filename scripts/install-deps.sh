@@ -9,7 +9,8 @@ packages=(g++ cmake make pkg-config libzstd-dev libxxhash-dev nlohmann-json3-dev
           libonig-dev libutf8proc-dev libsentencepiece-dev)
 for arg in "$@"; do
   case "$arg" in
-    --test) packages+=(clang-14 libclang-rt-14-dev g++-s390x-linux-gnu qemu-user-static dpkg-dev file) ;;
+    --test) packages+=(clang-14 libclang-rt-14-dev g++-s390x-linux-gnu qemu-user-static dpkg-dev file
+                      python3 python3-numpy python3-pytest python3-venv python3-pip python3-setuptools) ;;
     --bench) packages+=(xxhash time bc) ;;
   esac
 done
