@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "mlxpack/mlxpack.h"
 
@@ -35,6 +36,27 @@ std::string upper(std::string s) {
   return s;
 }
 
+// The capture groups of every match of `re` in `text`.
+std::vector<std::vector<std::string>> rows(const std::string& text, const std::regex& re) {
+  std::vector<std::vector<std::string>> out;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) {
+    std::vector<std::string> groups;
+    for (size_t g = 1; g < it->size(); ++g) groups.push_back((*it)[g]);
+    out.push_back(groups);
+  }
+  return out;
+}
+
+// The spec's row (code, name) against the C constant named `key` and the
+// name the C API gives the code.
+void expect_row(const std::map<std::string, int>& constants, const std::string& key, int code, const char* c_name,
+                const std::string& spec_name) {
+  ASSERT_TRUE(constants.count(key)) << "no C constant for " << key;
+  EXPECT_EQ(constants.at(key), code) << key;
+  ASSERT_NE(c_name, nullptr) << code;
+  EXPECT_EQ(std::string(c_name), spec_name);
+}
+
 #define C_CONSTANT(prefix, name) {#name, prefix##name}
 
 TEST(CApiEnums, DtypesAreTheCodesOfSection6_2) {
@@ -46,18 +68,13 @@ TEST(CApiEnums, DtypesAreTheCodesOfSection6_2) {
       C_CONSTANT(MLXPACK_DTYPE_, F64),  C_CONSTANT(MLXPACK_DTYPE_, F8_E4M3), C_CONSTANT(MLXPACK_DTYPE_, F8_E5M2)};
   // Rows hold two "| code | name | bytes |" cells side by side.
   const std::string table = section(spec_text(), "### 6.2");
-  const std::regex cell(R"(\| ([0-9]+) \| ([A-Z0-9_]+) \| ([0-9]+) )");
-  int seen = 0;
-  for (auto it = std::sregex_iterator(table.begin(), table.end(), cell); it != std::sregex_iterator(); ++it) {
-    const int code = std::stoi((*it)[1]);
-    const std::string name = (*it)[2];
-    ++seen;
-    ASSERT_TRUE(c_dtypes.count(name)) << "no MLXPACK_DTYPE_" << name;
-    EXPECT_EQ(c_dtypes.at(name), code) << name;
-    ASSERT_NE(mlxpack_dtype_name(code), nullptr) << code;
-    EXPECT_STREQ(mlxpack_dtype_name(code), name.c_str());
-    EXPECT_EQ(mlxpack_dtype_size(code), static_cast<uint32_t>(std::stoi((*it)[3]))) << name;
+  const auto found = rows(table, std::regex(R"(\| ([0-9]+) \| ([A-Z0-9_]+) \| ([0-9]+) )"));
+  for (const auto& r : found) {
+    const int code = std::stoi(r[0]);
+    expect_row(c_dtypes, r[1], code, mlxpack_dtype_name(code), r[1]);
+    EXPECT_EQ(mlxpack_dtype_size(code), static_cast<uint32_t>(std::stoi(r[2]))) << r[1];
   }
+  const int seen = static_cast<int>(found.size());
   EXPECT_EQ(seen, static_cast<int>(c_dtypes.size())) << "dtype rows found in §6.2";
   EXPECT_EQ(mlxpack_dtype_name(0), nullptr);
   EXPECT_EQ(mlxpack_dtype_name(16), nullptr);
@@ -102,17 +119,12 @@ TEST(CApiEnums, ErrorRulesAreTheCodesOfSection9) {
       C_CONSTANT(MLXPACK_RULE_, CHECKSUM_MISMATCH), C_CONSTANT(MLXPACK_RULE_, NONZERO_PADDING),
       C_CONSTANT(MLXPACK_RULE_, BAD_COMPRESSED_DATA), C_CONSTANT(MLXPACK_RULE_, BAD_SAFETENSORS)};
   const std::string rules = section(spec_text(), "## 9.");
-  const std::regex row(R"(\n\| ([0-9]+) \| `([a-z_]+)` \|)");
-  int seen = 0;
-  for (auto it = std::sregex_iterator(rules.begin(), rules.end(), row); it != std::sregex_iterator(); ++it) {
-    const int code = std::stoi((*it)[1]);
-    const std::string identifier = (*it)[2];
-    ++seen;
-    ASSERT_TRUE(c_rules.count(upper(identifier))) << "no MLXPACK_RULE_" << upper(identifier);
-    EXPECT_EQ(c_rules.at(upper(identifier)), code) << identifier;
-    ASSERT_NE(mlxpack_error_rule_name(code), nullptr) << code;
-    EXPECT_STREQ(mlxpack_error_rule_name(code), identifier.c_str());
+  const auto found = rows(rules, std::regex(R"(\n\| ([0-9]+) \| `([a-z_]+)` \|)"));
+  for (const auto& r : found) {
+    const int code = std::stoi(r[0]);
+    expect_row(c_rules, upper(r[1]), code, mlxpack_error_rule_name(code), r[1]);
   }
+  const int seen = static_cast<int>(found.size());
   EXPECT_EQ(seen, static_cast<int>(c_rules.size())) << "rule rows found in §9";
   EXPECT_EQ(MLXPACK_RULE_NONE, 0);
   EXPECT_EQ(mlxpack_error_rule_name(0), nullptr);
