@@ -179,6 +179,32 @@ mlxpack_status mlxpack_tensor_get(const mlxpack_reader* reader, const char* name
   });
 }
 
+mlxpack_status mlxpack_tensor_file_offset(const mlxpack_reader* reader, const char* name, uint64_t* offset) {
+  return guarded([&] {
+    if (reader == nullptr || name == nullptr || offset == nullptr) {
+      return fail_message(MLXPACK_INVALID_ARGUMENT, "reader, name and offset must not be NULL");
+    }
+    // Tensors come first in the index, sorted by name (spec §5.3).
+    const mlxpack::Reader& r = *reader->reader;
+    uint64_t lo = 0, hi = r.info().tensor_count;
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      const mlxpack::EntryInfo e = r.entry(mid);
+      const int order = e.name.compare(name);
+      if (order == 0) {
+        *offset = e.offset;
+        return MLXPACK_OK;
+      }
+      if (order < 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return fail(mlxpack::Status::not_found(r.path() + ": no tensor named '" + name + "'"));
+  });
+}
+
 mlxpack_status mlxpack_file_get(const mlxpack_reader* reader, const char* name, void** data, size_t* size) {
   return guarded([&] {
     if (reader == nullptr || name == nullptr || data == nullptr || size == nullptr) {

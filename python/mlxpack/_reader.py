@@ -1,6 +1,7 @@
 """safe_open: a .mlxpack file's tensors as zero-copy, read-only numpy arrays."""
 import ctypes
 import json
+import mmap
 import os
 
 import numpy as np
@@ -65,6 +66,7 @@ class SafeOpen:
         self.path = os.fspath(path)
         self.framework = framework
         self._reader = _Reader(path, verify)
+        self._private_map = None  # framework="pt": a copy-on-write mapping of the file
         self._tensors, self._files = self._list_entries()
 
     def _handle(self):
@@ -114,6 +116,8 @@ class SafeOpen:
     def get_tensor(self, name, dtype=None):
         """The tensor `name` as stored: a zero-copy, read-only view (BF16 as its
         raw uint16 bits). dtype="float32": a float32 copy (F16, BF16, F32)."""
+        if self.framework == "pt" and dtype is None:
+            return self._torch_view(name)
         array, code = self._view(name)
         if dtype is not None:
             if np.dtype(dtype) != np.float32 or code not in (10, 11, 12):
@@ -123,6 +127,25 @@ class SafeOpen:
         if self.framework == "pt":
             return _to_torch(array)
         return array
+
+    def _torch_view(self, name):
+        """A zero-copy torch tensor over a private copy-on-write mapping of
+        the file: torch has no read-only tensors, so writes land in private
+        pages and never reach the file or crash."""
+        import torch
+        t = _lib.Tensor()
+        check(_lib.lib.mlxpack_tensor_get(self._handle(), name.encode(), ctypes.byref(t)))  # verifies if asked
+        offset = ctypes.c_uint64()
+        check(_lib.lib.mlxpack_tensor_file_offset(self._handle(), name.encode(), ctypes.byref(offset)))
+        torch_dtype = _TORCH_DTYPES[t.dtype](torch)
+        shape = tuple(t.shape[i] for i in range(t.rank))
+        if t.size_bytes == 0:
+            return torch.empty(shape, dtype=torch_dtype)
+        if self._private_map is None:
+            with open(self.path, "rb") as fh:
+                self._private_map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
+        count = t.size_bytes // torch.tensor([], dtype=torch_dtype).element_size()
+        return torch.frombuffer(self._private_map, dtype=torch_dtype, count=count, offset=offset.value).reshape(shape)
 
     def dtype(self, name):
         """The stored dtype's name as the spec writes it ("BF16", "U32", ...)."""
@@ -163,9 +186,16 @@ class SafeOpen:
                                  int(spec["bits"]), int(spec["group_size"]))
 
 
+# spec §6.2 codes -> torch dtypes. Torch 1.x has no uint16/32/64: those come
+# back as the signed type of the same width (the bits unchanged); F8 as uint8.
+_TORCH_DTYPES = {1: lambda t: t.bool, 2: lambda t: t.uint8, 3: lambda t: t.int8, 4: lambda t: t.int16,
+                 5: lambda t: t.int16, 6: lambda t: t.int32, 7: lambda t: t.int32, 8: lambda t: t.int64,
+                 9: lambda t: t.int64, 10: lambda t: t.float16, 11: lambda t: t.bfloat16, 12: lambda t: t.float32,
+                 13: lambda t: t.float64, 14: lambda t: t.uint8, 15: lambda t: t.uint8}
+
+
 def _to_torch(array):
-    # A copy: torch has no read-only tensors, and a tensor over the read-only
-    # mapping would take the interpreter down with SIGSEGV when written.
+    # A converted copy (get_tensor(name, dtype=...)).
     import torch
     return torch.from_numpy(np.array(array))
 

@@ -159,16 +159,32 @@ def test_errors_are_exceptions_not_crashes(tmp_path, stories_pack):
         mlxpack.safe_open(stories_pack, verify="sometimes")
 
 
-def test_pt_without_torch_says_what_to_install(stories_pack):
+def test_pt_without_torch_says_what_to_install_and_with_torch_maps_the_file(stories_pack, stories_dir, tmp_path):
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         with pytest.raises(ImportError, match="python3-torch"):
             mlxpack.safe_open(stories_pack, framework="pt")
         return
+    before = open(stories_pack, "rb").read()
+    expected = safetensors_file.read(os.path.join(stories_dir, "model.safetensors"))
     with mlxpack.safe_open(stories_pack, framework="pt") as f:
         t = f.get_tensor("model.norm.weight")
-    assert tuple(t.shape) == (64,)
+        base = ctypes.addressof(ctypes.c_char.from_buffer(f._private_map))
+        offset = ctypes.c_uint64()
+        assert _lib.lib.mlxpack_tensor_file_offset(f._handle(), b"model.norm.weight", ctypes.byref(offset)) == 0
+        assert t.data_ptr() == base + offset.value  # zero-copy: the file's own pages
+        np.testing.assert_array_equal(t.numpy(), expected["model.norm.weight"][1])
+        t[0] = 12345.0  # private pages: no crash, and the file does not change
+        assert float(f.get_tensor("model.norm.weight")[0]) == 12345.0
+    assert open(stories_pack, "rb").read() == before
+    reference = data_path("reference/mlx-quantize/quantize_reference.safetensors")
+    raw = safetensors_file.read(reference)
+    name = next(n for n, (d, _) in raw.items() if d == "BF16")
+    with mlxpack.safe_open(pack_safetensors(reference, tmp_path), framework="pt") as f:
+        b = f.get_tensor(name)
+        assert b.dtype == torch.bfloat16
+        np.testing.assert_array_equal(b.view(torch.int16).numpy().view(np.uint16), raw[name][1])
 
 
 def test_version():

@@ -224,6 +224,17 @@ TEST_F(ReaderTest, CApiOpensReadsAndVerifies) {
   EXPECT_EQ(std::memcmp(t.data, tensors_[0].bytes.data(), t.size_bytes), 0);
   EXPECT_EQ(mlxpack_tensor_get(reader, "missing", &t), MLXPACK_NOT_FOUND);
   EXPECT_NE(std::string(mlxpack_last_error()).find("missing"), std::string::npos);
+  // Every tensor's file offset holds its bytes in the file itself.
+  const std::string file_bytes = test::read_file(path_);
+  for (const auto& tensor : tensors_) {
+    uint64_t offset = 0;
+    ASSERT_EQ(mlxpack_tensor_file_offset(reader, tensor.name.c_str(), &offset), MLXPACK_OK) << tensor.name;
+    ASSERT_LE(offset + tensor.bytes.size(), file_bytes.size());
+    EXPECT_EQ(file_bytes.compare(offset, tensor.bytes.size(), tensor.bytes), 0) << tensor.name;
+  }
+  uint64_t offset = 0;
+  EXPECT_EQ(mlxpack_tensor_file_offset(reader, "missing", &offset), MLXPACK_NOT_FOUND);
+  EXPECT_EQ(mlxpack_tensor_file_offset(reader, "tokenizer.json", &offset), MLXPACK_NOT_FOUND);  // a file
   void* data = nullptr;
   size_t size = 0;
   ASSERT_EQ(mlxpack_file_get(reader, "tokenizer.json", &data, &size), MLXPACK_OK);

@@ -152,6 +152,11 @@ MLXPACK_API mlxpack_status mlxpack_entry(const mlxpack_reader* reader, uint64_t 
 
 MLXPACK_API mlxpack_status mlxpack_tensor_get(const mlxpack_reader* reader, const char* name, mlxpack_tensor* out);
 
+/* Where tensor `name`'s bytes start in the file, for a caller that maps the
+ * file itself (e.g. copy-on-write, for frameworks without read-only arrays). */
+MLXPACK_API mlxpack_status mlxpack_tensor_file_offset(const mlxpack_reader* reader, const char* name,
+                                                      uint64_t* offset);
+
 /* A bundled file's bytes in a buffer the caller frees with mlxpack_free. */
 MLXPACK_API mlxpack_status mlxpack_file_get(const mlxpack_reader* reader, const char* name, void** data,
                                             size_t* size);
