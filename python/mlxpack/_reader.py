@@ -175,10 +175,12 @@ class SafeOpen:
         """An MLX-quantized layer (`name` or `name.weight`, with `.scales`
         and `.biases`) as float32, as MLX's dequantize computes it."""
         base = name[:-len(".weight")] if name.endswith(".weight") else name
-        quant = self.metadata().get("quantization") or self.metadata().get("quantization_config")
+        config = self.metadata()
+        quant = config.get("quantization") or config.get("quantization_config")
         if not isinstance(quant, dict):
             raise ValueError("%s: config.json has no quantization settings" % self.path)
-        spec = quant.get(base) if isinstance(quant.get(base), dict) else quant
+        layer = quant.get(base)  # mlx-lm's per-layer override, when there is one
+        spec = layer if isinstance(layer, dict) else quant
         words, _ = self._view(base + ".weight")
         scales, scale_code = self._view(base + ".scales")
         biases, _ = self._view(base + ".biases")
