@@ -277,7 +277,9 @@ int main(int argc, char** argv) {
   app.add_option("--model-root", root, "a .mlxpack file or a model directory")->required();
   app.add_option("--prompt-tokens", prompt_tokens)->check(CLI::Range(1, 4000));
   app.add_option("--decode-tokens", decode_tokens)->check(CLI::Range(2, 4000));
-  app.add_option("--threads", threads)->check(CLI::Range(1, 256));
+  app.add_option("--threads", threads, "0 = the runtime's default")->check(CLI::Range(0, 256));
+  bool no_peaks = false;
+  app.add_flag("--no-peaks", no_peaks, "skip measuring read bandwidth and FMA peak (rooflines print 0)");
   app.add_option("--repeat", repeat, "best of N for prefill and decode")->check(CLI::Range(1, 100));
   std::string kv_type = "f16";
   app.add_option("--kv-cache-type", kv_type, "KV cache entries (the runtime's default: f16)")
@@ -286,7 +288,7 @@ int main(int argc, char** argv) {
   // Measured first, in a child process: its buffer must not count in this
   // process's peak RSS, and the runtime's spinning workers must not share
   // the cores with it.
-  const MachinePeaks peaks = peaks_in_child(threads);
+  const MachinePeaks peaks = no_peaks ? MachinePeaks{} : peaks_in_child(std::max(threads, 1));
   const double bandwidth = peaks.read_gbs;
   const auto process_start = Clock::now();  // "cold": nothing of the model is open yet
 
@@ -356,7 +358,7 @@ int main(int argc, char** argv) {
       rt.weight_bytes() / 1048576.0,
       file_bytes / 1048576.0, kv / 1048576.0, open_s * 1e3, ttft_cold * 1e3, best_prefill, best_decode,
       rss / 1048576.0, (static_cast<double>(rss) - static_cast<double>(file_bytes) - static_cast<double>(kv)) / 1048576.0,
-      rss_after_open / 1048576.0, peak_after_open / 1048576.0, decode_gbs, bandwidth, decode_gbs / bandwidth,
+      rss_after_open / 1048576.0, peak_after_open / 1048576.0, decode_gbs, bandwidth, bandwidth > 0 ? decode_gbs / bandwidth : 0.0,
       prefill_gmacs, peaks.fma_gmacs, peaks.fma_gmacs > 0 ? prefill_gmacs / peaks.fma_gmacs : 0.0);
   return 0;
 }

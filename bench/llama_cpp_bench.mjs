@@ -15,7 +15,7 @@
 // multi-thread decode is not, and the script says so.
 //
 //   node bench/llama_cpp_bench.mjs FILE.gguf [--threads 2] [--prompt-tokens 128]
-//        [--decode-tokens 64] [--repeat 3]
+//        [--decode-tokens 64] [--repeat 3] [--vocab 32000]
 // (node-llama-cpp must resolve: run from, or with NODE_PATH at, a directory
 // where it is installed; bench/run_generation_bench.sh installs it.)
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
@@ -28,8 +28,9 @@ const opt = (name, def) => {
 };
 const threads = opt("--threads", 2), promptTokens = opt("--prompt-tokens", 128);
 const decodeTokens = opt("--decode-tokens", 64), repeat = opt("--repeat", 3);
+const vocab = opt("--vocab", 32000);
 if (!file) {
-  console.error("usage: node bench/llama_cpp_bench.mjs FILE.gguf [--threads N] [--prompt-tokens N] [--decode-tokens N] [--repeat N]");
+  console.error("usage: node bench/llama_cpp_bench.mjs FILE.gguf [--threads N] [--prompt-tokens N] [--decode-tokens N] [--repeat N] [--vocab N]");
   process.exit(2);
 }
 
@@ -50,8 +51,10 @@ const context = await model.createContext({
   performanceTracking: true,
 });
 const sequence = context.getSequence();
-// Ids from the middle of the vocabulary (no control tokens).
-const prompt = Array.from({ length: promptTokens }, (_, i) => 1000 + ((i * 37) % 20000));
+// Ids from the middle of the vocabulary (no control tokens); a small
+// vocabulary (stories260K's 512) from id 3 on.
+const promptId = vocab > 21000 ? (i) => 1000 + ((i * 37) % 20000) : (i) => 3 + ((i * 37) % (vocab - 3));
+const prompt = Array.from({ length: promptTokens }, (_, i) => promptId(i));
 let bestPrefill = 0, bestDecode = 0;
 for (let r = 0; r < repeat; r++) {
   await sequence.clearHistory();

@@ -7,9 +7,10 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/flag_checks.h"
-#include "format/names.h"
 #include "cli/progress.h"
 #include "convert/converter.h"
+#include "format/cpu_features.h"
+#include "format/names.h"
 #include "inspect/human_size.h"
 
 namespace mlxpack::cli {
@@ -82,7 +83,7 @@ Result<ConvertOptions> resolve(const ConvertCommandOptions& c) {
   } else {
     return Status::invalid_argument("--output-format is '" + c.output_format + "'; expected pack or mlx-dir");
   }
-  o.threads = c.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : c.threads;
+  o.threads = c.threads == 0 ? static_cast<unsigned>(available_cpus()) : c.threads;
   o.collect_stats = c.report;
   return o;
 }

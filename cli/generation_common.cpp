@@ -37,7 +37,7 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
          "KV cache entries: f16 (default) or f32")
       ->check(CLI::IsMember({"f16", "f32"}));
   cmd->add_option("--system", f->system, "A system message for the chat template");
-  cmd->add_option("--threads,-t", f->runtime.threads, "Threads (default: one per hardware thread)")
+  cmd->add_option("--threads,-t", f->runtime.threads, "Threads (default: one per CPU this process may use)")
       ->check(CLI::Range(0, 256));
   cmd->add_flag("--verbose,-v", f->verbose, "Print the model, kernels and a per-stage timing table");
 }

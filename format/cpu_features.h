@@ -1,6 +1,7 @@
 // What this CPU can run, probed once: the one place that reads CPUID and
 // XGETBV. The kernels pick their table from it, the checksum its XXH3
-// variant.
+// variant. Also how many CPUs this process may use, the default thread
+// count of everything that runs threads.
 #ifndef MLXPACK_FORMAT_CPU_FEATURES_H_
 #define MLXPACK_FORMAT_CPU_FEATURES_H_
 
@@ -19,6 +20,11 @@ const CpuFeatures& cpu_features();
 // The MLXPACK_KERNELS environment variable ("scalar", "avx2", "avx512"),
 // or "" when unset: a user's request to run slower instruction sets.
 std::string requested_kernels();
+
+// The number of CPUs this process may run on, at least 1: its affinity mask
+// (sched_getaffinity), so `taskset`, cpusets and containers' CPU sets are
+// respected, where hardware_concurrency() counts the whole machine.
+int available_cpus();
 
 }  // namespace mlxpack
 

@@ -1,7 +1,12 @@
 #include "format/cpu_features.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <thread>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
 #endif
@@ -45,6 +50,15 @@ const CpuFeatures& cpu_features() {
 std::string requested_kernels() {
   const char* forced = std::getenv("MLXPACK_KERNELS");
   return forced != nullptr ? forced : "";
+}
+
+int available_cpus() {
+#if defined(__linux__)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 }  // namespace mlxpack

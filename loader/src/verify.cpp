@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "format/cpu_features.h"
 #include "format/layout.h"
 #include "loader/src/guarded_read.h"
 #include "loader/src/reader_impl.h"
@@ -31,7 +32,7 @@ uint64_t first_nonzero(const uint8_t* p, uint64_t n) {
 Result<std::vector<CorruptEntry>> Reader::verify_all(unsigned threads) const {
   const Impl& impl = *impl_;
   const uint64_t n = impl.index.entry_count();
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 0) threads = static_cast<unsigned>(available_cpus());
 
   // Largest first, so one big tensor does not start last and finish alone.
   std::vector<Work> work;

@@ -11,6 +11,7 @@
 #include <malloc.h>
 #endif
 
+#include "format/cpu_features.h"
 #include "mlxpack/chat_template.h"
 #include "mlxpack/model_source.h"
 #include "runtime/engine/model_config.h"
@@ -121,8 +122,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& mode
                                     std::to_string(context) + " (at most " + std::to_string(context - 2) + ")");
   }
   for (int id : config.eos_token_ids) impl->eos_ids.push_back(id);
-  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  impl->pool = std::make_unique<engine::ThreadPool>(options.threads > 0 ? options.threads : static_cast<int>(hw));
+  impl->pool = std::make_unique<engine::ThreadPool>(options.threads > 0 ? options.threads : available_cpus());
   const int batch = std::min(options.prefill_batch, context);
   impl->logits.resize(static_cast<size_t>(config.vocab_size));
   const engine::KvType kv = options.kv_cache_type == KvCacheType::kF16 ? engine::KvType::kF16 : engine::KvType::kF32;

@@ -1,5 +1,6 @@
 #include "runtime/engine/thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
 
 #if defined(__x86_64__)
@@ -18,14 +19,93 @@ void cpu_relax() {
 #endif
 }
 
-// How long a worker spins before it sleeps. Generation issues parallel
-// sections back to back, and on virtual machines a sleeping thread can take
-// milliseconds to wake (measured: decode 5 tokens/s with 2 threads when
-// workers slept after ~0.1 ms, 90+ when they spin), so workers spin through
-// a whole generation and sleep only once it pauses.
-constexpr auto kSpinTime = std::chrono::milliseconds(20);
+using Clock = std::chrono::steady_clock;
+double nanoseconds(Clock::duration d) { return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()); }
+
+constexpr uint64_t kOpen = uint64_t{1} << 31;
+constexpr uint64_t kJoinedMask = kOpen - 1;
+uint64_t sequence(uint64_t state) { return state >> 32; }
+
+// How long an idle worker spins before it sleeps. A decode step issues a
+// few hundred sections microseconds apart, and between tokens the caller
+// samples and detokenizes for tens of microseconds: a worker that spins
+// for 1 ms stays awake through a generation. It sleeps once generation
+// pauses, and on a busy machine a spinner that is not needed gives its CPU
+// back after at most this long.
+constexpr auto kSpinTime = std::chrono::microseconds(1000);
+
+// How long the caller spins for a joined worker's last chunk before it
+// yields its CPU each time it looks (that worker may be queued behind it).
+constexpr auto kJoinSpinTime = std::chrono::microseconds(50);
+
+// Guided scheduling: each claim takes 1/kShare of what is left per thread
+// (rounded to the grain), so chunks start large (few claims on the shared
+// counter) and shrink towards the end, where a thread that finishes early
+// waits for at most one small chunk. Fixed chunks of 1/4 of a thread's
+// share left up to that much idle at the end of every section: in a 110M
+// 4-bit decode, threads waited ~17% of the time (perf).
+constexpr int kShare = 2;
+
+// The fan-out's break-even, in multiply-adds: waking a spinning worker and
+// joining it costs about two cache-line round trips between cores (~1 us
+// here), in which one core does ~16K multiply-adds of a float decode.
+// Measured on this 2-core machine, 2 threads, generation_bench, decode
+// tokens/s of stories260K (largest decode section: lm_head, 512 x 64 = 32K)
+// and the 110M shape at 4-bit, two runs each, for limits 0 / 16K / 64K /
+// 256K: stories260K 13.0-13.9K / 16.4-16.6K / 19.7-21.5K / 15.6-15.9K,
+// 110M 341 / 333-348 / 348 / 330-366 (no change: its sections are > 1M).
+constexpr int64_t kMinWork = 65536;
 
 }  // namespace
+
+int64_t ThreadPool::min_parallel_work() { return kMinWork; }
+
+// The chooser's window: 64 sections are about one decode step of a 12-layer
+// model, long enough to average over a scheduler tick, short enough to
+// follow a load that comes and goes.
+constexpr int kWindow = 64;
+// A pool window whose caller waited more than this share of its time for
+// descheduled workers makes the chooser time a window on the caller alone.
+// Idle, the wait is 1.8% (110M 4-bit decode, 2 threads); with one busy
+// process on this 2-core machine, 25%, and one thread decodes 1.6x faster.
+constexpr double kWaitShare = 0.10;
+// A choice holds for 2^backoff windows; backoff grows while the load lasts
+// (a probe of the pool every 64 windows at most) and resets once a pool
+// window runs without waiting.
+constexpr int kMaxBackoff = 6;
+
+void SoloChooser::record(double work, double ns, double wait_ns) {
+  work_ += work;
+  ns_ += ns;
+  wait_ns_ += wait_ns;
+  if (++sections_ == kWindow) end_window();
+}
+
+void SoloChooser::end_window() {
+  const double cost = ns_ / std::max(work_, 1.0);
+  const bool waited = wait_ns_ > kWaitShare * ns_;
+  sections_ = 0;
+  work_ = ns_ = wait_ns_ = 0;
+  if (probing_) {  // a solo window after a pool window that waited: keep the faster
+    probing_ = false;
+    solo_ = cost < pool_cost_;
+    hold_ = 1 << backoff_;
+    backoff_ = std::min(backoff_ + 1, kMaxBackoff);
+    return;
+  }
+  if (!solo_) pool_cost_ = cost;
+  if (hold_ > 0) {
+    --hold_;
+    return;
+  }
+  if (solo_) {  // held long enough: measure the pool again
+    solo_ = false;
+  } else if (waited) {
+    probing_ = solo_ = true;
+  } else {
+    backoff_ = 0;
+  }
+}
 
 ThreadPool::ThreadPool(int threads) {
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker(); });
@@ -35,19 +115,11 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_.store(true);
-    generation_.fetch_add(1);
+    state_.fetch_add(uint64_t{1} << 32);  // spinning workers look at the sequence
   }
   wake_.notify_all();
   for (std::thread& t : workers_) t.join();
 }
-
-// Guided scheduling: each claim takes 1/kShare of what is left per thread
-// (rounded up to the grain), so chunks start large (few claims on the
-// shared counter) and shrink towards the end, where a thread that finishes
-// early then waits for at most one small chunk. Fixed chunks of 1/4 of a
-// thread's share left up to that much idle at the end of every section:
-// in a 110M 4-bit decode, threads waited ~17% of the time (perf).
-constexpr int kShare = 2;
 
 void ThreadPool::run_chunks() {
   const int threads = size();
@@ -64,42 +136,89 @@ void ThreadPool::run_chunks() {
   }
 }
 
-void ThreadPool::parallel_for(int n, int grain, const std::function<void(int, int)>& fn) {
+void ThreadPool::parallel_for(int n, int grain, int64_t item_cost, const std::function<void(int, int)>& fn) {
   if (n <= 0) return;
-  if (workers_.empty() || n <= grain) {
+  const int64_t work = static_cast<int64_t>(n) * std::max<int64_t>(item_cost, 1);
+  if (workers_.empty() || n <= grain || work < kMinWork) {
     fn(0, n);
     return;
   }
+  const auto t0 = Clock::now();
+  double wait_ns = 0;
+  if (chooser_.solo()) {
+    fn(0, n);
+  } else {
+    run_section(n, grain, fn, &wait_ns);
+  }
+  chooser_.record(static_cast<double>(work), nanoseconds(Clock::now() - t0), wait_ns);
+}
+
+void ThreadPool::run_section(int n, int grain, const std::function<void(int, int)>& fn, double* wait_ns) {
   fn_ = &fn;
   n_ = n;
   grain_ = std::max(1, grain);
   next_.store(0, std::memory_order_relaxed);
-  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
+  // Open the next section (no worker is inside: the last one closed with
+  // none left). seq_cst pairs with a sleeper's check: either it sees this
+  // section or this thread sees it counted in sleepers_.
+  const uint64_t seq = sequence(state_.load(std::memory_order_relaxed)) + 1;
+  state_.store(seq << 32 | kOpen, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    { std::lock_guard<std::mutex> lock(mutex_); }
+    wake_.notify_all();
   }
-  wake_.notify_all();
   run_chunks();
-  while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+  // Every chunk is claimed: close, so late workers stay out, and wait for
+  // those inside (they hold the last chunks).
+  state_.fetch_and(~kOpen, std::memory_order_acq_rel);
+  const auto t1 = Clock::now();
+  wait_for_joined();
+  *wait_ns = nanoseconds(Clock::now() - t1);
+}
+
+void ThreadPool::wait_for_joined() {
+  if ((state_.load(std::memory_order_acquire) & kJoinedMask) == 0) return;
+  const auto spin_until = Clock::now() + kJoinSpinTime;
+  bool spinning = true;
+  for (int spins = 0; (state_.load(std::memory_order_acquire) & kJoinedMask) != 0; ++spins) {
+    if (spinning) {
+      cpu_relax();
+      if ((spins & 63) == 63 && Clock::now() > spin_until) spinning = false;
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 void ThreadPool::worker() {
-  uint64_t seen = 0;
+  uint64_t seen = 0;  // the constructor's sequence: a section opened before this line still counts
   for (;;) {
-    const auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
-    for (int spins = 0; generation_.load(std::memory_order_acquire) == seen; ++spins) {
+    const auto spin_until = Clock::now() + kSpinTime;
+    uint64_t s = state_.load(std::memory_order_acquire);
+    for (int spins = 0; sequence(s) == seen; ++spins) {
       cpu_relax();
-      if ((spins & 1023) == 1023 && std::chrono::steady_clock::now() > spin_until) break;
+      if ((spins & 255) == 255 && Clock::now() > spin_until) break;
+      s = state_.load(std::memory_order_acquire);
     }
-    if (generation_.load(std::memory_order_acquire) == seen) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+    if (sequence(s) == seen) {
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stop_.load() || sequence(state_.load(std::memory_order_seq_cst)) != seen; });
+      }
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      s = state_.load(std::memory_order_acquire);
     }
-    seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
-    run_chunks();
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    seen = sequence(s);
+    // Join if the section is still open; a missed one is simply skipped.
+    while ((s & kOpen) && sequence(s) == seen) {
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        run_chunks();
+        state_.fetch_sub(1, std::memory_order_release);
+        break;
+      }
+    }
   }
 }
 

@@ -32,7 +32,9 @@ struct LinearJob {
 void run_linears(ThreadPool* pool, const Activations& a, int ldy, std::initializer_list<LinearJob> jobs) {
   int total = 0;
   for (const LinearJob& j : jobs) total += j.w->rows;
-  pool->parallel_for(total, 16, [&](int begin, int end) {
+  // A row's cost: its columns times the batch's rows.
+  const int64_t row_cost = int64_t{jobs.begin()->w->cols} * a.m();
+  pool->parallel_for(total, 16, row_cost, [&](int begin, int end) {
     int offset = 0;
     for (const LinearJob& j : jobs) {
       const int lo = std::max(begin, offset), hi = std::min(end, offset + j.w->rows);
@@ -48,7 +50,7 @@ void run_linears(ThreadPool* pool, const Activations& a, int ldy, std::initializ
 template <typename RowFn>
 void fill_and_quantize(ThreadPool* pool, Activations& act, const float* x, int n, int k, RowFn row) {
   act.prepare(x, n, k);
-  pool->parallel_for(n, 4, [&](int begin, int end) {
+  pool->parallel_for(n, 4, 4 * int64_t{k}, [&](int begin, int end) {
     for (int t = begin; t < end; ++t) row(t);
     act.quantize_rows(begin, end);
   });
@@ -96,7 +98,7 @@ void Transformer::forward(const int* tokens, int n, float* logits, bool all_logi
       run_linears(pool_, act_hidden_, qkv_dim_,
                   {{&L.q, qkv_.data()}, {&L.k, qkv_.data() + q_dim_}, {&L.v, qkv_.data() + q_dim_ + kv_dim_}});
     }
-    pool_->parallel_for(n, 4, [&](int begin, int end) {
+    pool_->parallel_for(n, 4, 4 * int64_t{qkv_dim_}, [&](int begin, int end) {
       for (int t = begin; t < end; ++t) {
         float* q = &qkv_[size_t(t) * qkv_dim_];
         float* k = q + q_dim_;
@@ -116,7 +118,7 @@ void Transformer::forward(const int* tokens, int n, float* logits, bool all_logi
     if (n < 16) {
       store_keys(0, kv_dim_);
     } else {
-      pool_->parallel_for(kv_dim_, 16, store_keys);
+      pool_->parallel_for(kv_dim_, 16, n, store_keys);
     }
     attention(l, n, start);
     fill_and_quantize(pool_, act_attn_, attn_.data(), n, q_dim_, [](int) {});
@@ -163,7 +165,9 @@ void Transformer::attention(int layer, int n, int start) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const kernels::KernelTable* k = kernels::active_table();
   const bool f16 = cache_.type() == KvType::kF16;
-  pool_->parallel_for(n * c.num_heads, 1, [&](int begin, int end) {
+  // An item (a row's head) reads its keys and values: 2 * hd per position.
+  const int64_t item_cost = 2 * int64_t{hd} * (start + n);
+  pool_->parallel_for(n * c.num_heads, 1, item_cost, [&](int begin, int end) {
     thread_local kernels::AlignedVector<float> scores;
     if (scores.size() < static_cast<size_t>(cache_.capacity())) scores.resize(cache_.capacity());
     for (int item = begin; item < end; ++item) {

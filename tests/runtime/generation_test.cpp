@@ -24,36 +24,6 @@
 namespace mlxpack::test {
 namespace {
 
-// Every index of the range runs exactly once, in chunks on grain bounds,
-// for pools of several sizes and ranges around the chunk arithmetic's edges,
-// with one pool reused for many sections (as decode does).
-TEST(ThreadPool, CoversEveryIndexOnceInGrainAlignedChunks) {
-  for (int threads : {1, 2, 3, 5}) {
-    engine::ThreadPool pool(threads);
-    for (int n : {1, 2, 7, 16, 17, 100, 1000, 32000}) {
-      for (int grain : {1, 4, 16}) {
-        std::vector<int> hits(n, 0);
-        std::mutex mu;
-        std::vector<std::pair<int, int>> chunks;
-        std::set<std::thread::id> ids;
-        pool.parallel_for(n, grain, [&](int begin, int end) {
-          for (int i = begin; i < end; ++i) ++hits[i];  // disjoint ranges: no race
-          std::lock_guard<std::mutex> lock(mu);
-          chunks.emplace_back(begin, end);
-          ids.insert(std::this_thread::get_id());
-        });
-        for (int i = 0; i < n; ++i) ASSERT_EQ(hits[i], 1) << "threads " << threads << " n " << n << " i " << i;
-        for (const auto& [begin, end] : chunks) {
-          EXPECT_EQ(begin % grain, 0) << "n " << n << " grain " << grain;
-          EXPECT_TRUE(end % grain == 0 || end == n) << "n " << n << " grain " << grain;
-          EXPECT_LT(begin, end);
-        }
-        EXPECT_LE(ids.size(), size_t(threads));
-      }
-    }
-  }
-}
-
 std::vector<int32_t> parse_ids(const std::string& text) {
   std::vector<int32_t> ids;
   std::stringstream in(text);

@@ -47,7 +47,7 @@ enum class VerifyMode {
 
 struct OpenOptions {
   VerifyMode verify = VerifyMode::kNone;
-  unsigned verify_threads = 0;  // for kAtOpen; 0 = one per hardware thread
+  unsigned verify_threads = 0;  // for kAtOpen; 0 = one per CPU this process may use
 };
 
 enum class EntryType { kTensor, kFile, kSource };

@@ -23,7 +23,7 @@ extern "C" {
 
 typedef struct mlxpack_runtime mlxpack_runtime;
 
-/* threads: 0 = one per CPU; context_size: 0 = min(the model's, 4096). */
+/* threads: 0 = one per CPU this process may use (affinity); context_size: 0 = min(the model's, 4096). */
 MLXPACK_API mlxpack_status mlxpack_runtime_open(const char* model_root, int threads, int context_size,
                                                 mlxpack_runtime** out);
 MLXPACK_API void mlxpack_runtime_close(mlxpack_runtime* runtime); /* NULL is allowed */

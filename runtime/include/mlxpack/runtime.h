@@ -36,7 +36,7 @@ namespace mlxpack {
 enum class KvCacheType { kF16, kF32 };
 
 struct RuntimeOptions {
-  int threads = 0;                  // 0 = one per hardware thread
+  int threads = 0;                  // 0 = one per CPU this process may use
   int context_size = 0;             // 0 = min(max_position_embeddings, 4096)
   int num_sink_tokens = 4;
   int eviction_batch_percent = 10;  // of the non-sink positions, 1..100
