@@ -1,10 +1,12 @@
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "inspect/model_summary.h"
+#include "mlxpack/model_source.h"
 
 namespace mlxpack::cli {
 
@@ -16,13 +18,23 @@ struct InfoOptions {
   bool tensors = false;
 };
 
+// A directory is read as a model directory (the same fields, from its
+// files); anything else must be a pack.
+Result<ModelSummary> summarize_input(const std::string& input) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(input, ec)) {
+    MLXPACK_ASSIGN_OR_RETURN(const std::unique_ptr<ModelSource> source, ModelSource::open(input));
+    return summarize(*source);
+  }
+  MLXPACK_ASSIGN_OR_RETURN(const std::unique_ptr<Reader> reader, Reader::open(input));
+  return summarize(*reader);
+}
+
 int run_info(const InfoOptions& options) {
-  Result<std::unique_ptr<Reader>> reader = Reader::open(options.input);
-  if (!reader.is_ok()) return report_error("info", reader.status());
-  Result<ModelSummary> summary = summarize(**reader);
+  Result<ModelSummary> summary = summarize_input(options.input);
   if (!summary.is_ok()) return report_error("info", summary.status());
-  const std::string text = options.json ? summary_to_json(*summary, options.tensors, **reader)
-                                        : summary_to_text(*summary, options.tensors, **reader);
+  const std::string text = options.json ? summary_to_json(*summary, options.tensors)
+                                        : summary_to_text(*summary, options.tensors);
   std::fwrite(text.data(), 1, text.size(), stdout);
   return kExitOk;
 }
@@ -31,8 +43,8 @@ int run_info(const InfoOptions& options) {
 
 void add_info_command(CLI::App& root, int* exit_code) {
   auto options = std::make_shared<InfoOptions>();
-  CLI::App* cmd = root.add_subcommand("info", "Describe a .mlxpack file without reading its weights");
-  cmd->add_option("input,--input,-i", options->input, "The .mlxpack file")->required();
+  CLI::App* cmd = root.add_subcommand("info", "Describe a .mlxpack file or a model directory without reading its weights");
+  cmd->add_option("input,--input,-i", options->input, "The .mlxpack file or model directory")->required();
   cmd->add_flag("--json", options->json, "Print JSON");
   cmd->add_flag("--tensors", options->tensors, "List every tensor");
   cmd->callback([options, exit_code] { *exit_code = run_info(*options); });

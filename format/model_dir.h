@@ -44,7 +44,9 @@ bool is_bundled_file_name(const std::string& name);
 
 // Errors (InvalidArgument unless said): DIR missing or not a directory; an
 // empty directory; no config.json, or one that is not a JSON object; a
-// symlink that leads out of DIR; pickle weights (.bin/.pt/.pth/.ckpt) with no
+// dangling symlink, a symlink loop, a symlinked directory that leads out of
+// DIR (links to regular files are followed wherever they point, as the
+// Hugging Face hub cache needs); pickle weights (.bin/.pt/.pth/.ckpt) with no
 // safetensors beside them; no safetensors file at all; a malformed safetensors
 // file (Corruption, kBadSafetensors); an index that names a missing shard, an
 // unsafe shard path, or a tensor not in its shard, or a shard tensor missing

@@ -100,6 +100,28 @@ Result<std::set<std::string>> check_shard_index(const std::string& dir, const js
   return shards;
 }
 
+// A symlink in the model directory. The user chose the directory, so a
+// link to a regular file is read wherever it points: the Hugging Face hub
+// cache keeps snapshots/<rev>/config.json as a link to ../../blobs/<hash>.
+// Refused: dangling links, loops, and linked directories that lead out of
+// the directory. FIFOs, devices and sockets behind a link are not regular
+// files, so the caller skips them (or reports a required one missing).
+Status check_symlink(const fs::path& p, const fs::path& real_dir, const std::string& dir_arg) {
+  std::error_code ec;
+  const fs::path target = fs::canonical(p, ec);
+  if (ec == std::errc::too_many_symbolic_link_levels) {
+    return Status::invalid_argument(p.string() + ": symlink loop (" + ec.message() + ")");
+  }
+  if (ec) return Status::invalid_argument(p.string() + ": broken symlink (" + ec.message() + ")");
+  if (!fs::is_directory(target, ec)) return Status::ok();
+  const auto rel = target.lexically_relative(real_dir);
+  if (rel.empty() || *rel.begin() == "..") {
+    return Status::invalid_argument(p.string() + ": symlinked directory leads out of " + dir_arg + " (to " +
+                                    target.string() + ")");
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 bool is_bundled_file_name(const std::string& name) {
@@ -138,15 +160,7 @@ Result<ModelDirPlan> plan_model_dir(const std::string& dir_arg) {
     const fs::file_status link_status = fs::symlink_status(p, ec);
     if (ec) return Status::io_error(p.string() + ": cannot stat: " + ec.message());
     if (fs::is_symlink(link_status)) {
-      // Hugging Face caches are symlinks into blobs/; accept links that stay
-      // inside the directory, refuse those that leave it.
-      const fs::path target = fs::canonical(p, ec);
-      if (ec) return Status::invalid_argument(p.string() + ": broken symlink (" + ec.message() + ")");
-      const auto rel = target.lexically_relative(real_dir);
-      if (rel.empty() || *rel.begin() == "..") {
-        return Status::invalid_argument(p.string() + ": symlink leads out of " + dir_arg + " (to " +
-                                        target.string() + "); copy the file in instead");
-      }
+      MLXPACK_RETURN_IF_ERROR(check_symlink(p, real_dir, dir_arg));
     }
     const fs::file_status st = fs::status(p, ec);
     if (ec) return Status::io_error(p.string() + ": cannot stat: " + ec.message());

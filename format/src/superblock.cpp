@@ -5,6 +5,7 @@
 #include <string>
 
 #include "format/byte_order.h"
+#include "format/file_kind.h"
 
 namespace mlxpack {
 
@@ -33,7 +34,8 @@ SuperblockBytes encode_superblock(const Superblock& sb) {
 
 Result<Superblock> decode_superblock(const uint8_t* bytes, size_t size, const std::string& what) {
   if (size < kMagic.size() || std::memcmp(bytes, kMagic.data(), kMagic.size()) != 0) {
-    return Status::not_found(what + ": not an mlxpack file (the first 8 bytes are not the magic 89 4D 4C 58 50 4B 0D 0A)",
+    return Status::not_found(what + ": not an mlxpack file (the first 8 bytes are not the magic 89 4D 4C 58 50 4B 0D 0A)" +
+                                 foreign_file_hint(identify_foreign_file(bytes, size, size)),
                              FormatError::kBadMagic);
   }
   if (size < kSuperblockSize) {

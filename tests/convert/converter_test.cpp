@@ -81,6 +81,12 @@ TEST_F(ConverterTest, QuantizesLinearLayersAtEveryCommonSetting) {
       ASSERT_TRUE(s->quantization.has_value());
       EXPECT_EQ(s->quantization->bits, bits);
       EXPECT_EQ(s->unquantized_layers.size(), 6u);
+      // Each group of `group` weights stores group * bits bits plus an F32
+      // scale and bias (this model is F32): bits + 64 / group per weight.
+      const std::string kind = "affine " + std::to_string(bits) + "-bit g" + std::to_string(group);
+      ASSERT_EQ(s->storage.count(kind), 1u) << kind;
+      EXPECT_DOUBLE_EQ(s->storage.at(kind).bits_per_weight(), bits + 64.0 / group) << kind;
+      EXPECT_EQ(s->unquantized_layers[0].shape.size(), 2u);
     }
   }
 }

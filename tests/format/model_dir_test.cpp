@@ -1,6 +1,9 @@
 #include "format/model_dir.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -87,11 +90,42 @@ TEST_F(ModelDirTest, NoWeightsIsRejected) {
   expect_pack_fails("no .safetensors");
 }
 
-TEST_F(ModelDirTest, SymlinkOutOfTheDirectoryIsRejected) {
+// The user chose the directory: a link to a regular file is read wherever
+// it points (the Hugging Face hub cache links snapshots into ../../blobs).
+TEST_F(ModelDirTest, SymlinkToAFileOutsideTheDirectoryIsFollowed) {
   test::write_model_dir(model(), test::sample_tensors());
-  test::write_file(dir_.file("secret.json"), "{}");
-  ASSERT_EQ(::symlink(dir_.file("secret.json").c_str(), (model() + "/tokenizer.json").c_str()), 0);
-  expect_pack_fails("symlink leads out of");
+  test::write_file(dir_.file("elsewhere.json"), "{}");
+  ASSERT_EQ(::symlink(dir_.file("elsewhere.json").c_str(), (model() + "/tokenizer.json").c_str()), 0);
+  auto plan = plan_model_dir(model());
+  ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
+  const auto& files = plan->files;
+  EXPECT_TRUE(std::any_of(files.begin(), files.end(), [](const auto& f) { return f.name == "tokenizer.json"; }));
+}
+
+// Links that are not to regular files: each refused with its own message,
+// or skipped when the file is optional.
+TEST_F(ModelDirTest, HostileSymlinksAreRefused) {
+  test::write_model_dir(model(), test::sample_tensors());
+  const std::string link = model() + "/tokenizer.json";
+  ASSERT_EQ(::symlink("tokenizer.json", link.c_str()), 0);  // a loop of one
+  expect_pack_fails("symlink loop");
+  std::filesystem::remove(link);
+  ASSERT_EQ(::symlink("missing", link.c_str()), 0);
+  expect_pack_fails("broken symlink");
+  std::filesystem::remove(link);
+  std::filesystem::create_directories(dir_.file("outside"));
+  ASSERT_EQ(::symlink(dir_.file("outside").c_str(), (model() + "/sub").c_str()), 0);
+  expect_pack_fails("symlinked directory leads out of");
+  std::filesystem::remove(model() + "/sub");
+  ASSERT_EQ(::symlink("/dev/null", link.c_str()), 0);  // a device: skipped, not read
+  auto plan = plan_model_dir(model());
+  ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
+  EXPECT_NE(std::find(plan->skipped.begin(), plan->skipped.end(), "tokenizer.json: not a regular file"),
+            plan->skipped.end());
+  ASSERT_EQ(::mkfifo(dir_.file("fifo").c_str(), 0600), 0);
+  std::filesystem::remove(model() + "/config.json");
+  ASSERT_EQ(::symlink(dir_.file("fifo").c_str(), (model() + "/config.json").c_str()), 0);
+  expect_pack_fails("config.json: not a regular file");
 }
 
 TEST_F(ModelDirTest, SymlinkInsideTheDirectoryIsFollowed) {

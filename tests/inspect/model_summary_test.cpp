@@ -34,7 +34,7 @@ TEST(ModelSummaryTest, StoriesFactsComeFromItsConfig) {
   ASSERT_EQ(s->sources.size(), 1u);
   EXPECT_EQ(s->sources[0].size_bytes, test::read_file(dir + "/model.safetensors").size());
 
-  const auto j = nlohmann::json::parse(summary_to_json(*s, true, **r));
+  const auto j = nlohmann::json::parse(summary_to_json(*s, true));
   EXPECT_EQ(j["model"]["vocab_size"], config["vocab_size"]);
   EXPECT_EQ(j["tensors"]["list"].size(), (*r)->info().tensor_count);
   EXPECT_EQ(j["format"]["checksum_algorithm"], "XXH3-128");
@@ -61,7 +61,61 @@ TEST(ModelSummaryTest, QuantizationChatTemplateAndEosListAreReported) {
   EXPECT_EQ(*s->bos_token_id, 9);
   EXPECT_EQ(s->eos_token_ids, (std::vector<int64_t>{7, 8}));
   EXPECT_TRUE(s->has_chat_template);
-  EXPECT_NE(summary_to_text(*s, false, **r).find("4-bit, group size 64"), std::string::npos);
+  EXPECT_NE(summary_to_text(*s, false).find("4-bit, group size 64"), std::string::npos);
+}
+
+// `info DIR`: a model directory gives the same model and tensor facts as
+// its pack; parameters, bits per weight, context, RoPE and tying come from
+// the tensors and config.json (stories260K: F32, 32 bits, tied, theta 1e4).
+TEST(ModelSummaryTest, DirectoryAndPackGiveTheSameFacts) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  test::TempDir tmp;
+  test::pack_or_die(dir, tmp.file("s.mlxpack"));
+  auto r = Reader::open(tmp.file("s.mlxpack"));
+  ASSERT_TRUE(r.is_ok());
+  auto from_pack = summarize(**r);
+  ASSERT_TRUE(from_pack.is_ok()) << from_pack.status().to_string();
+  auto source = ModelSource::open(dir);
+  ASSERT_TRUE(source.is_ok()) << source.status().to_string();
+  auto from_dir = summarize(**source);
+  ASSERT_TRUE(from_dir.is_ok()) << from_dir.status().to_string();
+  const ModelSummary& p = *from_pack;
+  const ModelSummary& d = *from_dir;
+  EXPECT_FALSE(d.pack.has_value());
+  EXPECT_EQ(d.architecture, p.architecture);
+  EXPECT_EQ(d.hidden_size, p.hidden_size);
+  EXPECT_EQ(d.vocab_size, p.vocab_size);
+  EXPECT_EQ(d.tensors.size(), p.tensors.size());
+  EXPECT_EQ(d.tensor_bytes, p.tensor_bytes);
+  EXPECT_EQ(d.parameter_count, p.parameter_count);
+  ASSERT_EQ(d.sources.size(), 1u);
+  EXPECT_EQ(d.sources[0].size_bytes, p.sources[0].size_bytes);
+  // Parameters: the element count of every tensor, summed here from the
+  // safetensors header independently of the summary's code.
+  const std::string st = test::read_file(dir + "/model.safetensors");
+  uint64_t header = 0;
+  for (int k = 7; k >= 0; --k) header = header << 8 | static_cast<uint8_t>(st[k]);
+  const auto j = nlohmann::json::parse(st.substr(8, header));
+  uint64_t elements = 0;
+  for (const auto& [name, t] : j.items()) {
+    if (name == "__metadata__") continue;
+    uint64_t n = 1;
+    for (const auto& dim : t["shape"]) n *= dim.get<uint64_t>();
+    elements += n;
+  }
+  EXPECT_EQ(p.parameter_count, elements);
+  EXPECT_DOUBLE_EQ(p.bits_per_weight(), 32.0);
+  EXPECT_EQ(p.context_length, 512);
+  EXPECT_EQ(p.rope_theta, 10000.0);
+  EXPECT_EQ(p.rope_scaling, "");
+  EXPECT_EQ(p.tied_embeddings, true);
+  const auto js = nlohmann::json::parse(summary_to_json(d, false));
+  EXPECT_EQ(js["model"]["parameters"], elements);
+  EXPECT_EQ(js["model"]["context_length"], 512);
+  EXPECT_EQ(js["model"]["rope"]["theta"], 10000.0);
+  EXPECT_EQ(js["model"]["tied_embeddings"], true);
+  EXPECT_EQ(js["format"]["kind"], "model directory");
 }
 
 }  // namespace

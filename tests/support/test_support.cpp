@@ -71,7 +71,8 @@ void write_file(const std::string& path, const std::string& bytes) {
 std::vector<std::string> list_files(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file()) out.push_back(fs::relative(e.path(), dir).string());
+    std::error_code ec;  // a symlink loop a test made is not a file
+    if (e.is_regular_file(ec)) out.push_back(fs::relative(e.path(), dir).string());
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -9,7 +9,8 @@
 //   - A pack is opened with Reader::open (all of its validation applies) and
 //     its tensors are views into its mapping.
 //   - A directory is validated as `pack` validates it (every safetensors
-//     header, the shard index against the shards, no symlink leading out);
+//     header, the shard index against the shards, symlinks to files
+//     followed wherever they point, as the Hugging Face hub cache needs);
 //     each safetensors file is mapped read-only and a tensor is a view into
 //     that mapping when its data is aligned to its element size. Only
 //     tensors that are not are copied (once, at open, into 64-byte-aligned
