@@ -56,7 +56,7 @@ synthetic_model "$BUILD" llama-2-110m f32 "$src"
 cp "$DATA/tokenizers/mistral/tokenizer.json" "$DATA/tokenizers/mistral/tokenizer_config.json" "$src/"
 [ -f "$WORK/llama-2-110m-f32.mlxpack" ] || "$MLXPACK" pack "$src" "$WORK/llama-2-110m-f32.mlxpack" > /dev/null
 [ -f "$WORK/llama-2-110m-q4.mlxpack" ] ||
-  "$MLXPACK" convert -q --q-bits 4 --q-group-size 64 --embedding-quantize 4,64 "$src" "$WORK/llama-2-110m-q4.mlxpack" > /dev/null
+  "$MLXPACK" convert -q --q-bits 4 --q-group-size 64 "$src" "$WORK/llama-2-110m-q4.mlxpack" > /dev/null
 MODELS=("stories260K|$WORK/stories260k.mlxpack|$DATA/models/stories260K-gguf/stories260K.gguf|512|480|10"
         "110m-q4|$WORK/llama-2-110m-q4.mlxpack|$WORK/llama-2-110m-q4_0.gguf|32000|128|3"
         "110m-f32|$WORK/llama-2-110m-f32.mlxpack|$WORK/llama-2-110m-f32.gguf|32000|128|3")

@@ -56,11 +56,11 @@ for shape in "${SHAPES[@]}"; do
     pack="$WORK/$shape-$t.mlxpack"
     [ -f "$pack" ] && continue
     case "$t" in
-      # Embeddings quantized too, as mlx_lm.convert -q does (every layer
+      # -q quantizes embeddings too, as mlx_lm.convert -q does (every layer
       # with to_quantized, Embedding included): with tied embeddings the
       # lm_head reads them every token.
-      q8) "$MLXPACK" convert -q --q-bits 8 --q-group-size 64 --embedding-quantize 8,64 "$base" "$pack" > /dev/null ;;
-      q4) "$MLXPACK" convert -q --q-bits 4 --q-group-size 64 --embedding-quantize 4,64 "$base" "$pack" > /dev/null ;;
+      q8) "$MLXPACK" convert -q --q-bits 8 --q-group-size 64 "$base" "$pack" > /dev/null ;;
+      q4) "$MLXPACK" convert -q --q-bits 4 --q-group-size 64 "$base" "$pack" > /dev/null ;;
       *) "$MLXPACK" pack "$WORK/$shape-$t" "$pack" > /dev/null ;;
     esac
   done

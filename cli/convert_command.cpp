@@ -26,6 +26,7 @@ struct ConvertCommandOptions {
   std::string quantize_linear;      // int4 | int8
   std::string quantize_embeddings;  // int4 | int8
   std::string embedding_quantize;   // "BITS,GROUP"
+  bool no_quantize_embeddings = false;
   std::string output_format = "pack";
   bool report = false;
   unsigned threads = 0;
@@ -57,10 +58,15 @@ Result<ConvertOptions> resolve(const ConvertCommandOptions& c) {
   }
   o.quant.linear = {c.q_bits, c.q_group_size};
   o.quant.quantize_linear = c.quantize;
+  // -q is mlx_lm.convert's: embeddings too. --quantize-linear is ExecuTorch's
+  // export_llm spelling, linear layers only (its embeddings take
+  // --embedding-quantize / --quantize-embeddings).
+  o.quant.float_embeddings = c.no_quantize_embeddings || (!c.quantize && !c.quantize_linear.empty());
   if (!c.quantize_linear.empty()) {
     MLXPACK_RETURN_IF_ERROR(parse_int_kind("--quantize-linear", c.quantize_linear, &o.quant.linear.bits));
     o.quant.quantize_linear = true;
   }
+
   if (!c.quantize_embeddings.empty()) {
     QuantSpec e{0, c.q_group_size};
     MLXPACK_RETURN_IF_ERROR(parse_int_kind("--quantize-embeddings", c.quantize_embeddings, &e.bits));
@@ -134,19 +140,24 @@ void add_convert_command(CLI::App& root, int* exit_code) {
       ->required();
   cmd->add_option("--dtype", o->dtype, "Cast float tensors to f32, f16 or bf16")
       ->check(CLI::IsMember({"f32", "float32", "f16", "float16", "bf16", "bfloat16"}));
-  cmd->add_flag("-q,--quantize", o->quantize, "Quantize linear layers (MLX affine; default 4 bits, group 64)");
+  cmd->add_flag("-q,--quantize", o->quantize,
+                "Quantize linear layers and embeddings, as mlx_lm.convert -q (MLX affine; default 4 bits, group 64)");
+  CLI::Option* float_embeddings =
+      cmd->add_flag("--no-quantize-embeddings", o->no_quantize_embeddings, "With -q: leave embeddings float");
   cmd->add_option("--q-bits", o->q_bits, "Bits per weight: 2, 3, 4, 5, 6 or 8")
       ->capture_default_str()
       ->check(CLI::IsMember({2, 3, 4, 5, 6, 8}));
   cmd->add_option("--q-group-size", o->q_group_size, "Group size: 32, 64 or 128")
       ->capture_default_str()
       ->check(CLI::IsMember({32, 64, 128}));
-  cmd->add_option("--quantize-linear", o->quantize_linear, "Quantize linear layers: int4 or int8")
+  cmd->add_option("--quantize-linear", o->quantize_linear, "Quantize linear layers only (ExecuTorch's spelling): int4 or int8")
       ->check(CLI::IsMember({"int4", "int8"}));
   cmd->add_option("--quantize-embeddings", o->quantize_embeddings, "Quantize embeddings: int4 or int8")
       ->check(CLI::IsMember({"int4", "int8"}));
   cmd->add_option("--embedding-quantize", o->embedding_quantize, "Quantize embeddings with BITS,GROUP (e.g. 4,32)")
-      ->check(bits_group_check());
+      ->check(bits_group_check())
+      ->excludes(float_embeddings);
+  float_embeddings->excludes("--quantize-embeddings");
   cmd->add_option("--q-recipe", o->convert.quant.recipe,
                   "mixed_2_6, mixed_3_4, mixed_3_6, mixed_4_6, or a JSON recipe file")
       ->check(recipe_check());

@@ -163,11 +163,18 @@ QuantDecision QuantPlanner::decide(const InputTensor& t) const {
   if (role == TensorRole::kOther) return d;
   std::optional<QuantSpec> spec;
   if (role == TensorRole::kEmbedding) {
-    if (!options_.embedding) {
-      d.note = "embedding (quantized only when asked)";
+    if (options_.embedding) {
+      spec = options_.embedding;
+    } else if (linear_enabled_ && !options_.float_embeddings) {
+      spec = linear_spec(layer_path(t.name));
+      if (!spec) {
+        d.note = "kept float by the recipe";
+        return d;
+      }
+    } else {
+      d.note = linear_enabled_ ? "embedding (kept float as asked)" : "embedding (quantized only when asked)";
       return d;
     }
-    spec = options_.embedding;
   } else {
     if (!linear_enabled_) return d;
     spec = linear_spec(layer_path(t.name));

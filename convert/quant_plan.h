@@ -37,7 +37,12 @@ struct InputTensor {
 struct QuantOptions {
   bool quantize_linear = false;
   QuantSpec linear;                     // default 4 bits, group 64 (mlx-lm's)
-  std::optional<QuantSpec> embedding;   // quantize embeddings with this
+  // Embeddings: with this spec if set; otherwise, when linear layers are
+  // quantized, like them (mlx-lm's nn.quantize quantizes every module with
+  // to_quantized, nn.Embedding included, under the same divisibility rule)
+  // unless float_embeddings asks to leave them float.
+  std::optional<QuantSpec> embedding;
+  bool float_embeddings = false;
   std::string recipe;                   // "", a name (mixed_2_6, ...) or a JSON file
   bool any() const { return quantize_linear || embedding.has_value() || !recipe.empty(); }
 };

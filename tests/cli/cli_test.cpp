@@ -139,6 +139,37 @@ TEST_F(CliTest, ConvertQuantizesWithMlxFlagsAndReports) {
   EXPECT_EQ(run("convert " + dir_.file("m") + " " + dir_.file("mlx") + " --output-format mlx-dir").exit_code, 2);
 }
 
+// Which flags quantize embeddings: mlx_lm's -q does (the embedding stored
+// as U32 words with scales); --no-quantize-embeddings and ExecuTorch's
+// --quantize-linear leave it float; an explicit embedding setting wins.
+TEST_F(CliTest, ConvertQuantizesEmbeddingsAsMlxLmDoes) {
+  test::write_model_dir(dir_.file("m"), {
+                                            {"model.embed_tokens.weight", DType::kF32, {16, 64}, test::random_bytes(4096, 1)},
+                                            {"model.layers.0.self_attn.q_proj.weight", DType::kF32, {64, 64},
+                                             test::random_bytes(16384, 2)},
+                                            {"model.norm.weight", DType::kF32, {64}, test::random_bytes(256, 3)},
+                                        });
+  const struct {
+    std::string flags, embed_dtype;
+  } cases[] = {{"-q", "U32"},
+               {"-q --no-quantize-embeddings", "F32"},
+               {"--quantize-linear int4", "F32"},
+               {"--quantize-linear int4 --quantize-embeddings int8", "U32"}};
+  for (const auto& c : cases) {
+    test::CommandResult r = run("convert --force " + dir_.file("m") + " " + pack_ + " " + c.flags);
+    ASSERT_EQ(r.exit_code, 0) << c.flags << ": " << r.out;
+    const auto j = nlohmann::json::parse(run("info --json --tensors " + pack_).out);
+    std::string dtype;
+    for (const auto& t : j["tensors"]["list"]) {
+      if (t["name"] == "model.embed_tokens.weight") dtype = t["dtype"];
+    }
+    EXPECT_EQ(dtype, c.embed_dtype) << c.flags;
+  }
+  test::CommandResult r = run("convert --force " + dir_.file("m") + " " + pack_ + " -q --no-quantize-embeddings --embedding-quantize 4,64");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("excludes"), std::string::npos) << r.out;
+}
+
 TEST_F(CliTest, ConvertRejectsBadSettings) {
   for (const char* flags : {"-q --q-bits 7", "-q --q-group-size 48", "--quantize-linear int3",
                                    "--embedding-quantize 4", "--dtype f8", "--q-recipe mixed_9_9",

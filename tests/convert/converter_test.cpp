@@ -58,8 +58,10 @@ TEST_F(ConverterTest, QuantizesLinearLayersAtEveryCommonSetting) {
       o.quant.quantize_linear = true;
       o.quant.linear = {bits, group};
       const ConvertReport rep = convert_or_die(o);
-      EXPECT_EQ(rep.quantized, 30u);  // q, k, v, o, gate and up of 5 layers; not down_proj (input 172)
-      EXPECT_EQ(rep.kept_float.size(), 6u);  // embed_tokens and 5 down_proj
+      // q, k, v, o, gate and up of 5 layers and embed_tokens (as mlx_lm.convert
+      // -q quantizes nn.Embedding); not down_proj (input 172).
+      EXPECT_EQ(rep.quantized, 31u);
+      EXPECT_EQ(rep.kept_float.size(), 5u);
       auto r = Reader::open(o.output, {VerifyMode::kAtOpen});
       ASSERT_TRUE(r.is_ok()) << r.status().to_string();
       const json config = config_of(**r);
@@ -80,7 +82,8 @@ TEST_F(ConverterTest, QuantizesLinearLayersAtEveryCommonSetting) {
       ASSERT_TRUE(s.is_ok());
       ASSERT_TRUE(s->quantization.has_value());
       EXPECT_EQ(s->quantization->bits, bits);
-      EXPECT_EQ(s->unquantized_layers.size(), 6u);
+      EXPECT_EQ(s->unquantized_layers.size(), 5u);
+      EXPECT_EQ((*r)->tensor("model.embed_tokens.weight")->dtype, DType::kU32);
       // Each group of `group` weights stores group * bits bits plus an F32
       // scale and bias (this model is F32): bits + 64 / group per weight.
       const std::string kind = "affine " + std::to_string(bits) + "-bit g" + std::to_string(group);
@@ -89,6 +92,31 @@ TEST_F(ConverterTest, QuantizesLinearLayersAtEveryCommonSetting) {
       EXPECT_EQ(s->unquantized_layers[0].shape.size(), 2u);
     }
   }
+}
+
+// -q quantizes embeddings as mlx_lm.convert -q does (same bits and group,
+// divisibility rule as linear layers: down_proj's 172 stays float in every
+// test here); float_embeddings (--no-quantize-embeddings) and
+// an explicit embedding spec are kept.
+TEST_F(ConverterTest, EmbeddingsAreQuantizedLikeLinearLayersUnlessKeptFloat) {
+  ConvertOptions o = options("emb.mlxpack");
+  o.quant.quantize_linear = true;
+  o.quant.linear = {8, 32};
+  convert_or_die(o);
+  auto r = Reader::open(o.output);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ((*r)->tensor("model.embed_tokens.weight")->dtype, DType::kU32);
+  EXPECT_EQ((*r)->tensor("model.embed_tokens.weight")->shape[1], 64u * 8 / 32);
+  EXPECT_EQ((*r)->tensor("model.embed_tokens.scales")->shape[1], 64u / 32);
+  ConvertOptions kept = options("kept.mlxpack");
+  kept.quant.quantize_linear = true;
+  kept.quant.float_embeddings = true;
+  const ConvertReport rep = convert_or_die(kept);
+  EXPECT_EQ(rep.quantized, 30u);
+  r = Reader::open(kept.output);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ((*r)->tensor("model.embed_tokens.weight")->dtype, DType::kF32);
+  EXPECT_FALSE((*r)->has_tensor("model.embed_tokens.scales"));
 }
 
 TEST_F(ConverterTest, QuantizedTensorsAreWhatTheQuantizerGives) {
@@ -161,7 +189,7 @@ TEST_F(ConverterTest, MlxDirectoryIsWhatMlxLmWritesAndMatchesTheExtractedPack) {
   EXPECT_NE(st.find("\"__metadata__\":{\"format\":\"mlx\"}"), std::string::npos);
   uint64_t total = 0;
   for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it) ++total;
-  EXPECT_EQ(total, 107u);
+  EXPECT_EQ(total, 109u);  // 47 tensors, scales and biases of 31 quantized
 
   ConvertOptions pack = options("p.mlxpack");
   pack.quant.quantize_linear = true;
@@ -305,7 +333,7 @@ TEST_F(ConverterTest, UntyingWritesASeparateQuantizedLmHead) {
   ASSERT_TRUE(r.is_ok());
   EXPECT_FALSE(config_of(**r)["tie_word_embeddings"].get<bool>());
   EXPECT_TRUE((*r)->has_tensor("lm_head.scales"));
-  EXPECT_EQ((*r)->tensor("model.embed_tokens.weight")->dtype, DType::kF32);
+  EXPECT_EQ((*r)->tensor("model.embed_tokens.weight")->dtype, DType::kU32);
 }
 
 TEST_F(ConverterTest, DtypeCastRoundsAndQuantizesInTheNewDtype) {
@@ -345,7 +373,7 @@ TEST_F(ConverterTest, ReportGivesErrorsAndBitsPerWeight) {
   o.quant.quantize_linear = true;
   o.collect_stats = true;
   const ConvertReport rep = convert_or_die(o);
-  ASSERT_EQ(rep.stats.size(), 30u);
+  ASSERT_EQ(rep.stats.size(), 31u);
   for (const QuantStats& s : rep.stats) {
     EXPECT_DOUBLE_EQ(s.bits_per_weight, 4.0 + 2.0 * 32 / 64);  // 4-bit values + F32 scale and bias per 64
     EXPECT_GT(s.snr_db, 10);
