@@ -22,6 +22,10 @@ void add_chat_command(CLI::App& root, int* exit_code);
 // Prints "mlxpack <command>: error: <status>" to stderr and returns its exit code.
 int report_error(const char* command, const Status& status);
 
+// SIGINT, SIGTERM and SIGHUP remove the temporary outputs in progress and
+// end the process by that signal (main installs it; chat replaces SIGINT's).
+void install_interrupt_cleanup();
+
 }  // namespace mlxpack::cli
 
 #endif

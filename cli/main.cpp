@@ -8,6 +8,7 @@
 #include "cli/exit_codes.h"
 #include "cli/flag_checks.h"
 #include "format/names.h"
+#include "format/temporary_outputs.h"
 #include "mlxpack/mlxpack.h"
 
 namespace mlxpack::cli {
@@ -18,6 +19,26 @@ int report_error(const char* command, const Status& status) {
   return exit_code_for(status);
 }
 
+namespace {
+
+// Ctrl-C, kill and a closed terminal remove the temporary output of a
+// pack, convert or extract in progress, then end the process by the same
+// signal (its exit status says so, 130 for Ctrl-C in a shell).
+void remove_temporaries_and_die(int sig) {
+  remove_registered_temporaries();
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+}  // namespace
+
+void install_interrupt_cleanup() {
+  struct sigaction action {};
+  action.sa_handler = remove_temporaries_and_die;
+  sigemptyset(&action.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &action, nullptr);
+}
+
 }  // namespace mlxpack::cli
 
 int main(int argc, char** argv) {
@@ -26,6 +47,7 @@ int main(int argc, char** argv) {
   // the error is reported and temporary files are removed, rather than the
   // process being killed mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
+  install_interrupt_cleanup();
   CLI::App app{"mlxpack: one file for a language model: pack, info, extract, verify, convert, tokenize, template, run, chat"};
   uint16_t format_major = 0, format_minor = 0;
   mlxpack_format_version(&format_major, &format_minor);

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "format/file_io.h"
+#include "format/temporary_outputs.h"
 #include "pack/pack_builder.h"
 
 namespace mlxpack {
@@ -83,17 +84,19 @@ class PackSink final : public OutputSink {
   uint32_t source_ = 0;
 };
 
-// Writes into `<parent>/.<name>.tmp-<pid>-<random>/`, renamed to `dir` at
+// Writes into `<parent>/.<name>.tmp-<pid>-<8 hex>/` (temporary_outputs.h), renamed to `dir` at
 // finish(). The destructor removes the temporary directory if finish() was
 // not reached.
 class DirSink final : public OutputSink {
  public:
   DirSink(std::string dir, std::string temp, bool overwrite)
-      : dir_(std::move(dir)), temp_(std::move(temp)), overwrite_(overwrite) {}
+      : dir_(std::move(dir)), temp_(std::move(temp)), overwrite_(overwrite),
+        slot_(register_temporary(temp_, true)) {}
   ~DirSink() override {
     shard_.reset();
     std::error_code ec;
     if (!temp_.empty()) fs::remove_all(temp_, ec);
+    unregister_temporary(slot_);
   }
 
   Status add_file(const std::string& name, const std::string& bytes) override {
@@ -140,6 +143,8 @@ class DirSink final : public OutputSink {
     fs::rename(temp_, dir_, ec);
     if (ec) return Status::io_error(dir_ + ": cannot rename the temporary directory into place: " + ec.message());
     temp_.clear();
+    unregister_temporary(slot_);
+    slot_ = -1;
     if (!old.empty()) fs::remove_all(old, ec);
     return total;
   }
@@ -154,6 +159,7 @@ class DirSink final : public OutputSink {
 
   std::string dir_, temp_;
   bool overwrite_;
+  int slot_;  // in the temporary-outputs registry
   std::optional<OutputFile> shard_;
 };
 
@@ -184,10 +190,8 @@ Result<std::unique_ptr<OutputSink>> make_dir_sink(const std::string& dir, const 
   MLXPACK_RETURN_IF_ERROR(check_replaceable_dir(dir, overwrite));
   fs::path p = fs::absolute(dir, ec).lexically_normal();
   if (p.filename().empty()) p = p.parent_path();
-  std::random_device rd;
-  const std::string temp = (p.parent_path() / ("." + p.filename().string() + ".tmp-" +
-                                               std::to_string(::getpid()) + "-" + std::to_string(rd())))
-                               .string();
+  remove_stale_temporaries(p.string());  // a killed run's leftovers
+  const std::string temp = temporary_path_for(p.string());
   if (::mkdir(temp.c_str(), 0755) != 0) {
     return Status::io_error(dir + ": cannot create a temporary directory beside it (" + temp + "): " +
                             std::strerror(errno));

@@ -48,7 +48,10 @@ class InputFile {
 // A file written under a temporary name beside `final_path` and renamed over
 // it by commit(), after fsync of the file and, after the rename, of its
 // directory. If the object is destroyed before commit() the temporary file
-// is removed: a reader never sees a partial file at `final_path`.
+// is removed: a reader never sees a partial file at `final_path`. The
+// temporary is registered for signal handlers (format/temporary_outputs.h),
+// and create() first removes temporaries of `final_path` left by processes
+// that no longer exist.
 class OutputFile {
  public:
   // Fails with AlreadyExists when `final_path` exists and !overwrite, and
@@ -85,6 +88,7 @@ class OutputFile {
   bool overwrite_ = false;
   uint64_t position_ = 0;
   uint64_t writeback_start_ = 0;  // first byte not yet handed to writeback
+  int slot_ = -1;                 // in the temporary-outputs registry
 };
 
 // errno as text, for messages.

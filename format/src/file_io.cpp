@@ -6,7 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <random>
+#include <cstdio>
+
+#include "format/temporary_outputs.h"
 
 namespace mlxpack {
 
@@ -19,11 +21,6 @@ std::string parent_dir(const std::string& path) {
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
-}
-
-std::string base_name(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 Status write_all_at(int fd, const uint8_t* p, size_t size, uint64_t offset, const std::string& what) {
@@ -157,13 +154,15 @@ Status check_replaceable(const std::string& path, bool overwrite, const char* wh
 
 Result<OutputFile> OutputFile::create(const std::string& final_path, bool overwrite) {
   MLXPACK_RETURN_IF_ERROR(check_replaceable(final_path, overwrite, "exists"));
-  std::random_device rd;
+  remove_stale_temporaries(final_path);  // a killed run's leftovers
   for (int attempt = 0; attempt < 16; ++attempt) {
-    char suffix[32];
-    std::snprintf(suffix, sizeof suffix, ".tmp-%d-%08x", static_cast<int>(::getpid()), rd());
-    std::string temp = parent_dir(final_path) + "/." + base_name(final_path) + suffix;
+    std::string temp = temporary_path_for(final_path);
     const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd >= 0) return OutputFile(fd, final_path, std::move(temp), overwrite);
+    if (fd >= 0) {
+      OutputFile out(fd, final_path, temp, overwrite);
+      out.slot_ = register_temporary(temp, false);
+      return out;
+    }
     if (errno != EEXIST) {
       return Status::io_error(final_path + ": cannot create a temporary file beside it (" + temp +
                               "): " + errno_text(errno));
@@ -178,9 +177,11 @@ OutputFile::OutputFile(OutputFile&& other) noexcept
       temp_path_(std::move(other.temp_path_)),
       overwrite_(other.overwrite_),
       position_(other.position_),
-      writeback_start_(other.writeback_start_) {
+      writeback_start_(other.writeback_start_),
+      slot_(other.slot_) {
   other.fd_ = -1;
   other.temp_path_.clear();
+  other.slot_ = -1;
 }
 
 OutputFile::~OutputFile() { discard(); }
@@ -190,6 +191,8 @@ void OutputFile::discard() {
   fd_ = -1;
   if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
   temp_path_.clear();
+  unregister_temporary(slot_);
+  slot_ = -1;
 }
 
 Status OutputFile::append(const void* data, size_t size) {
@@ -237,6 +240,8 @@ Status OutputFile::commit() {
     return Status::io_error(final_path_ + ": cannot rename the temporary file into place: " + errno_text(err));
   }
   temp_path_.clear();
+  unregister_temporary(slot_);
+  slot_ = -1;
   ::close(fd_);
   fd_ = -1;
   // Make the rename itself durable.
