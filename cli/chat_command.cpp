@@ -72,7 +72,7 @@ int chat(const GenerationFlags& flags) {
     std::vector<int32_t> generated;
     int32_t last_sampled = -1;
     GenerationStats stats;
-    const Status s = rt.generate(input, flags.generation,
+    const Status s = rt.generate(input, flags.generation, flags.filters,
                                  [&](const TokenEvent& e) {
                                    generated.push_back(e.id);
                                    last_sampled = e.id;

@@ -11,7 +11,7 @@
 namespace mlxpack::cli {
 
 void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
-  cmd->add_option("--model-root,-m", f->model_root, "A .mlxpack file or a Hugging Face / MLX model directory")
+  cmd->add_option("--model-root,--model,-m", f->model_root, "A .mlxpack file or a Hugging Face / MLX model directory")
       ->required();
   cmd->add_option("--max-tokens,-n", f->generation.max_tokens, "Most tokens to generate (default 500)")
       ->check(CLI::Range(0, 1 << 30));
@@ -21,8 +21,17 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
       ->check(open_closed_range(0.0, 1.0));
   cmd->add_option("--top-k", f->generation.top_k, "Sample among the K most likely tokens (default 0 = off)")
       ->check(CLI::Range(0, 1 << 30));
+  cmd->add_option("--min-p", f->filters.min_p,
+                  "Sample only tokens at least this share as likely as the best (default 0 = off)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--repetition-penalty,--repeat-penalty", f->filters.repetition_penalty,
+                  "Penalize tokens of the last --repeat-last-n (default 1.0 = off)")
+      ->check(open_closed_range(0.0, 100.0));
+  cmd->add_option("--repeat-last-n", f->filters.repetition_context,
+                  "Recent tokens the repetition penalty looks at (default 64)")
+      ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--seed", f->generation.seed, "Random seed for sampling (default 0)");
-  cmd->add_option("--context-size", f->runtime.context_size,
+  cmd->add_option("--context-size,-c,--ctx-size", f->runtime.context_size,
                   "KV cache positions (default min(max_position_embeddings, 4096))")
       ->check(CLI::Range(2, 1 << 22));
   cmd->add_option("--num-sink-tokens", f->runtime.num_sink_tokens,
@@ -36,7 +45,7 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
          [f](const std::string& v) { f->runtime.kv_cache_type = v == "f32" ? KvCacheType::kF32 : KvCacheType::kF16; },
          "KV cache entries: f16 (default) or f32")
       ->check(CLI::IsMember({"f16", "f32"}));
-  cmd->add_option("--system", f->system, "A system message for the chat template");
+  cmd->add_option("--system,--system-prompt", f->system, "A system message for the chat template");
   cmd->add_option("--threads,-t", f->runtime.threads, "Threads (default: one per CPU this process may use)")
       ->check(CLI::Range(0, 256));
   cmd->add_flag("--verbose,-v", f->verbose, "Print the model, kernels and a per-stage timing table");

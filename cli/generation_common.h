@@ -16,13 +16,17 @@ struct GenerationFlags {
   std::string model_root;
   RuntimeOptions runtime;
   GenerationOptions generation;
+  LogitFilters filters;
   std::string system;
   bool verbose = false;
 };
 
-// Registers --model-root, --max-tokens, --temp, --top-p, --top-k, --seed,
-// --context-size, --num-sink-tokens, --eviction-batch-percent, --system,
-// --threads, --verbose on `cmd`.
+// Registers --model-root (--model, -m), --max-tokens, --temp, --top-p,
+// --top-k, --min-p, --repetition-penalty (--repeat-penalty),
+// --repeat-last-n, --seed, --context-size (-c, --ctx-size),
+// --num-sink-tokens, --eviction-batch-percent, --kv-cache-type, --system
+// (--system-prompt), --threads, --verbose on `cmd`: the seed tool's names
+// with mlx_lm's and llama.cpp's spellings beside them.
 void add_generation_flags(CLI::App* cmd, GenerationFlags* flags);
 
 // One chat message: role and content.
@@ -36,6 +40,9 @@ Result<std::string> render_chat(const Runtime& runtime, const std::vector<Messag
 // "prompt tokens ... decode tokens/s ... peak RSS" (and with verbose the
 // per-stage table) to stderr.
 void print_stats(const Runtime& runtime, const GenerationStats& stats, bool verbose);
+
+// Maximum prompt read from standard input by `-p -` (as a chat line).
+inline constexpr uint64_t kMaxStdinPromptBytes = 16ull << 20;
 
 // Peak resident set size of this process, bytes.
 uint64_t peak_rss_bytes();

@@ -29,7 +29,12 @@ std::string token_text(const Tokenizer& tok, int32_t id) {
   return t.is_ok() ? *t : std::string();
 }
 
-int run(const RunOptions& o) {
+int run(RunOptions& o) {
+  if (o.prompt == "-") {  // mlx_lm and llama.cpp: the prompt from standard input
+    auto text = read_input("-", kMaxStdinPromptBytes);
+    if (!text.is_ok()) return report_error("run", text.status().with_context("--prompt -"));
+    o.prompt = std::move(*text);
+  }
   if (Status s = require_existing(o.flags.model_root); !s.is_ok()) return report_error("run", s);
   auto opened = Runtime::open(o.flags.model_root, o.flags.runtime);
   if (!opened.is_ok()) return report_error("run", opened.status());
@@ -90,7 +95,7 @@ int run(const RunOptions& o) {
     return true;
   };
   GenerationStats stats;
-  const Status s = rt.generate(prompt, o.flags.generation, on_token, &stats);
+  const Status s = rt.generate(prompt, o.flags.generation, o.flags.filters, on_token, &stats);
   if (!s.is_ok()) return report_error("run", s);
   if (o.output_ids) {
     std::printf("\n");
@@ -110,10 +115,11 @@ void add_run_command(CLI::App& root, int* exit_code) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* cmd = root.add_subcommand("run", "Generate text from a prompt with a model (pack or directory)");
   add_generation_flags(cmd, &o->flags);
-  auto* prompt = cmd->add_option("--prompt,-p", o->prompt, "The prompt text");
+  auto* prompt = cmd->add_option("--prompt,-p", o->prompt, "The prompt text (\"-\": read it from standard input)");
   auto* ids = cmd->add_option("--prompt-ids", o->prompt_ids, "The prompt as token ids (\"1,450,4996\"), fed as is");
   prompt->excludes(ids);
-  cmd->add_flag("--no-chat-template", o->no_chat_template, "Feed the prompt as plain text (with BOS), not as a chat");
+  cmd->add_flag("--no-chat-template,--ignore-chat-template", o->no_chat_template,
+                "Feed the prompt as plain text (with BOS), not as a chat");
   cmd->add_flag("--output-ids", o->output_ids, "Print the generated token ids instead of text");
   cmd->add_option("--logprobs", o->flags.generation.logprobs,
                   "Print each generated token with its N most likely candidates as JSON lines")

@@ -53,6 +53,15 @@ struct Runtime::Impl {
   std::vector<int32_t> eos_ids;
   std::vector<float> logits;
   std::vector<float> exps;  // scratch of the log-softmax
+  std::vector<float> penalized;  // logits after the repetition penalty
+  // The context's most recent tokens, for the repetition penalty: appended
+  // as tokens are fed or generated, trimmed to at most 2 * kMaxHistory.
+  std::vector<int32_t> history;
+  static constexpr size_t kMaxHistory = 1 << 20;
+  void remember(const int32_t* ids, size_t n) {
+    history.insert(history.end(), ids, ids + n);
+    if (history.size() > 2 * kMaxHistory) history.erase(history.begin(), history.end() - kMaxHistory);
+  }
 
   // Makes room for `incoming` more positions; returns evictions made.
   Result<int> make_room(int incoming);
@@ -162,7 +171,10 @@ int Runtime::vocab_size() const { return impl_->model->config().vocab_size; }
 int Runtime::bos_token_id() const { return impl_->model->config().bos_token_id; }
 const std::vector<int32_t>& Runtime::eos_token_ids() const { return impl_->eos_ids; }
 const char* Runtime::kernel_name() const { return kernels::active_table()->name; }
-void Runtime::reset() { impl_->model->cache().set_length(0); }
+void Runtime::reset() {
+  impl_->model->cache().set_length(0);
+  impl_->history.clear();
+}
 
 Result<int> Runtime::Impl::make_room(int incoming) {
   engine::KvCache& cache = model->cache();
@@ -201,11 +213,27 @@ Status Runtime::feed(const std::vector<int32_t>& input) {
     const int n = static_cast<int>(std::min<size_t>(batch, input.size() - i));
     impl_->model->forward(input.data() + i, n, impl_->logits.data());
   }
+  impl_->remember(input.data(), input.size());
   return Status::ok();
 }
 
 Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOptions& options,
                          const std::function<bool(const TokenEvent&)>& on_token, GenerationStats* stats) {
+  return generate(input, options, LogitFilters{}, on_token, stats);
+}
+
+Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOptions& options,
+                         const LogitFilters& filters, const std::function<bool(const TokenEvent&)>& on_token,
+                         GenerationStats* stats) {
+  if (!(filters.min_p >= 0.0f && filters.min_p <= 1.0f)) {
+    return Status::invalid_argument("LogitFilters.min_p is " + std::to_string(filters.min_p) + ", outside [0, 1]");
+  }
+  if (!(filters.repetition_penalty > 0.0f && filters.repetition_penalty <= 100.0f)) {
+    return Status::invalid_argument("LogitFilters.repetition_penalty is " + std::to_string(filters.repetition_penalty) +
+                                    ", outside (0, 100]");
+  }
+  MLXPACK_RETURN_IF_ERROR(check_option("LogitFilters.repetition_context", filters.repetition_context, 0,
+                                       static_cast<int>(Impl::kMaxHistory)));
   if (input.empty()) return Status::invalid_argument("the prompt is empty: give text or token ids");
   MLXPACK_RETURN_IF_ERROR(check_option("GenerationOptions.max_tokens", options.max_tokens, 0, 1 << 30));
   MLXPACK_RETURN_IF_ERROR(check_option("GenerationOptions.top_k", options.top_k, 0, 1 << 30));
@@ -227,7 +255,8 @@ Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOpti
   st.prompt_tokens = static_cast<int>(input.size());
   st.prefill_s = seconds_since(start);
 
-  engine::Sampler sampler({options.temperature, options.top_p, options.top_k, options.seed});
+  engine::Sampler sampler({options.temperature, options.top_p, options.top_k, options.seed, filters.min_p});
+  const bool penalize = filters.repetition_penalty != 1.0f && filters.repetition_context > 0;
   const auto decode_start = Clock::now();
   double sampling = 0;
   TokenEvent event;
@@ -239,7 +268,17 @@ Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOpti
       model.forward(&last, 1, impl_->logits.data());
     }
     const auto s0 = Clock::now();
-    event.id = sampler.sample(impl_->logits.data(), vocab);
+    const float* to_sample = impl_->logits.data();
+    if (penalize) {  // on a copy: logprobs stay the model's own
+      impl_->penalized.assign(impl_->logits.begin(), impl_->logits.end());
+      const std::vector<int32_t>& h = impl_->history;
+      const size_t n = std::min(h.size(), static_cast<size_t>(filters.repetition_context));
+      engine::apply_repetition_penalty(impl_->penalized.data(), vocab, h.data() + h.size() - n, n,
+                                       filters.repetition_penalty);
+      to_sample = impl_->penalized.data();
+    }
+    event.id = sampler.sample(to_sample, vocab);
+    impl_->remember(&event.id, 1);
     const auto sum = options.logprobs > 0 ? engine::LogSoftmax::Sum::kExact : engine::LogSoftmax::Sum::kFast;
     const engine::LogSoftmax log_probs(impl_->logits.data(), vocab, sum, &impl_->exps);
     event.logprob = log_probs(event.id);

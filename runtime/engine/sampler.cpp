@@ -54,6 +54,17 @@ int Sampler::sample(const float* logits, int vocab) {
     total = 0.0;
     for (size_t i = 0; i < keep; ++i) total += candidates_[i].first;
   }
+  if (options_.min_p > 0.0f) {
+    // The best candidate's weight is exp(0) = 1, so the bound is min_p itself.
+    size_t kept = 0;
+    total = 0.0;
+    for (size_t i = 0; i < keep; ++i) {
+      if (candidates_[i].first < options_.min_p) continue;
+      candidates_[kept++] = candidates_[i];
+      total += candidates_[i].first;
+    }
+    keep = kept;  // >= 1: the best has weight 1 >= min_p
+  }
   const double r = uniform() * total;
   double acc = 0.0;
   for (size_t i = 0; i < keep; ++i) {
@@ -61,6 +72,17 @@ int Sampler::sample(const float* logits, int vocab) {
     if (r < acc) return candidates_[i].second;
   }
   return candidates_[keep - 1].second;
+}
+
+void apply_repetition_penalty(float* logits, int vocab, const int32_t* recent, size_t count, float penalty) {
+  if (penalty == 1.0f) return;
+  std::vector<bool> seen(static_cast<size_t>(vocab), false);
+  for (size_t i = 0; i < count; ++i) {
+    const int32_t id = recent[i];
+    if (id < 0 || id >= vocab || seen[id]) continue;
+    seen[id] = true;
+    logits[id] = logits[id] > 0.0f ? logits[id] / penalty : logits[id] * penalty;
+  }
 }
 
 LogSoftmax::LogSoftmax(const float* logits, int vocab, Sum sum, std::vector<float>* scratch)

@@ -1,10 +1,12 @@
 // Picks the next token from logits: greedy at temperature 0 (lowest id on a
 // tie), else temperature, then top-k, then top-p (nucleus) over what is
-// left, then a draw from a seeded SplitMix64 stream, so a seed gives the
+// left, then min-p (tokens at least min_p times as likely as the best), then
+// a draw from a seeded SplitMix64 stream, so a seed gives the
 // same tokens on every machine and build.
 #ifndef MLXPACK_RUNTIME_ENGINE_SAMPLER_H_
 #define MLXPACK_RUNTIME_ENGINE_SAMPLER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -16,7 +18,13 @@ struct SamplerOptions {
   float top_p = 1.0f;
   int top_k = 0;  // 0 = all
   uint64_t seed = 0;
+  float min_p = 0.0f;  // 0 = off
 };
+
+// The repetition penalty of llama.cpp and transformers: every distinct id
+// among `recent` gets logit / penalty if its logit is positive, logit *
+// penalty otherwise. `logits` has `vocab` entries; ids outside are ignored.
+void apply_repetition_penalty(float* logits, int vocab, const int32_t* recent, size_t count, float penalty);
 
 class Sampler {
  public:

@@ -43,6 +43,41 @@ TEST_F(RunOnStories, StreamsTheGreedyStoryAsTextAndAsIds) {
   }
 }
 
+// The flags people type by habit: mlx_lm's --model, --system-prompt,
+// --ignore-chat-template; llama.cpp's -c/--ctx-size, --repeat-penalty,
+// --repeat-last-n, --min-p; "-p -" reads the prompt from standard input.
+TEST_F(RunOnStories, FamiliarSpellingsGiveTheSameResults) {
+  const std::string base = "run --model-root " + dir + " -p 'Once upon a time' -n 30 --output-ids --context-size 256";
+  auto expected = test::run_cli(base, tmp);
+  ASSERT_EQ(expected.exit_code, 0) << expected.err;
+  auto r = test::run_cli("run --model " + dir + " -p 'Once upon a time' -n 30 --output-ids -c 256", tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, expected.out);
+  r = test::run_cli("run -m " + dir + " -p 'Once upon a time' -n 30 --output-ids --ctx-size 256 --ignore-chat-template", tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, expected.out);
+  test::write_file(tmp.file("prompt.txt"), "Once upon a time");
+  r = test::run_cli("run -m " + dir + " -p - -n 30 --output-ids -c 256 < " + tmp.file("prompt.txt"), tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, expected.out);
+  r = test::run_cli("run -m " + dir + " --prompt - -n 30 --output-ids -c 256 < " + tmp.file("prompt.txt"), tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, expected.out);
+  // The penalty changes the greedy story; both spellings agree.
+  auto a = test::run_cli(base + " --repeat-penalty 5 --repeat-last-n 200", tmp);
+  auto b = test::run_cli(base + " --repetition-penalty 5 --repeat-last-n 200", tmp);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, expected.out);
+  r = test::run_cli(base + " --temp 1 --min-p 1 --seed 3", tmp);  // min-p 1: only the best token is left
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, expected.out);
+  EXPECT_TRUE(test::cli_fails_with(base + " --min-p 2", tmp, 2, "--min-p"));
+  EXPECT_TRUE(test::cli_fails_with(base + " --repeat-penalty 0", tmp, 2, "--repetition-penalty: value 0 is outside"));
+  EXPECT_TRUE(test::cli_fails_with("run -m " + dir + " -p abc --system-prompt 'be nice'", tmp, 3,
+                                   "--system needs a chat template"));
+}
+
 TEST_F(RunOnStories, TextPromptsVerboseTableAndLogprobs) {
   auto r = test::run_cli("run -m " + dir + " -p 'Once upon a time' -n 20 --verbose", tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -171,6 +171,81 @@ TEST(Sampling, SeededGreedyTopKAndTopPBehave) {
   }
 }
 
+// min-p keeps tokens at least min_p times as likely as the best: with
+// probabilities proportional to 1, 3, e^-1, e^-30, min_p 0.3 keeps ids 0
+// (1/3 of the best) and 1 only, and draws both; min_p 0.5 keeps id 1 only.
+TEST(Sampling, MinPKeepsTokensNearTheBest) {
+  const std::vector<float> logits = {0.0f, std::log(3.0f), -1.0f, -30.0f};
+  engine::SamplerOptions o{1.0f, 1.0f, 0, 3};
+  o.min_p = 0.3f;
+  engine::Sampler p3(o);
+  o.min_p = 0.5f;
+  engine::Sampler p5(o);
+  std::map<int, int> counts;
+  for (int i = 0; i < 4000; ++i) {
+    ++counts[p3.sample(logits.data(), 4)];
+    EXPECT_EQ(p5.sample(logits.data(), 4), 1);
+  }
+  EXPECT_EQ(counts.count(2) + counts.count(3), 0u);
+  EXPECT_NEAR(counts[0] / 4000.0, 0.25, 0.03);  // 1 / (1 + 3) of what is left
+}
+
+// llama.cpp's and transformers' rule, once per distinct id; ids outside the
+// vocabulary are ignored.
+TEST(Sampling, RepetitionPenaltyDividesPositiveAndMultipliesNegativeLogits) {
+  std::vector<float> logits = {2.0f, -1.0f, 0.5f, 3.0f};
+  const int32_t recent[] = {0, 1, 0, 7, -2};
+  engine::apply_repetition_penalty(logits.data(), 4, recent, 5, 2.0f);
+  EXPECT_EQ(logits, (std::vector<float>{1.0f, -2.0f, 0.5f, 3.0f}));
+}
+
+// Through the runtime: a strong penalty over the whole context makes greedy
+// decoding of stories260K (which repeats itself within 200 tokens) never
+// pick a token already in the context; penalty 1 is exactly the plain
+// greedy story; the logprobs stay the model's own.
+TEST(Sampling, RepetitionPenaltyAndMinPThroughGenerate) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  auto rt = Runtime::open(dir);
+  ASSERT_TRUE(rt.is_ok());
+  auto greedy = [&](const LogitFilters& f, std::vector<float>* logprobs) {
+    (*rt)->reset();
+    GenerationOptions g;
+    g.max_tokens = 100;
+    std::vector<int32_t> out;
+    const Status s = (*rt)->generate({1, 403}, g, f, [&](const TokenEvent& e) {
+      out.push_back(e.id);
+      if (logprobs) logprobs->push_back(e.logprob);
+      return true;
+    }, nullptr);
+    EXPECT_TRUE(s.is_ok()) << s.to_string();
+    return out;
+  };
+  const std::vector<int32_t> plain = greedy(LogitFilters{}, nullptr);
+  LogitFilters off;
+  off.repetition_penalty = 1.0f;
+  off.min_p = 0.9f;  // greedy ignores min-p
+  EXPECT_EQ(greedy(off, nullptr), plain);
+  std::set<int32_t> distinct(plain.begin(), plain.end());
+  ASSERT_LT(distinct.size(), plain.size()) << "the plain story should repeat tokens";
+  LogitFilters strong;
+  strong.repetition_penalty = 100.0f;
+  strong.repetition_context = 1000;
+  std::vector<float> logprobs;
+  const std::vector<int32_t> penalized = greedy(strong, &logprobs);
+  std::set<int32_t> seen = {1, 403};
+  for (size_t i = 0; i < penalized.size(); ++i) {
+    if (penalized[i] == 2) break;  // EOS ends the story
+    EXPECT_TRUE(seen.insert(penalized[i]).second) << "token " << penalized[i] << " repeated at " << i;
+  }
+  EXPECT_NE(penalized, plain);
+  for (float lp : logprobs) EXPECT_LE(lp, 0.0f);
+  LogitFilters bad;
+  bad.min_p = 1.5f;
+  EXPECT_EQ((*rt)->generate({1}, GenerationOptions{}, bad, [](const TokenEvent&) { return true; }, nullptr).code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(Sampling, ASeedReproducesAGenerationAndAnotherSeedDiffers) {
   std::string dir;
   MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);

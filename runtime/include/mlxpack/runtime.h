@@ -53,6 +53,19 @@ struct GenerationOptions {
   int logprobs = 0;          // top candidates reported per token
 };
 
+// Samplers added after GenerationOptions' layout was fixed by the ABI
+// (1.0): passed to the generate() overload that takes them.
+struct LogitFilters {
+  // Keep only tokens whose probability (after temperature) is at least
+  // min_p times the most likely one's; 0 = off. Ignored when greedy.
+  float min_p = 0.0f;
+  // Divides positive logits and multiplies negative ones of every token
+  // among the last `repetition_context` tokens of the context (prompt and
+  // generated), before sampling, greedy included; 1 = off.
+  float repetition_penalty = 1.0f;
+  int repetition_context = 64;
+};
+
 struct TokenEvent {
   int32_t id = 0;
   float logprob = 0.0f;  // of the chosen token under the model (log-softmax)
@@ -110,6 +123,11 @@ class MLXPACK_API Runtime {
   // outside the vocabulary, more input than the context can hold beside its
   // sink tokens.
   Status generate(const std::vector<int32_t>& input, const GenerationOptions& options,
+                  const std::function<bool(const TokenEvent&)>& on_token, GenerationStats* stats);
+  // The same with min-p and a repetition penalty. Errors add
+  // (InvalidArgument): min_p outside [0, 1], repetition_penalty outside
+  // (0, 100], repetition_context outside [0, 1048576].
+  Status generate(const std::vector<int32_t>& input, const GenerationOptions& options, const LogitFilters& filters,
                   const std::function<bool(const TokenEvent&)>& on_token, GenerationStats* stats);
 
   // Feeds tokens without generating (e.g. a stop token closing a chat turn).
