@@ -89,9 +89,10 @@ class PackSink final : public OutputSink {
 // not reached.
 class DirSink final : public OutputSink {
  public:
-  DirSink(std::string dir, std::string temp, bool overwrite)
-      : dir_(std::move(dir)), temp_(std::move(temp)), overwrite_(overwrite),
-        slot_(register_temporary(temp_, true)) {}
+  // `slot`: temp's entry in the temporary-outputs registry, made before
+  // the directory was created.
+  DirSink(std::string dir, std::string temp, bool overwrite, int slot)
+      : dir_(std::move(dir)), temp_(std::move(temp)), overwrite_(overwrite), slot_(slot) {}
   ~DirSink() override {
     shard_.reset();
     std::error_code ec;
@@ -192,11 +193,14 @@ Result<std::unique_ptr<OutputSink>> make_dir_sink(const std::string& dir, const 
   if (p.filename().empty()) p = p.parent_path();
   remove_stale_temporaries(p.string());  // a killed run's leftovers
   const std::string temp = temporary_path_for(p.string());
+  const int slot = register_temporary(temp, true);  // before it exists, as OutputFile does
   if (::mkdir(temp.c_str(), 0755) != 0) {
+    const int err = errno;
+    unregister_temporary(slot);
     return Status::io_error(dir + ": cannot create a temporary directory beside it (" + temp + "): " +
-                            std::strerror(errno));
+                            std::strerror(err));
   }
-  return std::unique_ptr<OutputSink>(new DirSink(p.string(), temp, overwrite));
+  return std::unique_ptr<OutputSink>(new DirSink(p.string(), temp, overwrite, slot));
 }
 
 }  // namespace mlxpack

@@ -20,7 +20,9 @@ namespace mlxpack {
 // random suffix; the caller creates it exclusively and retries on EEXIST.
 std::string temporary_path_for(const std::string& final_path);
 
-// Registers a temporary this process is writing. Returns a slot for
+// Registers a temporary this process is about to create (register first,
+// then create: a handler running on another thread meanwhile must know
+// it). Returns a slot for
 // unregister_temporary, or -1 when all slots are taken (the temporary is
 // then only removed by its owner's normal cleanup). A directory must hold
 // only regular files.

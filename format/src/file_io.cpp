@@ -157,12 +157,20 @@ Result<OutputFile> OutputFile::create(const std::string& final_path, bool overwr
   remove_stale_temporaries(final_path);  // a killed run's leftovers
   for (int attempt = 0; attempt < 16; ++attempt) {
     std::string temp = temporary_path_for(final_path);
+    // Registered before it exists: a signal handler on another thread must
+    // not find the file created and unknown. A name taken already carries
+    // this process id, so it is ours or a dead namesake's (see
+    // temporary_outputs.h).
+    const int slot = register_temporary(temp, false);
     const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) {
       OutputFile out(fd, final_path, temp, overwrite);
-      out.slot_ = register_temporary(temp, false);
+      out.slot_ = slot;
       return out;
     }
+    const int err = errno;
+    unregister_temporary(slot);
+    errno = err;
     if (errno != EEXIST) {
       return Status::io_error(final_path + ": cannot create a temporary file beside it (" + temp +
                               "): " + errno_text(errno));

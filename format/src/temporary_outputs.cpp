@@ -43,7 +43,7 @@ std::string name_of(const std::string& path) {
 
 // Empties a flat directory with raw system calls (getdents64, unlinkat):
 // async-signal-safe, unlike readdir.
-void remove_flat_directory(const char* path) {
+void empty_flat_directory(const char* path) {
   const int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return;
   alignas(8) char buf[4096];
@@ -62,7 +62,17 @@ void remove_flat_directory(const char* path) {
     }
   }
   ::close(fd);
-  ::rmdir(path);
+}
+
+// Empties and removes a flat directory. Other threads keep running while a
+// signal handler does this and may create a file meanwhile (rmdir then
+// fails with ENOTEMPTY), so it tries again; once the directory is gone,
+// their creations in it fail.
+void remove_flat_directory(const char* path) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    empty_flat_directory(path);
+    if (::rmdir(path) == 0 || errno != ENOTEMPTY) return;
+  }
 }
 
 // ".<base>.tmp-<pid>-<8 hex>" -> pid, or -1 when `name` is not exactly that.
