@@ -3,10 +3,14 @@
 // template adds after what the cache already holds. When the template
 // rewrites earlier text (some strip or reformat past turns), the turn starts
 // from an empty cache instead, so the model always sees exactly the render.
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -15,11 +19,43 @@
 #include "cli/exit_codes.h"
 #include "cli/input.h"
 #include "cli/generation_common.h"
+#include "format/names.h"
 #include "mlxpack/runtime.h"
 
 namespace mlxpack::cli {
 
 namespace {
+
+// Ctrl-C during a reply stops it and returns to the prompt; at the prompt
+// it leaves. The handler only sets a flag (a lock-free atomic store is
+// async-signal-safe); SA_RESTART is off so a read at the prompt returns.
+std::atomic<bool> g_interrupted{false};
+void note_interrupt(int) { g_interrupted.store(true); }
+
+void install_chat_interrupt() {
+  struct sigaction action {};
+  action.sa_handler = note_interrupt;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+}
+
+[[noreturn]] void leave_by_interrupt() {
+  std::fprintf(stderr, "\n");
+  ::signal(SIGINT, SIG_DFL);
+  ::raise(SIGINT);
+  std::_Exit(130);  // not reached
+}
+
+constexpr const char* kChatHelp =
+    "commands: /help this list; /reset forget the conversation; /exit or /quit leave.\n"
+    "Ctrl-C stops a reply; Ctrl-C at the prompt or end of input (Ctrl-D) leaves.\n";
+
+// A line that is one word after '/' ("/reset") is a command, answered here
+// and never sent to the model; "/usr/bin is ..." is a message.
+bool is_command(const std::string& line) {
+  if (line.size() < 2 || line[0] != '/') return false;
+  return std::all_of(line.begin() + 1, line.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
+}
 
 int chat(const GenerationFlags& flags) {
   if (Status s = require_existing(flags.model_root); !s.is_ok()) return report_error("chat", s);
@@ -37,19 +73,31 @@ int chat(const GenerationFlags& flags) {
   if (!flags.system.empty()) messages.emplace_back("system", flags.system);
   std::string cached_text;         // the text whose tokens the cache (plus `pending`) holds
   std::vector<int32_t> pending;    // the last sampled token, not yet fed
-  if (interactive) std::fprintf(stderr, "mlxpack chat: /reset starts over, /exit or Ctrl-D ends\n");
+  if (interactive) std::fprintf(stderr, "mlxpack chat: /help lists the commands, /exit or Ctrl-D ends\n");
+  install_chat_interrupt();
   std::string line;
   for (;;) {
     if (interactive) std::fprintf(stderr, "> ");
+    g_interrupted.store(false);
     auto more = read_line(stdin, &line, kMaxChatLineBytes);
+    if (g_interrupted.load()) leave_by_interrupt();
     if (!more.is_ok()) return report_error("chat", more.status());
     if (!*more) break;
     if (line == "/exit" || line == "/quit") break;
+    if (line == "/help") {
+      std::fputs(kChatHelp, stderr);
+      continue;
+    }
     if (line == "/reset") {
       messages.resize(flags.system.empty() ? 0 : 1);
       cached_text.clear();
       pending.clear();
       rt.reset();
+      std::fprintf(stderr, "conversation cleared\n");
+      continue;
+    }
+    if (is_command(line)) {
+      std::fprintf(stderr, "unknown command %s; /help lists the commands\n", printable(line).c_str());
       continue;
     }
     if (line.empty()) continue;
@@ -81,9 +129,10 @@ int chat(const GenerationFlags& flags) {
                                      std::fwrite(text.data(), 1, text.size(), stdout);
                                      std::fflush(stdout);
                                    }
-                                   return true;
+                                   return !g_interrupted.load();  // Ctrl-C: stop this reply
                                  },
                                  &stats);
+    if (g_interrupted.exchange(false)) std::fprintf(stderr, "\n[reply stopped]\n");
     if (!s.is_ok()) {
       // Most likely the conversation outgrew the context: say so, start over.
       report_error("chat", s);

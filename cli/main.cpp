@@ -1,8 +1,10 @@
 // mlxpack: pack, inspect, extract and verify .mlxpack model files.
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -30,6 +32,46 @@ void remove_temporaries_and_die(int sig) {
   ::raise(sig);
 }
 
+bool is_command(const CLI::App& app, const std::string& word) {
+  const auto subs = app.get_subcommands([&](const CLI::App* sub) { return sub->check_name(word); });
+  return !subs.empty();
+}
+
+// Levenshtein distance, for "did you mean".
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// An unknown first word: "unknown command 'inof'; did you mean `info`?"
+// (the closest within 2 edits or a shared prefix), else the list of commands.
+std::string unknown_command_message(const CLI::App& app, const std::string& word) {
+  std::string best, all;
+  size_t best_distance = 3;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    const std::string& name = sub->get_name();
+    all += (all.empty() ? "" : ", ") + name;
+    size_t d = edit_distance(word, name);
+    if (name.rfind(word, 0) == 0 && word.size() >= 2) d = 1;
+    if (d < best_distance) {
+      best_distance = d;
+      best = name;
+    }
+  }
+  std::string message = "unknown command '" + printable(word) + "'";
+  return message + (best.empty() ? "; the commands are " + all : "; did you mean `" + best + "`?");
+}
+
 }  // namespace
 
 void install_interrupt_cleanup() {
@@ -48,7 +90,8 @@ int main(int argc, char** argv) {
   // process being killed mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
   install_interrupt_cleanup();
-  CLI::App app{"mlxpack: one file for a language model: pack, info, extract, verify, convert, tokenize, template, run, chat"};
+  CLI::App app{std::string("mlxpack ") + mlxpack_version() +
+               ": one file for a language model: pack, info, extract, verify, convert, tokenize, template, run, chat"};
   uint16_t format_major = 0, format_minor = 0;
   mlxpack_format_version(&format_major, &format_minor);
   app.set_version_flag("--version", std::string("mlxpack ") + mlxpack_version() + " (format " +
@@ -68,6 +111,11 @@ int main(int argc, char** argv) {
   add_template_command(app, &exit_code);
   add_run_command(app, &exit_code);
   add_chat_command(app, &exit_code);
+  if (argc >= 2 && argv[1][0] != '-' && !is_command(app, argv[1])) {
+    std::fprintf(stderr, "mlxpack: error: %s\nRun with --help for more information.\n",
+                 unknown_command_message(app, argv[1]).c_str());
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

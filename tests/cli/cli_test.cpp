@@ -68,6 +68,25 @@ TEST_F(CliTest, UsageErrorsExitWith2) {
   EXPECT_EQ(run("pack --alignment 100 " + dir_.file("m") + " " + dir_.file("x.mlxpack")).exit_code, 2);
 }
 
+// A mistyped command names the closest one; --help shows the version.
+TEST_F(CliTest, UnknownCommandsNameTheClosestAndHelpShowsTheVersion) {
+  const struct {
+    std::string word, says;
+  } cases[] = {{"inof", "did you mean `info`?"},
+               {"conver", "did you mean `convert`?"},
+               {"verfy", "did you mean `verify`?"},
+               {"xyzzy", "the commands are pack, info, extract, verify, convert, tokenize, template, run, chat"}};
+  for (const auto& c : cases) {
+    test::CommandResult r = run(c.word + " " + pack_);
+    EXPECT_EQ(r.exit_code, 2) << c.word;
+    EXPECT_NE(r.out.find("unknown command '" + c.word + "'; " + c.says), std::string::npos) << r.out;
+  }
+  const test::CommandResult version = run("--version");
+  ASSERT_EQ(version.exit_code, 0);
+  const std::string v = version.out.substr(0, version.out.find(' ', 8));  // "mlxpack 1.0.0"
+  EXPECT_EQ(run("--help").out.rfind(v + ":", 0), 0u) << v;
+}
+
 TEST_F(CliTest, InvalidInputExitsWith3AndIOFailureWith4) {
   test::write_file(dir_.file("notapack"), "{\"a\":1}");
   test::CommandResult r = run("info " + dir_.file("notapack"));

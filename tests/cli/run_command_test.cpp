@@ -1,8 +1,14 @@
 // `mlxpack run` and `mlxpack chat`: streamed text, ids, log-probabilities,
 // statistics, errors and exit codes.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -151,6 +157,61 @@ TEST(ChatCommand, AnswersEachLineAndKeepsTheCacheBetweenTurns) {
   test::TempDir plain;
   test::write_tiny_model(plain.path(), {});
   EXPECT_TRUE(test::cli_fails_with("chat -m " + plain.path() + " < /dev/null", tmp, 3, "no chat template"));
+}
+
+// Ctrl-C stops the reply and returns to the prompt; commands are answered,
+// an unknown /command is not sent to the model; Ctrl-C at the prompt
+// leaves. The model has no EOS and the context evicts, so a reply runs
+// until it is interrupted.
+TEST(ChatCommand, CtrlCStopsTheReplyAndCommandsAreAnswered) {
+  test::TempDir tmp;
+  test::write_tiny_model(tmp.path(), {});
+  nlohmann::json config = nlohmann::json::parse(test::read_file(tmp.file("config.json")));
+  config.erase("eos_token_id");
+  test::write_file(tmp.file("config.json"), config.dump());
+  std::filesystem::remove(tmp.file("generation_config.json"));
+  test::write_file(tmp.file("tokenizer_config.json"),
+                   R"({"chat_template": "{% for m in messages %}{{ m['content'] }}{% endfor %}"})");
+  int to_chat[2];
+  ASSERT_EQ(::pipe(to_chat), 0);
+  const std::string out = tmp.file("chat.out"), err = tmp.file("chat.err");
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(to_chat[0], 0);
+    ::close(to_chat[1]);
+    std::freopen(out.c_str(), "w", stdout);
+    std::freopen(err.c_str(), "w", stderr);
+    ::execl(MLXPACK_CLI_PATH, MLXPACK_CLI_PATH, "chat", "-m", tmp.path().c_str(), "-n", "100000000",
+            "--context-size", "64", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(to_chat[0]);
+  const auto send = [&](const std::string& text) { ASSERT_EQ(::write(to_chat[1], text.data(), text.size()), ssize_t(text.size())); };
+  const auto wait_for = [&](const std::string& path, const std::string& needle, size_t min_size) {
+    for (int i = 0; i < 20000; ++i) {
+      const std::string got = test::read_file(path);
+      if (got.size() >= min_size && got.find(needle) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+  };
+  send("hello\n");
+  EXPECT_TRUE(wait_for(out, "", 200)) << "the reply did not start";
+  ::kill(pid, SIGINT);
+  EXPECT_TRUE(wait_for(err, "[reply stopped]", 0)) << test::read_file(err);
+  send("/bogus\n/help\n/reset\n");
+  EXPECT_TRUE(wait_for(err, "conversation cleared", 0)) << test::read_file(err);
+  int status = 0;
+  EXPECT_EQ(::waitpid(pid, &status, WNOHANG), 0) << "chat left after the first Ctrl-C";
+  ::kill(pid, SIGINT);
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) << "status " << status;
+  ::close(to_chat[1]);
+  const std::string e = test::read_file(err);
+  EXPECT_NE(e.find("unknown command /bogus; /help lists the commands"), std::string::npos) << e;
+  EXPECT_NE(e.find("commands: /help"), std::string::npos) << e;
+  EXPECT_EQ(e.find("error"), std::string::npos) << e;
 }
 
 }  // namespace
