@@ -59,7 +59,7 @@ bool is_command(const std::string& line) {
 
 int chat(const GenerationFlags& flags) {
   if (Status s = require_existing(flags.model_root); !s.is_ok()) return report_error("chat", s);
-  auto opened = Runtime::open(flags.model_root, flags.runtime);
+  auto opened = open_verified(flags);
   if (!opened.is_ok()) return report_error("chat", opened.status());
   Runtime& rt = **opened;
   const Tokenizer& tok = rt.tokenizer();

@@ -3,10 +3,13 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "cli/flag_checks.h"
 #include "mlxpack/chat_template.h"
+#include "mlxpack/loader.h"
 
 namespace mlxpack::cli {
 
@@ -49,6 +52,24 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
   cmd->add_option("--threads,-t", f->runtime.threads, "Threads (default: one per CPU this process may use)")
       ->check(CLI::Range(0, 256));
   cmd->add_flag("--verbose,-v", f->verbose, "Print the model, kernels and a per-stage timing table");
+  cmd->add_flag("--no-verify", f->no_verify, "Skip checking the pack's checksums before the first token");
+}
+
+Status verify_before_run(const GenerationFlags& flags) {
+  std::error_code ec;
+  if (flags.no_verify || std::filesystem::is_directory(flags.model_root, ec)) return Status::ok();
+  OpenOptions options;
+  options.verify = VerifyMode::kAtOpen;
+  options.verify_threads = 1;
+  auto reader = Reader::open(flags.model_root, options);
+  return reader.is_ok() ? Status::ok() : reader.status();
+}
+
+Result<std::unique_ptr<Runtime>> open_verified(const GenerationFlags& flags) {
+  std::future<Status> verified = std::async(std::launch::async, [&flags] { return verify_before_run(flags); });
+  auto opened = Runtime::open(flags.model_root, flags.runtime);
+  MLXPACK_RETURN_IF_ERROR(verified.get());
+  return opened;
 }
 
 Result<std::string> render_chat(const Runtime& runtime, const std::vector<Message>& messages) {

@@ -19,6 +19,7 @@ struct GenerationFlags {
   LogitFilters filters;
   std::string system;
   bool verbose = false;
+  bool no_verify = false;
 };
 
 // Registers --model-root (--model, -m), --max-tokens, --temp, --top-p,
@@ -28,6 +29,20 @@ struct GenerationFlags {
 // (--system-prompt), --threads, --verbose on `cmd`: the seed tool's names
 // with mlx_lm's and llama.cpp's spellings beside them.
 void add_generation_flags(CLI::App* cmd, GenerationFlags* flags);
+
+// Unless flags.no_verify: when the model root is a pack, checks every
+// checksum on one thread, so a corrupt pack fails before the first token
+// with Corruption naming the entry. The pages read are the ones generation
+// needs anyway. A directory has no checksums to check.
+Status verify_before_run(const GenerationFlags& flags);
+
+// Runtime::open with verify_before_run on another thread meanwhile, so the
+// checksums cost no time to first token while the open (tokenizer parsing,
+// weight views) takes longer (1B-shaped 4-bit pack, 665 MiB: the process
+// to its first token in 1.12-1.20 s with the check, 1.11-1.41 s without;
+// two verify threads competing with the open added ~150 ms). A corrupt
+// pack is reported before any error of the open.
+Result<std::unique_ptr<Runtime>> open_verified(const GenerationFlags& flags);
 
 // One chat message: role and content.
 using Message = std::pair<std::string, std::string>;

@@ -36,7 +36,7 @@ int run(RunOptions& o) {
     o.prompt = std::move(*text);
   }
   if (Status s = require_existing(o.flags.model_root); !s.is_ok()) return report_error("run", s);
-  auto opened = Runtime::open(o.flags.model_root, o.flags.runtime);
+  auto opened = open_verified(o.flags);
   if (!opened.is_ok()) return report_error("run", opened.status());
   Runtime& rt = **opened;
   const Tokenizer& tok = rt.tokenizer();

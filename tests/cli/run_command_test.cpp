@@ -132,6 +132,28 @@ TEST(RunCommand, BadInputGetsAClearErrorAndExitCode) {
                                    3, "'mamba' is not supported; supported: llama (LlamaForCausalLM)"));
 }
 
+// run and chat check a pack's checksums before the first token: a flipped
+// byte in a tensor is exit 3 naming it; --no-verify skips the check.
+TEST(RunCommand, ACorruptPackFailsBeforeTheFirstTokenUnlessNoVerify) {
+  test::TempDir tmp;
+  test::write_tiny_model(tmp.file("m"), {});
+  test::write_file(tmp.file("m/tokenizer_config.json"), R"({"chat_template": "{{ messages[0]['content'] }}"})");
+  ASSERT_EQ(test::run_cli("pack " + tmp.file("m") + " " + tmp.file("m.mlxpack"), tmp).exit_code, 0);
+  const auto info = nlohmann::json::parse(test::run_cli("info --json --tensors " + tmp.file("m.mlxpack"), tmp).out);
+  const auto& victim = info["tensors"]["list"][1];
+  std::string bytes = test::read_file(tmp.file("m.mlxpack"));
+  bytes[victim["offset"].get<size_t>() + 3] ^= 0x10;
+  test::write_file(tmp.file("m.mlxpack"), bytes);
+  const std::string name = victim["name"];
+  EXPECT_TRUE(test::cli_fails_with("run -m " + tmp.file("m.mlxpack") + " --prompt-ids 5,6 -n 2", tmp, 3,
+                                   "corrupt entries (" + name + ")"));
+  test::write_file(tmp.file("line.txt"), "hi\n");
+  EXPECT_TRUE(test::cli_fails_with("chat -m " + tmp.file("m.mlxpack") + " -n 2 < " + tmp.file("line.txt"), tmp, 3,
+                                   "corrupt entries (" + name + ")"));
+  auto r = test::run_cli("run -m " + tmp.file("m.mlxpack") + " --prompt-ids 5,6 -n 2 --no-verify", tmp);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST(ChatCommand, AnswersEachLineAndKeepsTheCacheBetweenTurns) {
   test::TempDir tmp;
   test::write_tiny_model(tmp.path(), {});
