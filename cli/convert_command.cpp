@@ -29,6 +29,7 @@ struct ConvertCommandOptions {
   bool no_quantize_embeddings = false;
   std::string output_format = "pack";
   bool report = false;
+  bool quiet = false;
   unsigned threads = 0;
 };
 
@@ -102,9 +103,10 @@ void print_stats(const QuantStats& s, const char* label) {
 int run_convert(const ConvertCommandOptions& c) {
   Result<ConvertOptions> options = resolve(c);
   if (!options.is_ok()) return report_error("convert", options.status());
-  ProgressBar bar("converting");
+  ProgressBar bar("converting", c.quiet);
   options->on_progress = [&](uint64_t done, uint64_t total) { bar.update(done, total); };
   Result<ConvertReport> r = convert_model(*options);
+  bar.finish();
   if (!r.is_ok()) return report_error("convert", r.status());
   std::printf("converted %s -> %s\n", printable(options->input).c_str(), printable(options->output).c_str());
   if (r->input_was_quantized) std::printf("  input is already quantized: its quantization is kept\n");
@@ -167,6 +169,7 @@ void add_convert_command(CLI::App& root, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::IsMember({"pack", "mlx-dir"}));
   cmd->add_flag("--report", o->report, "Print quantization error per tensor and in total");
+  cmd->add_flag("--quiet", o->quiet, "No progress line on the terminal");
   cmd->add_option("--threads,-t", o->threads, "Threads (0 = one per CPU)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));

@@ -14,12 +14,13 @@ namespace mlxpack::cli {
 
 namespace {
 
-int run_pack(const PackOptions& base) {
+int run_pack(const PackOptions& base, bool quiet) {
   if (Status s = require_existing(base.input_dir); !s.is_ok()) return report_error("pack", s);
   PackOptions options = base;
-  ProgressBar bar("packing");
+  ProgressBar bar("packing", quiet);
   options.on_progress = [&](uint64_t done, uint64_t total) { bar.update(done, total); };
   Result<PackReport> report = pack_model_dir(options);
+  bar.finish();
   if (!report.is_ok()) return report_error("pack", report.status());
   const ModelDirPlan& plan = report->plan;
   std::printf("packed %s -> %s\n", printable(options.input_dir).c_str(), printable(options.output_path).c_str());
@@ -49,7 +50,9 @@ void add_pack_command(CLI::App& root, int* exit_code) {
       ->capture_default_str()
       ->check(alignment_check());
   cmd->add_flag("--force,-f", options->overwrite, "Overwrite the output if it exists");
-  cmd->callback([options, exit_code] { *exit_code = run_pack(*options); });
+  auto quiet = std::make_shared<bool>(false);
+  cmd->add_flag("--quiet", *quiet, "No progress line on the terminal");
+  cmd->callback([options, quiet, exit_code] { *exit_code = run_pack(*options, *quiet); });
 }
 
 }  // namespace mlxpack::cli

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/flag_checks.h"
+#include "cli/progress.h"
 #include "format/names.h"
 #include "mlxpack/loader.h"
 
@@ -18,13 +19,17 @@ struct VerifyOptions {
   std::string input;
   unsigned threads = 0;
   bool json = false;
+  bool quiet = false;
 };
 
 int run_verify(const VerifyOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   Result<std::unique_ptr<Reader>> reader = Reader::open(options.input);
   if (!reader.is_ok()) return report_error("verify", reader.status());
-  Result<std::vector<CorruptEntry>> bad = (*reader)->verify_all(options.threads);
+  ProgressBar bar("verifying", options.quiet);
+  Result<std::vector<CorruptEntry>> bad =
+      (*reader)->verify_all(options.threads, [&](uint64_t done, uint64_t total) { bar.update(done, total); });
+  bar.finish();
   if (!bad.is_ok()) return report_error("verify", bad.status());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const PackInfo& info = (*reader)->info();
@@ -63,6 +68,7 @@ void add_verify_command(CLI::App& root, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
   cmd->add_flag("--json", options->json, "Print JSON");
+  cmd->add_flag("--quiet", options->quiet, "No progress line on the terminal");
   cmd->callback([options, exit_code] { *exit_code = run_verify(*options); });
 }
 

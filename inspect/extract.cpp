@@ -40,25 +40,38 @@ Status prepare_parent_dirs(const std::string& root, const std::string& rel) {
   return Status::ok();
 }
 
+// Adds bytes written and reports them.
+struct Progress {
+  const ExtractOptions& options;
+  uint64_t done = 0, total = 0;
+  void add(uint64_t bytes) {
+    done += bytes;
+    if (options.on_progress) options.on_progress(done, total);
+  }
+};
+
 Result<uint64_t> write_file_entry(const Reader& reader, const std::string& name, const std::string& dest,
-                                  bool overwrite) {
+                                  bool overwrite, Progress* progress) {
   MLXPACK_RETURN_IF_ERROR(reader.verify(name));
   MLXPACK_ASSIGN_OR_RETURN(std::string bytes, reader.file(name));
   MLXPACK_ASSIGN_OR_RETURN(OutputFile out, OutputFile::create(dest, overwrite));
   MLXPACK_RETURN_IF_ERROR(out.append(bytes.data(), bytes.size()));
   MLXPACK_RETURN_IF_ERROR(out.commit());
+  progress->add(bytes.size());
   return bytes.size();
 }
 
 Result<uint64_t> write_source_entry(const Reader& reader, const std::string& name, const std::string& dest,
-                                    bool overwrite) {
+                                    bool overwrite, Progress* progress) {
   MLXPACK_RETURN_IF_ERROR(reader.verify(name));  // checksum and header against the index
   MLXPACK_ASSIGN_OR_RETURN(SourceView source, reader.source(name));
   MLXPACK_ASSIGN_OR_RETURN(OutputFile out, OutputFile::create(dest, overwrite));
   MLXPACK_RETURN_IF_ERROR(out.append(source.header_region.data(), source.header_region.size()));
+  progress->add(source.header_region.size());
   for (const TensorView& t : source.tensors) {
     MLXPACK_RETURN_IF_ERROR(reader.verify(t.name).with_context("extracting " + name));
     MLXPACK_RETURN_IF_ERROR(out.append(t.data, t.size_bytes));
+    progress->add(t.size_bytes);
   }
   if (out.position() != source.original_size_bytes) {
     return Status::corruption(FormatError::kSourceSizeMismatch,
@@ -73,11 +86,13 @@ Result<uint64_t> write_source_entry(const Reader& reader, const std::string& nam
 
 Result<std::vector<ExtractedFile>> extract_pack(const Reader& reader, const ExtractOptions& options) {
   std::vector<Target> targets;
+  Progress progress{options};
   for (uint64_t i = 0; i < reader.entry_count(); ++i) {
     const EntryInfo e = reader.entry(i);
     if (e.type == EntryType::kTensor) continue;
     if (!options.only.empty() && e.name != options.only) continue;
     targets.push_back({e.type, std::string(e.name)});
+    progress.total += e.original_size_bytes;
   }
   if (!options.only.empty() && targets.empty()) {
     return Status::not_found(reader.path() + ": no bundled or safetensors file named '" + options.only + "'");
@@ -103,8 +118,8 @@ Result<std::vector<ExtractedFile>> extract_pack(const Reader& reader, const Extr
     MLXPACK_RETURN_IF_ERROR(prepare_parent_dirs(options.output_dir, t.name));
     const std::string dest = options.output_dir + "/" + t.name;
     MLXPACK_ASSIGN_OR_RETURN(uint64_t size, t.type == EntryType::kFile
-                                                ? write_file_entry(reader, t.name, dest, options.overwrite)
-                                                : write_source_entry(reader, t.name, dest, options.overwrite));
+                                                ? write_file_entry(reader, t.name, dest, options.overwrite, &progress)
+                                                : write_source_entry(reader, t.name, dest, options.overwrite, &progress));
     written.push_back({t.name, size});
   }
   return written;

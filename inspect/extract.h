@@ -5,6 +5,7 @@
 #define MLXPACK_INSPECT_EXTRACT_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@ struct ExtractOptions {
   std::string output_dir;  // created if missing
   std::string only;        // a single file or source name; empty = all
   bool overwrite = false;
+  // Bytes written so far and in all, after each tensor or file.
+  std::function<void(uint64_t done, uint64_t total)> on_progress;
 };
 
 struct ExtractedFile {

@@ -29,7 +29,10 @@ uint64_t first_nonzero(const uint8_t* p, uint64_t n) {
 
 }  // namespace
 
-Result<std::vector<CorruptEntry>> Reader::verify_all(unsigned threads) const {
+Result<std::vector<CorruptEntry>> Reader::verify_all(unsigned threads) const { return verify_all(threads, nullptr); }
+
+Result<std::vector<CorruptEntry>> Reader::verify_all(
+    unsigned threads, const std::function<void(uint64_t done, uint64_t total)>& on_progress) const {
   const Impl& impl = *impl_;
   const uint64_t n = impl.index.entry_count();
   if (threads == 0) threads = static_cast<unsigned>(available_cpus());
@@ -40,6 +43,8 @@ Result<std::vector<CorruptEntry>> Reader::verify_all(unsigned threads) const {
   for (uint64_t i = 0; i < n; ++i) work.push_back({i, impl.index.entry(i).stored_size});
   std::stable_sort(work.begin(), work.end(), [](const Work& a, const Work& b) { return a.size > b.size; });
 
+  uint64_t total = 0, done = 0;  // done: guarded by mu
+  for (const Work& w : work) total += w.size;
   std::vector<CorruptEntry> corrupt;
   std::mutex mu;
   std::atomic<size_t> next{0};
@@ -48,6 +53,11 @@ Result<std::vector<CorruptEntry>> Reader::verify_all(unsigned threads) const {
       const Entry e = impl.index.entry(work[k].entry);
       impl.map.advise_sequential(e.data_offset, e.stored_size);
       Status s = impl.verify_entry(work[k].entry);
+      if (on_progress) {
+        std::lock_guard<std::mutex> lock(mu);
+        done += work[k].size;
+        on_progress(done, total);
+      }
       if (!s.is_ok()) {
         std::lock_guard<std::mutex> lock(mu);
         const char* rule = s.code() == StatusCode::kIOError ? "file_changed" : format_error_name(s.format_error());

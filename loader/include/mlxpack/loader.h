@@ -26,6 +26,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -145,9 +146,13 @@ class MLXPACK_API Reader {
   Status verify(std::string_view name) const;
 
   // Checks every entry and all padding on `threads` threads (0 = one per
-  // hardware thread). Returns the corrupt entries, sorted by name; empty
-  // when the file is sound.
+  // CPU this process may use). Returns the corrupt entries, sorted by name;
+  // empty when the file is sound.
   Result<std::vector<CorruptEntry>> verify_all(unsigned threads = 0) const;
+  // The same, calling on_progress(bytes checked, bytes in all entries)
+  // after each entry, from any of the threads but one call at a time.
+  Result<std::vector<CorruptEntry>> verify_all(
+      unsigned threads, const std::function<void(uint64_t done, uint64_t total)>& on_progress) const;
 
  private:
   struct MLXPACK_LOCAL Impl;
