@@ -22,6 +22,10 @@
 #include "format/names.h"
 #include "mlxpack/runtime.h"
 
+#if defined(MLXPACK_HAVE_LIBEDIT)
+#include <editline/readline.h>
+#endif
+
 namespace mlxpack::cli {
 
 namespace {
@@ -57,6 +61,28 @@ bool is_command(const std::string& line) {
   return std::all_of(line.begin() + 1, line.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
 }
 
+// The next message. On a terminal, with line editing and history
+// (libedit's readline: arrows, Ctrl-A/E, Up for earlier lines) when built
+// with it; otherwise a plain bounded line. false at the end of input.
+Result<bool> next_line(bool interactive, std::string* line) {
+#if defined(MLXPACK_HAVE_LIBEDIT)
+  if (interactive) {
+    char* got = ::readline("> ");
+    if (got == nullptr) return false;
+    line->assign(got);
+    std::free(got);
+    if (line->size() > kMaxChatLineBytes) {
+      return Status::invalid_argument("standard input: a line is more than the limit of " +
+                                      std::to_string(kMaxChatLineBytes) + " bytes");
+    }
+    if (!line->empty()) ::add_history(line->c_str());
+    return true;
+  }
+#endif
+  if (interactive) std::fprintf(stderr, "> ");
+  return read_line(stdin, line, kMaxChatLineBytes);
+}
+
 int chat(const GenerationFlags& flags) {
   if (Status s = require_existing(flags.model_root); !s.is_ok()) return report_error("chat", s);
   auto opened = open_verified(flags);
@@ -77,9 +103,8 @@ int chat(const GenerationFlags& flags) {
   install_chat_interrupt();
   std::string line;
   for (;;) {
-    if (interactive) std::fprintf(stderr, "> ");
     g_interrupted.store(false);
-    auto more = read_line(stdin, &line, kMaxChatLineBytes);
+    auto more = next_line(interactive, &line);
     if (g_interrupted.load()) leave_by_interrupt();
     if (!more.is_ok()) return report_error("chat", more.status());
     if (!*more) break;

@@ -6,7 +6,7 @@
 #   (and node/npm when absent, for bench/run_tokenizer_bench.sh).
 set -euo pipefail
 packages=(g++ cmake make pkg-config libzstd-dev libxxhash-dev nlohmann-json3-dev libcli11-dev libgtest-dev
-          libonig-dev libutf8proc-dev libsentencepiece-dev)
+          libonig-dev libutf8proc-dev libsentencepiece-dev libedit-dev)
 for arg in "$@"; do
   case "$arg" in
     --test) packages+=(clang-14 libclang-rt-14-dev g++-s390x-linux-gnu qemu-user-static dpkg-dev file

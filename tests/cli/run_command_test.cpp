@@ -1,11 +1,15 @@
 // `mlxpack run` and `mlxpack chat`: streamed text, ids, log-probabilities,
 // statistics, errors and exit codes.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -234,6 +238,64 @@ TEST(ChatCommand, CtrlCStopsTheReplyAndCommandsAreAnswered) {
   EXPECT_NE(e.find("unknown command /bogus; /help lists the commands"), std::string::npos) << e;
   EXPECT_NE(e.find("commands: /help"), std::string::npos) << e;
   EXPECT_EQ(e.find("error"), std::string::npos) << e;
+}
+
+// On a terminal chat edits lines and keeps a history (libedit): "/hlp",
+// two Left arrows, "e" is "/help"; Up then Enter repeats it; without
+// editing the arrows would be characters and "/hlp..." an unknown command.
+TEST(ChatCommand, LineEditingAndHistoryOnATerminal) {
+#if !defined(MLXPACK_HAVE_LIBEDIT)
+  if (std::getenv("CI") != nullptr && std::string(std::getenv("CI")) == "true") {
+    FAIL() << "built without libedit under CI=true (scripts/install-deps.sh installs libedit-dev)";
+  }
+  GTEST_SKIP() << "built without libedit";
+#endif
+  test::TempDir tmp;
+  test::write_tiny_model(tmp.path(), {});
+  test::write_file(tmp.file("tokenizer_config.json"), R"({"chat_template": "{{ messages[0]['content'] }}"})");
+  int master = -1, slave = -1;
+  ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::setsid();
+    ::ioctl(slave, TIOCSCTTY, 0);
+    for (int fd : {0, 1, 2}) ::dup2(slave, fd);
+    ::close(master);
+    ::setenv("TERM", "xterm", 1);
+    ::execl(MLXPACK_CLI_PATH, MLXPACK_CLI_PATH, "chat", "-m", tmp.path().c_str(), "-n", "2",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(slave);
+  std::string seen;
+  const auto read_until = [&](const std::string& needle, size_t count) {
+    for (int i = 0; i < 2000; ++i) {
+      size_t n = 0;
+      for (size_t at = seen.find(needle); at != std::string::npos; at = seen.find(needle, at + 1)) ++n;
+      if (n >= count) return true;
+      pollfd p{master, POLLIN, 0};
+      if (::poll(&p, 1, 10) > 0) {
+        char buf[4096];
+        const ssize_t got = ::read(master, buf, sizeof buf);
+        if (got <= 0) return false;
+        seen.append(buf, static_cast<size_t>(got));
+      }
+    }
+    return false;
+  };
+  const auto type = [&](const std::string& keys) { ASSERT_EQ(::write(master, keys.data(), keys.size()), ssize_t(keys.size())); };
+  ASSERT_TRUE(read_until("> ", 1)) << seen;
+  type("/hlp\x1b[D\x1b[De\r");
+  EXPECT_TRUE(read_until("commands: /help", 1)) << seen;
+  type("\x1b[A\r");
+  EXPECT_TRUE(read_until("commands: /help", 2)) << seen;
+  EXPECT_EQ(seen.find("unknown command"), std::string::npos) << seen;
+  type("/exit\r");
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "\n" << seen;
+  ::close(master);
 }
 
 }  // namespace
