@@ -27,20 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A model directory whose one F32 tensor is `mib` MiB of zeros (a sparse
-// file): long enough to write that a signal lands mid-way.
-void write_big_model(const std::string& dir, uint64_t mib) {
-  fs::create_directories(dir);
-  test::write_file(dir + "/config.json", R"({"model_type":"llama","architectures":["LlamaForCausalLM"]})");
-  const uint64_t floats = mib << 18;
-  std::string header = R"({"w":{"dtype":"F32","shape":[)" + std::to_string(floats) + R"(],"data_offsets":[0,)" +
-                       std::to_string(floats * 4) + "]}}";
-  while (header.size() % 8) header += ' ';
-  std::string prefix(8, '\0');
-  for (int k = 0; k < 8; ++k) prefix[k] = static_cast<char>((header.size() >> (8 * k)) & 0xff);
-  test::write_file(dir + "/model.safetensors", prefix + header);
-  fs::resize_file(dir + "/model.safetensors", 8 + header.size() + floats * 4);
-}
 
 pid_t spawn_cli(const std::vector<std::string>& args) {
   std::vector<std::string> all = {MLXPACK_CLI_PATH};
@@ -79,7 +65,7 @@ bool wait_for_temporary(const std::string& dir, pid_t pid) {
 
 TEST(InterruptedWork, SignalsRemoveTheTemporaryOutputOfPackAndConvert) {
   test::TempDir tmp;
-  write_big_model(tmp.file("m"), 256);
+  test::write_zero_model(tmp.file("m"), 256);
   fs::create_directories(tmp.file("out"));
   const struct {
     std::vector<std::string> args;
@@ -108,7 +94,7 @@ TEST(InterruptedWork, SignalsRemoveTheTemporaryOutputOfPackAndConvert) {
 
 TEST(InterruptedWork, AKilledRunsTemporaryIsRemovedByTheNextRunAndNothingElse) {
   test::TempDir tmp;
-  write_big_model(tmp.file("m"), 256);
+  test::write_zero_model(tmp.file("m"), 256);
   fs::create_directories(tmp.file("out"));
   const pid_t pid = spawn_cli({"pack", tmp.file("m"), tmp.file("out/m.mlxpack")});
   ASSERT_GT(pid, 0);

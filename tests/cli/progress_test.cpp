@@ -57,23 +57,10 @@ PtyRun run_on_pty(const std::vector<std::string>& args, const std::string& out_p
   return r;
 }
 
-// A model of one 64 MiB F32 tensor of zeros (sparse).
-void write_model(const std::string& dir) {
-  fs::create_directories(dir);
-  test::write_file(dir + "/config.json", R"({"model_type":"llama"})");
-  const uint64_t floats = uint64_t{64} << 18;
-  std::string header = R"({"w":{"dtype":"F32","shape":[)" + std::to_string(floats) + R"(],"data_offsets":[0,)" +
-                       std::to_string(floats * 4) + "]}}";
-  while (header.size() % 8) header += ' ';
-  std::string prefix(8, '\0');
-  for (int k = 0; k < 8; ++k) prefix[k] = static_cast<char>((header.size() >> (8 * k)) & 0xff);
-  test::write_file(dir + "/model.safetensors", prefix + header);
-  fs::resize_file(dir + "/model.safetensors", 8 + header.size() + floats * 4);
-}
 
 TEST(Progress, DrawnOnATerminalErasedAtTheEndAndQuietOtherwise) {
   test::TempDir tmp;
-  write_model(tmp.file("m"));
+  test::write_zero_model(tmp.file("m"), 64);
   const std::string erase = "\r\x1b[K";
   const struct {
     std::vector<std::string> args;

@@ -9,15 +9,28 @@
 namespace mlxpack {
 namespace {
 
-TEST(ModelSummaryTest, StoriesFactsComeFromItsConfig) {
+// stories260K from the test data, packed and summarized.
+class StoriesPack : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+    test::pack_or_die(dir, tmp.file("s.mlxpack"));
+    auto opened = Reader::open(tmp.file("s.mlxpack"));
+    ASSERT_TRUE(opened.is_ok());
+    reader = std::move(*opened);
+    auto summary = summarize(*reader);
+    ASSERT_TRUE(summary.is_ok()) << summary.status().to_string();
+    pack_summary = std::move(*summary);
+  }
   std::string dir;
-  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
   test::TempDir tmp;
-  test::pack_or_die(dir, tmp.file("s.mlxpack"));
-  auto r = Reader::open(tmp.file("s.mlxpack"));
-  ASSERT_TRUE(r.is_ok());
-  auto s = summarize(**r);
-  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  std::unique_ptr<Reader> reader;
+  ModelSummary pack_summary;
+};
+
+TEST_F(StoriesPack, FactsComeFromItsConfig) {
+  const ModelSummary* s = &pack_summary;
+  const std::unique_ptr<Reader>* r = &reader;
   // Compare with the model's own config.json, parsed here independently.
   const auto config = nlohmann::json::parse(test::read_file(dir + "/config.json"));
   EXPECT_EQ(s->architecture, config["architectures"][0].get<std::string>());
@@ -67,20 +80,12 @@ TEST(ModelSummaryTest, QuantizationChatTemplateAndEosListAreReported) {
 // `info DIR`: a model directory gives the same model and tensor facts as
 // its pack; parameters, bits per weight, context, RoPE and tying come from
 // the tensors and config.json (stories260K: F32, 32 bits, tied, theta 1e4).
-TEST(ModelSummaryTest, DirectoryAndPackGiveTheSameFacts) {
-  std::string dir;
-  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
-  test::TempDir tmp;
-  test::pack_or_die(dir, tmp.file("s.mlxpack"));
-  auto r = Reader::open(tmp.file("s.mlxpack"));
-  ASSERT_TRUE(r.is_ok());
-  auto from_pack = summarize(**r);
-  ASSERT_TRUE(from_pack.is_ok()) << from_pack.status().to_string();
+TEST_F(StoriesPack, DirectoryAndPackGiveTheSameFacts) {
   auto source = ModelSource::open(dir);
   ASSERT_TRUE(source.is_ok()) << source.status().to_string();
   auto from_dir = summarize(**source);
   ASSERT_TRUE(from_dir.is_ok()) << from_dir.status().to_string();
-  const ModelSummary& p = *from_pack;
+  const ModelSummary& p = pack_summary;
   const ModelSummary& d = *from_dir;
   EXPECT_FALSE(d.pack.has_value());
   EXPECT_EQ(d.architecture, p.architecture);

@@ -99,6 +99,19 @@ std::string random_bytes(size_t n, uint64_t seed) {
   return s;
 }
 
+void write_zero_model(const std::string& dir, uint64_t mib) {
+  fs::create_directories(dir);
+  write_file(dir + "/config.json", R"({"model_type":"llama","architectures":["LlamaForCausalLM"]})");
+  const uint64_t floats = mib << 18;
+  std::string header = R"({"w":{"dtype":"F32","shape":[)" + std::to_string(floats) + R"(],"data_offsets":[0,)" +
+                       std::to_string(floats * 4) + "]}}";
+  while (header.size() % 8) header += ' ';
+  std::string prefix(8, '\0');
+  for (int k = 0; k < 8; ++k) prefix[k] = static_cast<char>((header.size() >> (8 * k)) & 0xff);
+  write_file(dir + "/model.safetensors", prefix + header);
+  fs::resize_file(dir + "/model.safetensors", 8 + header.size() + floats * 4);
+}
+
 void write_model_dir(const std::string& dir, const std::vector<SafetensorsWriteTensor>& tensors) {
   write_file(dir + "/config.json",
              R"({"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":8,)"

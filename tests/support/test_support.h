@@ -84,6 +84,10 @@ std::string random_bytes(size_t n, uint64_t seed);
 
 // Writes `dir/config.json` (a small Llama config) and `dir/model.safetensors`.
 void write_model_dir(const std::string& dir, const std::vector<SafetensorsWriteTensor>& tensors);
+// A model directory (config.json, model.safetensors) whose one F32 tensor
+// "w" is `mib` MiB of zeros held as a sparse file: large to write, cheap to
+// make.
+void write_zero_model(const std::string& dir, uint64_t mib);
 
 // A few tensors of several dtypes and shapes.
 std::vector<SafetensorsWriteTensor> sample_tensors();
