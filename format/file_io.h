@@ -94,6 +94,9 @@ class OutputFile {
 // errno as text, for messages.
 std::string errno_text(int err);
 
+// The directory part of `path`: "." without a slash, "/" for "/name".
+std::string parent_dir(const std::string& path);
+
 }  // namespace mlxpack
 
 #endif  // MLXPACK_FORMAT_FILE_IO_H_

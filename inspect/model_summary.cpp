@@ -52,10 +52,6 @@ std::string shape_text(const std::vector<uint64_t>& shape) {
   return s + "]";
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 uint64_t element_count(const std::vector<uint64_t>& shape) {
   uint64_t n = 1;
   for (uint64_t d : shape) n = d != 0 && n > UINT64_MAX / d ? UINT64_MAX : n * d;
@@ -79,10 +75,10 @@ void count_parameters(ModelSummary* s, const std::map<std::string, const TensorS
   };
   for (const TensorSummary& t : s->tensors) {
     std::string module;
-    if (ends_with(t.name, ".scales") || ends_with(t.name, ".biases")) {
+    if (t.name.ends_with(".scales") || t.name.ends_with(".biases")) {
       if (quantized(t.name.substr(0, t.name.size() - 7))) continue;
     }
-    if (ends_with(t.name, ".weight") && quantized(module = t.name.substr(0, t.name.size() - 7))) {
+    if (t.name.ends_with(".weight") && quantized(module = t.name.substr(0, t.name.size() - 7))) {
       const auto q = module_quantization(*s, module);
       const int64_t bits = q ? q->bits : 0;
       StorageSummary& k = s->storage[bits > 0 ? "affine " + std::to_string(bits) + "-bit g" +
@@ -120,7 +116,7 @@ void summarize_tensors(ModelSummary* s) {
   if (!s->quantization) return;
   for (const TensorSummary& t : s->tensors) {
     const bool is_float = t.dtype == DType::kF32 || t.dtype == DType::kF16 || t.dtype == DType::kBF16;
-    if (!is_float || t.shape.size() < 2 || !ends_with(t.name, ".weight") || t.name.find("norm") != std::string::npos) {
+    if (!is_float || t.shape.size() < 2 || !t.name.ends_with(".weight") || t.name.find("norm") != std::string::npos) {
       continue;
     }
     const std::string module = t.name.substr(0, t.name.size() - 7);
@@ -228,7 +224,7 @@ Result<ModelSummary> summarize(const ModelSource& source) {
     s.files.push_back({name, text.size(), text.size()});
   }
   for (const std::string& path : source.disk_paths()) {
-    if (!ends_with(path, ".safetensors")) continue;
+    if (!path.ends_with(".safetensors")) continue;
     std::error_code ec;
     const uint64_t size = std::filesystem::file_size(path, ec);
     if (ec) return Status::io_error(path + ": cannot stat: " + ec.message());

@@ -14,14 +14,14 @@ namespace mlxpack {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-namespace {
-
 std::string parent_dir(const std::string& path) {
   const size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
 }
+
+namespace {
 
 Status write_all_at(int fd, const uint8_t* p, size_t size, uint64_t offset, const std::string& what) {
   while (size > 0) {

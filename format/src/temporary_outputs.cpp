@@ -14,6 +14,8 @@
 #include <random>
 #include <string_view>
 
+#include "format/file_io.h"
+
 namespace mlxpack {
 
 namespace {
@@ -29,12 +31,6 @@ struct Slot {
   char path[kMaxPath];
 };
 Slot g_slots[kSlots];
-
-std::string parent_of(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 std::string name_of(const std::string& path) {
   const size_t slash = path.find_last_of('/');
@@ -116,7 +112,7 @@ std::string temporary_path_for(const std::string& final_path) {
   static thread_local std::mt19937 rng(std::random_device{}());
   char suffix[40];
   std::snprintf(suffix, sizeof suffix, ".tmp-%d-%08x", static_cast<int>(::getpid()), static_cast<unsigned>(rng()));
-  return parent_of(final_path) + "/." + name_of(final_path) + suffix;
+  return parent_dir(final_path) + "/." + name_of(final_path) + suffix;
 }
 
 int register_temporary(const std::string& path, bool is_directory) {
@@ -151,7 +147,7 @@ void remove_registered_temporaries() {
 }
 
 void remove_stale_temporaries(const std::string& final_path) {
-  const std::string dir = parent_of(final_path), base = name_of(final_path);
+  const std::string dir = parent_dir(final_path), base = name_of(final_path);
   DIR* d = ::opendir(dir.c_str());
   if (!d) return;
   while (const dirent* e = ::readdir(d)) {
