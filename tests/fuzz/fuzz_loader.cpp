@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "mlxpack/loader.h"
@@ -17,10 +18,18 @@ std::string scratch_path() {
          ".mlxpack";
 }
 
+// The scratch file is ours; libFuzzer ends a timed run with exit(), so an
+// atexit hook removes it (run_fuzzers.sh also points TMPDIR at a directory it
+// deletes, which covers crashes).
+void remove_scratch() { std::remove(scratch_path().c_str()); }
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = scratch_path();
+  static const std::string path = [] {
+    std::atexit(remove_scratch);
+    return scratch_path();
+  }();
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return 0;
   std::fwrite(data, 1, size, f);

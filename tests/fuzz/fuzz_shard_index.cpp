@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -19,11 +20,22 @@ void write(const std::string& path, const std::string& bytes) {
   std::fclose(f);
 }
 
-std::string make_dir() {
+std::string dir_path() {
   const char* tmp = std::getenv("TMPDIR");
-  const std::string dir =
-      std::string(tmp != nullptr ? tmp : "/tmp") + "/mlxpack-fuzz-shards-" + std::to_string(::getpid());
+  return std::string(tmp != nullptr ? tmp : "/tmp") + "/mlxpack-fuzz-shards-" + std::to_string(::getpid());
+}
+
+// The directory is ours; libFuzzer ends a timed run with exit(), so an atexit
+// hook removes it (run_fuzzers.sh also points TMPDIR at a directory it deletes).
+void remove_dir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_path(), ignored);
+}
+
+std::string make_dir() {
+  const std::string dir = dir_path();
   std::filesystem::create_directories(dir);
+  std::atexit(remove_dir);
   write(dir + "/config.json", "{\"model_type\":\"llama\"}");
   using mlxpack::DType;
   write(dir + "/model-00001-of-00002.safetensors",

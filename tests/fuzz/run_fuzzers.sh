@@ -58,6 +58,12 @@ printf '{"metadata":{"total_size":27},"weight_map":{"a.weight":"model-00001-of-0
 printf '{"default":{"bits":4,"group_size":64},"overrides":[{"pattern":"*.q_proj","bits":8},{"pattern":"lm_head","quantize":false}]}' \
   > "$SEEDS/fuzz_recipe/recipe.json"
 
+# Targets that need a scratch file put it under TMPDIR; keep those in a
+# directory of ours so nothing is left behind in /tmp, even after a crash.
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+export TMPDIR="$SCRATCH"
+
 status=0
 for t in "${TARGETS[@]}"; do
   corpus="$BUILD/corpus/$t"
