@@ -65,13 +65,18 @@ int64_t ThreadPool::min_parallel_work() { return kMinWork; }
 // follow a load that comes and goes.
 constexpr int kWindow = 64;
 // A pool window whose caller waited more than this share of its time for
-// descheduled workers makes the chooser time a window on the caller alone.
-// Idle, the wait is 1.8% (110M 4-bit decode, 2 threads); with one busy
-// process on this 2-core machine, 25%, and one thread decodes 1.6x faster.
+// descheduled workers ends the current choice early: the next window times
+// the caller alone. Idle, the wait is 1.8% (110M 4-bit decode, 2 threads);
+// with one busy process on this 2-core machine, 25%.
 constexpr double kWaitShare = 0.10;
-// A choice holds for 2^backoff windows; backoff grows while the load lasts
-// (a probe of the pool every 64 windows at most) and resets once a pool
-// window runs without waiting.
+// Every choice is also revisited when it has held for 2^backoff windows:
+// waiting is not the only way a pool loses. With two busy processes on this
+// 2-core machine the worker rarely gets a CPU while a section is open, so
+// the caller does nearly all the work without waiting, while the worker's
+// spinning between sections takes CPU time the caller would have had (110M
+// 4-bit decode: 106 tokens/s on the pool against 175 alone). The backoff
+// grows while the probes confirm the choice (a probe every 64 windows at
+// most, ~0.5% of an idle decode) and starts again when a probe changes it.
 constexpr int kMaxBackoff = 6;
 
 void SoloChooser::record(double work, double ns, double wait_ns) {
@@ -83,28 +88,29 @@ void SoloChooser::record(double work, double ns, double wait_ns) {
 
 void SoloChooser::end_window() {
   const double cost = ns_ / std::max(work_, 1.0);
-  const bool waited = wait_ns_ > kWaitShare * ns_;
+  const bool waited = !solo_ && wait_ns_ > kWaitShare * ns_;
   sections_ = 0;
   work_ = ns_ = wait_ns_ = 0;
-  if (probing_) {  // a solo window after a pool window that waited: keep the faster
+  if (!solo_) pool_waited_ = waited;
+  if (probing_) {  // this window ran the other mode: keep the cheaper one
     probing_ = false;
-    solo_ = cost < pool_cost_;
+    const bool was_solo = !solo_;
+    const double solo_cost = solo_ ? cost : chosen_cost_;
+    const double pool_cost = solo_ ? chosen_cost_ : cost;
+    solo_ = solo_cost < pool_cost;
+    backoff_ = solo_ == was_solo ? std::min(backoff_ + 1, kMaxBackoff) : 0;
     hold_ = 1 << backoff_;
-    backoff_ = std::min(backoff_ + 1, kMaxBackoff);
+    chosen_waiting_ = pool_waited_;
     return;
   }
-  if (!solo_) pool_cost_ = cost;
+  chosen_cost_ = cost;
+  if (waited && !chosen_waiting_) hold_ = 0;  // load arrived since the choice: look now
   if (hold_ > 0) {
     --hold_;
     return;
   }
-  if (solo_) {  // held long enough: measure the pool again
-    solo_ = false;
-  } else if (waited) {
-    probing_ = solo_ = true;
-  } else {
-    backoff_ = 0;
-  }
+  probing_ = true;
+  solo_ = !solo_;
 }
 
 ThreadPool::ThreadPool(int threads) {

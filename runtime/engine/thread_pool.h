@@ -15,10 +15,10 @@
 //    spin, so a worker queued on the same CPU gets to finish it.
 //  - Work too small to gain from another thread (measured, see kMinWork
 //    in thread_pool.cpp) runs on the calling thread without waking anyone.
-//  - When the caller spends much of a section waiting for workers (they
-//    were descheduled while holding chunks), the pool times a window of
-//    sections on the calling thread alone and keeps whichever was faster
-//    for a while, probing again later (SoloChooser below).
+//  - The pool times windows of sections on the calling thread alone now
+//    and then, and keeps whichever mode was cheaper for a while: soon when
+//    the caller spent much of a window waiting for descheduled workers,
+//    rarely while the choice keeps being confirmed (SoloChooser below).
 #ifndef MLXPACK_RUNTIME_ENGINE_THREAD_POOL_H_
 #define MLXPACK_RUNTIME_ENGINE_THREAD_POOL_H_
 
@@ -47,12 +47,14 @@ class SoloChooser {
   void end_window();
 
   bool solo_ = false;
-  bool probing_ = false;  // this window measures the mode not chosen
+  bool probing_ = false;     // this window measures the mode not chosen
   int sections_ = 0;
   double work_ = 0, ns_ = 0, wait_ns_ = 0;
-  double pool_cost_ = 0;  // ns per unit of work in the last pool window
-  int hold_ = 0;          // windows left before the choice is revisited
-  int backoff_ = 0;
+  double chosen_cost_ = 0;   // ns per unit of work in the last window of the chosen mode
+  int hold_ = 4;             // windows left before the choice is revisited (first: 4)
+  int backoff_ = 2;          // the next hold is 2^backoff windows
+  bool pool_waited_ = false;     // the last pool window waited
+  bool chosen_waiting_ = false;  // ... and did when the choice was made
 };
 
 class ThreadPool {

@@ -137,28 +137,62 @@ TEST(AvailableCpus, FollowsTheAffinityMask) {
 }
 #endif
 
-// Windows of 64 sections: an idle pool never goes solo; a pool whose
-// caller waits a quarter of the time for workers measures a solo window and
-// keeps it when it is cheaper per unit of work, and not when it is dearer.
-TEST(SoloChooser, GoesSoloOnlyWhenWaitingAndSoloIsFaster) {
-  const auto window = [](engine::SoloChooser& c, double ns_per_work, double wait_share) {
-    for (int i = 0; i < 64; ++i) c.record(1000, 1000 * ns_per_work, 1000 * ns_per_work * wait_share);
-  };
-  engine::SoloChooser idle;
-  for (int w = 0; w < 100; ++w) {
-    window(idle, 1.0, 0.02);
-    ASSERT_FALSE(idle.solo()) << "window " << w;
+// Windows of 64 sections, each costing what the mode the chooser picked
+// costs (ns per unit of work) and waiting that share of it for workers.
+struct Load {
+  double pool_cost, pool_wait_share, solo_cost;
+};
+// Runs `windows` windows; returns how many ran solo.
+int run_windows(engine::SoloChooser& c, const Load& load, int windows) {
+  int solo = 0;
+  for (int w = 0; w < windows; ++w) {
+    const bool s = c.solo();
+    solo += s;
+    const double cost = s ? load.solo_cost : load.pool_cost;
+    const double wait = s ? 0.0 : load.pool_wait_share;
+    for (int i = 0; i < 64; ++i) c.record(1000, 1000 * cost, 1000 * cost * wait);
   }
+  return solo;
+}
+
+// Idle, the pool is cheaper: the chooser only looks at solo now and then
+// (at most 1 window in 20 over a long run, as probes back off).
+TEST(SoloChooser, IdleStaysOnThePoolAndProbesRarely) {
+  engine::SoloChooser c;
+  const Load idle{1.0, 0.02, 1.7};
+  EXPECT_LE(run_windows(c, idle, 400), 20);
+  EXPECT_LE(run_windows(c, idle, 640), 10);  // steady state: one probe per 64 windows
+  EXPECT_FALSE(c.solo());
+}
+
+// Workers descheduled while holding chunks (a quarter of the time spent
+// waiting): solo is chosen when cheaper and kept; when solo is dearer in
+// spite of the waits, the pool is kept.
+TEST(SoloChooser, WaitingPoolGoesSoloOnlyWhenSoloIsCheaper) {
   engine::SoloChooser loaded;
-  window(loaded, 2.0, 0.25);
-  ASSERT_TRUE(loaded.solo());  // probing
-  window(loaded, 1.5, 0.0);    // solo is cheaper: kept
-  EXPECT_TRUE(loaded.solo());
+  EXPECT_GE(run_windows(loaded, {2.0, 0.25, 1.5}, 200), 180);
   engine::SoloChooser helped;
-  window(helped, 1.0, 0.25);
-  ASSERT_TRUE(helped.solo());  // probing
-  window(helped, 1.8, 0.0);    // solo is dearer: back to the pool
-  EXPECT_FALSE(helped.solo());
+  EXPECT_LE(run_windows(helped, {1.0, 0.25, 1.8}, 200), 20);
+}
+
+// A pool that never waits can still lose (its worker rarely runs while a
+// section is open, and its spinning takes the caller's CPU time): periodic
+// probes find solo cheaper and keep it.
+TEST(SoloChooser, PoolThatLosesWithoutWaitingGoesSolo) {
+  engine::SoloChooser c;
+  EXPECT_GE(run_windows(c, {1.7, 0.0, 1.0}, 200), 180);
+}
+
+// The load changes: the choice follows within a few dozen windows each way.
+TEST(SoloChooser, FollowsALoadThatComesAndGoes) {
+  engine::SoloChooser c;
+  const Load idle{1.0, 0.02, 1.7}, busy{2.0, 0.25, 1.2};
+  run_windows(c, idle, 300);
+  ASSERT_FALSE(c.solo());
+  run_windows(c, busy, 4);  // waits cut the hold short
+  EXPECT_GE(run_windows(c, busy, 100), 90);
+  run_windows(c, idle, 70);  // a probe every 64 windows at most
+  EXPECT_LE(run_windows(c, idle, 100), 10);
 }
 
 }  // namespace
