@@ -47,6 +47,11 @@ class GenerationOptions(ctypes.Structure):
                 ("top_k", c_int), ("seed", c_uint64)]
 
 
+class LogitFilters(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("min_p", ctypes.c_float), ("repetition_penalty", ctypes.c_float),
+                ("repetition_context", c_int)]
+
+
 def _sig(name, restype, *argtypes):
     f = getattr(lib, name)
     f.restype = restype
@@ -80,6 +85,9 @@ _sig("mlxpack_apply_chat_template", c_int, c_void_p, c_char_p, P(c_void_p), P(c_
 _sig("mlxpack_generation_options_init", None, P(GenerationOptions))
 _sig("mlxpack_generate", c_int, c_void_p, P(c_int32), c_size_t, P(GenerationOptions), TOKEN_CALLBACK, c_void_p,
      P(c_size_t))
+_sig("mlxpack_logit_filters_init", None, P(LogitFilters))
+_sig("mlxpack_generate_filtered", c_int, c_void_p, P(c_int32), c_size_t, P(GenerationOptions), P(LogitFilters),
+     TOKEN_CALLBACK, c_void_p, P(c_size_t))
 _sig("mlxpack_runtime_reset", None, c_void_p)
 
 OK, NOT_FOUND, CORRUPTION, UNSUPPORTED, INVALID_ARGUMENT, IO_ERROR = range(6)

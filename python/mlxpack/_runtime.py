@@ -79,16 +79,24 @@ class Runtime:
         """Forgets the conversation."""
         _lib.lib.mlxpack_runtime_reset(self._h)
 
-    def generate(self, prompt, max_tokens=500, temp=0.0, top_p=1.0, top_k=0, seed=0):
+    def generate(self, prompt, max_tokens=500, temp=0.0, top_p=1.0, top_k=0, seed=0, min_p=0.0,
+                 repetition_penalty=1.0, repetition_context_size=64):
         """Appends `prompt` (text, encoded with the model's special tokens, or
         a list of ids) to the conversation and yields a Piece per generated
-        token. Breaking out of the loop stops generation."""
+        token. Breaking out of the loop stops generation. The sampling
+        arguments are mlx_lm's: min_p keeps tokens at least that fraction as
+        likely as the best (ignored when greedy); repetition_penalty (1 = off)
+        applies to the last repetition_context_size tokens of the context."""
         ids = self.tokenizer.encode(prompt) if isinstance(prompt, str) else [int(i) for i in prompt]
         options = _lib.GenerationOptions()
         _lib.lib.mlxpack_generation_options_init(ctypes.byref(options))
         options.max_tokens, options.temperature, options.top_p = int(max_tokens), float(temp), float(top_p)
         options.top_k, options.seed = int(top_k), int(seed)
-        return _Generation(self, ids, options)
+        filters = _lib.LogitFilters()
+        _lib.lib.mlxpack_logit_filters_init(ctypes.byref(filters))
+        filters.min_p, filters.repetition_penalty = float(min_p), float(repetition_penalty)
+        filters.repetition_context = int(repetition_context_size)
+        return _Generation(self, ids, options, filters)
 
 
 _DONE = object()
@@ -99,8 +107,8 @@ class _Generation:
     consumer: the C callback hands each token over and waits for the next
     request, so breaking out of the loop stops the C side at once."""
 
-    def __init__(self, runtime, ids, options):
-        self._runtime, self._ids, self._options = runtime, ids, options
+    def __init__(self, runtime, ids, options, filters):
+        self._runtime, self._ids, self._options, self._filters = runtime, ids, options, filters
         self._tokens, self._requests = queue.Queue(), queue.Queue()
         self._error = None
 
@@ -112,8 +120,9 @@ class _Generation:
         callback = _lib.TOKEN_CALLBACK(on_token)
         array = (ctypes.c_int32 * len(self._ids))(*self._ids)
         try:
-            check(_lib.lib.mlxpack_generate(self._runtime._handle(), array, len(self._ids),
-                                            ctypes.byref(self._options), callback, None, None))
+            check(_lib.lib.mlxpack_generate_filtered(self._runtime._handle(), array, len(self._ids),
+                                                     ctypes.byref(self._options), ctypes.byref(self._filters),
+                                                     callback, None, None))
         except Exception as e:  # handed to the consumer's thread
             self._error = e
         finally:

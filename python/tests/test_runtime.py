@@ -42,6 +42,24 @@ def test_breaking_the_loop_stops_and_the_runtime_goes_on(stories_pack):
     assert [p.id for p in rt.generate("Once upon a time", max_tokens=20, temp=1.0, top_p=0.9, seed=7)] == sampled
 
 
+def test_min_p_and_repetition_penalty(stories_pack, stories_dir):
+    rt = mlxpack.Runtime(stories_pack, threads=1)
+    greedy = expected_ids(stories_dir)[:60]
+    # min_p = 1 keeps only the most likely token: sampling gives the greedy story.
+    assert [p.id for p in rt.generate([rt.bos_token_id], max_tokens=60, temp=1.0, seed=3, min_p=1.0)] == greedy
+    rt.reset()
+    penalized = [p.id for p in rt.generate([rt.bos_token_id], max_tokens=60, repetition_penalty=1.5,
+                                           repetition_context_size=32)]
+    assert penalized != greedy
+    rt.reset()
+    # A window of 0 tokens penalizes nothing.
+    assert [p.id for p in rt.generate([rt.bos_token_id], max_tokens=60, repetition_penalty=1.5,
+                                      repetition_context_size=0)] == greedy
+    rt.reset()
+    with pytest.raises(ValueError, match="min_p"):
+        list(rt.generate([rt.bos_token_id], max_tokens=3, min_p=1.5))
+
+
 def test_tokenizer_matches_the_hugging_face_reference(stories_pack):
     cases = json.load(open(data_path("reference/tokenizers/stories260K.json")))["cases"]
     tok = mlxpack.Runtime(stories_pack).tokenizer

@@ -135,9 +135,19 @@ void mlxpack_generation_options_init(mlxpack_generation_options* options) {
   options->seed = defaults.seed;
 }
 
-mlxpack_status mlxpack_generate(mlxpack_runtime* runtime, const int32_t* input, size_t n,
-                                const mlxpack_generation_options* options, mlxpack_token_callback on_token,
-                                void* user, size_t* n_generated) {
+void mlxpack_logit_filters_init(mlxpack_logit_filters* filters) {
+  if (filters == nullptr) return;
+  const mlxpack::LogitFilters defaults;
+  filters->struct_size = sizeof(mlxpack_logit_filters);
+  filters->min_p = defaults.min_p;
+  filters->repetition_penalty = defaults.repetition_penalty;
+  filters->repetition_context = defaults.repetition_context;
+}
+
+mlxpack_status mlxpack_generate_filtered(mlxpack_runtime* runtime, const int32_t* input, size_t n,
+                                         const mlxpack_generation_options* options,
+                                         const mlxpack_logit_filters* filters, mlxpack_token_callback on_token,
+                                         void* user, size_t* n_generated) {
   return guarded([&] {
     if (n_generated) *n_generated = 0;
     if (runtime == nullptr || (input == nullptr && n > 0) || on_token == nullptr) {
@@ -152,9 +162,21 @@ mlxpack_status mlxpack_generate(mlxpack_runtime* runtime, const int32_t* input, 
     g.top_p = c.top_p;
     g.top_k = c.top_k;
     g.seed = c.seed;
+    mlxpack::LogitFilters f;
+    if (filters) {
+      // Version 1 ends after repetition_context; later versions only append.
+      if (filters->struct_size < sizeof(mlxpack_logit_filters)) {
+        return fail_message(MLXPACK_INVALID_ARGUMENT, "mlxpack_logit_filters.struct_size is " +
+                                                          std::to_string(filters->struct_size) +
+                                                          "; call mlxpack_logit_filters_init first");
+      }
+      f.min_p = filters->min_p;
+      f.repetition_penalty = filters->repetition_penalty;
+      f.repetition_context = filters->repetition_context;
+    }
     size_t produced = 0;
     const mlxpack::Status s = runtime->runtime->generate(
-        std::vector<int32_t>(input, input + n), g,
+        std::vector<int32_t>(input, input + n), g, f,
         [&](const mlxpack::TokenEvent& e) {
           ++produced;
           return on_token(user, e.id, e.logprob, e.is_stop ? 1 : 0) != 0;
@@ -163,6 +185,12 @@ mlxpack_status mlxpack_generate(mlxpack_runtime* runtime, const int32_t* input, 
     if (n_generated) *n_generated = produced;
     return s.is_ok() ? MLXPACK_OK : fail(s);
   });
+}
+
+mlxpack_status mlxpack_generate(mlxpack_runtime* runtime, const int32_t* input, size_t n,
+                                const mlxpack_generation_options* options, mlxpack_token_callback on_token,
+                                void* user, size_t* n_generated) {
+  return mlxpack_generate_filtered(runtime, input, n, options, nullptr, on_token, user, n_generated);
 }
 
 void mlxpack_runtime_reset(mlxpack_runtime* runtime) {

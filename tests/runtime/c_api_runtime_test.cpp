@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mlxpack/mlxpack_runtime.h"
+#include "mlxpack/runtime.h"
 #include "mlxpack/tokenizer.h"
 #include "tests/support/test_support.h"
 
@@ -113,6 +114,77 @@ TEST_F(CApiRuntime, ErrorsAreStatusesWithMessages) {
   EXPECT_NE(std::string(mlxpack_last_error()).find("missing"), std::string::npos) << mlxpack_last_error();
   EXPECT_EQ(none, nullptr);
   mlxpack_runtime_close(nullptr);
+}
+
+// min_p = 1 keeps only the most likely token, so sampling at temperature 1
+// gives the greedy story whatever the seed.
+TEST_F(CApiRuntime, MinPOfOneSamplesTheGreedyStory) {
+  const std::vector<int32_t> expected = expected_ids(dir);
+  mlxpack_generation_options options;
+  mlxpack_generation_options_init(&options);
+  options.max_tokens = 60;
+  options.temperature = 1.0f;
+  options.seed = 7;
+  mlxpack_logit_filters filters;
+  mlxpack_logit_filters_init(&filters);
+  EXPECT_EQ(filters.struct_size, sizeof(mlxpack_logit_filters));
+  filters.min_p = 1.0f;
+  Collector c;
+  const int32_t bos = 1;
+  ASSERT_EQ(mlxpack_generate_filtered(rt, &bos, 1, &options, &filters, Collector::on_token, &c, nullptr), MLXPACK_OK)
+      << mlxpack_last_error();
+  EXPECT_EQ(c.ids, std::vector<int32_t>(expected.begin(), expected.begin() + 60));
+}
+
+// The repetition penalty reaches the runtime: the same ids as the C++ API
+// with the same filters, and not the unpenalized greedy story.
+TEST_F(CApiRuntime, RepetitionPenaltyMatchesTheCppApi) {
+  const std::vector<int32_t> expected = expected_ids(dir);
+  mlxpack_generation_options options;
+  mlxpack_generation_options_init(&options);
+  options.max_tokens = 100;
+  mlxpack_logit_filters filters;
+  mlxpack_logit_filters_init(&filters);
+  filters.repetition_penalty = 1.5f;
+  filters.repetition_context = 32;
+  Collector c;
+  const int32_t bos = 1;
+  ASSERT_EQ(mlxpack_generate_filtered(rt, &bos, 1, &options, &filters, Collector::on_token, &c, nullptr), MLXPACK_OK)
+      << mlxpack_last_error();
+  EXPECT_NE(c.ids, std::vector<int32_t>(expected.begin(), expected.begin() + 100));
+
+  auto cpp = Runtime::open(dir);
+  ASSERT_TRUE(cpp.is_ok()) << cpp.status().message();
+  GenerationOptions g;
+  g.max_tokens = 100;
+  LogitFilters f;
+  f.repetition_penalty = 1.5f;
+  f.repetition_context = 32;
+  std::vector<int32_t> ids;
+  ASSERT_TRUE((*cpp)->generate({1}, g, f, [&](const TokenEvent& e) { ids.push_back(e.id); return true; }, nullptr)
+                  .is_ok());
+  EXPECT_EQ(c.ids, ids);
+}
+
+TEST_F(CApiRuntime, LogitFiltersAreChecked) {
+  Collector c;
+  const int32_t bos = 1;
+  mlxpack_logit_filters filters;
+  mlxpack_logit_filters_init(&filters);
+  filters.struct_size = 4;  // a caller that did not call init
+  EXPECT_EQ(mlxpack_generate_filtered(rt, &bos, 1, nullptr, &filters, Collector::on_token, &c, nullptr),
+            MLXPACK_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mlxpack_last_error()).find("struct_size"), std::string::npos) << mlxpack_last_error();
+  mlxpack_logit_filters_init(&filters);
+  filters.min_p = 2.0f;
+  EXPECT_EQ(mlxpack_generate_filtered(rt, &bos, 1, nullptr, &filters, Collector::on_token, &c, nullptr),
+            MLXPACK_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mlxpack_last_error()).find("min_p"), std::string::npos) << mlxpack_last_error();
+  mlxpack_logit_filters_init(&filters);
+  filters.repetition_penalty = 0.0f;
+  EXPECT_EQ(mlxpack_generate_filtered(rt, &bos, 1, nullptr, &filters, Collector::on_token, &c, nullptr),
+            MLXPACK_INVALID_ARGUMENT);
+  EXPECT_TRUE(c.ids.empty());
 }
 
 TEST(CApiChatTemplate, RendersWithTheModelsSpecialTokens) {

@@ -70,6 +70,34 @@ MLXPACK_API mlxpack_status mlxpack_generate(mlxpack_runtime* runtime, const int3
                                             const mlxpack_generation_options* options,
                                             mlxpack_token_callback on_token, void* user, size_t* n_generated);
 
+/* Samplers added after mlxpack_generation_options' layout was fixed by ABI 1.
+ * struct_size is set by mlxpack_logit_filters_init to this version's size:
+ * fields added later go at the end, and a library reads only the fields a
+ * caller's struct_size covers (the rest keep their defaults). */
+typedef struct mlxpack_logit_filters {
+  uint32_t struct_size;
+  /* Keep only tokens whose probability (after temperature) is at least min_p
+   * times the most likely one's; 0 = off, at most 1. Ignored when greedy. */
+  float min_p;
+  /* Divides positive logits and multiplies negative ones of every token among
+   * the last repetition_context tokens of the context (prompt and generated),
+   * greedy included; 1 = off, in (0, 100]. */
+  float repetition_penalty;
+  int repetition_context; /* 64 */
+} mlxpack_logit_filters;
+
+/* The defaults above, and struct_size. */
+MLXPACK_API void mlxpack_logit_filters_init(mlxpack_logit_filters* filters);
+
+/* mlxpack_generate with the samplers of `filters` (may be NULL: the
+ * defaults). MLXPACK_INVALID_ARGUMENT for a struct_size smaller than the
+ * first version's or a value out of its range. */
+MLXPACK_API mlxpack_status mlxpack_generate_filtered(mlxpack_runtime* runtime, const int32_t* input, size_t n,
+                                                     const mlxpack_generation_options* options,
+                                                     const mlxpack_logit_filters* filters,
+                                                     mlxpack_token_callback on_token, void* user,
+                                                     size_t* n_generated);
+
 /* Forgets the conversation (empties the KV cache). */
 MLXPACK_API void mlxpack_runtime_reset(mlxpack_runtime* runtime);
 
