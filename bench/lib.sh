@@ -1,5 +1,17 @@
 # Shared by the bench/run_*.sh scripts (sourced, not run).
 
+# build_targets BUILD TARGET...: builds the tools a script runs (a no-op when
+# they are up to date), configuring BUILD first when it is not a CMake build
+# directory yet, so a script never runs a missing or stale binary.
+build_targets() {
+  local build=$1
+  shift
+  if [ ! -f "$build/CMakeCache.txt" ]; then
+    cmake -S "$(dirname "${BASH_SOURCE[0]}")/.." -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+  fi
+  cmake --build "$build" -j"${JOBS:-2}" --target "$@" > /dev/null
+}
+
 # synthetic_model BUILD SHAPE DTYPE DIR [make_synthetic_model flags...]:
 # writes a synthetic model of SHAPE into DIR unless DIR already holds one
 # (the scripts reuse their work directory between runs).

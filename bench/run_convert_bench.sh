@@ -6,6 +6,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 model_bench_args "$@"
+build_targets "$BUILD" mlxpack make_synthetic_model
 synthetic_model "$BUILD" "$SHAPE" "$DTYPE" "$MODEL" --max-shard-size 1
 cat "$MODEL"/*.safetensors > /dev/null
 BYTES=$(cat "$MODEL"/*.safetensors | wc -c)

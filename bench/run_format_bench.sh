@@ -9,6 +9,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 model_bench_args "$@"
+build_targets "$BUILD" mlxpack make_synthetic_model open_lookup_bench
 for tool in xxhsum /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install xxhash time)"; exit 2; }
 done

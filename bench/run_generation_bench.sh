@@ -30,6 +30,7 @@ BUILD=${1:-build}
 WORK=${2:-/tmp/mlxpack-genbench}
 THREADS=${3:-2}
 shift $(( $# > 3 ? 3 : $# ))
+build_targets "$BUILD" mlxpack generation_bench make_synthetic_model
 SHAPES=("$@")
 [ ${#SHAPES[@]} -gt 0 ] || SHAPES=(llama-2-110m llama-3.2-1b)
 DATA=${MLXPACK_TEST_DATA:-../shared}

@@ -11,7 +11,9 @@
 # implementations cache word pieces, so repetition helps both alike.
 # Needs node and npm; installs @huggingface/tokenizers into WORK_DIR.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 BUILD=${1:-build}
+build_targets "$BUILD" tokenizer_bench
 WORK=${2:-/tmp/mlxpack-tokbench}
 MB=${3:-5}
 DATA=${MLXPACK_TEST_DATA:-../shared}
