@@ -1,5 +1,5 @@
-// XXH3-128 checksums (spec/FORMAT.md §2.3), with runtime dispatch to an AVX2
-// build of xxHash where the CPU has it and the generic build elsewhere.
+// XXH3-128 checksums (spec/FORMAT.md §2.3), with runtime dispatch to the
+// widest build of xxHash the CPU runs: AVX-512, AVX2, or the generic one.
 #ifndef MLXPACK_FORMAT_CHECKSUM_H_
 #define MLXPACK_FORMAT_CHECKSUM_H_
 
@@ -38,7 +38,7 @@ class Hasher {
   std::unique_ptr<State> state_;
 };
 
-// "avx2" or "generic": the xxHash build in use, for benchmark output.
+// "avx512", "avx2" or "generic": the xxHash build in use, for benchmark output.
 const char* checksum_implementation();
 
 }  // namespace mlxpack

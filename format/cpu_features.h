@@ -10,8 +10,9 @@
 namespace mlxpack {
 
 struct CpuFeatures {
-  bool avx2 = false;    // AVX2 + FMA + F16C, with YMM state saved by the OS
-  bool avx512 = false;  // avx2 and AVX-512 F/BW/VL/VNNI, with ZMM state saved by the OS
+  bool avx2 = false;     // AVX2 + FMA + F16C, with YMM state saved by the OS
+  bool avx512 = false;   // avx2 and AVX-512 F/BW/VL/VNNI, with ZMM state saved by the OS
+  bool avx512f = false;  // avx2 and AVX-512 F (all XXH3 needs), with ZMM state saved by the OS
 };
 
 // The probe's result (all false off x86-64), computed on first use.

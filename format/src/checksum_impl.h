@@ -1,6 +1,7 @@
 // Private: one table of XXH3-128 entry points per instruction set.
-// checksum_generic.cpp and checksum_avx2.cpp each compile xxHash inline
-// (XXH_INLINE_ALL) with a different XXH_VECTOR; checksum.cpp picks one.
+// checksum_generic.cpp, checksum_avx2.cpp and checksum_avx512.cpp each
+// compile xxHash inline (XXH_INLINE_ALL) with a different XXH_VECTOR;
+// checksum.cpp picks one. All produce the same hashes (checksum_builds_test).
 #ifndef MLXPACK_FORMAT_CHECKSUM_IMPL_H_
 #define MLXPACK_FORMAT_CHECKSUM_IMPL_H_
 
@@ -23,7 +24,13 @@ struct Table {
 };
 
 const Table& generic_table();
-const Table* avx2_table();  // nullptr when not built for this target
+const Table* avx2_table();    // nullptr when not built for this target
+const Table* avx512_table();  // nullptr when not built for this target
+
+// The table checksum_bytes() and Hasher use, and its name ("generic",
+// "avx2", "avx512"): the widest build this CPU runs, chosen once.
+const Table& active_table();
+const char* active_name();
 
 }  // namespace mlxpack::checksum_impl
 

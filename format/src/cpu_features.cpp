@@ -35,7 +35,8 @@ CpuFeatures probe() {
   const bool avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
   const bool avx512vnni = (c >> 11) & 1;
   f.avx2 = ymm_state && avx2 && fma && f16c;
-  f.avx512 = f.avx2 && zmm_state && avx512f && avx512bw && avx512vl && avx512vnni;
+  f.avx512f = f.avx2 && zmm_state && avx512f;
+  f.avx512 = f.avx512f && avx512bw && avx512vl && avx512vnni;
 #endif
   return f;
 }

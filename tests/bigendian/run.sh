@@ -35,7 +35,7 @@ CXX=s390x-linux-gnu-g++
 FLAGS=(-std=c++20 -O1 -Wall -Wextra -I. -Iformat/include -I/usr/src/googletest/googletest
        -I/usr/src/googletest/googletest/include)
 SOURCES=(format/src/status.cpp format/src/dtype.cpp format/src/names.cpp format/src/checksum.cpp
-         format/src/cpu_features.cpp format/src/checksum_generic.cpp format/src/checksum_no_avx2.cpp format/src/superblock.cpp
+         format/src/cpu_features.cpp format/src/checksum_generic.cpp format/src/checksum_no_x86.cpp format/src/superblock.cpp
          format/src/index.cpp format/src/safetensors.cpp format/src/file_io.cpp format/src/file_kind.cpp
          format/src/temporary_outputs.cpp
          /usr/src/googletest/googletest/src/gtest-all.cc /usr/src/googletest/googletest/src/gtest_main.cc

@@ -13,6 +13,7 @@ namespace {
 TEST(CpuFeatures, AgreeWithTheCompilersProbe) {
   const CpuFeatures& f = cpu_features();
   EXPECT_EQ(f.avx2, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
+  EXPECT_EQ(f.avx512f, f.avx2 && __builtin_cpu_supports("avx512f"));
   EXPECT_EQ(f.avx512, f.avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"));
 }
