@@ -33,6 +33,8 @@ class InputFile {
 
   uint64_t size_bytes() const { return size_bytes_; }
   const std::string& path() const { return path_; }
+  // The descriptor, owned by this object (for mmap).
+  int fd() const { return fd_; }
   // Reads exactly `size` bytes at `offset`; a short file is an IOError.
   Status read_at(uint64_t offset, void* out, size_t size) const;
   // Tells the kernel the file will be read once, front to back.

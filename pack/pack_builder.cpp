@@ -66,6 +66,10 @@ Status PackBuilder::start_entry(PendingEntry entry) {
 
 Status PackBuilder::write_entry_bytes(const void* data, size_t size) {
   hasher_->update(data, size);
+  return write_hashed_bytes(data, size);
+}
+
+Status PackBuilder::write_hashed_bytes(const void* data, size_t size) {
   MLXPACK_RETURN_IF_ERROR(out_.append(data, size));
   entries_.back().stored_size += size;
   data_bytes_ += size;
@@ -176,27 +180,35 @@ Status PackBuilder::add_tensor(std::string_view name, DType dtype, const std::ve
 Status PackBuilder::add_tensor_from_file(std::string_view name, DType dtype, const std::vector<uint64_t>& shape,
                                          const InputFile& in, uint64_t offset, uint64_t size, uint32_t source) {
   MLXPACK_RETURN_IF_ERROR(begin_tensor(name, dtype, shape, source));
-  // Two buffers: while one chunk is hashed and written here, the next is
-  // read on a helper thread, so reading and writing overlap.
+  if (size != tensor_expected_size_) {
+    return Status::invalid_argument("tensor '" + std::string(name) + "': " + std::to_string(size) +
+                                    " bytes in the file, its shape and dtype need " +
+                                    std::to_string(tensor_expected_size_));
+  }
+  // Two buffers: while one chunk is written here, the next is read and
+  // hashed on a helper thread (hashing it right after the read, while it is
+  // still in cache), so reading, hashing and writing overlap. The hasher
+  // sees the chunks in order: each helper finishes before the next starts.
   for (auto& b : buffers_) {
     if (b.empty()) b.resize(kCopyBufferSize);
   }
   const auto chunk_size = [&](uint64_t at) {
     return static_cast<size_t>(std::min<uint64_t>(size - at, kCopyBufferSize));
   };
+  const auto read_and_hash = [&](uint64_t at, size_t slot) {
+    const Status s = in.read_at(offset + at, buffers_[slot].data(), chunk_size(at));
+    if (s.is_ok()) hasher_->update(buffers_[slot].data(), chunk_size(at));
+    return s;
+  };
   uint64_t done = 0;
   size_t cur = 0;
-  MLXPACK_RETURN_IF_ERROR(in.read_at(offset, buffers_[cur].data(), chunk_size(0)));
+  MLXPACK_RETURN_IF_ERROR(read_and_hash(0, cur));
   while (done < size) {
     const size_t n = chunk_size(done);
     const uint64_t next = done + n;
     std::future<Status> prefetch;
-    if (next < size) {
-      prefetch = std::async(std::launch::async, [&, next, slot = 1 - cur] {
-        return in.read_at(offset + next, buffers_[slot].data(), chunk_size(next));
-      });
-    }
-    const Status written = append(buffers_[cur].data(), n);
+    if (next < size) prefetch = std::async(std::launch::async, read_and_hash, next, 1 - cur);
+    const Status written = write_hashed_bytes(buffers_[cur].data(), n);
     const Status read = prefetch.valid() ? prefetch.get() : Status::ok();
     MLXPACK_RETURN_IF_ERROR(written);
     MLXPACK_RETURN_IF_ERROR(read);

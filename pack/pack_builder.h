@@ -97,6 +97,8 @@ class PackBuilder {
   PackBuilder(OutputFile out, const PackBuilderOptions& options);
   Status start_entry(PendingEntry entry);
   Status write_entry_bytes(const void* data, size_t size);
+  // The same for bytes already fed to hasher_.
+  Status write_hashed_bytes(const void* data, size_t size);
   Status add_whole_entry(PendingEntry entry, std::string_view stored);
 
   OutputFile out_;

@@ -1,10 +1,14 @@
-// A whole file mapped read-only (POSIX mmap), unmapped on destruction.
+// A whole file mapped read-only (POSIX mmap), unmapped on destruction. The
+// descriptor stays open beside the mapping for positioned reads of the same
+// file (verify streams through it: copying cache-sized chunks out of the
+// page cache is faster than faulting in a fresh mapping page by page).
 #ifndef MLXPACK_LOADER_MAPPED_FILE_H_
 #define MLXPACK_LOADER_MAPPED_FILE_H_
 
 #include <cstdint>
 #include <string>
 
+#include "format/file_io.h"
 #include "mlxpack/status.h"
 
 namespace mlxpack {
@@ -22,11 +26,14 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   uint64_t size_bytes() const { return size_; }
 
-  // Hints for a range about to be read front to back (verify).
-  void advise_sequential(uint64_t offset, uint64_t size) const;
+  // Reads exactly `size` bytes at `offset` into `out`; IOError if the file
+  // is shorter now (truncated by another process since open).
+  Status read_at(uint64_t offset, void* out, size_t size) const { return file_.read_at(offset, out, size); }
 
  private:
-  MappedFile(const uint8_t* data, uint64_t size) : data_(data), size_(size) {}
+  MappedFile(InputFile file, const uint8_t* data, uint64_t size)
+      : file_(std::move(file)), data_(data), size_(size) {}
+  InputFile file_;
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
 };

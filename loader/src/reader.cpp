@@ -5,6 +5,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "format/checksum.h"
 #include "format/layout.h"
 #include "format/safetensors.h"
 #include "loader/src/guarded_read.h"
@@ -175,25 +176,54 @@ Result<SourceView> Reader::Impl::source_at(uint64_t i) const {
   return view;
 }
 
-Status Reader::Impl::verify_entry(uint64_t i) const {
-  const Entry e = index.entry(i);
-  const std::string what = path + ": " + entry_kind_name(e.kind) + " '" + std::string(e.name) + "'";
-  // The mapping may fault if the file was truncated since open: hash under
-  // a guard that turns SIGBUS into an error.
+namespace {
+
+// The checksum of `size` bytes at `offset`, read through `buffer`.
+Result<Checksum128> checksum_through(const MappedFile& map, uint64_t offset, uint64_t size,
+                                     std::vector<uint8_t>& buffer) {
+  Hasher hasher;
+  for (uint64_t done = 0; done < size;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(size - done, buffer.size()));
+    MLXPACK_RETURN_IF_ERROR(map.read_at(offset + done, buffer.data(), n));
+    hasher.update(buffer.data(), n);
+    done += n;
+  }
+  return hasher.digest();
+}
+
+// The checksum of `size` bytes in place in the mapping; false if the file
+// was truncated since open (a guard turns the SIGBUS into a failure).
+bool checksum_in_place(const uint8_t* data, uint64_t size, Checksum128* sum) {
   struct Job {
     const uint8_t* data;
     uint64_t size;
     Checksum128 sum;
-  } job{bytes_of(e), e.stored_size, {}};
+  } job{data, size, {}};
   const bool read_ok = run_guarded([](void* p) {
     auto* j = static_cast<Job*>(p);
     j->sum = checksum_bytes(j->data, j->size);
   }, &job);
-  if (!read_ok) {
+  *sum = job.sum;
+  return read_ok;
+}
+
+}  // namespace
+
+Status Reader::Impl::verify_entry(uint64_t i, std::vector<uint8_t>* buffer) const {
+  const Entry e = index.entry(i);
+  const std::string what = path + ": " + entry_kind_name(e.kind) + " '" + std::string(e.name) + "'";
+  Checksum128 actual;
+  if (buffer != nullptr && !buffer->empty()) {
+    Result<Checksum128> sum = checksum_through(map, e.data_offset, e.stored_size, *buffer);
+    if (!sum.is_ok()) {
+      return Status::io_error(what + ": the file changed while open (truncated by another process?): " +
+                              sum.status().message());
+    }
+    actual = *sum;
+  } else if (!checksum_in_place(bytes_of(e), e.stored_size, &actual)) {
     return Status::io_error(what + ": the file changed while mapped (truncated by another process?); "
                                    "its bytes could not be read");
   }
-  const Checksum128 actual = job.sum;
   if (actual != e.checksum) {
     return Status::corruption(FormatError::kChecksumMismatch,
                               what + ": checksum is " + actual.to_hex() + ", index says " + e.checksum.to_hex());

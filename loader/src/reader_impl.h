@@ -32,7 +32,11 @@ struct Reader::Impl {
 
   // Checks entry `i` alone (checksum; zstd frame for files; header against
   // the pack's tensors for sources). OK or Corruption naming the entry.
-  Status verify_entry(uint64_t i) const;
+  // With `buffer` (non-empty, reused across calls) the stored bytes are read
+  // into it chunk by chunk and hashed there, for verifying a whole pack;
+  // without, they are hashed in place in the mapping, for an entry about to
+  // be used from it.
+  Status verify_entry(uint64_t i, std::vector<uint8_t>* buffer = nullptr) const;
   Result<SourceView> source_at(uint64_t i) const;
   // Copies an entry's stored bytes out of the mapping; IOError if the file
   // shrank since open (the read would have raised SIGBUS).

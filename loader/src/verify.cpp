@@ -14,6 +14,13 @@ namespace mlxpack {
 
 namespace {
 
+// Each worker reads the pack through a buffer of this size and hashes it
+// there, while it is in the core's L2. Measured on a warm 2.5 GB pack (one
+// thread, AMD EPYC Zen 5): 12-17 GB/s with 256 KiB-4 MiB chunks against
+// 7-9 GB/s hashing the mapping in place, whose page faults cost more than
+// the copy (xxhsum, which reads the same way, ran at 11 GB/s).
+constexpr size_t kChunkBytes = size_t{1} << 20;
+
 struct Work {
   uint64_t entry;
   uint64_t size;
@@ -49,10 +56,10 @@ Result<std::vector<CorruptEntry>> Reader::verify_all(
   std::mutex mu;
   std::atomic<size_t> next{0};
   const auto worker = [&] {
+    std::vector<uint8_t> buffer(kChunkBytes);
     for (size_t k = next.fetch_add(1); k < work.size(); k = next.fetch_add(1)) {
       const Entry e = impl.index.entry(work[k].entry);
-      impl.map.advise_sequential(e.data_offset, e.stored_size);
-      Status s = impl.verify_entry(work[k].entry);
+      Status s = impl.verify_entry(work[k].entry, &buffer);
       if (on_progress) {
         std::lock_guard<std::mutex> lock(mu);
         done += work[k].size;

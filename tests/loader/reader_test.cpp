@@ -131,6 +131,41 @@ TEST_F(ReaderTest, EveryChangedDataByteIsReportedUnderItsEntry) {
   }
 }
 
+// verify_all reads entries through a chunk buffer (1 MiB): a tensor of
+// several chunks whose last chunk is short, changed in its first, a middle
+// and its last chunk, is reported each time; unchanged, it verifies.
+TEST(ReaderVerify, ChangesInEveryChunkOfALargeEntryAreFound) {
+  test::TempDir dir;
+  const uint64_t floats = (uint64_t{5} << 20) / 2 + 123;  // 2.5 MiB and a bit
+  test::write_model_dir(dir.file("m"), {{"big", DType::kF32, {floats}, test::random_bytes(floats * 4, 3)}});
+  const std::string path = dir.file("m.mlxpack");
+  test::pack_or_die(dir.file("m"), path);
+  auto r = Reader::open(path);
+  ASSERT_TRUE(r.is_ok());
+  ASSERT_TRUE((*r)->verify_all(1)->empty());
+  uint64_t offset = 0;
+  for (uint64_t i = 0; i < (*r)->entry_count(); ++i) {
+    if ((*r)->entry(i).name == "big") offset = (*r)->entry(i).offset;
+  }
+  ASSERT_GT(offset, 0u);
+  r->reset();
+  const std::string original = test::read_file(path);
+  for (uint64_t at : {uint64_t{0}, uint64_t{1} << 20, (uint64_t{1} << 21) + 5, floats * 4 - 1}) {
+    std::string bytes = original;
+    bytes[offset + at] ^= 0x40;
+    test::write_file(dir.file("bad.mlxpack"), bytes);
+    for (unsigned threads : {1u, 2u}) {
+      auto bad_reader = Reader::open(dir.file("bad.mlxpack"));
+      ASSERT_TRUE(bad_reader.is_ok());
+      auto bad = (*bad_reader)->verify_all(threads);
+      ASSERT_TRUE(bad.is_ok());
+      ASSERT_EQ(bad->size(), 1u) << "byte " << at;
+      EXPECT_EQ((*bad)[0].name, "big");
+      EXPECT_NE((*bad)[0].reason.find("checksum_mismatch"), std::string::npos) << (*bad)[0].reason;
+    }
+  }
+}
+
 TEST_F(ReaderTest, ChangedPaddingIsReported) {
   auto r = Reader::open(path_);
   ASSERT_TRUE(r.is_ok());
