@@ -64,12 +64,20 @@ struct AffineInput {
 // of padding (the kernels read whole blocks of rows).
 // For 8-bit weights the rows are in natural order (xq8) and a chunk is 64
 // values: lane j of chunk ch sums values of block 2 * ch + j / 8 (dlanes8).
+// The same rows interleaved for the AVX-512 kernel, in groups of
+// kGemmStripCols rows (the last one padded): group j's values at
+// xq_strips + j * kGemmStripCols * cols, four values of each row at a time
+// ([cols / 4][kGemmStripCols][4]), and its block scales at d_strips + j *
+// kGemmStripCols * cols / 32 ([cols / 32][kGemmStripCols]).
+inline constexpr int kGemmStripCols = 8;
 struct AffineBatch {
   const int8_t* xq;
   const float* dlanes;
   const int8_t* xq8;
   const float* dlanes8;
   const float* group_sum_t;
+  const int8_t* xq_strips;
+  const float* d_strips;
   int m;
 };
 
@@ -111,8 +119,10 @@ struct KernelTable {
   void (*affine4_rows)(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1);
   void (*affine8_rows)(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1);
   // Rows [n0, n1) of a 4-bit affine weight (cols % 128 == 0) times every
-  // row of the batch: y[i * ldy + n]. Weights stay packed and multiply int8
-  // activations, four rows by four in registers. nullptr in tables without
+  // row of the batch: y[i * ldy + n]. Weights multiply int8 activations in
+  // 32-bit sums: the AVX2 table four rows by four in registers, the weights
+  // read packed; the AVX-512 table unpacks 16 rows at a time, interleaved,
+  // and multiplies them by 8 activation rows (see kernels_avx512.cpp). nullptr in tables without
   // it: the prefill then multiplies dequantized float rows (tile_f32).
   // scratch: affine_gemm_scratch(cols, group_size) floats. affine8_gemm:
   // the same for 8-bit weights.

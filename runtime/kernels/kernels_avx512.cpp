@@ -317,63 +317,182 @@ int argmax_f32(const float* x, int n) {
   return best;
 }
 
-// Four weight rows (lanes: per row and chunk the 16 lane scales, their
-// packed bytes at rows[r]) times four activation rows (xs, their lane
-// scales ds): out[r * 4 + c]. 4-bit: chunks of 128 values (64 bytes, low
-// nibbles against the first 64 activations in nibble order); 8-bit: chunks
-// of 64 values.
+// The prefill's matrix-matrix product. A strip of 16 weight rows is laid
+// out once, unpacked to one byte per value and interleaved four values at a
+// time (a 64-byte vector holds values 4s..4s+3 of each of the 16 rows), and
+// is then multiplied by every activation row: lane r of one vpdpbusd
+// against the broadcast x[4s..4s+3] adds four products of row r, so the
+// lanes accumulate whole 32-value blocks in 32 bits and a block costs one
+// scale step (a multiply, a conversion and an FMA) per 8 vpdpbusd. The
+// previous kernel read the rows in place, so its 16 lanes held 16 different
+// blocks of one row and every vpdpbusd needed its own scale step and a
+// permute of the scales. bench/kernel_bench, 8192 x 2048, F16 scales,
+// group 64, m = 128: one core 151-163 GMAC/s before and 256-262 after at 4
+// bits, 112-118 and 242-252 at 8; two cores 249-272 and 430-512 at 4 bits,
+// 177-228 and 405-507 at 8 (an int8 vpdpbusd peak of about 478 GMAC/s a
+// core). Unpacking and interleaving a strip costs 16 x cols bytes of
+// scratch and is repaid by every activation row after the first few.
+constexpr int kStripRows = 16;
+constexpr int kStripCols = kGemmStripCols;  // activation rows per micro-kernel call
+
+struct Strip {
+  const uint8_t* values;  // [cols / 4][16 rows][4 bytes]
+  const float* scales;    // [groups][16 rows]
+  int group_shift;        // block b is in group b >> group_shift
+  int blocks;             // cols / 32
+};
+
+// acc[c * 16 + 0..16) += strip rows . activation row c of a group of
+// kStripCols interleaved rows (xs, ds: see AffineBatch).
+inline void strip_kernel(const Strip& st, const int8_t* xs, const float* ds, float* acc) {
+  __m512 fa[kStripCols];
+#pragma GCC unroll 8
+  for (int c = 0; c < kStripCols; ++c) fa[c] = _mm512_load_ps(acc + c * kStripRows);
+  for (int b = 0; b < st.blocks; ++b) {
+    __m512i ia[kStripCols];
+#pragma GCC unroll 8
+    for (int c = 0; c < kStripCols; ++c) ia[c] = _mm512_setzero_si512();
+    const uint8_t* u = st.values + static_cast<size_t>(b) * 8 * 64;
+    const int8_t* xb = xs + static_cast<size_t>(b) * 32 * kStripCols;
+#pragma GCC unroll 8
+    for (int s = 0; s < 8; ++s) {
+      const __m512i wv = _mm512_load_si512(u + s * 64);
+#pragma GCC unroll 8
+      for (int c = 0; c < kStripCols; ++c) {
+        int32_t x4;
+        std::memcpy(&x4, xb + (s * kStripCols + c) * 4, 4);
+        ia[c] = _mm512_dpbusd_epi32(ia[c], wv, _mm512_set1_epi32(x4));
+      }
+    }
+    const __m512 sv = _mm512_load_ps(st.scales + (b >> st.group_shift) * kStripRows);
+#pragma GCC unroll 8
+    for (int c = 0; c < kStripCols; ++c) {
+      fa[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[c]), _mm512_mul_ps(sv, _mm512_set1_ps(ds[b * kStripCols + c])),
+                              fa[c]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < kStripCols; ++c) _mm512_store_ps(acc + c * kStripRows, fa[c]);
+}
+
+// Transposes 16 rows of 16 32-bit words: out[j] holds word j of every row.
+inline void transpose16x16(__m512i* r, uint8_t* out) {
+  __m512i t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  // r[4i + j], 128-bit lane L: word 4L + j of rows 4i..4i+3.
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  // A 4 x 4 transpose of 128-bit lanes for each j.
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    const __m512i s0 = _mm512_shuffle_i32x4(r[j], r[4 + j], 0x44);
+    const __m512i s1 = _mm512_shuffle_i32x4(r[j], r[4 + j], 0xee);
+    const __m512i s2 = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0x44);
+    const __m512i s3 = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0xee);
+    _mm512_store_si512(out + (0 + j) * 64, _mm512_shuffle_i32x4(s0, s2, 0x88));
+    _mm512_store_si512(out + (4 + j) * 64, _mm512_shuffle_i32x4(s0, s2, 0xdd));
+    _mm512_store_si512(out + (8 + j) * 64, _mm512_shuffle_i32x4(s1, s3, 0x88));
+    _mm512_store_si512(out + (12 + j) * 64, _mm512_shuffle_i32x4(s1, s3, 0xdd));
+  }
+}
+
+// Lays out rows n..n+nr-1 (nr <= 16; missing rows repeat row n, their
+// results are dropped) as st.values, and their scales and biases as
+// [group][16] floats. `unpacked` holds 16 * cols bytes (4-bit only).
 template <int kBits>
-void affine_tile(const uint8_t* const* rows, const float* const* lanes, const int8_t* const* xs,
-                 const float* const* ds, int chunks, float* out) {
-  const __m512i mask = _mm512_set1_epi8(0x0f);
-  __m512 acc[4][4];
-#pragma GCC unroll 4
-  for (int r = 0; r < 4; ++r) {
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
-  }
-  for (int ch = 0; ch < chunks; ++ch) {
-    __m512i lo[4], hi[4];
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) {
-      const __m512i p = _mm512_loadu_si512(rows[r] + ch * 64);
-      if constexpr (kBits == 4) {
-        lo[r] = _mm512_and_si512(p, mask);
-        hi[r] = _mm512_and_si512(_mm512_srli_epi16(p, 4), mask);
-      } else {
-        lo[r] = p;
-      }
+void prepare_strip(const AffineRows& w, int n, int nr, uint8_t* values, uint8_t* unpacked, float* scales,
+                   float* biases, float* params) {
+  const int groups = w.cols / w.group_size;
+  const uint8_t* src[kStripRows];
+  for (int r = 0; r < kStripRows; ++r) {
+    const int row = r < nr ? r : 0;
+    const float* s;
+    const float* b;
+    row_params<f16_to_f32, bf16_to_f32>(w, n + row, params, &s, &b);
+    for (int g = 0; g < groups; ++g) {
+      scales[g * kStripRows + r] = s[g];
+      biases[g * kStripRows + r] = b[g];
     }
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) {
-      const int values = kBits == 4 ? 128 : 64;
-      const __m512i xl = _mm512_loadu_si512(xs[c] + ch * values);
-      const __m512 d = _mm512_loadu_ps(ds[c] + ch * 16);
-#pragma GCC unroll 4
-      for (int r = 0; r < 4; ++r) {
-        __m512i sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[r], xl);
-        if constexpr (kBits == 4) sum = _mm512_dpbusd_epi32(sum, hi[r], _mm512_loadu_si512(xs[c] + ch * 128 + 64));
-        const __m512 w = _mm512_mul_ps(_mm512_loadu_ps(lanes[r] + ch * 16), d);
-        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), w, acc[r][c]);
-      }
+    src[r] = w.data + static_cast<uint64_t>(n + row) * w.row_bytes;
+    if constexpr (kBits == 4) {
+      uint8_t* u = unpacked + static_cast<size_t>(r) * w.cols;
+      if (r < nr) avx2_table()->unpack4(src[r], u, w.cols);
+      src[r] = r < nr ? u : unpacked;
     }
   }
-  alignas(64) float t[16];
-#pragma GCC unroll 4
-  for (int r = 0; r < 4; ++r) {
-    _mm512_store_ps(t, reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
-    for (int c = 0; c < 4; ++c) out[r * 4 + c] = t[4 * c];
+  __m512i rows[kStripRows];
+  for (int k = 0; k < w.cols; k += 64) {
+#pragma GCC unroll 16
+    for (int r = 0; r < kStripRows; ++r) rows[r] = _mm512_loadu_si512(src[r] + k);
+    transpose16x16(rows, values + static_cast<size_t>(k) * kStripRows);
+  }
+}
+
+template <int kBits>
+void affine_gemm_strips(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
+                        int n1) {
+  const int groups = w.cols / w.group_size;
+  const int blocks = w.cols / kBlock;
+  // Scratch (affine_gemm_scratch floats, at least 16 * cols + 2 * groups
+  // floats more than needed here): the strip's values, the unpacked rows,
+  // scales and biases, one row's parameters.
+  uint8_t* values = reinterpret_cast<uint8_t*>(scratch);
+  uint8_t* unpacked = values + static_cast<size_t>(kStripRows) * w.cols;
+  float* scales = reinterpret_cast<float*>(unpacked + static_cast<size_t>(kStripRows) * w.cols);
+  float* biases = scales + static_cast<size_t>(kStripRows) * groups;
+  float* params = biases + static_cast<size_t>(kStripRows) * groups;
+  const Strip st{values, scales, w.group_size == 32 ? 0 : w.group_size == 64 ? 1 : 2, blocks};
+  // Activation rows in blocks whose int8 values stay in L2 (256 KiB).
+  const int block_rows = std::max(kStripCols, (256 << 10) / w.cols / kStripCols * kStripCols);
+  alignas(64) float acc[kGemmPanelRows * kStripRows];
+  const int acc_rows = std::min(block_rows, kGemmPanelRows);
+  for (int n = n0; n < n1; n += kStripRows) {
+    const int nr = std::min(kStripRows, n1 - n);
+    prepare_strip<kBits>(w, n, nr, values, unpacked, scales, biases, params);
+    const __mmask16 keep = static_cast<__mmask16>((1u << nr) - 1);
+    const __m512 ob = w.out_bias != nullptr ? _mm512_maskz_loadu_ps(keep, w.out_bias + n) : _mm512_setzero_ps();
+    for (int i0 = 0; i0 < x.m; i0 += acc_rows) {
+      const int mb = std::min(acc_rows, x.m - i0);
+      // The bias part, sum_g b_g * sum_{k in g} x_k, then the products.
+      for (int i = 0; i < mb; ++i) {
+        __m512 a = ob;
+        for (int g = 0; g < groups; ++g) {
+          a = _mm512_fmadd_ps(_mm512_load_ps(biases + g * kStripRows),
+                              _mm512_set1_ps(x.group_sum_t[static_cast<size_t>(g) * x.m + i0 + i]), a);
+        }
+        _mm512_store_ps(acc + i * kStripRows, a);
+      }
+      // Whole groups of kStripCols rows (acc_rows is a multiple); the
+      // padding rows' results land in acc past mb and are dropped.
+      for (int i = 0; i < mb; i += kStripCols) {
+        const size_t group = static_cast<size_t>(i0 + i) / kStripCols;
+        strip_kernel(st, x.xq_strips + group * kStripCols * w.cols, x.d_strips + group * kStripCols * blocks,
+                     acc + i * kStripRows);
+      }
+      for (int i = 0; i < mb; ++i) {
+        _mm512_mask_storeu_ps(y + static_cast<uint64_t>(i0 + i) * ldy + n, keep, _mm512_load_ps(acc + i * kStripRows));
+      }
+    }
   }
 }
 
 void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
                   int n1) {
-  affine_gemm_blocked<4, 4, 4, affine_tile<4>, f16_to_f32, bf16_to_f32>(w, x, scratch, y, ldy, n0, n1);
+  affine_gemm_strips<4>(w, x, scratch, y, ldy, n0, n1);
 }
 
 void affine8_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
                   int n1) {
-  affine_gemm_blocked<8, 4, 4, affine_tile<8>, f16_to_f32, bf16_to_f32>(w, x, scratch, y, ldy, n0, n1);
+  affine_gemm_strips<8>(w, x, scratch, y, ldy, n0, n1);
 }
 
 // Sixteen group parameters (scales or biases) of one row from group g0 as

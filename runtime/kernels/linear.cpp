@@ -240,6 +240,9 @@ void Activations::prepare(const float* x, int m, int k) {
     if (m >= 4) {
       grow(dlanes_, blocks_per_row * m * 4);
       grow(dlanes8_, blocks_per_row * m * 8);
+      const size_t padded = (static_cast<size_t>(m) + kGemmStripCols - 1) / kGemmStripCols * kGemmStripCols;
+      grow(xq_strips_, padded * k);
+      grow(d_strips_, padded * blocks_per_row);
       grow(gsum_t_,
            static_cast<size_t>(m) * (blocks_per_row + blocks_per_row / 2 + blocks_per_row / 4) + kGemmBlockRows);
     }
@@ -281,6 +284,12 @@ void Activations::quantize_rows(int begin, int end) {
     for (size_t c = 0; c < 2 * chunks; ++c) {
       for (int j = 0; j < 16; ++j) dl8[c * 16 + j] = d[c * 2 + j / 8];
     }
+    // Rows interleaved in groups of kGemmStripCols, four values at a time.
+    const size_t strip = i / kGemmStripCols, lane = i % kGemmStripCols;
+    int8_t* xs = xq_strips_.data() + strip * kGemmStripCols * k + lane * 4;
+    for (int j = 0; j < k; j += 4) std::memcpy(xs + j * kGemmStripCols, xq + j, 4);
+    float* ds = d_strips_.data() + strip * kGemmStripCols * blocks_per_row + lane;
+    for (size_t b = 0; b < blocks_per_row; ++b) ds[b * kGemmStripCols] = d[b];
     size_t base = 0;
     for (int group : {32, 64, 128}) {
       const size_t groups = k / group;
@@ -296,7 +305,7 @@ AffineBatch Activations::batch(int group) const {
   const size_t offset = group == 32   ? 0
                         : group == 64 ? blocks_per_row * m_
                                       : (blocks_per_row + blocks_per_row / 2) * m_;
-  return AffineBatch{xq4_.data(), dlanes_.data(), xq_.data(), dlanes8_.data(), gsum_t_.data() + offset, m_};
+  return AffineBatch{xq4_.data(), dlanes_.data(), xq_.data(), dlanes8_.data(), gsum_t_.data() + offset, xq_strips_.data(), d_strips_.data(), m_};
 }
 
 const float* Activations::group_sum(int i, int group) const {
