@@ -54,11 +54,12 @@ Storage make_weight(int bits, int rows, int cols, int group, std::mt19937& rng) 
   s.bytes.resize(data + 2 * params);
   std::uniform_int_distribution<int> byte(0, 255);
   for (auto& b : s.bytes) b = static_cast<uint8_t>(byte(rng));
-  // Scales and biases (and BF16 weights) small finite values: 0x3c00 is 1.0
-  // in F16, 0x3f80 in BF16; keep the exponent, randomize the mantissa.
+  // Scales and biases (and BF16 weights) small finite values: a fixed
+  // exponent (2^-7 in both F16 and BF16) and a random mantissa and sign.
   auto* halves = reinterpret_cast<uint16_t*>(affine ? s.bytes.data() + data : s.bytes.data());
   const uint64_t count = affine ? 2 * params / 2 : data / 2;
-  for (uint64_t i = 0; i < count; ++i) halves[i] = static_cast<uint16_t>((affine ? 0x2000 : 0x3c00) | (halves[i] & 0x3ff));
+  const uint16_t exponent = affine ? 0x2000 : 0x3c00, keep = affine ? 0x83ff : 0x807f;
+  for (uint64_t i = 0; i < count; ++i) halves[i] = static_cast<uint16_t>(exponent | (halves[i] & keep));
   w.data = s.bytes.data();
   if (affine) {
     w.bits = bits;
@@ -168,7 +169,7 @@ int main(int argc, char** argv) {
   const double gmacs = static_cast<double>(weights.size()) * rows * cols * m / best_kernel / 1e9;
   std::printf("kernels=%s bits=%d rows=%d cols=%d group=%d m=%d threads=%d weights_mib=%.0f kernel_gbs=%.2f "
               "read_gbs=%.2f read_fraction=%.2f gmacs=%.1f\n",
-              mlxpack::kernels::active_table()->name, bits, rows, cols, group, m, threads, total / 1048576.0, kernel_gbs,
-              read_gbs, kernel_gbs / read_gbs, gmacs);
+              mlxpack::kernels::active_table()->name, bits, rows, cols, group, m, threads, total / 1048576.0,
+              kernel_gbs, read_gbs, kernel_gbs / read_gbs, gmacs);
   return sink == 1 ? 1 : 0;
 }

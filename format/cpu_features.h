@@ -13,12 +13,14 @@ struct CpuFeatures {
   bool avx2 = false;     // AVX2 + FMA + F16C, with YMM state saved by the OS
   bool avx512 = false;   // avx2 and AVX-512 F/BW/VL/VNNI, with ZMM state saved by the OS
   bool avx512f = false;  // avx2 and AVX-512 F (all XXH3 needs), with ZMM state saved by the OS
+  bool avx512_bf16 = false;  // avx512 and AVX512_BF16 (vdpbf16ps, vcvtneps2bf16)
 };
 
 // The probe's result (all false off x86-64), computed on first use.
 const CpuFeatures& cpu_features();
 
-// The MLXPACK_KERNELS environment variable ("scalar", "avx2", "avx512"),
+// The MLXPACK_KERNELS environment variable ("scalar", "avx2", "avx512",
+// "avx512-bf16"),
 // or "" when unset: a user's request to run slower instruction sets.
 std::string requested_kernels();
 

@@ -31,12 +31,17 @@ CpuFeatures probe() {
   const bool ymm_state = (xcr0_lo & 0x6) == 0x6;
   const bool zmm_state = (xcr0_lo & 0xE6) == 0xE6;
   __cpuid_count(7, 0, a, b, c, d);
+  const unsigned leaf7_subleaves = a;
   const bool avx2 = (b >> 5) & 1;
   const bool avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
   const bool avx512vnni = (c >> 11) & 1;
   f.avx2 = ymm_state && avx2 && fma && f16c;
   f.avx512f = f.avx2 && zmm_state && avx512f;
   f.avx512 = f.avx512f && avx512bw && avx512vl && avx512vnni;
+  if (leaf7_subleaves >= 1) {
+    __cpuid_count(7, 1, a, b, c, d);
+    f.avx512_bf16 = f.avx512 && ((a >> 5) & 1);
+  }
 #endif
   return f;
 }

@@ -152,11 +152,23 @@ struct KernelTable {
   // and weighted_sum_f32 over F16 rows (stride in elements).
   void (*f32_to_f16)(const float* in, uint16_t* out, int n);
   void (*weighted_sum_f16)(const float* p, const uint16_t* v, uint64_t stride, int count, int n, float* out);
+  // BF16 weights multiplied as BF16 (vdpbf16ps: products of BF16 pairs
+  // summed in FP32), the activations rounded to BF16 once per call; nullptr
+  // in tables without it (BF16 rows are then widened to float, as F16 rows
+  // are). f32_to_bf16 rounds to nearest even; dot_bf16 is the matrix-vector
+  // row, tile_bf16 the 4 x 4 register tile of tile_f32 over BF16 rows.
+  // Rounding x to BF16 costs up to 2^-9 of each product: a dot product
+  // differs from the float path by at most 2^-9 |w| |x|.
+  void (*f32_to_bf16)(const float* in, uint16_t* out, int n);
+  float (*dot_bf16)(const uint16_t* w, const uint16_t* x, int n);
+  void (*tile_bf16)(const uint16_t* const* w, const uint16_t* const* x, int n, float* out);
 };
 
 const KernelTable* scalar_table();
 const KernelTable* avx2_table();    // nullptr when not built for x86-64
 const KernelTable* avx512_table();  // nullptr when not built for x86-64
+// The AVX-512 table with the BF16 products; nullptr when not built for x86-64.
+const KernelTable* avx512_bf16_table();
 
 }  // namespace mlxpack::kernels
 

@@ -635,6 +635,9 @@ const KernelTable* avx512_table() {
       .argmax_f32 = argmax_f32,
       .f32_to_f16 = f32_to_f16,
       .weighted_sum_f16 = weighted_sum<uint16_t>,
+      .f32_to_bf16 = nullptr,
+      .dot_bf16 = nullptr,
+      .tile_bf16 = nullptr,
   };
   return &table;
 }

@@ -18,7 +18,9 @@ const KernelTable* detect() {
   const CpuFeatures& cpu = cpu_features();
   if (want == "scalar") return scalar_table();
   if (want == "avx2" && cpu.avx2) return avx2_table();
-  if (cpu.avx512 && (want.empty() || want == "avx512")) return avx512_table();
+  if (want == "avx512" && cpu.avx512) return avx512_table();
+  if (cpu.avx512_bf16 && (want.empty() || want == "avx512-bf16")) return avx512_bf16_table();
+  if (cpu.avx512) return avx512_table();
   if (cpu.avx2) return avx2_table();
   return scalar_table();
 }
@@ -29,6 +31,7 @@ std::atomic<const KernelTable*> g_override{nullptr};
 // Per-thread row buffers: grown once to the widest row, then reused.
 struct Scratch {
   AlignedVector<float> row;
+  AlignedVector<uint16_t> x_bf16;
   AlignedVector<uint8_t> q;
   AlignedVector<float> scales;
   AlignedVector<float> biases;
@@ -175,6 +178,60 @@ void linear_rows_tiled(const Weight& w, const Activations& x, float* y, int ldy,
   }
 }
 
+// BF16 weights on a table with BF16 products: every activation row rounded
+// to BF16 once, then the rows multiplied in place, no widening to float.
+// Matrix-vector: one row at a time; matrix-matrix: 4 x 4 register tiles
+// over blocks of 8 rows and slices of kSlice values, as linear_rows_tiled.
+void linear_rows_bf16(const Weight& w, const Activations& x, float* y, int ldy, int n0, int n1,
+                      const KernelTable* t, Scratch& scratch) {
+  constexpr int kBlockRows = 8;
+  constexpr int kSlice = 1024;  // even: BF16 pairs never straddle slices
+  const int k = w.cols, m = x.m();
+  uint16_t* xb = grow(scratch.x_bf16, static_cast<size_t>(m) * k);
+  for (int i = 0; i < m; ++i) t->f32_to_bf16(x.row(i), xb + static_cast<size_t>(i) * k, k);
+  auto row = [&](int n) { return reinterpret_cast<const uint16_t*>(w.data + static_cast<uint64_t>(n) * w.row_bytes); };
+  if (m < 4) {
+    for (int n = n0; n < n1; ++n) {
+      prefetch_ahead(w.data + static_cast<uint64_t>(n) * w.row_bytes, w.row_bytes);
+      const float b = w.bias != nullptr ? w.bias[n] : 0.0f;
+      for (int i = 0; i < m; ++i) {
+        y[static_cast<size_t>(i) * ldy + n] = t->dot_bf16(row(n), xb + static_cast<size_t>(i) * k, k) + b;
+      }
+    }
+    return;
+  }
+  float* acc = grow(scratch.acc, static_cast<size_t>(kBlockRows) * m);
+  const uint16_t* ws[4];
+  const uint16_t* xs[4];
+  float out[16];
+  for (int n = n0; n < n1; n += kBlockRows) {
+    const int nr = std::min(kBlockRows, n1 - n);
+    std::fill(acc, acc + static_cast<size_t>(kBlockRows) * m, 0.0f);
+    for (int k0 = 0; k0 < k; k0 += kSlice) {
+      const int len = std::min(kSlice, k - k0);
+      for (int i = 0; i < m; i += 4) {
+        const int mr = std::min(4, m - i);
+        for (int c = 0; c < 4; ++c) xs[c] = xb + static_cast<size_t>(i + std::min(c, mr - 1)) * k + k0;
+        for (int g = 0; g < nr; g += 4) {
+          const int gr = std::min(4, nr - g);
+          for (int r = 0; r < 4; ++r) ws[r] = row(n + g + std::min(r, gr - 1)) + k0;  // edge rows repeat
+          t->tile_bf16(ws, xs, len, out);
+          for (int r = 0; r < gr; ++r) {
+            float* a = acc + static_cast<size_t>(g + r) * m + i;
+            for (int c = 0; c < mr; ++c) a[c] += out[r * 4 + c];
+          }
+        }
+      }
+    }
+    float b[kBlockRows];
+    for (int r = 0; r < nr; ++r) b[r] = w.bias != nullptr ? w.bias[n + r] : 0.0f;
+    for (int i = 0; i < m; ++i) {
+      float* yi = y + static_cast<size_t>(i) * ldy + n;
+      for (int r = 0; r < nr; ++r) yi[r] = acc[static_cast<size_t>(r) * m + i] + b[r];
+    }
+  }
+}
+
 }  // namespace
 
 const KernelTable* active_table() {
@@ -189,6 +246,7 @@ std::vector<const KernelTable*> supported_tables() {
   std::vector<const KernelTable*> tables = {scalar_table()};
   if (cpu_features().avx2) tables.push_back(avx2_table());
   if (cpu_features().avx512) tables.push_back(avx512_table());
+  if (cpu_features().avx512_bf16) tables.push_back(avx512_bf16_table());
   return tables;
 }
 
@@ -319,6 +377,10 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
   const KernelTable* t = active_table();
   Scratch& scratch = t_scratch;
   const int k = w.cols;
+  if (w.kind == ParamKind::kBF16 && t->dot_bf16 != nullptr) {
+    linear_rows_bf16(w, x, y, ldy, n0, n1, t, scratch);
+    return;
+  }
   // Below 4 rows the weights are read once whatever the method, so the
   // vector kernels win; from 4 rows on, converting a row once and reusing it
   // from registers does.

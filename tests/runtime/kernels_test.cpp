@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "convert/affine_quant.h"
@@ -155,32 +156,57 @@ INSTANTIATE_TEST_SUITE_P(BitsGroupsDtypes, QuantizedLinear, ::testing::ValuesIn(
                                   dtype_name(info.param.dtype);
                          });
 
+// x rounded to BF16 (nearest even), as the tables with BF16 products do.
+float bf16_round(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  u = (u + 0x7fff + ((u >> 16) & 1)) & 0xffff0000u;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
+
 TEST(FloatLinear, F32F16BF16MatchADoubleProductOnEveryTable) {
-  const int rows = 13, cols = 77;  // odd sizes: every tail path runs
-  for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
-    std::vector<float> wf = random_floats(size_t(rows) * cols, 3);
-    std::string raw(wf.size() * dtype_size_bytes(dt), '\0');
-    for (size_t i = 0; i < wf.size(); ++i) {
-      store_float(reinterpret_cast<uint8_t*>(raw.data()), dt, i, wf[i]);
-      wf[i] = load_float(reinterpret_cast<const uint8_t*>(raw.data()), dt, i);
-    }
-    Weight w;
-    w.kind = kind_of(dt);
-    w.rows = rows;
-    w.cols = cols;
-    w.data = reinterpret_cast<const uint8_t*>(raw.data());
-    w.row_bytes = uint64_t(cols) * dtype_size_bytes(dt);
-    for (int m : {1, 3, 4, 7}) {
-      const std::vector<float> x = random_floats(size_t(m) * cols, 11 + m);
-      for (const KernelTable* t : tables()) {
-        const std::vector<float> y = run(t, w, x, m);
-        for (int i = 0; i < m; ++i) {
-          for (int r = 0; r < rows; ++r) {
-            double want = 0;
-            for (int j = 0; j < cols; ++j) want += double(wf[size_t(r) * cols + j]) * x[size_t(i) * cols + j];
-            const std::vector<float> wrow(wf.begin() + size_t(r) * cols, wf.begin() + size_t(r + 1) * cols);
-            EXPECT_NEAR(y[size_t(i) * rows + r], want, 1e-5 * bound(x, i, cols, wrow))
-                << t->name << " " << dtype_name(dt) << " m " << m << " row " << r;
+  // Odd sizes: every tail path runs; 1110 columns: more than one slice of
+  // the BF16 tiles (1024), and tails of more than 16 values (22).
+  for (const int cols : {77, 1110}) {
+    const int rows = 13;
+    for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
+      std::vector<float> wf = random_floats(size_t(rows) * cols, 3);
+      std::string raw(wf.size() * dtype_size_bytes(dt), '\0');
+      for (size_t i = 0; i < wf.size(); ++i) {
+        store_float(reinterpret_cast<uint8_t*>(raw.data()), dt, i, wf[i]);
+        wf[i] = load_float(reinterpret_cast<const uint8_t*>(raw.data()), dt, i);
+      }
+      Weight w;
+      w.kind = kind_of(dt);
+      w.rows = rows;
+      w.cols = cols;
+      w.data = reinterpret_cast<const uint8_t*>(raw.data());
+      w.row_bytes = uint64_t(cols) * dtype_size_bytes(dt);
+      for (int m : {1, 3, 4, 7}) {
+        const std::vector<float> x = random_floats(size_t(m) * cols, 11 + m);
+        for (const KernelTable* t : tables()) {
+          const std::vector<float> y = run(t, w, x, m);
+          for (int i = 0; i < m; ++i) {
+            for (int r = 0; r < rows; ++r) {
+              double want = 0, want_bf16 = 0;
+              for (int j = 0; j < cols; ++j) {
+                const double wv = wf[size_t(r) * cols + j], xv = x[size_t(i) * cols + j];
+                want += wv * xv;
+                want_bf16 += wv * bf16_round(float(xv));
+              }
+              const std::vector<float> wrow(wf.begin() + size_t(r) * cols, wf.begin() + size_t(r + 1) * cols);
+              const double scale = bound(x, i, cols, wrow);
+              const float got = y[size_t(i) * rows + r];
+              if (dt == DType::kBF16 && t->dot_bf16 != nullptr) {
+                // BF16 products: exactly the product with x rounded to BF16,
+                // within 2^-9 |w| |x| of the float one.
+                EXPECT_NEAR(got, want_bf16, 1e-5 * scale) << t->name << " m " << m << " row " << r;
+                EXPECT_NEAR(got, want, std::ldexp(1.0, -9) * scale) << t->name << " m " << m << " row " << r;
+              } else {
+                EXPECT_NEAR(got, want, 1e-5 * scale) << t->name << " " << dtype_name(dt) << " m " << m << " row " << r;
+              }
+            }
           }
         }
       }

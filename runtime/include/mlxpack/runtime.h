@@ -116,7 +116,7 @@ class MLXPACK_API Runtime {
   int vocab_size() const;
   int bos_token_id() const;              // -1 if the model has none
   const std::vector<int32_t>& eos_token_ids() const;
-  const char* kernel_name() const;       // "avx512-vnni", "avx2" or "scalar"
+  const char* kernel_name() const;       // "avx512-bf16", "avx512-vnni", "avx2" or "scalar"
 
   // Feeds `input` (appended to the context) and generates. on_token returns
   // false to stop early. Errors (InvalidArgument): an empty input, an id
