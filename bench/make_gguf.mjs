@@ -1,38 +1,88 @@
 // Writes a GGUF file (llama.cpp's format, version 3) of a Llama-shaped
-// Hugging Face directory with one F32 model.safetensors, as F32, Q8_0 or
-// Q4_0, so the generation benchmark can run llama.cpp on the same shape
-// side by side with mlxpack. Speed only: q and k are not permuted into
-// llama.cpp's rotary layout (random synthetic weights have no outputs to
-// get right), everything else follows llama.cpp's convert script: tensor
-// names, shapes (fastest dimension first), the llama metadata, the
-// SentencePiece vocabulary from tokenizer.json, Q8_0 / Q4_0 blocks as
-// ggml quantizes them. Embeddings, norms stay F32 at F32; quantized files
-// quantize every 2-D weight (as llama-quantize does for the pure types).
+// Hugging Face directory (model.safetensors or shards with their index;
+// F32, F16 or BF16 tensors) as F32, BF16, Q8_0 or Q4_0, so the generation
+// benchmark can run llama.cpp on the same shape side by side with mlxpack.
+// Speed only: q and k are not permuted into llama.cpp's rotary layout
+// (random synthetic weights have no outputs to get right), everything else
+// follows llama.cpp's convert script: tensor names, shapes (fastest
+// dimension first), the llama metadata, the vocabulary from tokenizer.json
+// (SentencePiece-style, or byte-level BPE with its merges as "gpt2"),
+// Q8_0 / Q4_0 blocks as ggml quantizes them. Embeddings, norms stay F32 at
+// F32 (norms F32 at BF16, as the convert script keeps 1-D tensors);
+// quantized files quantize every 2-D weight (as llama-quantize does for
+// the pure types).
 //
-//   node bench/make_gguf.mjs MODEL_DIR OUT.gguf f32|q8_0|q4_0
+// Streams: one tensor at a time is read, converted and written (a 1B
+// model's 2.5 GB of BF16 did not fit the one Buffer the first version read
+// the whole file into), so memory is the largest tensor, not the model.
+//
+//   node bench/make_gguf.mjs MODEL_DIR OUT.gguf f32|bf16|q8_0|q4_0
 import fs from "node:fs";
 import path from "node:path";
 
 const [dir, out, type] = process.argv.slice(2);
-if (!dir || !out || !["f32", "q8_0", "q4_0"].includes(type)) {
-  console.error("usage: node bench/make_gguf.mjs MODEL_DIR OUT.gguf f32|q8_0|q4_0");
+if (!dir || !out || !["f32", "bf16", "q8_0", "q4_0"].includes(type)) {
+  console.error("usage: node bench/make_gguf.mjs MODEL_DIR OUT.gguf f32|bf16|q8_0|q4_0");
   process.exit(2);
 }
 const config = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
 if (config.model_type !== "llama") throw new Error(`${dir}: model_type ${config.model_type}, only llama`);
 
-// --- safetensors (F32 only, one file) ---
-const st = fs.readFileSync(path.join(dir, "model.safetensors"));
-const headerLen = Number(st.readBigUInt64LE(0));
-const header = JSON.parse(st.subarray(8, 8 + headerLen).toString("utf8"));
-const dataStart = 8 + headerLen;
-function tensor(name) {
-  const t = header[name];
-  if (!t) throw new Error(`${dir}/model.safetensors: no tensor ${name}`);
-  if (t.dtype !== "F32") throw new Error(`${dir}/model.safetensors: ${name} is ${t.dtype}, want F32`);
-  const [a, b] = t.data_offsets;
-  const bytes = st.subarray(dataStart + a, dataStart + b);
-  return { shape: t.shape, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) };
+// --- safetensors: headers only; tensor bytes are read when written ---
+function readAt(fd, position, length) {
+  const b = Buffer.alloc(length);
+  for (let done = 0; done < length;) {
+    const n = fs.readSync(fd, b, done, length - done, position + done);
+    if (n === 0) throw new Error(`short read at ${position + done}`);
+    done += n;
+  }
+  return b;
+}
+const indexPath = path.join(dir, "model.safetensors.index.json");
+const files = fs.existsSync(indexPath)
+  ? [...new Set(Object.values(JSON.parse(fs.readFileSync(indexPath, "utf8")).weight_map))]
+  : ["model.safetensors"];
+const where = new Map();  // tensor name -> { fd, file, dtype, shape, start, length }
+for (const f of files) {
+  const fd = fs.openSync(path.join(dir, f), "r");
+  const headerLen = Number(readAt(fd, 0, 8).readBigUInt64LE(0));
+  const header = JSON.parse(readAt(fd, 8, headerLen).toString("utf8"));
+  for (const [name, t] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const [a, b] = t.data_offsets;
+    where.set(name, { fd, file: f, dtype: t.dtype, shape: t.shape, start: 8 + headerLen + a, length: b - a });
+  }
+}
+function info(name) {
+  const t = where.get(name);
+  if (!t) throw new Error(`${dir}: no tensor ${name}`);
+  if (!["F32", "F16", "BF16"].includes(t.dtype)) throw new Error(`${dir}/${t.file}: ${name} is ${t.dtype}`);
+  return t;
+}
+const f16 = new Float32Array(65536);  // every F16 bit pattern as a float
+for (let h = 0; h < 65536; h++) {
+  const e = (h >> 10) & 31, m = h & 1023, sign = h & 0x8000 ? -1 : 1;
+  f16[h] = sign * (e === 0 ? m * 2 ** -24 : e === 31 ? (m ? NaN : Infinity) : (1 + m / 1024) * 2 ** (e - 15));
+}
+// The tensor's values as floats, and its raw bytes.
+function load(name) {
+  const t = info(name);
+  const raw = readAt(t.fd, t.start, t.length);
+  const n = t.length / (t.dtype === "F32" ? 4 : 2);
+  let data;
+  if (t.dtype === "F32") {
+    data = new Float32Array(raw.buffer, raw.byteOffset, n);
+  } else {
+    const h = new Uint16Array(raw.buffer, raw.byteOffset, n);
+    data = new Float32Array(n);
+    if (t.dtype === "BF16") {
+      const bits = new Uint32Array(data.buffer);
+      for (let i = 0; i < n; i++) bits[i] = h[i] << 16;
+    } else {
+      for (let i = 0; i < n; i++) data[i] = f16[h[i]];
+    }
+  }
+  return { raw, dtype: t.dtype, data };
 }
 
 // --- quantization (ggml's reference quantize_row_q8_0 / q4_0) ---
@@ -87,17 +137,34 @@ function quantize(data, kind) {
 }
 
 // --- the tensors, in llama.cpp's names ---
-const GGML = { F32: 0, Q4_0: 2, Q8_0: 8 };
+const GGML = { F32: 0, Q4_0: 2, Q8_0: 8, BF16: 30 };
 const tensors = [];
 function add(name, hfName, quantizable) {
-  const t = tensor(hfName);
+  const t = info(hfName);
   const dims = [...t.shape].reverse();  // fastest first
-  const quant = quantizable && type !== "f32" && dims.length === 2;
-  tensors.push({
-    name, dims,
-    ggmlType: quant ? (type === "q8_0" ? GGML.Q8_0 : GGML.Q4_0) : GGML.F32,
-    bytes: quant ? quantize(t.data, type) : Buffer.from(t.data.buffer),
-  });
+  const n = dims.reduce((a, b) => a * b, 1);
+  const quant = quantizable && (type === "q8_0" || type === "q4_0") && dims.length === 2;
+  const bf16 = type === "bf16" && dims.length === 2;
+  const ggmlType = quant ? (type === "q8_0" ? GGML.Q8_0 : GGML.Q4_0) : bf16 ? GGML.BF16 : GGML.F32;
+  const size = ggmlType === GGML.Q8_0 ? (n / 32) * 34 : ggmlType === GGML.Q4_0 ? (n / 32) * 18 : ggmlType === GGML.BF16 ? 2 * n : 4 * n;
+  tensors.push({ name, dims, ggmlType, size, bytes: () => encode(hfName, ggmlType) });
+}
+function toBF16(data) {  // round to nearest even (NaN stays NaN)
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const outBuf = Buffer.alloc(2 * data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = bits[i];
+    const h = (v & 0x7fffffff) > 0x7f800000 ? (v >>> 16) | 0x40 : (v + 0x7fff + ((v >>> 16) & 1)) >>> 16;
+    outBuf.writeUInt16LE(h & 0xffff, 2 * i);
+  }
+  return outBuf;
+}
+function encode(hfName, ggmlType) {
+  const t = load(hfName);
+  if (ggmlType === GGML.Q8_0) return quantize(t.data, "q8_0");
+  if (ggmlType === GGML.Q4_0) return quantize(t.data, "q4_0");
+  if (ggmlType === GGML.BF16) return t.dtype === "BF16" ? t.raw : toBF16(t.data);
+  return Buffer.from(t.data.buffer, t.data.byteOffset, 4 * t.data.length);
 }
 add("token_embd.weight", "model.embed_tokens.weight", true);
 for (let i = 0; i < config.num_hidden_layers; i++) {
@@ -115,18 +182,23 @@ for (let i = 0; i < config.num_hidden_layers; i++) {
 add("output_norm.weight", "model.norm.weight", false);
 if (!config.tie_word_embeddings) add("output.weight", "lm_head.weight", true);
 
-// --- the vocabulary (SentencePiece-style tokenizer.json) ---
+// --- the vocabulary: SentencePiece-style tokenizer.json, or byte-level
+// BPE (Llama 3's) written as llama.cpp's "gpt2" model with its merges ---
 const tok = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer.json"), "utf8"));
+const bpe = tok.model.type === "BPE" && !tok.model.byte_fallback;
 const tokens = new Array(config.vocab_size).fill(null);
 for (const [piece, id] of Object.entries(tok.model.vocab)) if (id < tokens.length) tokens[id] = piece;
 for (const a of tok.added_tokens ?? []) if (a.id < tokens.length) tokens[a.id] = a.content;
+const special = new Set((tok.added_tokens ?? []).filter((a) => a.special).map((a) => a.id));
 const types = tokens.map((t, id) => {
   if (t === null) return 5;  // unused
-  if (id === 0) return 2;  // unknown
-  if ((tok.added_tokens ?? []).some((a) => a.id === id && a.special)) return 3;  // control
+  if (id === 0 && !bpe) return 2;  // unknown
+  if (special.has(id)) return 3;  // control
+  if (bpe) return 1;
   return /^<0x[0-9A-F]{2}>$/.test(t) ? 6 : 1;  // byte : normal
 });
 const pieces = tokens.map((t, id) => t ?? `[PAD${id}]`);
+const merges = bpe ? tok.model.merges.map((m) => (Array.isArray(m) ? m.join(" ") : m)) : [];
 
 // --- GGUF ---
 const parts = [];
@@ -138,7 +210,7 @@ const T = { U32: 4, I32: 5, F32: 6, STRING: 8, ARRAY: 9 };
 const kv = [
   ["general.architecture", T.STRING, "llama"],
   ["general.name", T.STRING, path.basename(dir)],
-  ["general.file_type", T.U32, { f32: 0, q4_0: 2, q8_0: 7 }[type]],
+  ["general.file_type", T.U32, { f32: 0, q4_0: 2, q8_0: 7, bf16: 32 }[type]],
   ["general.alignment", T.U32, 32],
   ["llama.context_length", T.U32, config.max_position_embeddings],
   ["llama.embedding_length", T.U32, config.hidden_size],
@@ -149,13 +221,15 @@ const kv = [
   ["llama.rope.dimension_count", T.U32, config.head_dim ?? config.hidden_size / config.num_attention_heads],
   ["llama.rope.freq_base", T.F32, config.rope_theta ?? 10000],
   ["llama.attention.layer_norm_rms_epsilon", T.F32, config.rms_norm_eps],
-  ["tokenizer.ggml.model", T.STRING, "llama"],
+  ["tokenizer.ggml.model", T.STRING, bpe ? "gpt2" : "llama"],
+  ...(bpe ? [["tokenizer.ggml.pre", T.STRING, "llama-bpe"]] : []),
   ["tokenizer.ggml.tokens", T.ARRAY, [T.STRING, pieces]],
-  ["tokenizer.ggml.scores", T.ARRAY, [T.F32, pieces.map((_, i) => -i)]],
+  ...(bpe ? [["tokenizer.ggml.merges", T.ARRAY, [T.STRING, merges]]]
+    : [["tokenizer.ggml.scores", T.ARRAY, [T.F32, pieces.map((_, i) => -i)]]]),
   ["tokenizer.ggml.token_type", T.ARRAY, [T.I32, types]],
   ["tokenizer.ggml.bos_token_id", T.U32, config.bos_token_id ?? 1],
   ["tokenizer.ggml.eos_token_id", T.U32, config.eos_token_id ?? 2],
-  ["tokenizer.ggml.unknown_token_id", T.U32, 0],
+  ...(bpe ? [] : [["tokenizer.ggml.unknown_token_id", T.U32, 0]]),
 ];
 parts.push(Buffer.from("GGUF", "ascii"));
 u32(3);
@@ -182,7 +256,7 @@ for (const t of tensors) {
   u32(t.ggmlType);
   u64(offset);
   t.offset = offset;
-  offset = align(offset + t.bytes.length);
+  offset = align(offset + t.size);
 }
 let head = Buffer.concat(parts);
 head = Buffer.concat([head, Buffer.alloc(align(head.length) - head.length)]);
@@ -196,8 +270,10 @@ try {
     let written = 0;
     for (const t of tensors) {
       if (t.offset > written) fs.writeSync(fd, Buffer.alloc(t.offset - written));
-      fs.writeSync(fd, t.bytes);
-      written = t.offset + t.bytes.length;
+      const bytes = t.bytes();
+      if (bytes.length !== t.size) throw new Error(`${t.name}: ${bytes.length} bytes, expected ${t.size}`);
+      for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+      written = t.offset + t.size;
     }
   } finally {
     fs.closeSync(fd);
