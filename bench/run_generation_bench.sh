@@ -29,7 +29,7 @@
 # ($MLXPACK_TEST_DATA/tokenizers: Mistral's for the 32000-token vocabulary,
 # Llama 3's for 128256) so `mlxpack run` works on them too.
 # GENERATION_BENCH=path runs another generation_bench binary (a before/after
-# comparison with an older build).
+# comparison with an older build); LLAMA_CPP=0 skips the llama.cpp tables.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 BUILD=${1:-build}
@@ -105,6 +105,7 @@ done
 
 # llama.cpp, side by side: each shape's float directory is the GGUF source.
 HERE=$(cd "$(dirname "$0")" && pwd)
+[ "${LLAMA_CPP:-1}" = 0 ] && exit 0
 if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
   echo "llama.cpp comparison skipped: node and npm are needed"
   exit 0

@@ -560,7 +560,7 @@ void affine_row_block(const AffineRows& w, const AffineInput& in, int n, float* 
                                         : _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
   const __m512i lane_values = _mm512_slli_epi32(lane_block, 5);
   const uint8_t* rows = w.data + static_cast<uint64_t>(n) * w.row_bytes;
-  prefetch_ahead(rows, R * w.row_bytes);
+  prefetch_ahead_l2(rows, R * w.row_bytes);
   __m512 acc[R];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
