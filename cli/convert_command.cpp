@@ -136,8 +136,10 @@ int run_convert(const ConvertCommandOptions& c) {
 void add_convert_command(CLI::App& root, int* exit_code) {
   auto o = std::make_shared<ConvertCommandOptions>();
   CLI::App* cmd = root.add_subcommand(
-      "convert", "Convert a model (directory or .mlxpack): cast dtypes and quantize as mlx_lm.convert does");
-  cmd->add_option("input,--input,-i", o->convert.input, "Model directory or .mlxpack")->required();
+      "convert",
+      "Convert a model (directory, .mlxpack or GGUF): cast dtypes and quantize as mlx_lm.convert does; "
+      "a GGUF is imported value for value");
+  cmd->add_option("input,--input,-i", o->convert.input, "Model directory, .mlxpack or .gguf")->required();
   cmd->add_option("output,--output,-o", o->convert.output, "Output .mlxpack (or directory with --output-format mlx-dir)")
       ->required();
   cmd->add_option("--dtype", o->dtype, "Cast float tensors to f32, f16 or bf16")

@@ -208,4 +208,6 @@ std::vector<float> quantized_matmul_reference(const std::vector<float>& x, uint6
   return y;
 }
 
+void pack_affine_row(const uint8_t* q, uint64_t k, int bits, uint8_t* out) { pack_row(q, k, bits, out); }
+
 }  // namespace mlxpack

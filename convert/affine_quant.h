@@ -53,6 +53,11 @@ struct QuantizedTensor {
 Result<QuantizedTensor> affine_quantize(const uint8_t* data, DType dtype, const std::vector<uint64_t>& shape,
                                         const QuantSpec& spec, unsigned threads, const std::string& name);
 
+// Packs k values of `bits` bits (each < 2^bits) as MLX lays out one row of
+// a quantized weight: one little-endian bit stream, k * bits / 8 bytes.
+// k * bits must be a multiple of 32.
+void pack_affine_row(const uint8_t* q, uint64_t k, int bits, uint8_t* out);
+
 // Dequantizes as MLX does: w = T(T(q * scale) + bias), rounding to the scales'
 // dtype T after each operation. Returns float32 values of the T results.
 std::vector<float> affine_dequantize(const QuantizedTensor& q, DType dtype, const QuantSpec& spec);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "convert/convert_plan.h"
+#include "convert/gguf/gguf_import.h"
 #include "convert/shard_layout.h"
 #include "convert/write_outputs.h"
 #include "format/hf_config.h"
@@ -123,6 +124,7 @@ Result<ConvertReport> convert_model_unguarded(const ConvertOptions& options) {
 }  // namespace
 
 Result<ConvertReport> convert_model(const ConvertOptions& options) {
+  if (is_gguf_file(options.input)) return import_gguf(options);
   // The sizes are checked before allocating; an allocation that still fails
   // (memory taken by others meanwhile) is an error, not an escaping exception.
   try {

@@ -10,6 +10,9 @@
 
 namespace mlxpack {
 
+// Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF.
+bool is_valid_utf8(std::string_view s);
+
 // Empty when `name` is an acceptable entry name; otherwise the reason.
 std::string check_entry_name(std::string_view name);
 

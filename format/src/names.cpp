@@ -5,9 +5,7 @@
 #include "format/layout.h"
 
 namespace mlxpack {
-namespace {
 
-// Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF.
 bool is_valid_utf8(std::string_view s) {
   size_t i = 0;
   const size_t n = s.size();
@@ -43,8 +41,6 @@ bool is_valid_utf8(std::string_view s) {
   }
   return true;
 }
-
-}  // namespace
 
 std::string check_entry_name(std::string_view name) {
   if (name.empty()) return "name is empty";

@@ -53,6 +53,24 @@ TEST_F(RunOnStories, StreamsTheGreedyStoryAsTextAndAsIds) {
   }
 }
 
+// llama.cpp's own GGUF of the same model, imported, tells the same story.
+TEST_F(RunOnStories, ImportedGgufTellsTheSameGreedyStory) {
+  std::string gguf;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K-gguf", gguf);
+  auto r = test::run_cli("convert " + gguf + "/stories260K.gguf " + tmp.file("g.mlxpack"), tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The GGUF says a 128-token context (llama2.c's converter); the story is 201.
+  r = test::run_cli("run -m " + tmp.file("g.mlxpack") + " --prompt-ids 1 -n 200 --output-ids --context-size 256", tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string expected = test::read_file(dir + "/expected/greedy_ids_from_bos.txt");
+  while (!expected.empty() && (expected.back() == '\n' || expected.back() == ' ')) expected.pop_back();
+  EXPECT_EQ(r.out, expected + "\n");
+  // A GGUF that is not one: exit code 3 and the file named.
+  test::write_file(tmp.file("bad.gguf"), std::string("GGUF\x03\0\0\0", 8));
+  EXPECT_TRUE(test::cli_fails_with("convert " + tmp.file("bad.gguf") + " " + tmp.file("b.mlxpack"), tmp, 3,
+                                   tmp.file("bad.gguf") + ": the file ends inside the tensor count"));
+}
+
 // The flags people type by habit: mlx_lm's --model, --system-prompt,
 // --ignore-chat-template; llama.cpp's -c/--ctx-size, --repeat-penalty,
 // --repeat-last-n, --min-p; "-p -" reads the prompt from standard input.
