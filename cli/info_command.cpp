@@ -5,6 +5,8 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "format/gguf.h"
+#include "inspect/gguf_summary.h"
 #include "inspect/model_summary.h"
 #include "mlxpack/model_source.h"
 
@@ -30,7 +32,28 @@ Result<ModelSummary> summarize_input(const std::string& input) {
   return summarize(*reader);
 }
 
+// A file that starts with the GGUF magic is described from its header.
+bool is_gguf(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  char magic[4] = {};
+  const bool yes = std::fread(magic, 1, 4, f) == 4 && std::string(magic, 4) == "GGUF";
+  std::fclose(f);
+  return yes;
+}
+
+int run_gguf_info(const InfoOptions& options) {
+  Result<GgufFile> file = read_gguf(options.input);
+  if (!file.is_ok()) return report_error("info", file.status());
+  const std::string text =
+      options.json ? gguf_summary_json(*file, options.tensors) : gguf_summary_text(*file, options.tensors);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return kExitOk;
+}
+
 int run_info(const InfoOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(options.input, ec) && is_gguf(options.input)) return run_gguf_info(options);
   Result<ModelSummary> summary = summarize_input(options.input);
   if (!summary.is_ok()) return report_error("info", summary.status());
   const std::string text = options.json ? summary_to_json(*summary, options.tensors)
@@ -43,8 +66,8 @@ int run_info(const InfoOptions& options) {
 
 void add_info_command(CLI::App& root, int* exit_code) {
   auto options = std::make_shared<InfoOptions>();
-  CLI::App* cmd = root.add_subcommand("info", "Describe a .mlxpack file or a model directory without reading its weights");
-  cmd->add_option("input,--input,-i", options->input, "The .mlxpack file or model directory")->required();
+  CLI::App* cmd = root.add_subcommand("info", "Describe a .mlxpack file, a model directory or a GGUF file without reading its weights");
+  cmd->add_option("input,--input,-i", options->input, "The .mlxpack file, model directory or GGUF file")->required();
   cmd->add_flag("--json", options->json, "Print JSON");
   cmd->add_flag("--tensors", options->tensors, "List every tensor");
   cmd->callback([options, exit_code] { *exit_code = run_info(*options); });

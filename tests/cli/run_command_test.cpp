@@ -65,10 +65,26 @@ TEST_F(RunOnStories, ImportedGgufTellsTheSameGreedyStory) {
   std::string expected = test::read_file(dir + "/expected/greedy_ids_from_bos.txt");
   while (!expected.empty() && (expected.back() == '\n' || expected.back() == ' ')) expected.pop_back();
   EXPECT_EQ(r.out, expected + "\n");
+  // info describes it from its header.
+  r = test::run_cli("info " + gguf + "/stories260K.gguf", tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* field : {"GGUF file (llama.cpp's format), version 3, alignment 32", "architecture  llama",
+                            "llama.block_count", "tokenizer     llama (pre -), 512 tokens",
+                            "tensors       48, 292800 parameters", "F32: 48 tensors"}) {
+    EXPECT_NE(r.out.find(field), std::string::npos) << field << " in " << r.out;
+  }
+  r = test::run_cli("info --json --tensors " + gguf + "/stories260K.gguf", tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["metadata"]["llama.embedding_length"], 64);
+  EXPECT_EQ(j["metadata"]["tokenizer.ggml.tokens"]["length"], 512);
+  EXPECT_EQ(j["tensors"][0]["name"], "token_embd.weight");
+  EXPECT_EQ(j["tensors"][0]["dims"], nlohmann::json::array({64, 512}));
   // A GGUF that is not one: exit code 3 and the file named.
   test::write_file(tmp.file("bad.gguf"), std::string("GGUF\x03\0\0\0", 8));
   EXPECT_TRUE(test::cli_fails_with("convert " + tmp.file("bad.gguf") + " " + tmp.file("b.mlxpack"), tmp, 3,
                                    tmp.file("bad.gguf") + ": the file ends inside the tensor count"));
+  EXPECT_TRUE(test::cli_fails_with("info " + tmp.file("bad.gguf"), tmp, 3, "the file ends inside the tensor count"));
 }
 
 // The flags people type by habit: mlx_lm's --model, --system-prompt,

@@ -13,7 +13,7 @@ BUILD=${2:-build-fuzz}
 shift $(( $# > 2 ? 2 : $# )) || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_loader fuzz_safetensors fuzz_config fuzz_shard_index fuzz_recipe
-  fuzz_tokenizer_json fuzz_encode fuzz_template)
+  fuzz_tokenizer_json fuzz_encode fuzz_template fuzz_gguf)
 DATA=${MLXPACK_TEST_DATA:-../shared}
 
 CLANG=$(command -v clang++-14 || command -v clang++ || true)
@@ -24,7 +24,7 @@ cmake --build "$BUILD" -j"${JOBS:-2}" --target "${TARGETS[@]}" mlxpack make_synt
 
 # Seeds.
 SEEDS="$BUILD/seeds"
-rm -rf "$SEEDS" && mkdir -p "$SEEDS"/{fuzz_loader,fuzz_safetensors,fuzz_config,fuzz_shard_index,fuzz_recipe,fuzz_tokenizer_json,fuzz_encode,fuzz_template}
+rm -rf "$SEEDS" && mkdir -p "$SEEDS"/{fuzz_loader,fuzz_safetensors,fuzz_config,fuzz_shard_index,fuzz_recipe,fuzz_tokenizer_json,fuzz_encode,fuzz_template,fuzz_gguf}
 MLXPACK="$BUILD/cli/mlxpack"
 if [ -d "$DATA/models" ]; then
   "$MLXPACK" pack --force "$DATA/models/stories260K" "$SEEDS/fuzz_loader/stories.mlxpack" > /dev/null
@@ -37,6 +37,7 @@ if [ -d "$DATA/models" ]; then
     [ -f "$f" ] && cp "$f" "$SEEDS/fuzz_config/seed$((i++)).json"
   done
   cp "$DATA/models/stories260K/tokenizer.json" "$SEEDS/fuzz_tokenizer_json/stories.json"
+  cp "$DATA/models/stories260K-gguf/stories260K.gguf" "$SEEDS/fuzz_gguf/"
   cp "$DATA"/reference/chat/templates/*.json "$SEEDS/fuzz_template/"
   for f in "$DATA"/tokenizers/*/tokenizer_config.json; do
     cp "$f" "$SEEDS/fuzz_template/$(basename "$(dirname "$f")").json"
