@@ -28,6 +28,7 @@ struct ConvertCommandOptions {
   std::string embedding_quantize;   // "BITS,GROUP"
   bool no_quantize_embeddings = false;
   std::string output_format = "pack";
+  std::string gguf_type;  // "" = keep
   bool report = false;
   bool quiet = false;
   unsigned threads = 0;
@@ -87,8 +88,20 @@ Result<ConvertOptions> resolve(const ConvertCommandOptions& c) {
     o.format = OutputFormat::kPack;
   } else if (c.output_format == "mlx-dir") {
     o.format = OutputFormat::kMlxDir;
+  } else if (c.output_format == "gguf") {
+    o.format = OutputFormat::kGguf;
   } else {
-    return Status::invalid_argument("--output-format is '" + c.output_format + "'; expected pack or mlx-dir");
+    return Status::invalid_argument("--output-format is '" + c.output_format + "'; expected pack, mlx-dir or gguf");
+  }
+  if (!c.gguf_type.empty() && o.format != OutputFormat::kGguf) {
+    return Status::invalid_argument("--gguf-type needs --output-format gguf");
+  }
+  static const std::pair<const char*, GgufOutputType> kTypes[] = {
+      {"keep", GgufOutputType::kKeep}, {"f32", GgufOutputType::kF32},   {"f16", GgufOutputType::kF16},
+      {"bf16", GgufOutputType::kBF16}, {"q8_0", GgufOutputType::kQ8_0}, {"q4_0", GgufOutputType::kQ4_0},
+      {"q4_1", GgufOutputType::kQ4_1}};
+  for (const auto& [name, type] : kTypes) {
+    if (c.gguf_type == name) o.gguf_type = type;
   }
   o.threads = c.threads == 0 ? static_cast<unsigned>(available_cpus()) : c.threads;
   o.collect_stats = c.report;
@@ -140,7 +153,7 @@ void add_convert_command(CLI::App& root, int* exit_code) {
       "Convert a model (directory, .mlxpack or GGUF): cast dtypes and quantize as mlx_lm.convert does; "
       "a GGUF is imported value for value");
   cmd->add_option("input,--input,-i", o->convert.input, "Model directory, .mlxpack or .gguf")->required();
-  cmd->add_option("output,--output,-o", o->convert.output, "Output .mlxpack (or directory with --output-format mlx-dir)")
+  cmd->add_option("output,--output,-o", o->convert.output, "Output .mlxpack (a directory with --output-format mlx-dir, a .gguf with gguf)")
       ->required();
   cmd->add_option("--dtype", o->dtype, "Cast float tensors to f32, f16 or bf16")
       ->check(CLI::IsMember({"f32", "float32", "f16", "float16", "bf16", "bfloat16"}));
@@ -167,9 +180,13 @@ void add_convert_command(CLI::App& root, int* exit_code) {
       ->check(recipe_check());
   cmd->add_flag("--no-tie-word-embeddings", o->convert.untie_word_embeddings,
                 "Write a separate lm_head instead of sharing the embedding");
-  cmd->add_option("--output-format", o->output_format, "pack or mlx-dir")
+  cmd->add_option("--output-format", o->output_format, "pack, mlx-dir or gguf (a GGUF that llama.cpp runs)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"pack", "mlx-dir"}));
+      ->check(CLI::IsMember({"pack", "mlx-dir", "gguf"}));
+  cmd->add_option("--gguf-type", o->gguf_type,
+                  "GGUF tensor type: keep (default: each tensor exactly where a GGUF type holds it), f32, f16, bf16, "
+                  "q8_0, q4_0, q4_1")
+      ->check(CLI::IsMember({"keep", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1"}));
   cmd->add_flag("--report", o->report, "Print quantization error per tensor and in total");
   cmd->add_flag("--quiet", o->quiet, "No progress line on the terminal");
   cmd->add_option("--threads,-t", o->threads, "Threads (0 = one per CPU)")

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "format/file_io.h"
 #include "format/gguf.h"
 #include "inspect/gguf_summary.h"
 #include "inspect/model_summary.h"
@@ -32,14 +33,12 @@ Result<ModelSummary> summarize_input(const std::string& input) {
   return summarize(*reader);
 }
 
-// A file that starts with the GGUF magic is described from its header.
+// A regular file that starts with the GGUF magic is described from its
+// header (InputFile opens without blocking and refuses FIFOs and devices).
 bool is_gguf(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
+  Result<InputFile> in = InputFile::open(path);
   char magic[4] = {};
-  const bool yes = std::fread(magic, 1, 4, f) == 4 && std::string(magic, 4) == "GGUF";
-  std::fclose(f);
-  return yes;
+  return in.is_ok() && in->size_bytes() >= 4 && in->read_at(0, magic, 4).is_ok() && std::string(magic, 4) == "GGUF";
 }
 
 int run_gguf_info(const InfoOptions& options) {

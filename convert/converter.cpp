@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "convert/convert_plan.h"
+#include "convert/gguf/gguf_export.h"
 #include "convert/gguf/gguf_import.h"
 #include "convert/shard_layout.h"
 #include "convert/write_outputs.h"
@@ -124,7 +125,13 @@ Result<ConvertReport> convert_model_unguarded(const ConvertOptions& options) {
 }  // namespace
 
 Result<ConvertReport> convert_model(const ConvertOptions& options) {
-  if (is_gguf_file(options.input)) return import_gguf(options);
+  if (is_gguf_file(options.input)) {
+    if (options.format == OutputFormat::kGguf) {
+      return Status::invalid_argument(options.input + ": already a GGUF; import it first to change its types");
+    }
+    return import_gguf(options);
+  }
+  if (options.format == OutputFormat::kGguf) return export_gguf(options);
   // The sizes are checked before allocating; an allocation that still fails
   // (memory taken by others meanwhile) is an error, not an escaping exception.
   try {

@@ -27,12 +27,17 @@
 
 namespace mlxpack {
 
-enum class OutputFormat { kPack, kMlxDir };
+enum class OutputFormat { kPack, kMlxDir, kGguf };
+
+// The tensor type of a GGUF export: kKeep writes each tensor in the GGUF
+// type that holds it exactly (see convert/gguf/gguf_export.h).
+enum class GgufOutputType { kKeep, kF32, kF16, kBF16, kQ8_0, kQ4_0, kQ4_1 };
 
 struct ConvertOptions {
-  std::string input;   // directory or .mlxpack
+  std::string input;   // directory, .mlxpack or GGUF
   std::string output;  // .mlxpack file or directory
   OutputFormat format = OutputFormat::kPack;
+  GgufOutputType gguf_type = GgufOutputType::kKeep;  // with kGguf
   std::optional<DType> dtype;  // cast float tensors (F32, F16 or BF16)
   QuantOptions quant;
   bool untie_word_embeddings = false;

@@ -100,9 +100,11 @@ std::string hf_name(const std::string& name, const Architecture& arch, uint64_t 
   return "model.layers." + std::to_string(layer) + "." + it->second + suffix;
 }
 
-// Inverse of llama.cpp's permute(): GGUF row h*hd + 2j + i holds Hugging
-// Face row h*hd + i*hd/2 + j (i in {0, 1}, j < hd/2).
-std::vector<uint64_t> unpermute_rows(uint64_t heads, uint64_t head_dim) {
+}  // namespace
+
+// llama.cpp's permute(): GGUF row h*hd + 2j + i holds Hugging Face row
+// h*hd + i*hd/2 + j (i in {0, 1}, j < hd/2).
+std::vector<uint64_t> llama_qk_gguf_rows(uint64_t heads, uint64_t head_dim) {
   std::vector<uint64_t> from(heads * head_dim);
   const uint64_t half = head_dim / 2;
   for (uint64_t h = 0; h < heads; ++h) {
@@ -112,6 +114,8 @@ std::vector<uint64_t> unpermute_rows(uint64_t heads, uint64_t head_dim) {
   }
   return from;
 }
+
+namespace {
 
 Result<Hyper> read_hyper(const GgufMetadata& meta, const std::string& a, ordered_json* c) {
   Hyper h;
@@ -226,6 +230,38 @@ std::string generation_config(const GgufTokenizer& tok) {
 
 }  // namespace
 
+std::optional<GgufArchitectureFor> gguf_architecture_for(const std::string& model_type) {
+  const std::string gguf = model_type == "mistral" ? "llama" : model_type;
+  for (const Architecture& a : kArchitectures) {
+    if (gguf == a.gguf) return GgufArchitectureFor{a.gguf, a.permuted_qk, a.fused_gate_up};
+  }
+  return std::nullopt;
+}
+
+std::string gguf_tensor_name(const std::string& hf, bool fused_gate_up, uint64_t layers) {
+  static const std::map<std::string, std::string> top = {
+      {"model.embed_tokens.weight", "token_embd.weight"},
+      {"model.norm.weight", "output_norm.weight"},
+      {"lm_head.weight", "output.weight"},
+  };
+  if (auto it = top.find(hf); it != top.end()) return it->second;
+  const std::string prefix = "model.layers.";
+  if (hf.rfind(prefix, 0) != 0) return "";
+  size_t i = prefix.size();
+  uint64_t layer = 0;
+  const size_t start = i;
+  while (i < hf.size() && hf[i] >= '0' && hf[i] <= '9' && i - start < 8) layer = layer * 10 + static_cast<uint64_t>(hf[i++] - '0');
+  if (i == start || i >= hf.size() || hf[i] != '.' || layer >= layers) return "";
+  const std::string rest = hf.substr(i + 1);
+  const size_t dot = rest.rfind('.');
+  if (dot == std::string::npos) return "";
+  const std::string base = rest.substr(0, dot), suffix = rest.substr(dot);
+  for (const auto& [gguf, name] : block_names(fused_gate_up)) {
+    if (name == base) return "blk." + std::to_string(layer) + "." + gguf + suffix;
+  }
+  return "";
+}
+
 Result<GgufModelPlan> plan_gguf_model(const GgufMetadata& meta, const GgufTokenizer& tokenizer,
                                       const GgufTensorReader& read) {
   const GgufFile& file = meta.file();
@@ -258,9 +294,9 @@ Result<GgufModelPlan> plan_gguf_model(const GgufMetadata& meta, const GgufTokeni
   if (tokenizer.bos_id) c["bos_token_id"] = *tokenizer.bos_id;
   if (tokenizer.eos_id) c["eos_token_id"] = *tokenizer.eos_id;
   MLXPACK_ASSIGN_OR_RETURN(std::optional<ordered_json> scaling, linear_rope_scaling(meta, *name));
-  const std::vector<uint64_t> q_rows = arch->permuted_qk ? unpermute_rows(h.heads, h.head_dim) : std::vector<uint64_t>();
+  const std::vector<uint64_t> q_rows = arch->permuted_qk ? llama_qk_gguf_rows(h.heads, h.head_dim) : std::vector<uint64_t>();
   const std::vector<uint64_t> k_rows =
-      arch->permuted_qk ? unpermute_rows(h.kv_heads, h.head_dim) : std::vector<uint64_t>();
+      arch->permuted_qk ? llama_qk_gguf_rows(h.kv_heads, h.head_dim) : std::vector<uint64_t>();
   for (size_t i = 0; i < file.tensors.size(); ++i) {
     const GgufTensorInfo& t = file.tensors[i];
     if (t.name == "rope_freqs.weight") {

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -43,6 +44,21 @@ using GgufTensorReader = std::function<Result<std::string>(const GgufTensorInfo&
 // express in config.json, or per-layer head counts.
 Result<GgufModelPlan> plan_gguf_model(const GgufMetadata& meta, const GgufTokenizer& tokenizer,
                                       const GgufTensorReader& read);
+
+// The other direction (export): how a config.json model_type is written.
+struct GgufArchitectureFor {
+  std::string gguf;           // general.architecture (mistral is written as llama)
+  bool permuted_qk = false;   // llama.cpp expects Meta's interleaved q/k rows
+  bool fused_gate_up = false;
+};
+std::optional<GgufArchitectureFor> gguf_architecture_for(const std::string& model_type);
+
+// The GGUF name of a Hugging Face tensor ("model.layers.3.mlp.up_proj.weight"
+// -> "blk.3.ffn_up.weight"); empty if it has none.
+std::string gguf_tensor_name(const std::string& hf_name, bool fused_gate_up, uint64_t layers);
+
+// For llama's q/k: from[r] is the GGUF row that holds Hugging Face row r.
+std::vector<uint64_t> llama_qk_gguf_rows(uint64_t heads, uint64_t head_dim);
 
 }  // namespace mlxpack
 

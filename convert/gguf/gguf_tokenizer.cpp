@@ -71,6 +71,12 @@ Result<std::optional<uint64_t>> token_id(const GgufMetadata& meta, const char* k
   return id;
 }
 
+// Appends to an object without ordered_json's linear search for an existing
+// key (quadratic over a 150k-token vocabulary); keys are unique already.
+void append_unique(ordered_json* object, const std::string& key, ordered_json value) {
+  object->get_ref<ordered_json::object_t&>().emplace_back(key, std::move(value));
+}
+
 ordered_json added_token(int64_t id, const std::string& content, bool special) {
   return ordered_json{{"id", id},           {"content", content}, {"single_word", false}, {"lstrip", false},
                       {"rstrip", false},    {"normalized", false}, {"special", special}};
@@ -164,7 +170,7 @@ Result<ordered_json> spm_tokenizer(const GgufMetadata& meta, const Vocab& v, con
   MLXPACK_ASSIGN_OR_RETURN(std::optional<bool> prefix, meta.optional_bool("tokenizer.ggml.add_space_prefix"));
   const bool add_prefix = prefix.value_or(true);
   ordered_json vocab = ordered_json::object();
-  for (uint64_t i = 0; i < n; ++i) vocab[v.tokens[i]] = i;
+  for (uint64_t i = 0; i < n; ++i) append_unique(&vocab, v.tokens[i], i);
   ordered_json normalizers = ordered_json::array();
   if (add_prefix) normalizers.push_back({{"type", "Prepend"}, {"prepend", "\u2581"}});
   normalizers.push_back({{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}});
@@ -182,15 +188,6 @@ Result<ordered_json> spm_tokenizer(const GgufMetadata& meta, const Vocab& v, con
                          s.unk ? std::optional<std::string>(v.tokens[*s.unk]) : std::nullopt, true, false);
   return t;
 }
-
-// The pre-tokenizers llama.cpp's pre names stand for (llama-vocab.cpp's
-// regular expressions, as the models' own tokenizer.json files spell them).
-constexpr const char* kLlama3Regex =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-constexpr const char* kQwen2Regex =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 ordered_json byte_level(bool add_prefix_space, bool trim_offsets, bool use_regex) {
   return {{"type", "ByteLevel"},
@@ -222,11 +219,11 @@ Result<BpeStyle> bpe_style(const GgufMetadata& meta) {
   if (name == "default" || name == "gpt2" || name == "gpt-2") {
     s.pre_tokenizer = byte_level(false, true, true);
   } else if (name == "llama-bpe" || name == "llama3") {
-    s.pre_tokenizer = split_then_bytes(kLlama3Regex);
+    s.pre_tokenizer = split_then_bytes(kGgufLlama3Regex);
     s.ignore_merges = true;
   } else if (name == "qwen2") {
     s.normalizer = {{"type", "NFC"}};
-    s.pre_tokenizer = split_then_bytes(kQwen2Regex);
+    s.pre_tokenizer = split_then_bytes(kGgufQwen2Regex);
   } else if (name == "smollm") {
     s.pre_tokenizer = {{"type", "Sequence"},
                        {"pretokenizers", ordered_json::array({{{"type", "Digits"}, {"individual_digits", true}},
@@ -256,7 +253,7 @@ Result<ordered_json> bpe_tokenizer(const GgufMetadata& meta, const Vocab& v, con
   // Added tokens live outside the BPE vocabulary, as in the models' own files.
   ordered_json vocab = ordered_json::object();
   for (size_t i = 0; i < v.tokens.size(); ++i) {
-    if (v.types[i] != kControl && v.types[i] != kUserDefined) vocab[v.tokens[i]] = i;
+    if (v.types[i] != kControl && v.types[i] != kUserDefined) append_unique(&vocab, v.tokens[i], i);
   }
   ordered_json t = {{"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr}};
   t["added_tokens"] = added_tokens(v);
@@ -301,7 +298,7 @@ Result<std::string> tokenizer_config(const GgufMetadata& meta, const Vocab& v, c
   for (const ordered_json& a : added_tokens(v)) {
     ordered_json e = a;
     e.erase("id");
-    decoder[std::to_string(a["id"].get<int64_t>())] = e;
+    append_unique(&decoder, std::to_string(a["id"].get<int64_t>()), e);
   }
   c["added_tokens_decoder"] = decoder;
   c["bos_token"] = name_of(s.bos);
@@ -310,7 +307,10 @@ Result<std::string> tokenizer_config(const GgufMetadata& meta, const Vocab& v, c
     if (!is_valid_utf8(*chat)) return meta.invalid("tokenizer.chat_template", "not valid UTF-8");
     c["chat_template"] = *chat;
   }
-  c["clean_up_tokenization_spaces"] = false;
+  // llama.cpp never cleans up spaces; a GGUF we wrote says what the original did.
+  MLXPACK_ASSIGN_OR_RETURN(std::optional<bool> clean_up,
+                           meta.optional_bool("tokenizer.huggingface.clean_up_tokenization_spaces"));
+  c["clean_up_tokenization_spaces"] = clean_up.value_or(false);
   c["eos_token"] = name_of(s.eot && !s.eos ? s.eot : s.eos);
   if (spm) c["legacy"] = true;
   c["pad_token"] = name_of(s.pad);
@@ -320,6 +320,15 @@ Result<std::string> tokenizer_config(const GgufMetadata& meta, const Vocab& v, c
 }
 
 }  // namespace
+
+// llama-vocab.cpp's regular expressions for these pre names, as the models'
+// own tokenizer.json files (Llama 3, Qwen2/3) spell them.
+const char* const kGgufLlama3Regex =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const char* const kGgufQwen2Regex =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 Result<GgufTokenizer> import_gguf_tokenizer(const GgufMetadata& meta) {
   MLXPACK_ASSIGN_OR_RETURN(std::optional<std::string> model, meta.optional_string("tokenizer.ggml.model"));

@@ -24,6 +24,11 @@
 
 namespace mlxpack {
 
+// The pre-tokenizer regular expressions of llama.cpp's "llama-bpe" and
+// "qwen2" as the models' tokenizer.json files spell them.
+extern const char* const kGgufLlama3Regex;
+extern const char* const kGgufQwen2Regex;
+
 struct GgufTokenizer {
   std::string tokenizer_json;
   std::string tokenizer_config_json;

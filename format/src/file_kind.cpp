@@ -49,8 +49,8 @@ ForeignFile identify_foreign_file(const uint8_t* bytes, size_t size, uint64_t fi
 std::string foreign_file_hint(ForeignFile kind) {
   switch (kind) {
     case ForeignFile::kGguf:
-      return "; this is a GGUF file (llama.cpp's format), which mlxpack does not read: run it with llama.cpp, "
-             "or give mlxpack the Hugging Face model directory it was made from (`mlxpack pack DIR` or `run -m DIR`)";
+      return "; this is a GGUF file (llama.cpp's format): import it first (`mlxpack convert FILE.gguf "
+             "OUT.mlxpack`), then run the pack; `mlxpack info FILE.gguf` describes it";
     case ForeignFile::kSafetensors:
       return "; this is a safetensors file, one part of a model: give mlxpack the directory that holds it with "
              "its config.json and tokenizer (`mlxpack run -m DIR`, or `mlxpack pack DIR OUT.mlxpack`)";

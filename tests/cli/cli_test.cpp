@@ -192,7 +192,7 @@ TEST_F(CliTest, ConvertQuantizesEmbeddingsAsMlxLmDoes) {
 TEST_F(CliTest, ConvertRejectsBadSettings) {
   for (const char* flags : {"-q --q-bits 7", "-q --q-group-size 48", "--quantize-linear int3",
                                    "--embedding-quantize 4", "--dtype f8", "--q-recipe mixed_9_9",
-                                   "--output-format gguf"}) {
+                                   "--output-format onnx", "--output-format gguf --gguf-type q2_k"}) {
     test::CommandResult r = run("convert " + dir_.file("m") + " " + pack_ + " " + std::string(flags));
     EXPECT_EQ(r.exit_code, 2) << flags << ": " << r.out;
     EXPECT_NE(r.out.find("error"), std::string::npos) << flags;

@@ -89,7 +89,8 @@ TEST(InfoCommand, ModelDirectoryGivesThePacksFields) {
 }
 
 // GGUF, safetensors and PyTorch files given as a pack: `info` and `run`
-// say what the file is and what to do (exit 3, invalid input).
+// say what the file is and what to do (exit 3, invalid input); `info`
+// describes a GGUF instead, `run` says to import it.
 TEST(ForeignFiles, InfoAndRunSayWhatTheFileIs) {
   test::TempDir tmp;
   test::write_tiny_model(tmp.file("m"), {});
@@ -105,16 +106,23 @@ TEST(ForeignFiles, InfoAndRunSayWhatTheFileIs) {
                {tmp.file("model.pt"), "this is a PyTorch checkpoint"},
                {tmp.file("pytorch_model.bin"), "this is a PyTorch checkpoint"}};
   for (const auto& c : cases) {
-    EXPECT_TRUE(test::cli_fails_with("info " + c.file, tmp, 3, c.says));
+    if (c.file != tmp.file("model.gguf")) {
+      EXPECT_TRUE(test::cli_fails_with("info " + c.file, tmp, 3, c.says));
+    }
     EXPECT_TRUE(test::cli_fails_with("run -m " + c.file + " -p hi", tmp, 3, c.says));
   }
+  EXPECT_TRUE(test::cli_fails_with("run -m " + tmp.file("model.gguf") + " -p hi", tmp, 3,
+                                   "import it first (`mlxpack convert FILE.gguf OUT.mlxpack`)"));
+  auto info = test::run_cli("info " + tmp.file("model.gguf"), tmp);
+  EXPECT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("GGUF file (llama.cpp's format), version 3"), std::string::npos) << info.out;
 }
 
 TEST(ForeignFiles, TheRealStoriesGgufIsNamed) {
   std::string dir;
   MLXPACK_REQUIRE_TEST_DATA("models/stories260K-gguf", dir);
   test::TempDir tmp;
-  EXPECT_TRUE(test::cli_fails_with("info " + dir + "/stories260K.gguf", tmp, 3, "this is a GGUF file"));
+  EXPECT_TRUE(test::cli_fails_with("run -m " + dir + "/stories260K.gguf -p hi", tmp, 3, "this is a GGUF file"));
 }
 
 }  // namespace
