@@ -7,8 +7,17 @@
 // scale d, bias -128d, q + 128 8-bit. d and m are float16 and so are the
 // MLX scales and biases: every product and sum is exact in float32, so
 // the runtime's weights equal ggml's dequantized ones exactly. (MLX itself
-// evaluates scale * q + bias in float16, which rounds.) Block layouts from
-// ggml's ggml-common.h.
+// evaluates scale * q + bias in float16, which rounds.)
+//
+// K-quants are super-blocks of 256 whose sub-blocks are affine groups too:
+// Q4_K and Q5_K groups of 32 with scale d * sc and bias -dmin * m; Q6_K
+// groups of 16 with scale d * sc and bias -32 d sc; Q3_K groups of 16 with
+// scale d (sc - 32) and bias -4 d (sc - 32); Q2_K groups of 16 with scale
+// d * (sc & 15) and bias -dmin * (sc >> 4). Those products need more bits
+// than float16 has, so their scales and biases are float32 (exact); groups
+// of 16 are a layout of ours (MLX uses 32, 64, 128). Block layouts and the
+// dequantization they must reproduce from ggml's ggml-common.h and
+// ggml-quants.c.
 #ifndef MLXPACK_CONVERT_GGUF_GGUF_BLOCKS_H_
 #define MLXPACK_CONVERT_GGUF_GGUF_BLOCKS_H_
 
@@ -26,6 +35,7 @@ namespace mlxpack {
 struct GgufAffineForm {
   int bits;
   int group_size;
+  DType params = DType::kF16;  // of the scales and biases
 };
 // The MLX form of a block type, nullopt for float types and types not imported.
 std::optional<GgufAffineForm> gguf_affine_form(uint32_t ggml_type);

@@ -46,8 +46,9 @@ void add_outputs(const GgufTensorInfo& t, const GgufTensorPlan& p, size_t job, s
     const std::string base = p.name.substr(0, p.name.size() - 7);  // without ".weight"
     const uint64_t words = cols * form->bits / 32, groups = cols / form->group_size;
     outs->push_back({base + ".weight", DType::kU32, {rows, words}, rows * words * 4, t.elements, job, 0});
-    outs->push_back({base + ".scales", DType::kF16, {rows, groups}, rows * groups * 2, rows * groups, job, 1});
-    outs->push_back({base + ".biases", DType::kF16, {rows, groups}, rows * groups * 2, rows * groups, job, 2});
+    const uint64_t pb = dtype_size_bytes(form->params);
+    outs->push_back({base + ".scales", form->params, {rows, groups}, rows * groups * pb, rows * groups, job, 1});
+    outs->push_back({base + ".biases", form->params, {rows, groups}, rows * groups * pb, rows * groups, job, 2});
     return;
   }
   const DType dtype = gguf_float_dtype(t.type).value_or(DType::kF32);
@@ -62,7 +63,7 @@ Status check_types(const GgufFile& file, const GgufModelPlan& plan, const std::s
     if (gguf_float_dtype(t.type)) continue;
     if (!gguf_affine_form(t.type)) {
       return Status::unsupported(name + ": tensor " + t.name + " has type " + ggml_type(t.type)->name +
-                                 ", which is not imported yet (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 are)");
+                                 ", which is not imported yet (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and Q2_K to Q6_K are)");
     }
     if (t.dims.size() != 2 || p.name.size() < 7 || p.name.compare(p.name.size() - 7, 7, ".weight") != 0) {
       return Status::unsupported(name + ": tensor " + t.name + " is " + ggml_type(t.type)->name +
@@ -196,6 +197,15 @@ Result<ConvertReport> import_unguarded(const ConvertOptions& options) {
   report.input_was_quantized = std::any_of(im.file.tensors.begin(), im.file.tensors.end(),
                                            [](const GgufTensorInfo& t) { return !gguf_float_dtype(t.type); });
   for (const Shard& s : im.layout.shards) report.shards.push_back(s.name);
+  const bool fine = std::any_of(im.plan.tensors.begin(), im.plan.tensors.end(), [&](const GgufTensorPlan& p) {
+    const auto form = gguf_affine_form(im.file.tensors[p.index].type);
+    return form && form->group_size < 32;
+  });
+  if (fine) {
+    report.warnings.push_back(
+        "Q2_K, Q3_K and Q6_K tensors became affine groups of 16, a layout mlxpack runs but MLX does not load "
+        "(MLX's group sizes are 32, 64, 128)");
+  }
   MLXPACK_RETURN_IF_ERROR(write_import(in, im, options, &report));
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

@@ -39,9 +39,9 @@ def unpack(words, bits, count):
 
 def dequantize_affine(words, scales, biases, dtype_name, bits, group_size):
     """float32 weights of shape [..., K] from MLX's quantized triple."""
-    if bits not in (2, 3, 4, 5, 6, 8) or group_size not in (32, 64, 128):
+    if bits not in (2, 3, 4, 5, 6, 8) or group_size not in (16, 32, 64, 128):
         raise ValueError("bits %d, group_size %d: MLX quantizes with bits in {2,3,4,5,6,8} and group_size in "
-                         "{32,64,128}" % (bits, group_size))
+                         "{32,64,128} (16: K-quants imported from GGUF)" % (bits, group_size))
     groups = scales.shape[-1]
     k = groups * group_size
     if words.shape[-1] * 32 != k * bits:

@@ -136,10 +136,12 @@ Status read_rope(const HfConfig& hf, const std::string& label, ModelConfig* c) {
 // MLX's bits and group sizes the kernels have.
 Result<QuantOverride> quant_spec(const HfQuantization& q, const std::string& where) {
   MLXPACK_ASSIGN_OR_RETURN(const int bits, bounded(q.bits, where, "bits", 2, 8, std::nullopt));
-  MLXPACK_ASSIGN_OR_RETURN(const int group_size, bounded(q.group_size, where, "group_size", 32, 128, std::nullopt));
+  MLXPACK_ASSIGN_OR_RETURN(const int group_size, bounded(q.group_size, where, "group_size", 16, 128, std::nullopt));
   if (bits == 7) return field_error(field_path(where, "bits"), "value 7 is not one of 2, 3, 4, 5, 6, 8");
-  if (group_size != 32 && group_size != 64 && group_size != 128) {
-    return field_error(field_path(where, "group_size"), "value " + std::to_string(group_size) + " is not one of 32, 64, 128");
+  // 16: K-quant sub-blocks imported from GGUF (a layout of ours; MLX's are 32, 64, 128).
+  if (group_size != 16 && group_size != 32 && group_size != 64 && group_size != 128) {
+    return field_error(field_path(where, "group_size"),
+                       "value " + std::to_string(group_size) + " is not one of 16, 32, 64, 128");
   }
   return QuantOverride{bits, group_size};
 }

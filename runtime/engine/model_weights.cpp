@@ -107,9 +107,9 @@ class Binder {
                                       " / group_size] for both");
     }
     const uint64_t group = cols / scales.shape[1];
-    if (group != 32 && group != 64 && group != 128) {
+    if (group != 16 && group != 32 && group != 64 && group != 128) {
       return Status::unsupported(source_.path() + ": tensor '" + name + "' uses group size " + std::to_string(group) +
-                                 "; supported: 32, 64, 128 (MLX's group sizes)");
+                                 "; supported: 32, 64, 128 (MLX's group sizes) and 16 (K-quants imported from GGUF)");
     }
     QuantOverride declared = config_.quantization;
     if (auto it = config_.quant_overrides.find(prefix); it != config_.quant_overrides.end()) declared = it->second;

@@ -45,7 +45,8 @@ enum class ParamKind : uint8_t { kF32, kF16, kBF16, kAffine };
 // An affine-quantized [rows, cols] weight in place: row n's q values at
 // data + n * row_bytes (bits per value LSB first), its cols / group_size
 // scales and biases (of scale_kind) at n * that count; optional out_bias,
-// one float per row. group_size is 32, 64 or 128.
+// one float per row. group_size is 32, 64 or 128 (16 never reaches the
+// kernels: linear.cpp multiplies those rows as floats).
 struct AffineRows {
   const uint8_t* data;
   uint64_t row_bytes;

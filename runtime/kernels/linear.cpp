@@ -384,8 +384,12 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
   // Below 4 rows the weights are read once whatever the method, so the
   // vector kernels win; from 4 rows on, converting a row once and reusing it
   // from registers does.
+  // Groups of 16 (K-quants imported from GGUF) are finer than the int8
+  // activation blocks of 32 the quantized kernels use: those rows are
+  // dequantized to floats and multiplied as float rows.
+  const bool fine_groups = w.kind == ParamKind::kAffine && w.group_size < kBlock;
   if (x.m() >= 4) {
-    const auto gemm = w.kind != ParamKind::kAffine || !x.has_nibble_order() ? nullptr
+    const auto gemm = w.kind != ParamKind::kAffine || !x.has_nibble_order() || fine_groups ? nullptr
                       : w.bits == 4                                          ? t->affine4_gemm
                       : w.bits == 8                                          ? t->affine8_gemm
                                                                              : nullptr;
@@ -398,11 +402,16 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
     linear_rows_tiled(w, x, y, ldy, n0, n1, t, scratch);
     return;
   }
-  if (w.kind != ParamKind::kAffine) {
+  if (w.kind != ParamKind::kAffine || fine_groups) {
     float* buffer = grow(scratch.row, k);
     for (int n = n0; n < n1; ++n) {
       prefetch_ahead(w.data + static_cast<uint64_t>(n) * w.row_bytes, w.row_bytes);
-      const float* row = float_row(w, n, t, buffer);
+      const float* row = buffer;
+      if (fine_groups) {
+        dequantize_row(w, n, t, scratch, buffer);
+      } else {
+        row = float_row(w, n, t, buffer);
+      }
       const float b = w.bias != nullptr ? w.bias[n] : 0.0f;
       for (int i = 0; i < x.m(); ++i) y[static_cast<size_t>(i) * ldy + n] = t->dot_f32(row, x.row(i), k) + b;
     }

@@ -15,6 +15,7 @@
 #include "format/half.h"
 #include "mlxpack/model_source.h"
 #include "tests/support/gguf_builder.h"
+#include "tests/support/ggml_blocks.h"
 #include "tests/support/test_support.h"
 
 namespace mlxpack {
@@ -23,7 +24,8 @@ namespace {
 using nlohmann::json;
 using test::GgufBuilder;
 
-enum : uint32_t { kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ4_1 = 3, kQ5_0 = 6, kQ5_1 = 7, kQ8_0 = 8, kQ6_K = 14, kBF16 = 30 };
+enum : uint32_t { kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ4_1 = 3, kQ5_0 = 6, kQ5_1 = 7, kQ8_0 = 8, kQ2_K = 10, kQ3_K = 11, kQ4_K = 12, kQ5_K = 13, kQ6_K = 14, kIQ4_NL = 20,
+       kBF16 = 30 };
 
 Result<ConvertReport> import(const std::string& in, const std::string& out, OutputFormat format = OutputFormat::kPack) {
   ConvertOptions o;
@@ -72,70 +74,6 @@ TEST(GgufImport, Stories260KBecomesTheHuggingFaceCheckpoint) {
     EXPECT_EQ(tc["bos_token"], "<s>");
     EXPECT_EQ(json::parse(*(*got)->file("generation_config.json"))["eos_token_id"], 2);
   }
-}
-
-// ggml's dequantization of one 32-value block, as ggml-common.h lays the
-// blocks out and ggml-quants.c's dequantize_row_* compute.
-void ggml_dequantize(uint32_t type, const uint8_t* b, float* y) {
-  const float d = f16_to_f32(load_le16(b));
-  switch (type) {
-    case kQ4_0:
-      for (int j = 0; j < 16; ++j) {
-        y[j] = static_cast<float>((b[2 + j] & 0x0F) - 8) * d;
-        y[j + 16] = static_cast<float>((b[2 + j] >> 4) - 8) * d;
-      }
-      break;
-    case kQ4_1: {
-      const float m = f16_to_f32(load_le16(b + 2));
-      for (int j = 0; j < 16; ++j) {
-        y[j] = static_cast<float>(b[4 + j] & 0x0F) * d + m;
-        y[j + 16] = static_cast<float>(b[4 + j] >> 4) * d + m;
-      }
-      break;
-    }
-    case kQ5_0: {
-      uint32_t qh;
-      std::memcpy(&qh, b + 2, 4);
-      for (int j = 0; j < 16; ++j) {
-        const uint8_t xh0 = ((qh >> j) << 4) & 0x10, xh1 = (qh >> (j + 12)) & 0x10;
-        y[j] = static_cast<float>(((b[6 + j] & 0x0F) | xh0) - 16) * d;
-        y[j + 16] = static_cast<float>(((b[6 + j] >> 4) | xh1) - 16) * d;
-      }
-      break;
-    }
-    case kQ5_1: {
-      const float m = f16_to_f32(load_le16(b + 2));
-      uint32_t qh;
-      std::memcpy(&qh, b + 4, 4);
-      for (int j = 0; j < 16; ++j) {
-        const uint8_t xh0 = ((qh >> j) << 4) & 0x10, xh1 = (qh >> (j + 12)) & 0x10;
-        y[j] = static_cast<float>((b[8 + j] & 0x0F) | xh0) * d + m;
-        y[j + 16] = static_cast<float>((b[8 + j] >> 4) | xh1) * d + m;
-      }
-      break;
-    }
-    case kQ8_0:
-      for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(static_cast<int8_t>(b[2 + j])) * d;
-      break;
-  }
-}
-
-size_t block_bytes(uint32_t type) {
-  return type == kQ4_0 ? 18 : type == kQ4_1 ? 20 : type == kQ5_0 ? 22 : type == kQ5_1 ? 24 : 34;
-}
-
-// Random blocks with float16 d (either sign) and m of a weight's size.
-std::string random_blocks(uint32_t type, uint64_t n_blocks, std::mt19937* rng) {
-  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
-  std::uniform_int_distribution<int> byte(0, 255);
-  std::string out(n_blocks * block_bytes(type), '\0');
-  auto* p = reinterpret_cast<uint8_t*>(out.data());
-  for (uint64_t b = 0; b < n_blocks; ++b, p += block_bytes(type)) {
-    for (size_t k = 0; k < block_bytes(type); ++k) p[k] = static_cast<uint8_t>(byte(*rng));
-    store_le16(p, f32_to_f16(scale(*rng)));
-    if (type == kQ4_1 || type == kQ5_1) store_le16(p + 2, f32_to_f16(scale(*rng)));
-  }
-  return out;
 }
 
 std::string random_floats(uint32_t type, uint64_t n, std::mt19937* rng) {
@@ -218,7 +156,7 @@ struct TinyLlama {
     GgufBuilder b = metadata();
     for (const T& t : tensors()) {
       const bool block = t.type != kF32 && t.type != kF16 && t.type != kBF16;
-      std::string bytes = block ? random_blocks(t.type, t.cols * t.rows / 32, &rng) : random_floats(t.type, t.cols * t.rows, &rng);
+      std::string bytes = block ? test::random_ggml_blocks(t.type, t.cols * t.rows / 32, &rng) : random_floats(t.type, t.cols * t.rows, &rng);
       const std::vector<uint64_t> dims = t.rows == 1 ? std::vector<uint64_t>{t.cols} : std::vector<uint64_t>{t.cols, t.rows};
       b.tensor(t.name, dims, t.type, bytes);
       (*data)[t.name] = std::move(bytes);
@@ -256,7 +194,8 @@ TEST(GgufImport, EveryBlockTypeKeepsGgmlsValues) {
     for (uint64_t row = 0; row < t.rows; ++row) {
       for (uint64_t b = 0; b < t.cols / 32; ++b) {
         float want[32];
-        ggml_dequantize(t.type, src + (gguf_row(t.name, row) * (t.cols / 32) + b) * block_bytes(t.type), want);
+        test::ggml_dequantize_block(t.type, src + (gguf_row(t.name, row) * (t.cols / 32) + b) * test::ggml_block_bytes(t.type),
+                                    want);
         for (int j = 0; j < 32; ++j) mismatches += mlx_value(**m, t.hf, row, b * 32 + j, bits) != want[j];
       }
     }
@@ -273,6 +212,93 @@ TEST(GgufImport, EveryBlockTypeKeepsGgmlsValues) {
   EXPECT_EQ(config["rope_theta"], 500000.0);
   EXPECT_EQ(config["rms_norm_eps"], 1e-6);
   EXPECT_EQ(config["tie_word_embeddings"], false);
+}
+
+// A qwen3-shaped GGUF (no q/k reordering) whose matrices are K-quants:
+// Q4_K/Q5_K become groups of 32, Q2_K/Q3_K/Q6_K groups of 16, all with
+// float32 scales and biases, and every value is ggml's.
+TEST(GgufImport, KQuantsKeepGgmlsValues) {
+  struct T {
+    const char* name;
+    uint32_t type;
+    uint64_t cols, rows;
+    const char* hf;
+    int bits, group;
+  };
+  const std::vector<T> tensors = {
+      {"token_embd.weight", kQ6_K, 256, 8, "model.embed_tokens", 6, 16},
+      {"output.weight", kQ5_K, 256, 8, "lm_head", 5, 32},
+      {"output_norm.weight", kF32, 256, 1, "model.norm", 0, 0},
+      {"blk.0.attn_norm.weight", kF32, 256, 1, "model.layers.0.input_layernorm", 0, 0},
+      {"blk.0.attn_q_norm.weight", kF32, 64, 1, "model.layers.0.self_attn.q_norm", 0, 0},
+      {"blk.0.attn_k_norm.weight", kF32, 64, 1, "model.layers.0.self_attn.k_norm", 0, 0},
+      {"blk.0.attn_q.weight", kQ4_K, 256, 256, "model.layers.0.self_attn.q_proj", 4, 32},
+      {"blk.0.attn_k.weight", kQ3_K, 256, 128, "model.layers.0.self_attn.k_proj", 3, 16},
+      {"blk.0.attn_v.weight", kQ2_K, 256, 128, "model.layers.0.self_attn.v_proj", 2, 16},
+      {"blk.0.attn_output.weight", kQ6_K, 256, 256, "model.layers.0.self_attn.o_proj", 6, 16},
+      {"blk.0.ffn_norm.weight", kF32, 256, 1, "model.layers.0.post_attention_layernorm", 0, 0},
+      {"blk.0.ffn_gate.weight", kQ4_K, 256, 256, "model.layers.0.mlp.gate_proj", 4, 32},
+      {"blk.0.ffn_up.weight", kQ5_K, 256, 256, "model.layers.0.mlp.up_proj", 5, 32},
+      {"blk.0.ffn_down.weight", kQ3_K, 256, 256, "model.layers.0.mlp.down_proj", 3, 16},
+  };
+  GgufBuilder b;
+  b.str("general.architecture", "qwen3").u32("qwen3.block_count", 1).u32("qwen3.embedding_length", 256);
+  b.u32("qwen3.feed_forward_length", 256).u32("qwen3.attention.head_count", 4);
+  b.u32("qwen3.attention.head_count_kv", 2).u32("qwen3.attention.key_length", 64);
+  b.str("tokenizer.ggml.model", "gpt2").str("tokenizer.ggml.pre", "qwen2");
+  b.strings("tokenizer.ggml.tokens", {"a", "b", "c", "d", "e", "f", "g", "h"}).strings("tokenizer.ggml.merges", {});
+  std::mt19937 rng(11);
+  std::map<std::string, std::string> data;
+  for (const T& t : tensors) {
+    std::string bytes = t.type == kF32 ? random_floats(kF32, t.cols * t.rows, &rng)
+                                       : test::random_ggml_blocks(t.type, t.cols * t.rows / 256, &rng);
+    b.tensor(t.name, t.rows == 1 ? std::vector<uint64_t>{t.cols} : std::vector<uint64_t>{t.cols, t.rows}, t.type, bytes);
+    data[t.name] = std::move(bytes);
+  }
+  test::TempDir dir;
+  test::write_file(dir.file("k.gguf"), b.build());
+  Result<ConvertReport> r = import(dir.file("k.gguf"), dir.file("k.mlxpack"));
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  auto m = ModelSource::open(dir.file("k.mlxpack"));
+  ASSERT_TRUE(m.is_ok());
+  const json q = json::parse(*(*m)->file("config.json"))["quantization"];
+  for (const T& t : tensors) {
+    if (t.type == kF32) continue;
+    const TensorView w = *(*m)->tensor(std::string(t.hf) + ".weight");
+    const TensorView s = *(*m)->tensor(std::string(t.hf) + ".scales");
+    EXPECT_EQ(s.dtype, DType::kF32) << t.name;
+    EXPECT_EQ(w.shape[1] * 32 / t.cols, uint64_t(t.bits)) << t.name;
+    EXPECT_EQ(t.cols / s.shape[1], uint64_t(t.group)) << t.name;
+    const json& spec = q.contains(t.hf) ? q[t.hf] : q;
+    EXPECT_EQ(spec["bits"], t.bits) << t.name;
+    EXPECT_EQ(spec["group_size"], t.group) << t.name;
+    const auto* src = reinterpret_cast<const uint8_t*>(data[t.name].data());
+    const auto* scales = static_cast<const float*>(s.data);
+    const auto* biases = static_cast<const float*>((*(*m)->tensor(std::string(t.hf) + ".biases")).data);
+    uint64_t mismatches = 0;
+    std::vector<float> want(256);
+    for (uint64_t row = 0; row < t.rows; ++row) {
+      const auto* words = static_cast<const uint8_t*>(w.data) + row * w.shape[1] * 4;
+      for (uint64_t blk = 0; blk < t.cols / 256; ++blk) {
+        test::ggml_dequantize_block(t.type, src + (row * (t.cols / 256) + blk) * test::ggml_block_bytes(t.type),
+                                    want.data());
+        for (uint64_t j = 0; j < 256; ++j) {
+          const uint64_t col = blk * 256 + j;
+          uint32_t v = 0;
+          for (int k = 0; k < t.bits; ++k) {
+            const uint64_t bit = col * t.bits + k;
+            v |= ((words[bit / 8] >> (bit % 8)) & 1u) << k;
+          }
+          const uint64_t g = row * s.shape[1] + col / t.group;
+          mismatches += scales[g] * static_cast<float>(v) + biases[g] != want[j];
+        }
+      }
+    }
+    EXPECT_EQ(mismatches, 0u) << t.name;
+  }
+  // Groups of 16 are ours only: the report says so.
+  ASSERT_FALSE(r->warnings.empty());
+  EXPECT_NE(r->warnings[0].find("groups of 16"), std::string::npos) << r->warnings[0];
 }
 
 TEST(GgufImport, ByteLevelTokenizerKeepsVocabularyMergesAndSpecials) {
@@ -316,17 +342,17 @@ TEST(GgufImport, RefusesWhatItCannotImportFaithfully) {
     for (const TinyLlama::T& t : TinyLlama::tensors()) {
       const uint32_t type = std::string(t.name) == "blk.0.attn_q.weight" ? q_type : t.type;
       const bool block = type != kF32 && type != kF16 && type != kBF16;
-      const uint64_t blk = type == kQ6_K ? 256 : 32;
-      const uint64_t cols = type == kQ6_K ? 256 : t.cols;
-      const std::string bytes = block ? std::string(cols * t.rows / blk * (type == kQ6_K ? 210 : block_bytes(type)), '\0')
+      const uint64_t cols = t.cols;
+      const uint64_t block_bytes = type == kIQ4_NL ? 18 : test::ggml_block_bytes(type);  // IQ4_NL: d, qs[16]
+      const std::string bytes = block ? std::string(cols * t.rows / 32 * block_bytes, '\0')
                                       : random_floats(type, t.cols * t.rows, &rng);
       b.tensor(t.name, t.rows == 1 ? std::vector<uint64_t>{cols} : std::vector<uint64_t>{cols, t.rows}, type, bytes);
     }
     if (extra) b.tensor(extra, {32}, kF32, std::string(128, '\0'));
     return b;
   };
-  refuse(with_tensors(TinyLlama::metadata(), kQ6_K), StatusCode::kUnsupported,
-         "tensor blk.0.attn_q.weight has type Q6_K, which is not imported yet");
+  refuse(with_tensors(TinyLlama::metadata(), kIQ4_NL), StatusCode::kUnsupported,
+         "tensor blk.0.attn_q.weight has type IQ4_NL, which is not imported yet");
   refuse(with_tensors(TinyLlama::metadata(), kQ4_0, "blk.0.attn_gate.weight"), StatusCode::kInvalidArgument,
          "tensor blk.0.attn_gate.weight is not a tensor of a llama model with 1 layers");
   refuse(with_tensors(TinyLlama::metadata(), kQ4_0, "blk.1.attn_norm.weight"), StatusCode::kInvalidArgument,
