@@ -188,6 +188,8 @@ void add_convert_command(CLI::App& root, int* exit_code) {
                   "q8_0, q4_0, q4_1")
       ->check(CLI::IsMember({"keep", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1"}));
   cmd->add_flag("--report", o->report, "Print quantization error per tensor and in total");
+  cmd->add_flag("--dequantize-unsupported", o->convert.dequantize_unsupported,
+                "GGUF input: turn IQ4_NL, IQ4_XS and MXFP4 tensors into the model's float dtype instead of refusing");
   cmd->add_flag("--quiet", o->quiet, "No progress line on the terminal");
   cmd->add_option("--threads,-t", o->threads, "Threads (0 = one per CPU)")
       ->capture_default_str()

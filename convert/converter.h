@@ -46,6 +46,12 @@ struct ConvertOptions {
   uint32_t alignment = 64;                       // pack output
   uint64_t max_shard_bytes = uint64_t{5} << 30;  // as mlx-lm's make_shards
   bool collect_stats = false;                    // per-tensor error statistics (--report)
+  // GGUF input: turn the types with no affine form that mlxpack can read
+  // (IQ4_NL, IQ4_XS, MXFP4) into the model's float dtype instead of refusing.
+  bool dequantize_unsupported = false;
+  // GGUF input: every tensor as float32 (the first step of casting or
+  // quantizing a GGUF; set by the importer itself).
+  bool import_as_float = false;
   std::function<void(uint64_t done, uint64_t total)> on_progress;  // input bytes
 };
 

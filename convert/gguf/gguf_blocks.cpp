@@ -240,7 +240,89 @@ Result<ImportedTensor> import_blocks(const GgufTensorInfo& t, const uint8_t* dat
   return out;
 }
 
+// The types with no affine form that --dequantize-unsupported turns into
+// floats, one block into 32 or 256 values as ggml's dequantize_row_* do.
+constexpr uint32_t kIq4Nl = 20, kIq4Xs = 23, kMxfp4 = 39;
+constexpr int8_t kValuesIq4Nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+constexpr int8_t kValuesMxfp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+float e8m0_half(uint8_t x) {  // 2^(x - 128)
+  return f32_from_bits(x < 2 ? 0x00200000u << x : static_cast<uint32_t>(x - 1) << 23);
+}
+
+void table_halves(const int8_t* table, const uint8_t* qs, float d, float* y) {
+  for (int j = 0; j < 16; ++j) {
+    y[j] = d * table[qs[j] & 0x0f];
+    y[j + 16] = d * table[qs[j] >> 4];
+  }
+}
+
+void dequantize_block(uint32_t type, const uint8_t* b, Decoded* g, float* y) {
+  switch (type) {
+    case kIq4Nl:  // d, qs[16]
+      table_halves(kValuesIq4Nl, b + 2, f16_to_f32(load_le16(b)), y);
+      return;
+    case kMxfp4:  // e, qs[16]
+      for (int j = 0; j < 16; ++j) {
+        y[j] = kValuesMxfp4[b[1 + j] & 0x0f] * e8m0_half(b[0]);
+        y[j + 16] = kValuesMxfp4[b[1 + j] >> 4] * e8m0_half(b[0]);
+      }
+      return;
+    case kIq4Xs: {  // d, scales_h, scales_l[4], qs[128]
+      const float d = f16_to_f32(load_le16(b));
+      const uint16_t scales_h = load_le16(b + 2);
+      for (int ib = 0; ib < 8; ++ib) {
+        const int ls = ((b[4 + ib / 2] >> (4 * (ib % 2))) & 0xf) | (((scales_h >> (2 * ib)) & 3) << 4);
+        table_halves(kValuesIq4Nl, b + 8 + 16 * ib, d * static_cast<float>(ls - 32), y + 32 * ib);
+      }
+      return;
+    }
+    default: {
+      const GgmlType* t = ggml_type(type);
+      const int group = gguf_affine_form(type)->group_size;
+      decode_block(type, b, g);
+      for (uint32_t i = 0; i < t->block_size; ++i) y[i] = g->scale[i / group] * static_cast<float>(g->q[i]) + g->bias[i / group];
+      return;
+    }
+  }
+}
+
 }  // namespace
+
+bool gguf_can_dequantize(uint32_t ggml_type) {
+  return gguf_affine_form(ggml_type) || ggml_type == kIq4Nl || ggml_type == kIq4Xs || ggml_type == kMxfp4;
+}
+
+Result<ImportedTensor> dequantize_gguf_tensor(const GgufTensorInfo& t, const std::string& bytes,
+                                              const std::vector<uint64_t>& rows_from, DType dtype,
+                                              const std::string& file) {
+  const GgmlType* type = ggml_type(t.type);
+  if (!gguf_can_dequantize(t.type)) {
+    return Status::unsupported(file + ": tensor " + t.name + " has type " + type->name +
+                               ", which mlxpack cannot dequantize (the IQ1/IQ2/IQ3 and TQ types)");
+  }
+  const uint64_t cols = t.dims[0], rows = t.rows(), blocks = cols / type->block_size;
+  ImportedTensor out;
+  out.dtype = dtype;
+  out.shape = reversed(t.dims);
+  out.data.assign(rows * cols * dtype_size_bytes(dtype), '\0');
+  auto* dst = reinterpret_cast<uint8_t*>(out.data.data());
+  std::vector<float> row(cols);
+  Decoded g;
+  for (uint64_t r = 0; r < rows; ++r) {
+    const auto* src = reinterpret_cast<const uint8_t*>(bytes.data()) +
+                      (rows_from.empty() ? r : rows_from[r]) * blocks * type->type_size;
+    for (uint64_t b = 0; b < blocks; ++b) {
+      dequantize_block(t.type, src + b * type->type_size, &g, row.data() + b * type->block_size);
+    }
+    for (uint64_t i = 0; i < cols; ++i) {
+      const uint64_t at = r * cols + i;
+      if (dtype == DType::kF32) store_le32(dst + 4 * at, f32_to_bits(row[i]));
+      else store_le16(dst + 2 * at, dtype == DType::kF16 ? f32_to_f16(row[i]) : f32_to_bf16(row[i]));
+    }
+  }
+  return out;
+}
 
 std::optional<GgufAffineForm> gguf_affine_form(uint32_t ggml_type) {
   switch (ggml_type) {

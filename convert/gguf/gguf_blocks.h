@@ -59,6 +59,18 @@ struct ImportedTensor {
 Result<ImportedTensor> import_gguf_tensor(const GgufTensorInfo& t, std::string bytes,
                                           const std::vector<uint64_t>& rows_from, const std::string& file);
 
+// Whether dequantize_gguf_tensor reads `ggml_type`: the affine types, and
+// IQ4_NL, IQ4_XS and MXFP4 (--dequantize-unsupported). The grid types
+// (IQ1, IQ2, IQ3) and TQ1_0/TQ2_0 are not.
+bool gguf_can_dequantize(uint32_t ggml_type);
+
+// Tensor `t` as floats of `dtype` (F32, F16, BF16), value for value as
+// ggml's dequantize_row_* computes them (rounded to dtype if not F32).
+// Unsupported for a type gguf_can_dequantize refuses.
+Result<ImportedTensor> dequantize_gguf_tensor(const GgufTensorInfo& t, const std::string& bytes,
+                                              const std::vector<uint64_t>& rows_from, DType dtype,
+                                              const std::string& file);
+
 }  // namespace mlxpack
 
 #endif  // MLXPACK_CONVERT_GGUF_GGUF_BLOCKS_H_

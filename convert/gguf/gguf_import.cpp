@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "convert/shard_layout.h"
 #include "format/byte_order.h"
 #include "format/file_io.h"
+#include "format/temporary_outputs.h"
 
 namespace mlxpack {
 
@@ -38,10 +40,22 @@ Result<std::string> read_tensor(const InputFile& in, const GgufTensorInfo& t) {
   return bytes;
 }
 
+// What becomes of one GGUF tensor: copied (float types), carried over as
+// affine groups, or dequantized to floats of `dtype`.
+struct TensorMode {
+  enum Kind { kCopy, kAffine, kDequantize } kind = kCopy;
+  DType dtype = DType::kF32;
+};
+
 // The output tensors of one planned tensor, without their bytes.
-void add_outputs(const GgufTensorInfo& t, const GgufTensorPlan& p, size_t job, std::vector<OutTensor>* outs) {
+void add_outputs(const GgufTensorInfo& t, const GgufTensorPlan& p, const TensorMode& mode, size_t job,
+                 std::vector<OutTensor>* outs) {
   const std::vector<uint64_t> shape(t.dims.rbegin(), t.dims.rend());
   const uint64_t cols = t.dims[0], rows = t.rows();
+  if (mode.kind == TensorMode::kDequantize) {
+    outs->push_back({p.name, mode.dtype, shape, t.elements * dtype_size_bytes(mode.dtype), t.elements, job, 0});
+    return;
+  }
   if (std::optional<GgufAffineForm> form = gguf_affine_form(t.type)) {
     const std::string base = p.name.substr(0, p.name.size() - 7);  // without ".weight"
     const uint64_t words = cols * form->bits / 32, groups = cols / form->group_size;
@@ -55,42 +69,75 @@ void add_outputs(const GgufTensorInfo& t, const GgufTensorPlan& p, size_t job, s
   outs->push_back({p.name, dtype, shape, t.size_bytes, t.elements, job, 0});
 }
 
-// Refuses what an import cannot do: types without an MLX form, block types
+// How each tensor is imported; refuses what an import cannot do: types
+// without an MLX form (unless dequantizing them was asked for), block types
 // on tensors that are not "*.weight" matrices.
-Status check_types(const GgufFile& file, const GgufModelPlan& plan, const std::string& name) {
+Result<std::vector<TensorMode>> tensor_modes(const GgufFile& file, const GgufModelPlan& plan,
+                                             const ConvertOptions& options) {
+  // --dequantize-unsupported writes the model's float dtype: that of its
+  // float matrices, else float16.
+  DType model_float = DType::kF16;
   for (const GgufTensorPlan& p : plan.tensors) {
     const GgufTensorInfo& t = file.tensors[p.index];
-    if (gguf_float_dtype(t.type)) continue;
-    if (!gguf_affine_form(t.type)) {
-      return Status::unsupported(name + ": tensor " + t.name + " has type " + ggml_type(t.type)->name +
-                                 ", which is not imported yet (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and Q2_K to Q6_K are)");
-    }
-    if (t.dims.size() != 2 || p.name.size() < 7 || p.name.compare(p.name.size() - 7, 7, ".weight") != 0) {
-      return Status::unsupported(name + ": tensor " + t.name + " is " + ggml_type(t.type)->name +
-                                 " but not a weight matrix; only weight matrices are imported from block types");
+    if (t.dims.size() == 2 && gguf_float_dtype(t.type)) {
+      model_float = *gguf_float_dtype(t.type);
+      break;
     }
   }
-  return Status::ok();
+  std::vector<TensorMode> modes;
+  for (const GgufTensorPlan& p : plan.tensors) {
+    const GgufTensorInfo& t = file.tensors[p.index];
+    TensorMode m;
+    if (gguf_float_dtype(t.type)) {
+      modes.push_back(m);
+      continue;
+    }
+    const bool affine = gguf_affine_form(t.type).has_value();
+    if (options.import_as_float || (!affine && options.dequantize_unsupported)) {
+      if (!gguf_can_dequantize(t.type)) {
+        return Status::unsupported(options.input + ": tensor " + t.name + " has type " + ggml_type(t.type)->name +
+                                   ", which mlxpack cannot dequantize (the IQ1/IQ2/IQ3 and TQ types)");
+      }
+      m.kind = TensorMode::kDequantize;
+      m.dtype = options.import_as_float ? DType::kF32 : model_float;
+    } else if (!affine) {
+      return Status::unsupported(options.input + ": tensor " + t.name + " has type " + ggml_type(t.type)->name +
+                                 ", which is not imported (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and Q2_K "
+                                 "to Q6_K are; --dequantize-unsupported turns IQ4_NL, IQ4_XS and MXFP4 into floats)");
+    } else {
+      m.kind = TensorMode::kAffine;
+    }
+    if (t.dims.size() != 2 || p.name.size() < 7 || p.name.compare(p.name.size() - 7, 7, ".weight") != 0) {
+      return Status::unsupported(options.input + ": tensor " + t.name + " is " + ggml_type(t.type)->name +
+                                 " but not a weight matrix; only weight matrices are imported from block types");
+    }
+    modes.push_back(m);
+  }
+  return modes;
 }
 
 // config.json's "quantization": the most common form as the default and
 // every layer stored otherwise by name, as mlx-lm writes mixed models.
-void add_quantization(const GgufFile& file, const GgufModelPlan& plan, ordered_json* config) {
+void add_quantization(const GgufFile& file, const GgufModelPlan& plan, const std::vector<TensorMode>& modes,
+                      ordered_json* config) {
   std::map<std::pair<int, int>, uint64_t> counts;
-  for (const GgufTensorPlan& p : plan.tensors) {
-    if (auto f = gguf_affine_form(file.tensors[p.index].type)) ++counts[{f->bits, f->group_size}];
+  for (size_t k = 0; k < plan.tensors.size(); ++k) {
+    if (modes[k].kind != TensorMode::kAffine) continue;
+    if (auto f = gguf_affine_form(file.tensors[plan.tensors[k].index].type)) ++counts[{f->bits, f->group_size}];
   }
   if (counts.empty()) {
-    const std::optional<DType> d = gguf_float_dtype(file.tensor("token_embd.weight")->type);
+    const GgufTensorInfo* embed = file.tensor("token_embd.weight");
+    const std::optional<DType> d = gguf_float_dtype(embed->type) ? gguf_float_dtype(embed->type) : modes[0].dtype;
     (*config)["torch_dtype"] = d == DType::kBF16 ? "bfloat16" : d == DType::kF16 ? "float16" : "float32";
     return;
   }
   const auto common = std::max_element(counts.begin(), counts.end(),
                                        [](const auto& a, const auto& b) { return a.second < b.second; })->first;
   ordered_json q = {{"group_size", common.second}, {"bits", common.first}, {"mode", "affine"}};
-  for (const GgufTensorPlan& p : plan.tensors) {
+  for (size_t k = 0; k < plan.tensors.size(); ++k) {
+    const GgufTensorPlan& p = plan.tensors[k];
     auto f = gguf_affine_form(file.tensors[p.index].type);
-    if (f && std::make_pair(f->bits, f->group_size) != common) {
+    if (f && modes[k].kind == TensorMode::kAffine && std::make_pair(f->bits, f->group_size) != common) {
       q[p.name.substr(0, p.name.size() - 7)] = {{"group_size", f->group_size}, {"bits", f->bits}, {"mode", "affine"}};
     }
   }
@@ -110,6 +157,7 @@ Result<std::unique_ptr<OutputSink>> open_sink(const ConvertOptions& options) {
 struct Import {
   GgufFile file;
   GgufModelPlan plan;
+  std::vector<TensorMode> modes;  // per planned tensor
   std::map<std::string, std::string> files;
   std::vector<OutTensor> outs;
   ShardLayout layout;
@@ -122,9 +170,9 @@ Result<Import> plan_import(const InputFile& in, const ConvertOptions& options) {
   MLXPACK_ASSIGN_OR_RETURN(GgufTokenizer tok, import_gguf_tokenizer(meta));
   MLXPACK_ASSIGN_OR_RETURN(im.plan,
                            plan_gguf_model(meta, tok, [&](const GgufTensorInfo& t) { return read_tensor(in, t); }));
-  MLXPACK_RETURN_IF_ERROR(check_types(im.file, im.plan, options.input));
+  MLXPACK_ASSIGN_OR_RETURN(im.modes, tensor_modes(im.file, im.plan, options));
   for (size_t k = 0; k < im.plan.tensors.size(); ++k) {
-    add_outputs(im.file.tensors[im.plan.tensors[k].index], im.plan.tensors[k], k, &im.outs);
+    add_outputs(im.file.tensors[im.plan.tensors[k].index], im.plan.tensors[k], im.modes[k], k, &im.outs);
   }
   std::sort(im.outs.begin(), im.outs.end(), [](const OutTensor& a, const OutTensor& b) { return a.name < b.name; });
   for (size_t k = 1; k < im.outs.size(); ++k) {
@@ -132,7 +180,7 @@ Result<Import> plan_import(const InputFile& in, const ConvertOptions& options) {
       return Status::invalid_argument(options.input + ": two tensors become " + im.outs[k].name);
     }
   }
-  add_quantization(im.file, im.plan, &im.plan.config);
+  add_quantization(im.file, im.plan, im.modes, &im.plan.config);
   im.layout = lay_out_shards(im.outs, options.max_shard_bytes);
   // Sorted keys, indent 4: as mlx-lm's save_config and every convert write it.
   im.files["config.json"] = nlohmann::json::parse(im.plan.config.dump()).dump(4) + "\n";
@@ -162,10 +210,16 @@ Status write_import(const InputFile& in, Import& im, const ConvertOptions& optio
       const GgufTensorInfo& t = im.file.tensors[p.index];
       current = ImportedTensor();
       MLXPACK_ASSIGN_OR_RETURN(std::string bytes, read_tensor(in, t));
-      MLXPACK_ASSIGN_OR_RETURN(current, import_gguf_tensor(t, std::move(bytes), p.rows_from, options.input));
+      if (im.modes[o.job].kind == TensorMode::kDequantize) {
+        MLXPACK_ASSIGN_OR_RETURN(current,
+                                 dequantize_gguf_tensor(t, bytes, p.rows_from, im.modes[o.job].dtype, options.input));
+      } else {
+        MLXPACK_ASSIGN_OR_RETURN(current, import_gguf_tensor(t, std::move(bytes), p.rows_from, options.input));
+      }
       current_job = o.job;
       report->bytes_in += t.size_bytes;
       report->quantized += current.quantized ? 1 : 0;
+      report->cast += im.modes[o.job].kind == TensorMode::kDequantize ? 1 : 0;
       done += t.size_bytes;
       if (options.on_progress) options.on_progress(done, total);
     }
@@ -181,13 +235,41 @@ Status write_import(const InputFile& in, Import& im, const ConvertOptions& optio
   return Status::ok();
 }
 
+// Casting or quantizing a GGUF: every tensor imported as float32 into a
+// temporary MLX directory beside the output (registered, so an interrupted
+// run leaves nothing), then converted from there as any model is; --report
+// then measures against ggml's own dequantized values.
+Result<ConvertReport> import_then_convert(const ConvertOptions& options) {
+  const std::string tmp = temporary_path_for(options.output);
+  const int slot = register_temporary(tmp, true);
+  ConvertOptions first = options;
+  first.output = tmp;
+  first.format = OutputFormat::kMlxDir;
+  first.dtype.reset();
+  first.quant = QuantOptions();
+  first.untie_word_embeddings = false;
+  first.import_as_float = true;
+  first.on_progress = nullptr;
+  Result<ConvertReport> imported = import_gguf(first);
+  Result<ConvertReport> converted = imported.is_ok() ? convert_model([&] {
+    ConvertOptions second = options;
+    second.input = tmp;
+    return second;
+  }()) : imported;
+  std::error_code ec;
+  std::filesystem::remove_all(tmp, ec);
+  if (slot >= 0) unregister_temporary(slot);
+  if (!converted.is_ok()) return converted.status();
+  converted->bytes_in = imported->bytes_in;
+  converted->tensors_in = imported->tensors_in;
+  converted->input_was_quantized = imported->input_was_quantized;
+  converted->seconds += imported->seconds;
+  return converted;
+}
+
 Result<ConvertReport> import_unguarded(const ConvertOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  if (options.dtype || options.quant.any() || options.untie_word_embeddings) {
-    return Status::invalid_argument(options.input +
-                                    ": a GGUF is imported as it is; cast, quantize or untie the imported model "
-                                    "with a second convert");
-  }
+  if (options.dtype || options.quant.any() || options.untie_word_embeddings) return import_then_convert(options);
   MLXPACK_ASSIGN_OR_RETURN(InputFile in, InputFile::open(options.input));
   in.advise_sequential();
   MLXPACK_ASSIGN_OR_RETURN(Import im, plan_import(in, options));
@@ -197,10 +279,11 @@ Result<ConvertReport> import_unguarded(const ConvertOptions& options) {
   report.input_was_quantized = std::any_of(im.file.tensors.begin(), im.file.tensors.end(),
                                            [](const GgufTensorInfo& t) { return !gguf_float_dtype(t.type); });
   for (const Shard& s : im.layout.shards) report.shards.push_back(s.name);
-  const bool fine = std::any_of(im.plan.tensors.begin(), im.plan.tensors.end(), [&](const GgufTensorPlan& p) {
-    const auto form = gguf_affine_form(im.file.tensors[p.index].type);
-    return form && form->group_size < 32;
-  });
+  bool fine = false;
+  for (size_t k = 0; k < im.plan.tensors.size(); ++k) {
+    const auto form = gguf_affine_form(im.file.tensors[im.plan.tensors[k].index].type);
+    fine |= im.modes[k].kind == TensorMode::kAffine && form && form->group_size < 32;
+  }
   if (fine) {
     report.warnings.push_back(
         "Q2_K, Q3_K and Q6_K tensors became affine groups of 16, a layout mlxpack runs but MLX does not load "

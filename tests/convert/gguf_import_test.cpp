@@ -9,7 +9,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <tuple>
 
+#include "convert/affine_quant.h"
 #include "convert/converter.h"
 #include "format/byte_order.h"
 #include "format/half.h"
@@ -352,7 +354,7 @@ TEST(GgufImport, RefusesWhatItCannotImportFaithfully) {
     return b;
   };
   refuse(with_tensors(TinyLlama::metadata(), kIQ4_NL), StatusCode::kUnsupported,
-         "tensor blk.0.attn_q.weight has type IQ4_NL, which is not imported yet");
+         "tensor blk.0.attn_q.weight has type IQ4_NL, which is not imported (");
   refuse(with_tensors(TinyLlama::metadata(), kQ4_0, "blk.0.attn_gate.weight"), StatusCode::kInvalidArgument,
          "tensor blk.0.attn_gate.weight is not a tensor of a llama model with 1 layers");
   refuse(with_tensors(TinyLlama::metadata(), kQ4_0, "blk.1.attn_norm.weight"), StatusCode::kInvalidArgument,
@@ -397,7 +399,9 @@ TEST(GgufImport, RefusesWhatItCannotImportFaithfully) {
          "tokenizer.ggml.eos_token_id: token id 6 is outside the vocabulary of 6");
 }
 
-TEST(GgufImport, RefusesCastingAndQuantizingOnImport) {
+// Quantizing on import requantizes ggml's dequantized values: the output
+// is exactly MLX's quantization of them, and --report measures against them.
+TEST(GgufImport, QuantizingRequantizesGgmlsValues) {
   test::TempDir dir;
   std::map<std::string, std::string> data;
   test::write_file(dir.file("m.gguf"), TinyLlama::build(&data));
@@ -405,9 +409,130 @@ TEST(GgufImport, RefusesCastingAndQuantizingOnImport) {
   o.input = dir.file("m.gguf");
   o.output = dir.file("m.mlxpack");
   o.quant.quantize_linear = true;
+  o.quant.linear = {8, 64};
+  o.collect_stats = true;
+  Result<ConvertReport> r = convert_model(o);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->tensors_in, TinyLlama::tensors().size());
+  EXPECT_FALSE(r->stats.empty());
+  auto m = ModelSource::open(dir.file("m.mlxpack"));
+  ASSERT_TRUE(m.is_ok());
+  // down_proj was Q4_0 [64 rows of 128]: ggml's values, quantized by MLX's rule.
+  const uint8_t* src = reinterpret_cast<const uint8_t*>(data["blk.0.ffn_down.weight"].data());
+  std::vector<float> deq(64 * 128);
+  for (uint64_t b = 0; b < deq.size() / 32; ++b) test::ggml_dequantize_block(kQ4_0, src + b * 18, deq.data() + b * 32);
+  Result<QuantizedTensor> want = affine_quantize(reinterpret_cast<const uint8_t*>(deq.data()), DType::kF32, {64, 128},
+                                                 {8, 64}, 1, "down");
+  ASSERT_TRUE(want.is_ok());
+  EXPECT_TRUE(bytes_of(*(*m)->tensor("model.layers.0.mlp.down_proj.weight")) == want->weight);
+  EXPECT_TRUE(bytes_of(*(*m)->tensor("model.layers.0.mlp.down_proj.scales")) == want->scales);
+  EXPECT_TRUE(bytes_of(*(*m)->tensor("model.layers.0.mlp.down_proj.biases")) == want->biases);
+  const json config = json::parse(*(*m)->file("config.json"));
+  EXPECT_EQ(config["quantization"]["bits"], 8);
+  EXPECT_EQ(config["quantization"]["group_size"], 64);
+  // Nothing is left beside the output.
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) entries += e.path().filename() != "stderr.txt";
+  EXPECT_EQ(entries, 2u);  // m.gguf, m.mlxpack
+}
+
+// IQ4_NL, IQ4_XS and MXFP4 have no affine form: refused, or with
+// --dequantize-unsupported turned into the model's float dtype (F16 here,
+// that of its float matrices) with ggml's values; grid types stay refused.
+TEST(GgufImport, DequantizesUnsupportedTypesWhenAsked) {
+  static const int8_t iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+  static const int8_t mxfp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> byte(0, 255);
+  GgufBuilder b = TinyLlama::metadata();
+  std::map<std::string, std::string> blocks;
+  for (const TinyLlama::T& t : TinyLlama::tensors()) {
+    uint32_t type = t.type;
+    if (std::string(t.name) == "blk.0.attn_q.weight") type = 20;  // IQ4_NL: d, qs[16]
+    if (std::string(t.name) == "blk.0.attn_k.weight") type = 39;  // MXFP4: e, qs[16]
+    std::string bytes;
+    if (type == 20 || type == 39) {
+      const size_t bb = type == 20 ? 18 : 17;
+      bytes.resize(t.cols * t.rows / 32 * bb);
+      for (char& c : bytes) c = static_cast<char>(byte(rng));
+      for (size_t at = 0; at < bytes.size(); at += bb) {
+        if (type == 20) {
+          const uint16_t h = f32_to_f16(0.0004f * static_cast<float>(byte(rng) - 128) / 128);
+          bytes[at] = static_cast<char>(h & 0xff), bytes[at + 1] = static_cast<char>(h >> 8);
+        } else {
+          bytes[at] = static_cast<char>(118 + byte(rng) % 6);  // 2^-10 .. 2^-5
+        }
+      }
+    } else if (type == kF32 || type == kF16 || type == kBF16) {
+      bytes = random_floats(type, t.cols * t.rows, &rng);
+    } else {
+      bytes = test::random_ggml_blocks(type, t.cols * t.rows / 32, &rng);
+    }
+    b.tensor(t.name, t.rows == 1 ? std::vector<uint64_t>{t.cols} : std::vector<uint64_t>{t.cols, t.rows}, type, bytes);
+    blocks[t.name] = bytes;
+  }
+  test::TempDir dir;
+  test::write_file(dir.file("u.gguf"), b.build());
+  ConvertOptions o;
+  o.input = dir.file("u.gguf");
+  o.output = dir.file("u.mlxpack");
   Result<ConvertReport> r = convert_model(o);
   ASSERT_FALSE(r.is_ok());
-  EXPECT_NE(r.status().message().find("a GGUF is imported as it is"), std::string::npos);
+  EXPECT_NE(r.status().message().find("tensor blk.0.attn_q.weight has type IQ4_NL, which is not imported"),
+            std::string::npos) << r.status().to_string();
+  o.dequantize_unsupported = true;
+  r = convert_model(o);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  auto m = ModelSource::open(dir.file("u.mlxpack"));
+  ASSERT_TRUE(m.is_ok());
+  for (const auto& [name, hf, type] : {std::tuple<const char*, const char*, int>{"blk.0.attn_q.weight",
+                                                                                "model.layers.0.self_attn.q_proj", 20},
+                                       {"blk.0.attn_k.weight", "model.layers.0.self_attn.k_proj", 39}}) {
+    const TensorView v = *(*m)->tensor(std::string(hf) + ".weight");
+    ASSERT_EQ(v.dtype, DType::kF16) << name;
+    EXPECT_FALSE((*m)->has_tensor(std::string(hf) + ".scales"));
+    const auto* src = reinterpret_cast<const uint8_t*>(blocks[name].data());
+    const size_t bb = type == 20 ? 18 : 17;
+    const uint64_t rows = v.shape[0], blocks_per_row = 64 / 32;
+    uint64_t mismatches = 0;
+    for (uint64_t row = 0; row < rows; ++row) {
+      for (uint64_t blk = 0; blk < blocks_per_row; ++blk) {
+        const uint8_t* p = src + (gguf_row(name, row) * blocks_per_row + blk) * bb;
+        float d;
+        if (type == 20) {
+          d = f16_to_f32(load_le16(p));
+        } else {
+          const uint32_t bits = p[0] < 2 ? 0x00200000u << p[0] : static_cast<uint32_t>(p[0] - 1) << 23;
+          std::memcpy(&d, &bits, 4);
+        }
+        const uint8_t* qs = p + (type == 20 ? 2 : 1);
+        for (int j = 0; j < 32; ++j) {
+          const int nib = j < 16 ? qs[j] & 0xf : qs[j - 16] >> 4;
+          const float want = type == 20 ? d * iq4nl[nib] : mxfp4[nib] * d;
+          const float got = f16_to_f32(static_cast<const uint16_t*>(v.data)[row * 64 + blk * 32 + j]);
+          mismatches += got != f16_to_f32(f32_to_f16(want));
+        }
+      }
+    }
+    EXPECT_EQ(mismatches, 0u) << name;
+  }
+  // A grid type cannot be dequantized here: refused even when asked.
+  GgufBuilder g = TinyLlama::metadata();
+  for (const TinyLlama::T& t : TinyLlama::tensors()) {
+    if (std::string(t.name) == "output_norm.weight") {
+      g.tensor(t.name, {256}, 16, std::string(66, '\0'));  // IQ2_XXS: one block of 256
+    } else {
+      g.tensor(t.name, t.rows == 1 ? std::vector<uint64_t>{t.cols} : std::vector<uint64_t>{t.cols, t.rows}, t.type,
+               blocks[t.name].empty() ? std::string() : blocks[t.name]);
+    }
+  }
+  test::write_file(dir.file("g.gguf"), g.build());
+  o.input = dir.file("g.gguf");
+  o.output = dir.file("g.mlxpack");
+  r = convert_model(o);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("tensor output_norm.weight has type IQ2_XXS, which mlxpack cannot dequantize"),
+            std::string::npos) << r.status().to_string();
 }
 
 }  // namespace
