@@ -271,7 +271,9 @@ void weights_text(const ModelSummary& s, std::ostringstream& o) {
   o << "  bits per weight  " << fixed(s.bits_per_weight(), 2) << " overall, scales and biases counted\n";
   for (const auto& [kind, k] : s.storage) {
     o << "    " << printable(kind) << ": " << fixed(k.bits_per_weight(), 2) << " bits, " << short_count(k.parameters)
-      << " parameters, " << human_size(k.bytes) << "\n";
+      << " parameters, " << human_size(k.bytes)
+      << (kind.ends_with(" g16") ? " (groups of 16: K-quants from a GGUF; mlxpack runs them, MLX does not load them)" : "")
+      << "\n";
   }
 }
 

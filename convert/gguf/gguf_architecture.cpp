@@ -217,7 +217,7 @@ Result<std::optional<ordered_json>> linear_rope_scaling(const GgufMetadata& meta
 }
 
 std::string generation_config(const GgufTokenizer& tok) {
-  ordered_json g;
+  ordered_json g = ordered_json::object();
   if (tok.bos_id) g["bos_token_id"] = *tok.bos_id;
   if (tok.eos_id && tok.eot_id && *tok.eot_id != *tok.eos_id) {
     g["eos_token_id"] = ordered_json::array({*tok.eos_id, *tok.eot_id});

@@ -15,6 +15,7 @@
 #include "convert/converter.h"
 #include "format/byte_order.h"
 #include "format/half.h"
+#include "inspect/model_summary.h"
 #include "mlxpack/model_source.h"
 #include "tests/support/gguf_builder.h"
 #include "tests/support/ggml_blocks.h"
@@ -298,9 +299,14 @@ TEST(GgufImport, KQuantsKeepGgmlsValues) {
     }
     EXPECT_EQ(mismatches, 0u) << t.name;
   }
-  // Groups of 16 are ours only: the report says so.
+  // Groups of 16 are ours only: the report and info say so.
   ASSERT_FALSE(r->warnings.empty());
   EXPECT_NE(r->warnings[0].find("groups of 16"), std::string::npos) << r->warnings[0];
+  Result<ModelSummary> summary = summarize(**m);
+  ASSERT_TRUE(summary.is_ok()) << summary.status().to_string();
+  const std::string text = summary_to_text(*summary, false);
+  EXPECT_NE(text.find("affine 6-bit g16"), std::string::npos) << text;
+  EXPECT_NE(text.find("MLX does not load them"), std::string::npos) << text;
 }
 
 TEST(GgufImport, ByteLevelTokenizerKeepsVocabularyMergesAndSpecials) {
