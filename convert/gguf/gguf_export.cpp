@@ -336,11 +336,22 @@ Result<ConvertReport> export_unguarded(const ConvertOptions& o) {
     MLXPACK_ASSIGN_OR_RETURN(std::string bytes, encode_tensor(*in, tensors[k]));
     MLXPACK_RETURN_IF_ERROR(out.append(bytes.data(), bytes.size()));
     report.bytes_out += bytes.size();
+    const ExportTensor& t = tensors[k];
+    if (ggml_type(t.type)->block_size > 1) {
+      ++report.quantized;
+    } else if (t.affine || in->tensor_metadata(t.hf)->dtype != (t.type == kGgmlF32   ? DType::kF32
+                                                               : t.type == kGgmlF16 ? DType::kF16
+                                                                                    : DType::kBF16)) {
+      ++report.cast;
+    }
     done += bytes.size();
     if (o.on_progress) o.on_progress(done, total);
   }
   MLXPACK_RETURN_IF_ERROR(out.commit());
   report.tensors_in = in->tensor_names().size();
+  for (const std::string& name : in->tensor_names()) {
+    if (Result<TensorView> t = in->tensor_metadata(name); t.is_ok()) report.bytes_in += t->size_bytes;
+  }
   report.tensors_out = tensors.size() + first;
   report.output_size = w.file_size();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

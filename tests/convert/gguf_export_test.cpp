@@ -16,6 +16,7 @@
 #include "format/safetensors.h"
 #include "mlxpack/model_source.h"
 #include "mlxpack/tokenizer.h"
+#include "tests/runtime/tiny_model.h"
 #include "tests/support/test_support.h"
 
 namespace mlxpack {
@@ -203,6 +204,56 @@ INSTANTIATE_TEST_SUITE_P(SharedTokenizers, GgufTokenizerRoundTrip,
                                            TokenizerCase{"qwen3", "tokenizers/qwen3", 151669},
                                            TokenizerCase{"mistral", "tokenizers/mistral", 32000}),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// Every architecture, directory -> GGUF -> pack: the same tensors byte for
+// byte (llama's q/k rows permuted and back, phi3's fused matrices, qwen2's
+// biases, qwen3's q/k norms) and the same configuration.
+class GgufArchitectureRoundTrip : public ::testing::TestWithParam<test::TinySpec> {};
+
+TEST_P(GgufArchitectureRoundTrip, KeepsTensorsAndConfig) {
+  std::string stories;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", stories);
+  const test::TinySpec& spec = GetParam();
+  test::TempDir dir;
+  test::write_tiny_model(dir.file("m"), spec);
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+    std::filesystem::copy_file(stories + "/" + f, dir.file(std::string("m/") + f),
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  ASSERT_TRUE(run_convert(dir.file("m"), dir.file("m.gguf"), OutputFormat::kGguf).is_ok());
+  Result<ConvertReport> r = run_convert(dir.file("m.gguf"), dir.file("back.mlxpack"), OutputFormat::kPack);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  auto back = ModelSource::open(dir.file("back.mlxpack"));
+  auto want = ModelSource::open(dir.file("m"));
+  ASSERT_TRUE(back.is_ok() && want.is_ok());
+  EXPECT_EQ((*back)->tensor_names(), (*want)->tensor_names());
+  for (const std::string& name : (*want)->tensor_names()) {
+    EXPECT_TRUE(bytes_of(*(*back)->tensor(name)) == bytes_of(*(*want)->tensor(name))) << name;
+  }
+  const json a = json::parse(*(*back)->file("config.json")), b = json::parse(*(*want)->file("config.json"));
+  for (const char* key : {"hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                          "num_key_value_heads", "head_dim", "rms_norm_eps", "rope_theta", "max_position_embeddings",
+                          "tie_word_embeddings", "sliding_window", "partial_rotary_factor"}) {
+    EXPECT_EQ(a.value(key, json()), b.value(key, json())) << key;
+  }
+  EXPECT_EQ(a["model_type"], spec.model_type == "mistral" ? "llama" : spec.model_type);  // llama.cpp's name
+}
+
+std::vector<test::TinySpec> round_trip_specs() {
+  std::vector<test::TinySpec> out;
+  for (const char* type : {"llama", "qwen2", "qwen3", "phi3", "mistral"}) {
+    test::TinySpec s;
+    s.model_type = type;
+    s.tie_embeddings = std::string(type) == "qwen3";
+    if (std::string(type) == "mistral") s.sliding_window = 5;
+    if (std::string(type) == "phi3") s.partial_rotary = 0.5;
+    out.push_back(s);
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, GgufArchitectureRoundTrip, ::testing::ValuesIn(round_trip_specs()),
+                         [](const auto& info) { return info.param.model_type; });
 
 // ggml's dequantization of our Q8_0/Q4_0/Q4_1 blocks is within half a step
 // of the original, F16/BF16 round to nearest, and the values come back.
