@@ -160,7 +160,7 @@ def tensors(path):
             et = rd("I"); n = rd("Q")
             for _ in range(n): skip(et)
         else: o += struct.calcsize("<" + sizes[t])
-    rd("I"); rd("I"); nt = rd("Q"); nkv = rd("Q")
+    rd("I"); nt = rd("Q"); nkv = rd("Q")  # after the magic: version, counts
     align = 32
     for _ in range(nkv):
         k = rs(); t = rd("I")
