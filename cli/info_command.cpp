@@ -5,7 +5,6 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "format/file_io.h"
 #include "format/gguf.h"
 #include "inspect/gguf_summary.h"
 #include "inspect/model_summary.h"
@@ -33,14 +32,6 @@ Result<ModelSummary> summarize_input(const std::string& input) {
   return summarize(*reader);
 }
 
-// A regular file that starts with the GGUF magic is described from its
-// header (InputFile opens without blocking and refuses FIFOs and devices).
-bool is_gguf(const std::string& path) {
-  Result<InputFile> in = InputFile::open(path);
-  char magic[4] = {};
-  return in.is_ok() && in->size_bytes() >= 4 && in->read_at(0, magic, 4).is_ok() && std::string(magic, 4) == "GGUF";
-}
-
 int run_gguf_info(const InfoOptions& options) {
   Result<GgufFile> file = read_gguf(options.input);
   if (!file.is_ok()) return report_error("info", file.status());
@@ -52,7 +43,7 @@ int run_gguf_info(const InfoOptions& options) {
 
 int run_info(const InfoOptions& options) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(options.input, ec) && is_gguf(options.input)) return run_gguf_info(options);
+  if (!std::filesystem::is_directory(options.input, ec) && is_gguf_file(options.input)) return run_gguf_info(options);
   Result<ModelSummary> summary = summarize_input(options.input);
   if (!summary.is_ok()) return report_error("info", summary.status());
   const std::string text = options.json ? summary_to_json(*summary, options.tensors)

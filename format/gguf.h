@@ -119,6 +119,10 @@ struct GgufFile {
 Result<GgufFile> parse_gguf(const uint8_t* data, size_t size, uint64_t file_size, const std::string& name,
                             bool* needs_more = nullptr);
 
+// True if `path` is a regular file that starts with the GGUF magic (opened
+// without blocking: FIFOs and devices are not read).
+bool is_gguf_file(const std::string& path);
+
 // Reads the header of the GGUF file at `path`: prefixes of growing size, up
 // to kGgufMaxHeaderBytes. IOError if it cannot be read.
 Result<GgufFile> read_gguf(const std::string& path);

@@ -296,14 +296,6 @@ Result<ConvertReport> import_unguarded(const ConvertOptions& options) {
 
 }  // namespace
 
-bool is_gguf_file(const std::string& path) {
-  Result<InputFile> in = InputFile::open(path);
-  if (!in.is_ok() || in->size_bytes() < 4) return false;
-  uint8_t magic[4];
-  if (!in->read_at(0, magic, 4).is_ok()) return false;
-  return load_le32(magic) == kGgufMagic;
-}
-
 Result<ConvertReport> import_gguf(const ConvertOptions& options) {
   try {
     return import_unguarded(options);

@@ -10,11 +10,9 @@
 #include <string>
 
 #include "convert/converter.h"
+#include "format/gguf.h"  // is_gguf_file
 
 namespace mlxpack {
-
-// True if `path` is a regular file that starts with the GGUF magic.
-bool is_gguf_file(const std::string& path);
 
 // Imports options.input (a GGUF). Casting (dtype) and quantization options
 // are refused: import first, then convert the result. Errors: the GGUF

@@ -366,6 +366,12 @@ Result<GgufFile> parse_gguf(const uint8_t* data, size_t size, uint64_t file_size
   return r;
 }
 
+bool is_gguf_file(const std::string& path) {
+  Result<InputFile> in = InputFile::open(path);
+  uint8_t magic[4];
+  return in.is_ok() && in->size_bytes() >= 4 && in->read_at(0, magic, 4).is_ok() && load_le32(magic) == kGgufMagic;
+}
+
 Result<GgufFile> read_gguf(const std::string& path) {
   MLXPACK_ASSIGN_OR_RETURN(InputFile in, InputFile::open(path));
   const uint64_t whole = in.size_bytes();
