@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "convert/float_convert.h"
@@ -79,10 +80,12 @@ Job plan_job(size_t input, const InputTensor& as, const ConvertPlan& plan, const
              const QuantPlanner& planner, const ConvertOptions& options, ConvertReport* report) {
   Job j;
   j.input = input;
+  j.shape = as.shape;
   const InputTensor& t = plan.inputs[input];
   const std::string base = layer_path(as.name);
-  const bool packed_part = packed.count(base.substr(0, base.rfind('.'))) > 0 &&
-                           (as.name.ends_with(".scales") || as.name.ends_with(".biases"));
+  // The input's own name: a stack's parts are the ones the packed set knows.
+  const bool packed_part = packed.count(t.name.substr(0, t.name.rfind('.'))) > 0 &&
+                           (t.name.ends_with(".scales") || t.name.ends_with(".biases"));
   j.dtype = t.dtype;
   if (options.dtype && is_float_dtype(t.dtype) && !packed_part && t.dtype != *options.dtype) {
     j.dtype = *options.dtype;
@@ -107,18 +110,17 @@ Job plan_job(size_t input, const InputTensor& as, const ConvertPlan& plan, const
 Status list_outputs(ConvertPlan* plan, ConvertReport* report) {
   for (size_t ji = 0; ji < plan->jobs.size(); ++ji) {
     const Job& j = plan->jobs[ji];
-    const InputTensor& t = plan->inputs[j.input];
     if (j.spec) {
-      MLXPACK_ASSIGN_OR_RETURN(QuantizedShapes qs, quantized_shapes(t.shape, *j.spec, j.base + ".weight"));
+      MLXPACK_ASSIGN_OR_RETURN(QuantizedShapes qs, quantized_shapes(j.shape, *j.spec, j.base + ".weight"));
       const uint64_t t_size = dtype_size_bytes(j.dtype);
       plan->outs.push_back({j.base + ".weight", DType::kU32, qs.weight, element_count(qs.weight) * 4,
-                            element_count(t.shape), ji, 0});
+                            element_count(j.shape), ji, 0});
       plan->outs.push_back({j.base + ".scales", j.dtype, qs.scales, element_count(qs.scales) * t_size, 0, ji, 1});
       plan->outs.push_back({j.base + ".biases", j.dtype, qs.scales, element_count(qs.scales) * t_size, 0, ji, 2});
       ++report->quantized;
     } else {
-      const uint64_t n = element_count(t.shape);
-      plan->outs.push_back({j.base, j.dtype, t.shape, n * dtype_size_bytes(j.dtype), n, ji, 0});
+      const uint64_t n = element_count(j.shape);
+      plan->outs.push_back({j.base, j.dtype, j.shape, n * dtype_size_bytes(j.dtype), n, ji, 0});
       report->cast += j.cast;
     }
   }
@@ -137,8 +139,9 @@ Status check_memory(const ConvertPlan& plan, const ConvertOptions& options) {
     const Job& j = plan.jobs[ji];
     const InputTensor& t = plan.inputs[j.input];
     uint64_t need = job_bytes[ji];
-    if (j.cast || j.spec) need += element_count(t.shape) * dtype_size_bytes(j.dtype);
-    if (j.spec && options.collect_stats) need += element_count(t.shape) * sizeof(float);
+    if (!j.parts.empty()) need += element_count(j.shape) * dtype_size_bytes(t.dtype);  // the gathered stack
+    if (j.cast || j.spec) need += element_count(j.shape) * dtype_size_bytes(j.dtype);
+    if (j.spec && options.collect_stats) need += element_count(j.shape) * sizeof(float);
     if (memory > 0 && need > memory) {
       return Status::invalid_argument(t.name + ": converting it needs " + std::to_string(need) +
                                       " bytes of memory at once, more than this machine's " + std::to_string(memory));
@@ -171,7 +174,58 @@ Status check_something_quantized(const ConvertPlan& plan, const ConvertReport& r
                                           : " (e.g. " + *example + ")"));
 }
 
+// "PREFIX.experts.E.REST" -> {PREFIX, E, REST}, or false.
+bool split_expert_name(const std::string& name, std::string* prefix, int64_t* expert, std::string* rest) {
+  const size_t at = name.find(".experts.");
+  if (at == std::string::npos) return false;
+  const size_t digits = at + 9;
+  size_t end = digits;
+  while (end < name.size() && end - digits < 7 && name[end] >= '0' && name[end] <= '9') ++end;
+  if (end == digits || end >= name.size() || name[end] != '.') return false;
+  *prefix = name.substr(0, at);
+  *expert = std::stoll(name.substr(digits, end - digits));
+  *rest = name.substr(end + 1);
+  return true;
+}
+
+// Mixtral's expert names as mlx-lm renames them.
+std::string mlx_expert_name(const std::string& rest) {
+  const size_t dot = rest.find('.');
+  const std::string name = rest.substr(0, dot), kind = dot == std::string::npos ? "" : rest.substr(dot);
+  if (name == "w1") return "gate_proj" + kind;
+  if (name == "w2") return "down_proj" + kind;
+  if (name == "w3") return "up_proj" + kind;
+  return rest;
+}
+
 }  // namespace
+
+std::vector<ExpertStack> find_expert_stacks(const std::vector<InputTensor>& inputs, int64_t num_experts) {
+  std::vector<ExpertStack> stacks;
+  if (num_experts <= 0) return stacks;
+  std::map<std::pair<std::string, std::string>, std::vector<std::pair<int64_t, size_t>>> groups;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::string prefix, rest;
+    int64_t expert = 0;
+    if (split_expert_name(inputs[i].name, &prefix, &expert, &rest)) groups[{prefix, rest}].push_back({expert, i});
+  }
+  for (auto& [key, members] : groups) {
+    if (members.size() != static_cast<size_t>(num_experts)) continue;
+    std::sort(members.begin(), members.end());
+    bool complete = true;
+    for (size_t e = 0; e < members.size() && complete; ++e) {
+      const InputTensor& a = inputs[members[e].second];
+      const InputTensor& first = inputs[members[0].second];
+      complete = members[e].first == static_cast<int64_t>(e) && a.dtype == first.dtype && a.shape == first.shape;
+    }
+    if (!complete) continue;
+    ExpertStack s;
+    s.name = key.first + ".switch_mlp." + mlx_expert_name(key.second);
+    for (const auto& m : members) s.parts.push_back(m.second);
+    stacks.push_back(std::move(s));
+  }
+  return stacks;
+}
 
 uint64_t element_count(const std::vector<uint64_t>& shape) {
   uint64_t n = 1;
@@ -195,8 +249,18 @@ Result<ConvertPlan> plan_conversion(const ModelSource& in, const ConfigFacts& co
   plan.untied = untie_from.has_value();
 
   const std::set<std::string> packed = packed_layers(plan.inputs, config);
+  std::vector<bool> stacked(plan.inputs.size(), false);
+  for (const ExpertStack& s : find_expert_stacks(plan.inputs, config.num_experts)) {
+    InputTensor as = plan.inputs[s.parts[0]];
+    as.name = s.name;
+    as.shape.insert(as.shape.begin(), s.parts.size());
+    Job j = plan_job(s.parts[0], as, plan, packed, planner, options, report);
+    j.parts = s.parts;
+    plan.jobs.push_back(std::move(j));
+    for (size_t i : s.parts) stacked[i] = true;
+  }
   for (size_t i = 0; i < plan.inputs.size(); ++i) {
-    plan.jobs.push_back(plan_job(i, plan.inputs[i], plan, packed, planner, options, report));
+    if (!stacked[i]) plan.jobs.push_back(plan_job(i, plan.inputs[i], plan, packed, planner, options, report));
   }
   if (untie_from) {
     InputTensor lm = plan.inputs[*untie_from];

@@ -21,11 +21,17 @@ struct ConfigFacts {
   std::optional<QuantSpec> quantization;  // set when the input is MLX-quantized
   int64_t num_hidden_layers = 0;
   bool tie_word_embeddings = false;
+  int64_t num_experts = 0;  // num_local_experts / num_experts; 0: not a mixture of experts
 };
 
-// How one input tensor becomes one or three output tensors.
+// How one input tensor (or a stack of them) becomes one or three output
+// tensors.
 struct Job {
   size_t input = 0;           // index into ConvertPlan::inputs
+  // Mixture-of-experts inputs stacked along a new first dimension, as
+  // mlx-lm's switch_mlp holds them (input == parts[0]); empty otherwise.
+  std::vector<size_t> parts;
+  std::vector<uint64_t> shape;  // the input's shape, or [parts, ...] when stacked
   std::string base;           // output name (copy/cast) or layer path (quantize)
   DType dtype = DType::kF32;  // output float dtype
   bool cast = false;
@@ -53,6 +59,17 @@ struct ConvertPlan {
   QuantSpec default_spec;           // the config's top-level "quantization"
   bool per_layer_config = false;    // every quantized layer gets a config entry
 };
+
+// Hugging Face's per-expert tensors, PREFIX.experts.E.NAME.KIND for E in
+// [0, num_experts), become PREFIX.switch_mlp.NAME'.KIND stacked in expert
+// order, as mlx-lm's sanitize does (NAME' is gate_proj, down_proj and
+// up_proj for Mixtral's w1, w2 and w3, else NAME). A set that is not
+// complete, or whose experts differ in shape or dtype, is left as it is.
+struct ExpertStack {
+  std::string name;           // the stacked tensor's name
+  std::vector<size_t> parts;  // inputs, expert 0 first
+};
+std::vector<ExpertStack> find_expert_stacks(const std::vector<InputTensor>& inputs, int64_t num_experts);
 
 // Plans the conversion of `in`. Fills `report`'s tensor counts and
 // kept_float. InvalidArgument: requantizing an already quantized input with

@@ -50,6 +50,7 @@ ConfigFacts config_facts(const HfConfig& config) {
                                    static_cast<int>(config.quantization->group_size.value_or(0))};
   }
   facts.num_hidden_layers = config.num_hidden_layers.value_or(0);
+  facts.num_experts = config.num_experts.value_or(0);
   facts.tie_word_embeddings = config.tie_word_embeddings.value_or(false);
   return facts;
 }

@@ -50,6 +50,12 @@ Result<QuantSpec> spec_from_json(const nlohmann::json& j, QuantSpec base, const 
   return base;
 }
 
+// A mixture-of-experts router: Qwen3-MoE's "mlp.gate", Mixtral's
+// "block_sparse_moe.gate".
+bool is_router(const std::string& path) {
+  return ends_with(path, ".mlp.gate") || ends_with(path, ".block_sparse_moe.gate");
+}
+
 }  // namespace
 
 std::string layer_path(const std::string& tensor_name) {
@@ -150,7 +156,9 @@ std::optional<QuantSpec> QuantPlanner::linear_spec(const std::string& path) cons
                       path.find("lm_head") != std::string::npos;
     return QuantSpec{high ? high_bits_ : low_bits_, default_.group_size};
   }
-  std::optional<QuantSpec> spec = default_;
+  // mlx-lm's quant_predicate of mixture-of-experts models: the router,
+  // small and decisive, at 8 bits with groups of 64.
+  std::optional<QuantSpec> spec = is_router(path) ? QuantSpec{8, 64} : default_;
   for (const Override& o : overrides_) {
     if (glob_match(o.pattern, path)) spec = o.spec;
   }

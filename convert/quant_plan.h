@@ -9,7 +9,10 @@
 //     only when embedding quantization is asked for; every other candidate
 //     is a linear layer (attention and MLP projections, lm_head, experts);
 //   - a candidate whose last dimension is not a multiple of its group size
-//     stays unquantized, as mlx-lm leaves it.
+//     stays unquantized, as mlx-lm leaves it;
+//   - mixture-of-experts routers ("*.mlp.gate", "*.block_sparse_moe.gate")
+//     get 8 bits, group size 64, as mlx-lm's quant_predicate gives them
+//     (recipe overrides still apply).
 // The layer's path is the name without ".weight" (e.g.
 // "model.layers.0.mlp.down_proj"); recipes match against it.
 #ifndef MLXPACK_CONVERT_QUANT_PLAN_H_

@@ -43,7 +43,7 @@ class TensorProducer {
   TensorProducer(const ModelSource& in, const ConvertPlan& plan, const ConvertOptions& options,
                  ConvertReport* report)
       : in_(in), plan_(plan), options_(options), report_(report), done_(plan.jobs.size(), false) {
-    for (const Job& j : plan.jobs) input_total_ += plan.inputs[j.input].size_bytes;
+    for (const Job& j : plan.jobs) input_total_ += plan.inputs[j.input].size_bytes * std::max<size_t>(1, j.parts.size());
   }
 
   // The bytes of output tensor `o`; valid until the next call.
@@ -64,32 +64,49 @@ class TensorProducer {
     current_ = job;
     quantized_.reset();
     cast_.clear();
-    // A pack opened lazily verifies the tensor here: a corrupt one is
-    // refused, not converted.
-    MLXPACK_ASSIGN_OR_RETURN(TensorView view, in_.tensor(t.name));
-    input_ = static_cast<const uint8_t*>(view.data);
+    stacked_.clear();
+    MLXPACK_RETURN_IF_ERROR(read_input(j, t));
     const uint8_t* data = input_;
     if (j.cast) {
       data = cast(j, t, first);
     }
     if (j.spec) {
-      MLXPACK_ASSIGN_OR_RETURN(quantized_, affine_quantize(data, j.dtype, t.shape, *j.spec, options_.threads,
+      MLXPACK_ASSIGN_OR_RETURN(quantized_, affine_quantize(data, j.dtype, j.shape, *j.spec, options_.threads,
                                                            j.base + ".weight"));
       if (options_.collect_stats && first) {
         report_->stats.push_back(measure(j.base + ".weight", *j.spec, data, j.dtype, *quantized_));
       }
     }
     if (first) {
-      report_->bytes_in += t.size_bytes;
-      input_done_ += t.size_bytes;
+      const uint64_t bytes = t.size_bytes * std::max<size_t>(1, j.parts.size());
+      report_->bytes_in += bytes;
+      input_done_ += bytes;
       if (options_.on_progress) options_.on_progress(input_done_, input_total_);
     }
     done_[job] = true;
     return Status::ok();
   }
 
+  // input_ = the job's input bytes: the tensor in place, or its experts
+  // gathered in order into stacked_. A pack opened lazily verifies each
+  // tensor here: a corrupt one is refused, not converted.
+  Status read_input(const Job& j, const InputTensor& t) {
+    if (j.parts.empty()) {
+      MLXPACK_ASSIGN_OR_RETURN(TensorView view, in_.tensor(t.name));
+      input_ = static_cast<const uint8_t*>(view.data);
+      return Status::ok();
+    }
+    stacked_.reserve(t.size_bytes * j.parts.size());
+    for (size_t part : j.parts) {
+      MLXPACK_ASSIGN_OR_RETURN(TensorView view, in_.tensor(plan_.inputs[part].name));
+      stacked_.append(static_cast<const char*>(view.data), view.size_bytes);
+    }
+    input_ = reinterpret_cast<const uint8_t*>(stacked_.data());
+    return Status::ok();
+  }
+
   const uint8_t* cast(const Job& j, const InputTensor& t, bool first) {
-    const uint64_t n = element_count(t.shape);
+    const uint64_t n = element_count(j.shape);
     cast_.assign(n * dtype_size_bytes(j.dtype), '\0');
     auto* out = reinterpret_cast<uint8_t*>(cast_.data());
     uint64_t overflowed = 0;
@@ -109,6 +126,7 @@ class TensorProducer {
   std::optional<size_t> current_;
   const uint8_t* input_ = nullptr;
   std::string cast_;
+  std::string stacked_;
   std::optional<QuantizedTensor> quantized_;
   uint64_t input_total_ = 0, input_done_ = 0;
 };

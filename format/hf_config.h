@@ -61,6 +61,26 @@ struct HfConfig {
   std::optional<bool> mlp_bias;
   std::optional<bool> use_sliding_window;
   std::optional<std::string> hidden_act;
+  std::optional<std::string> hidden_activation;  // Gemma's name for it
+  // Phi-2: LayerNorm's epsilon, and LayerNorms over q and k.
+  std::optional<double> layer_norm_eps;
+  std::optional<bool> qk_layernorm;
+  // Gemma 2/3: attention scale, soft-capping, and which layers are local.
+  std::optional<double> query_pre_attn_scalar;
+  std::optional<double> attn_logit_softcapping;
+  std::optional<double> final_logit_softcapping;
+  std::optional<int64_t> sliding_window_pattern;
+  std::optional<std::vector<std::string>> layer_types;  // "sliding_attention" / "full_attention"
+  std::optional<double> rope_local_base_freq;
+  // Mixture of experts: "num_local_experts" (Mixtral) or "num_experts"
+  // (Qwen3-MoE, OLMoE), experts per token, renormalized top-k weights, the
+  // experts' hidden size and which layers are sparse.
+  std::optional<int64_t> num_experts;
+  std::optional<int64_t> num_experts_per_tok;
+  std::optional<bool> norm_topk_prob;
+  std::optional<int64_t> moe_intermediate_size;
+  std::optional<int64_t> decoder_sparse_step;
+  std::vector<int64_t> mlp_only_layers;
   std::optional<HfRopeScaling> rope_scaling;
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;  // "eos_token_id": one id or a list; no repeats

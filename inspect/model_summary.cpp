@@ -1,5 +1,6 @@
 #include "inspect/model_summary.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -23,6 +24,31 @@ QuantizationSummary quantization_summary(const HfQuantization& q) {
   return out;
 }
 
+// The sliding window and, where local and global layers alternate, how
+// many of each: from layer_types, sliding_window_pattern (one global layer
+// in every P) or Gemma 2's alternation.
+void summarize_attention_layout(const HfConfig& config, ModelSummary* s) {
+  if (!config.sliding_window || *config.sliding_window <= 0 || !config.use_sliding_window.value_or(true)) return;
+  s->sliding_window = config.sliding_window;
+  const int64_t layers = config.num_hidden_layers.value_or(0);
+  int64_t local = -1;
+  std::string source;
+  if (config.layer_types) {
+    local = std::count(config.layer_types->begin(), config.layer_types->end(), "sliding_attention");
+    source = "layer_types";
+  } else if (config.sliding_window_pattern && *config.sliding_window_pattern > 0) {
+    local = layers - layers / *config.sliding_window_pattern;
+    source = "sliding_window_pattern " + std::to_string(*config.sliding_window_pattern);
+  } else if (config.model_type == "gemma2") {
+    local = (layers + 1) / 2;
+    source = "alternating";
+  }
+  if (local >= 0) {
+    s->attention_layout = std::to_string(local) + " local, " + std::to_string(std::max<int64_t>(0, layers - local)) +
+                          " global (" + source + ")";
+  }
+}
+
 // The facts of config.json; MLX's "quantization" before transformers'
 // "quantization_config".
 void summarize_config(const HfConfig& config, ModelSummary* s) {
@@ -38,6 +64,10 @@ void summarize_config(const HfConfig& config, ModelSummary* s) {
   s->rope_theta = config.rope_theta;
   if (config.rope_scaling) s->rope_scaling = config.rope_scaling->type.empty() ? "unnamed" : config.rope_scaling->type;
   s->tied_embeddings = config.tie_word_embeddings;
+  s->partial_rotary_factor = config.partial_rotary_factor;
+  summarize_attention_layout(config, s);
+  s->num_experts = config.num_experts;
+  s->experts_per_token = config.num_experts_per_tok;
   for (const std::optional<HfQuantization>* q : {&config.quantization, &config.quantization_config}) {
     if (!*q || s->quantization) continue;
     const QuantizationSummary summary = quantization_summary(**q);
@@ -310,6 +340,12 @@ std::string summary_to_text(const ModelSummary& s, bool with_tensors) {
   o << "  context length   " << opt(s.context_length) << "\n";
   o << "  RoPE             " << (s.rope_theta ? "theta " + fixed(*s.rope_theta, 0) : std::string("theta -")) << ", scaling "
     << (s.rope_scaling.empty() ? "none" : printable(s.rope_scaling)) << "\n";
+  if (s.partial_rotary_factor) o << "  rotary fraction  " << fixed(*s.partial_rotary_factor, 2) << "\n";
+  if (s.sliding_window) {
+    o << "  sliding window   " << *s.sliding_window
+      << (s.attention_layout.empty() ? std::string(", every layer") : ", layers " + printable(s.attention_layout)) << "\n";
+  }
+  if (s.num_experts) o << "  experts          " << *s.num_experts << ", " << opt(s.experts_per_token) << " per token\n";
   o << "  tied embeddings  " << (!s.tied_embeddings ? "-" : *s.tied_embeddings ? "yes" : "no") << "\n";
   weights_text(s, o);
   quantization_text(s, o);
@@ -361,6 +397,11 @@ std::string summary_to_json(const ModelSummary& s, bool with_tensors) {
                 {"context_length", opt(s.context_length)},
                 {"rope", {{"theta", opt(s.rope_theta)}, {"scaling", s.rope_scaling.empty() ? json(nullptr) : json(s.rope_scaling)}}},
                 {"tied_embeddings", opt(s.tied_embeddings)},
+                {"partial_rotary_factor", opt(s.partial_rotary_factor)},
+                {"sliding_window", opt(s.sliding_window)},
+                {"attention_layout", s.attention_layout.empty() ? json(nullptr) : json(s.attention_layout)},
+                {"experts", s.num_experts ? json{{"count", *s.num_experts}, {"per_token", opt(s.experts_per_token)}}
+                                          : json(nullptr)},
                 {"parameters", s.parameter_count},
                 {"bits_per_weight", s.bits_per_weight()},
                 {"bos_token_id", opt(s.bos_token_id)},

@@ -62,6 +62,12 @@ struct ModelSummary {
   std::optional<double> rope_theta;
   std::string rope_scaling;               // rope_scaling's type; "" when none
   std::optional<bool> tied_embeddings;    // tie_word_embeddings, else no lm_head.weight
+  std::optional<double> partial_rotary_factor;  // the fraction of each head RoPE turns
+  std::optional<int64_t> sliding_window;        // when the model uses one
+  // Local (sliding-window) and global layers when they alternate (Gemma):
+  // how many of each and what says so; "" when every layer is alike.
+  std::string attention_layout;
+  std::optional<int64_t> num_experts, experts_per_token;  // mixture of experts
   std::optional<QuantizationSummary> quantization;
   // In a quantized model: float ".weight" tensors of rank >= 2 (norms aside)
   // that have no ".scales", i.e. layers left unquantized, with their shapes.

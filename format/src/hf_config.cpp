@@ -120,6 +120,63 @@ Status read_settings(const Json& doc, const std::string& where, HfConfig* c) {
   MLXPACK_ASSIGN_OR_RETURN(c->mlp_bias, maybe_bool(doc, "mlp_bias", where));
   MLXPACK_ASSIGN_OR_RETURN(c->use_sliding_window, maybe_bool(doc, "use_sliding_window", where));
   MLXPACK_ASSIGN_OR_RETURN(c->hidden_act, maybe_string(doc, "hidden_act", where));
+  MLXPACK_ASSIGN_OR_RETURN(c->hidden_activation, maybe_string(doc, "hidden_activation", where));
+  MLXPACK_ASSIGN_OR_RETURN(c->layer_norm_eps, maybe_number(doc, "layer_norm_eps", where, -1e12, 1e12));
+  MLXPACK_ASSIGN_OR_RETURN(c->qk_layernorm, maybe_bool(doc, "qk_layernorm", where));
+  return Status::ok();
+}
+
+// A list of at most kMaxListItems items, each read by `item`.
+constexpr size_t kMaxListItems = 1 << 16;
+
+template <typename T, typename ItemFn>
+Result<std::optional<std::vector<T>>> maybe_list(const Json& doc, const char* key, const std::string& where, ItemFn item) {
+  if (!find_field(doc, key)) return std::optional<std::vector<T>>();
+  MLXPACK_ASSIGN_OR_RETURN(const Json* list, required_array(doc, key, where));
+  const std::string path = field_path(where, key);
+  if (list->size() > kMaxListItems) {
+    return field_error(path, "has " + std::to_string(list->size()) + " items, more than the limit of " +
+                                 std::to_string(kMaxListItems));
+  }
+  std::vector<T> out;
+  for (size_t i = 0; i < list->size(); ++i) {
+    MLXPACK_ASSIGN_OR_RETURN(T v, item((*list)[i], path + "[" + std::to_string(i) + "]"));
+    out.push_back(std::move(v));
+  }
+  return std::optional<std::vector<T>>(std::move(out));
+}
+
+Result<std::string> string_item(const Json& v, const std::string& path) {
+  if (!v.is_string()) return field_error(path, std::string("expected a string, got ") + json_type_name(v));
+  return v.get<std::string>();
+}
+
+Result<int64_t> count_item(const Json& v, const std::string& path) {
+  if (!v.is_number_integer()) return field_error(path, std::string("expected an integer, got ") + json_type_name(v));
+  if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(kMaxCount) : (v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxCount)) {
+    return outside_range(path, v, int64_t{0}, kMaxCount);
+  }
+  return v.get<int64_t>();
+}
+
+// Gemma's attention variations and the mixture-of-experts fields.
+Status read_variations(const Json& doc, const std::string& where, HfConfig* c) {
+  MLXPACK_ASSIGN_OR_RETURN(c->query_pre_attn_scalar, maybe_number(doc, "query_pre_attn_scalar", where, -1e300, 1e300));
+  MLXPACK_ASSIGN_OR_RETURN(c->attn_logit_softcapping, maybe_number(doc, "attn_logit_softcapping", where, -1e300, 1e300));
+  MLXPACK_ASSIGN_OR_RETURN(c->final_logit_softcapping, maybe_number(doc, "final_logit_softcapping", where, -1e300, 1e300));
+  MLXPACK_ASSIGN_OR_RETURN(c->sliding_window_pattern, maybe_int(doc, "sliding_window_pattern", where, INT64_MIN, INT64_MAX));
+  MLXPACK_ASSIGN_OR_RETURN(c->layer_types, maybe_list<std::string>(doc, "layer_types", where, string_item));
+  MLXPACK_ASSIGN_OR_RETURN(c->rope_local_base_freq, maybe_number(doc, "rope_local_base_freq", where, -1e300, 1e300));
+  MLXPACK_ASSIGN_OR_RETURN(c->num_experts, maybe_int(doc, "num_local_experts", where, INT64_MIN, INT64_MAX));
+  if (!c->num_experts) {
+    MLXPACK_ASSIGN_OR_RETURN(c->num_experts, maybe_int(doc, "num_experts", where, INT64_MIN, INT64_MAX));
+  }
+  MLXPACK_ASSIGN_OR_RETURN(c->num_experts_per_tok, maybe_int(doc, "num_experts_per_tok", where, INT64_MIN, INT64_MAX));
+  MLXPACK_ASSIGN_OR_RETURN(c->norm_topk_prob, maybe_bool(doc, "norm_topk_prob", where));
+  MLXPACK_ASSIGN_OR_RETURN(c->moe_intermediate_size, maybe_int(doc, "moe_intermediate_size", where, 0, kMaxCount));
+  MLXPACK_ASSIGN_OR_RETURN(c->decoder_sparse_step, maybe_int(doc, "decoder_sparse_step", where, INT64_MIN, INT64_MAX));
+  MLXPACK_ASSIGN_OR_RETURN(const auto only, maybe_list<int64_t>(doc, "mlp_only_layers", where, count_item));
+  if (only) c->mlp_only_layers = *only;
   return Status::ok();
 }
 
@@ -139,6 +196,7 @@ Result<HfConfig> read_hf_config(Json document, const std::string& label) {
   MLXPACK_RETURN_IF_ERROR(read_names(doc, label, &c));
   MLXPACK_RETURN_IF_ERROR(read_sizes(doc, label, &c));
   MLXPACK_RETURN_IF_ERROR(read_settings(doc, label, &c));
+  MLXPACK_RETURN_IF_ERROR(read_variations(doc, label, &c));
   MLXPACK_ASSIGN_OR_RETURN(c.rope_scaling, maybe_rope_scaling(doc, label));
   MLXPACK_ASSIGN_OR_RETURN(c.bos_token_id, maybe_int(doc, "bos_token_id", label, -1, kMaxTokenId));
   MLXPACK_RETURN_IF_ERROR(read_token_ids(doc, "eos_token_id", label, &c.eos_token_ids));

@@ -53,17 +53,18 @@ void KvCache::store_keys(int layer, int slot, int n, const float* k, size_t ld, 
   }
 }
 
-void KvCache::evict(int sinks, int count, const Rope& rope) {
+void KvCache::evict(int sinks, int count, const std::vector<const Rope*>& layer_ropes) {
   if (count <= 0) return;
   const int kept = length_ - sinks - count;
   const size_t e = element_bytes();
-  std::vector<float> cos(rope.rotary_dim() / 2), sin(rope.rotary_dim() / 2);
-  rope.angles(-static_cast<double>(count), cos.data(), sin.data());
   const kernels::KernelTable* t = kernels::active_table();
   // F16 keys turn as floats: one head's rows at a time.
   std::vector<float> head(type_ == KvType::kF16 ? static_cast<size_t>(head_dim_) * kept : 0);
   std::vector<float*> rows(head_dim_);
   for (int layer = 0; layer < layers_; ++layer) {
+    const Rope& rope = *layer_ropes[layer];
+    std::vector<float> cos(rope.rotary_dim() / 2), sin(rope.rotary_dim() / 2);
+    rope.angles(-static_cast<double>(count), cos.data(), sin.data());
     std::memmove(value_at(layer, sinks), value_at(layer, sinks + count), static_cast<size_t>(kept) * kv_dim_ * e);
     for (int i = 0; i < kv_dim_; ++i) {
       uint8_t* row = key_at(layer, i);

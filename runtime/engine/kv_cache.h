@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "runtime/kernels/aligned.h"
 
@@ -69,9 +70,10 @@ class KvCache {
   void store_keys(int layer, int slot, int n, const float* k, size_t ld, int i0, int i1);
 
   // Drops positions [sinks, sinks + count) of every layer, moves the later
-  // ones down and re-rotates their keys by -count positions.
-  // REQUIRES: sinks + count <= length().
-  void evict(int sinks, int count, const Rope& rope);
+  // ones down and re-rotates their keys by -count positions, layer l with
+  // layer_ropes[l].
+  // REQUIRES: sinks + count <= length(); one rope per layer.
+  void evict(int sinks, int count, const std::vector<const Rope*>& layer_ropes);
 
  private:
   size_t element_bytes() const { return type_ == KvType::kF16 ? 2 : 4; }

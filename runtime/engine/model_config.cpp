@@ -1,23 +1,47 @@
 #include "runtime/engine/model_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "format/hf_config.h"
 
 namespace mlxpack::engine {
 
+// Rows name only what differs from the defaults. GCC 12 warns about the
+// members designated initializers leave to their defaults, which is the point.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 const std::vector<ArchitectureTraits>& architecture_table() {
-  // model_type, class, qkv_bias, qk_norm, fused_qkv, fused_gate_up, sliding_window
+  static const TensorNames kPhiNames{.attn_out = "self_attn.dense", .gate = "mlp.fc1", .up = "", .down = "mlp.fc2",
+                                     .final_norm = "model.final_layernorm"};
+  static const TensorNames kMixtralNames{.moe = "block_sparse_moe", .expert_gate = "w1", .expert_up = "w3",
+                                         .expert_down = "w2"};
+  static const TensorNames kQwenMoeNames{.moe = "mlp", .expert_gate = "gate_proj", .expert_up = "up_proj",
+                                         .expert_down = "down_proj"};
   static const std::vector<ArchitectureTraits> kTable = {
-      {"llama", "LlamaForCausalLM", false, false, false, false, false},
-      {"mistral", "MistralForCausalLM", false, false, false, false, true},
-      {"qwen2", "Qwen2ForCausalLM", true, false, false, false, true},
-      {"qwen3", "Qwen3ForCausalLM", false, true, false, false, true},
-      {"phi3", "Phi3ForCausalLM", false, false, true, true, true},
+      {.model_type = "llama", .class_name = "LlamaForCausalLM"},
+      {.model_type = "mistral", .class_name = "MistralForCausalLM", .sliding_window = true},
+      {.model_type = "qwen2", .class_name = "Qwen2ForCausalLM", .qkv_bias = true, .sliding_window = true},
+      {.model_type = "qwen3", .class_name = "Qwen3ForCausalLM", .qk_norm = true, .sliding_window = true},
+      {.model_type = "phi3", .class_name = "Phi3ForCausalLM", .fused_qkv = true, .fused_gate_up = true,
+       .sliding_window = true},
+      {.model_type = "phi", .class_name = "PhiForCausalLM", .qkv_bias = true, .linear_biases = true,
+       .norm = NormKind::kLayerNorm, .block = BlockKind::kParallel, .mlp = MlpKind::kPlain,
+       .default_activation = Activation::kGeluTanh, .names = kPhiNames},
+      {.model_type = "gemma2", .class_name = "Gemma2ForCausalLM", .local_global = true, .scale_embeddings = true,
+       .norm = NormKind::kRmsUnitOffset, .block = BlockKind::kSandwich, .default_activation = Activation::kGeluTanh},
+      {.model_type = "gemma3_text", .class_name = "Gemma3ForCausalLM", .qk_norm = true, .local_global = true,
+       .scale_embeddings = true, .norm = NormKind::kRmsUnitOffset, .block = BlockKind::kSandwich,
+       .default_activation = Activation::kGeluTanh},
+      {.model_type = "mixtral", .class_name = "MixtralForCausalLM", .sliding_window = true,
+       .renormalize_topk = true, .mlp = MlpKind::kExperts, .names = kMixtralNames},
+      {.model_type = "qwen3_moe", .class_name = "Qwen3MoeForCausalLM", .qk_norm = true, .sliding_window = true,
+       .mlp = MlpKind::kExperts, .names = kQwenMoeNames},
   };
   return kTable;
 }
+#pragma GCC diagnostic pop
 
 std::string supported_architectures() {
   std::string out;
@@ -78,30 +102,128 @@ Status read_shape(const HfConfig& hf, const std::string& label, ModelConfig* c) 
     return Status::invalid_argument(label + ": head_dim is " + std::to_string(c->head_dim) +
                                     ", expected an even number in [2, 1024]");
   }
-  MLXPACK_ASSIGN_OR_RETURN(const double partial, bounded_number(hf.partial_rotary_factor, label, "partial_rotary_factor", 0.0, 1.0, 1.0));
+  const double partial = hf.partial_rotary_factor.value_or(1.0);
   c->rotary_dim = static_cast<int>(c->head_dim * partial) / 2 * 2;
+  if (!(partial > 0.0 && partial <= 1.0) || c->rotary_dim < 2) {
+    return field_error(field_path(label, "partial_rotary_factor"),
+                       "value " + Json(partial).dump() + " is outside (0, 1] or rotates fewer than 2 of head_dim " +
+                           std::to_string(c->head_dim) + " dimensions");
+  }
   MLXPACK_ASSIGN_OR_RETURN(c->vocab_size, bounded(hf.vocab_size, label, "vocab_size", 1, 1 << 22, std::nullopt));
   MLXPACK_ASSIGN_OR_RETURN(c->max_position_embeddings,
                            bounded(hf.max_position_embeddings, label, "max_position_embeddings", 1, 1 << 30, 4096));
   return Status::ok();
 }
 
-// Norm, biases, activation and attention window.
+Result<Activation> read_activation(const HfConfig& hf, const std::string& label, Activation fallback) {
+  // Gemma names it hidden_activation (and may carry an older hidden_act).
+  const char* key = hf.hidden_activation ? "hidden_activation" : "hidden_act";
+  const std::optional<std::string>& name = hf.hidden_activation ? hf.hidden_activation : hf.hidden_act;
+  if (!name) return fallback;
+  if (*name == "silu" || *name == "swish") return Activation::kSilu;
+  if (*name == "gelu_new" || *name == "gelu_pytorch_tanh" || *name == "gelu_fast") return Activation::kGeluTanh;
+  if (*name == "gelu") return Activation::kGelu;
+  return Status::unsupported(field_path(label, key) + ": " + Json(*name).dump() +
+                             " is not supported; supported: \"silu\" (also written \"swish\"), \"gelu\", "
+                             "\"gelu_new\", \"gelu_pytorch_tanh\", \"gelu_fast\"");
+}
+
+// Norm, biases, activation.
 Status read_settings(const HfConfig& hf, const std::string& label, ModelConfig* c) {
-  MLXPACK_ASSIGN_OR_RETURN(const double eps, bounded_number(hf.rms_norm_eps, label, "rms_norm_eps", 0.0, 1.0, 1e-5));
-  c->rms_norm_eps = static_cast<float>(eps);
+  const bool layer_norm = c->arch.norm == NormKind::kLayerNorm;
+  MLXPACK_ASSIGN_OR_RETURN(const double eps, bounded_number(layer_norm ? hf.layer_norm_eps : hf.rms_norm_eps, label,
+                                                            layer_norm ? "layer_norm_eps" : "rms_norm_eps", 0.0, 1.0, 1e-5));
+  c->norm_eps = static_cast<float>(eps);
   c->tie_word_embeddings = hf.tie_word_embeddings.value_or(false);
   c->attention_bias = hf.attention_bias.value_or(false);
   c->mlp_bias = hf.mlp_bias.value_or(false);
-  // The MLP is SwiGLU: SiLU is the only activation the engine computes, so
-  // any other one is refused rather than silently replaced.
-  if (hf.hidden_act && *hf.hidden_act != "silu" && *hf.hidden_act != "swish") {
-    return Status::unsupported(field_path(label, "hidden_act") + ": " + Json(*hf.hidden_act).dump() +
-                               " is not supported; supported: \"silu\" (also written \"swish\")");
+  MLXPACK_ASSIGN_OR_RETURN(c->activation, read_activation(hf, label, c->arch.default_activation));
+  if (hf.qk_layernorm.value_or(false)) {
+    return Status::unsupported(field_path(label, "qk_layernorm") + ": true is not supported (LayerNorms over q and k)");
   }
+  return Status::ok();
+}
+
+// A soft-cap: absent, or a positive number.
+Result<float> softcap(const std::optional<double>& v, const std::string& label, const char* key) {
+  if (!v) return 0.0f;
+  if (!(*v > 0.0 && *v <= 1e6)) {
+    return field_error(field_path(label, key), "value " + Json(*v).dump() + " is outside (0, 1000000]");
+  }
+  return static_cast<float>(*v);
+}
+
+// Which layers attend to a window: every layer, or Gemma's alternation
+// (layer_types, else one global layer every sliding_window_pattern).
+Status read_local_layers(const HfConfig& hf, const std::string& label, ModelConfig* c) {
+  c->layer_local.assign(c->num_layers, false);
   if (c->arch.sliding_window) {
     MLXPACK_ASSIGN_OR_RETURN(c->sliding_window, bounded(hf.sliding_window, label, "sliding_window", 0, 1 << 30, 0));
     if (!hf.use_sliding_window.value_or(true)) c->sliding_window = 0;
+    c->layer_local.assign(c->num_layers, c->sliding_window > 0);
+    return Status::ok();
+  }
+  if (!c->arch.local_global) return Status::ok();
+  MLXPACK_ASSIGN_OR_RETURN(c->sliding_window, bounded(hf.sliding_window, label, "sliding_window", 1, 1 << 30, 4096));
+  if (hf.layer_types) {
+    const std::vector<std::string>& types = *hf.layer_types;
+    if (types.size() != static_cast<size_t>(c->num_layers)) {
+      return field_error(field_path(label, "layer_types"), "names " + std::to_string(types.size()) +
+                                                               " layers but num_hidden_layers is " +
+                                                               std::to_string(c->num_layers));
+    }
+    for (size_t i = 0; i < types.size(); ++i) {
+      if (types[i] != "sliding_attention" && types[i] != "full_attention") {
+        return field_error(field_path(label, "layer_types") + "[" + std::to_string(i) + "]",
+                           Json(types[i]).dump() + " is not \"sliding_attention\" or \"full_attention\"");
+      }
+      c->layer_local[i] = types[i] == "sliding_attention";
+    }
+  } else {
+    // Gemma 2 alternates (local first); Gemma 3 has sliding_window_pattern.
+    const int64_t fallback = std::string(c->arch.model_type) == "gemma2" ? 2 : 6;
+    MLXPACK_ASSIGN_OR_RETURN(const int pattern, bounded(hf.sliding_window_pattern, label, "sliding_window_pattern", 1,
+                                                        c->num_layers, std::min<int64_t>(fallback, c->num_layers)));
+    for (int i = 0; i < c->num_layers; ++i) c->layer_local[i] = (i + 1) % pattern != 0;
+  }
+  MLXPACK_ASSIGN_OR_RETURN(c->local_rope_theta,
+                           bounded_number(hf.rope_local_base_freq, label, "rope_local_base_freq", 1.0, 1e12, 10000.0));
+  if (std::string(c->arch.model_type) == "gemma2") c->local_rope_theta = 0;  // one RoPE for all layers
+  return Status::ok();
+}
+
+// The attention's scale and soft-caps (Gemma's query_pre_attn_scalar).
+Status read_attention(const HfConfig& hf, const std::string& label, ModelConfig* c) {
+  MLXPACK_ASSIGN_OR_RETURN(const double scalar, bounded_number(hf.query_pre_attn_scalar, label, "query_pre_attn_scalar",
+                                                               1e-6, 1e9, static_cast<double>(c->head_dim)));
+  c->attn_scale = static_cast<float>(1.0 / std::sqrt(scalar));
+  MLXPACK_ASSIGN_OR_RETURN(c->attn_softcap, softcap(hf.attn_logit_softcapping, label, "attn_logit_softcapping"));
+  MLXPACK_ASSIGN_OR_RETURN(c->final_softcap, softcap(hf.final_logit_softcapping, label, "final_logit_softcapping"));
+  return Status::ok();
+}
+
+// Mixture of experts: how many, how many per token, which layers.
+Status read_experts(const HfConfig& hf, const std::string& label, ModelConfig* c) {
+  c->layer_sparse.assign(c->num_layers, false);
+  if (c->arch.mlp != MlpKind::kExperts) return Status::ok();
+  const char* experts_key = hf.document.contains("num_local_experts") ? "num_local_experts" : "num_experts";
+  MLXPACK_ASSIGN_OR_RETURN(c->num_experts, bounded(hf.num_experts, label, experts_key, 1, kMaxExperts, std::nullopt));
+  MLXPACK_ASSIGN_OR_RETURN(c->experts_per_token,
+                           bounded(hf.num_experts_per_tok, label, "num_experts_per_tok", 1, c->num_experts, std::nullopt));
+  c->renormalize_topk = hf.norm_topk_prob.value_or(c->arch.renormalize_topk);
+  if (std::string(c->arch.model_type) == "mixtral") c->renormalize_topk = true;  // Mixtral always renormalizes
+  MLXPACK_ASSIGN_OR_RETURN(c->expert_size, bounded(hf.moe_intermediate_size ? hf.moe_intermediate_size : hf.intermediate_size,
+                                                   label, hf.moe_intermediate_size ? "moe_intermediate_size" : "intermediate_size",
+                                                   1, 1 << 20, std::nullopt));
+  MLXPACK_ASSIGN_OR_RETURN(const int step, bounded(hf.decoder_sparse_step, label, "decoder_sparse_step", 1, c->num_layers, 1));
+  for (int i = 0; i < c->num_layers; ++i) c->layer_sparse[i] = (i + 1) % step == 0;
+  for (size_t i = 0; i < hf.mlp_only_layers.size(); ++i) {
+    const int64_t layer = hf.mlp_only_layers[i];
+    if (layer >= c->num_layers) {
+      return outside_range(field_path(label, "mlp_only_layers") + "[" + std::to_string(i) + "]", Json(layer), int64_t{0},
+                           int64_t{c->num_layers - 1});
+    }
+    c->layer_sparse[layer] = false;
   }
   return Status::ok();
 }
@@ -167,6 +289,9 @@ Result<ModelConfig> parse_model_config(const std::string& config_json, const std
   c.arch = *arch;
   MLXPACK_RETURN_IF_ERROR(read_shape(hf, label, &c));
   MLXPACK_RETURN_IF_ERROR(read_settings(hf, label, &c));
+  MLXPACK_RETURN_IF_ERROR(read_local_layers(hf, label, &c));
+  MLXPACK_RETURN_IF_ERROR(read_attention(hf, label, &c));
+  MLXPACK_RETURN_IF_ERROR(read_experts(hf, label, &c));
   MLXPACK_RETURN_IF_ERROR(read_rope(hf, label, &c));
   MLXPACK_RETURN_IF_ERROR(read_quantization(hf, label, &c));
   c.eos_token_ids = token_ids(hf.eos_token_ids);

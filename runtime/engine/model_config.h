@@ -14,18 +14,68 @@
 
 namespace mlxpack::engine {
 
+// The normalization a model applies.
+enum class NormKind : uint8_t {
+  kRms,            // x / rms(x) * w (Llama)
+  kRmsUnitOffset,  // x / rms(x) * (1 + w) (Gemma): bound as 1 + w, then kRms
+  kLayerNorm,      // (x - mean) / std * w + b (Phi-2)
+};
+
+// How a decoder layer combines attention and MLP.
+enum class BlockKind : uint8_t {
+  kSequential,  // x += attn(norm1(x)); x += mlp(norm2(x))
+  kParallel,    // h = norm1(x); x += attn(h) + mlp(h) (Phi-2)
+  kSandwich,    // x += norm2(attn(norm1(x))); x += norm4(mlp(norm3(x))) (Gemma 2/3)
+};
+
+enum class MlpKind : uint8_t {
+  kGated,    // down(act(gate(h)) * up(h))
+  kPlain,    // fc2(act(fc1(h))), both with biases (Phi-2)
+  kExperts,  // top-k of n gated experts per token (Mixtral, Qwen3-MoE)
+};
+
+enum class Activation : uint8_t { kSilu, kGeluTanh, kGelu };
+
+// The tensor names that differ between architectures ("model.layers.N." +
+// name); the rest are Llama's.
+struct TensorNames {
+  const char* attn_out = "self_attn.o_proj";
+  const char* gate = "mlp.gate_proj";  // kPlain: the first projection (fc1)
+  const char* up = "mlp.up_proj";
+  const char* down = "mlp.down_proj";  // kPlain: the second (fc2)
+  const char* final_norm = "model.norm";
+  const char* moe = "";  // kExperts: the sparse block ("block_sparse_moe", "mlp")
+  // kExperts, Hugging Face's per-expert names under moe + ".experts.E."
+  const char* expert_gate = "";
+  const char* expert_up = "";
+  const char* expert_down = "";
+};
+
 // How an architecture differs from plain Llama.
 struct ArchitectureTraits {
-  const char* model_type;   // config.json "model_type"
-  const char* class_name;   // config.json "architectures"[0]
-  bool qkv_bias;            // q/k/v projections carry biases (Qwen2)
-  bool qk_norm;             // RMSNorm over each head of q and k (Qwen3)
-  bool fused_qkv;           // one qkv_proj (Phi-3)
-  bool fused_gate_up;       // one gate_up_proj (Phi-3)
-  bool sliding_window;      // honours config "sliding_window" (Mistral, Qwen2 when enabled)
+  const char* model_type = "";  // config.json "model_type"
+  const char* class_name = "";  // config.json "architectures"[0]
+  bool qkv_bias = false;        // q/k/v projections carry biases (Qwen2)
+  bool qk_norm = false;         // a norm over each head of q and k (Qwen3, Gemma 3)
+  bool fused_qkv = false;       // one qkv_proj (Phi-3)
+  bool fused_gate_up = false;   // one gate_up_proj (Phi-3)
+  bool sliding_window = false;  // honours config "sliding_window" (Mistral, Qwen2 when enabled)
+  bool local_global = false;    // sliding-window and global layers alternate (Gemma 2/3)
+  bool scale_embeddings = false;  // embeddings times sqrt(hidden_size) (Gemma)
+  bool linear_biases = false;   // every projection and lm_head has a bias (Phi-2)
+  bool renormalize_topk = false;  // kExperts: norm_topk_prob when config.json omits it
+  NormKind norm = NormKind::kRms;
+  BlockKind block = BlockKind::kSequential;
+  MlpKind mlp = MlpKind::kGated;
+  Activation default_activation = Activation::kSilu;
+  TensorNames names;
 };
 
 const std::vector<ArchitectureTraits>& architecture_table();
+
+// The most experts a mixture-of-experts layer may have (Qwen3-MoE has 128,
+// the largest open models 512).
+inline constexpr int kMaxExperts = 1024;
 // "llama (LlamaForCausalLM), mistral (...), ..." for error messages.
 std::string supported_architectures();
 
@@ -46,7 +96,8 @@ struct ModelConfig {
   int head_dim = 0;
   int rotary_dim = 0;  // head_dim x partial_rotary_factor
   int vocab_size = 0;
-  float rms_norm_eps = 1e-5f;
+  float norm_eps = 1e-5f;  // rms_norm_eps, or layer_norm_eps for LayerNorm
+  Activation activation = Activation::kSilu;
   double rope_theta = 10000.0;
   RopeScaling rope_scaling = RopeScaling::kNone;
   double rope_factor = 1.0;
@@ -55,6 +106,20 @@ struct ModelConfig {
   double rope_original_max_positions = 8192.0;
   int max_position_embeddings = 0;
   int sliding_window = 0;  // 0 = none
+  // Per layer: true when the layer attends only to the last sliding_window
+  // positions (every layer when sliding_window > 0 and the architecture is
+  // not local-global).
+  std::vector<bool> layer_local;
+  double local_rope_theta = 0;  // local layers' RoPE base (Gemma 3); 0: the global one
+  float attn_scale = 0;         // softmax scale: 1/sqrt(query_pre_attn_scalar or head_dim)
+  float attn_softcap = 0;       // scores -> cap * tanh(scores / cap); 0 = none
+  float final_softcap = 0;      // the same on the logits
+  // Mixture of experts (MlpKind::kExperts).
+  int num_experts = 0;
+  int experts_per_token = 0;
+  bool renormalize_topk = false;  // the top-k weights divided by their sum
+  int expert_size = 0;            // each expert's hidden size
+  std::vector<bool> layer_sparse;  // per layer: routed experts (else a dense MLP)
   bool attention_bias = false;  // q/k/v/o biases (Llama's attention_bias)
   bool mlp_bias = false;
   bool tie_word_embeddings = false;

@@ -14,17 +14,32 @@
 
 namespace mlxpack::engine {
 
+// A norm's weight (for kRmsUnitOffset already 1 + w) and, for LayerNorm,
+// its bias.
+struct Norm {
+  std::vector<float> weight;
+  std::vector<float> bias;
+};
+
 struct LayerWeights {
-  std::vector<float> attn_norm;
-  std::vector<float> mlp_norm;
-  std::vector<float> q_norm;  // qk_norm architectures, head_dim each
-  std::vector<float> k_norm;
+  Norm attn_norm;
+  Norm mlp_norm;       // kSequential and kSandwich
+  Norm attn_post_norm;  // kSandwich: on the attention's output
+  Norm mlp_post_norm;   // kSandwich: on the MLP's output
+  Norm q_norm;  // qk_norm architectures, head_dim each
+  Norm k_norm;
   // Either q/k/v or one fused qkv (rows: q, then k, then v).
   kernels::Weight q, k, v, qkv;
   kernels::Weight o;
-  // Either gate/up or one fused gate_up (rows: gate, then up).
+  // Either gate/up or one fused gate_up (rows: gate, then up); kPlain
+  // uses gate (fc1) and down (fc2).
   kernels::Weight gate, up, gate_up;
   kernels::Weight down;
+  // Sparse layers: the router [num_experts, hidden] and each expert's
+  // projections, views into the stacked tensors (mlx-lm's switch_mlp) or
+  // Hugging Face's per-expert ones.
+  kernels::Weight router;
+  std::vector<kernels::Weight> expert_gate, expert_up, expert_down;
   // Owned storage of the linear biases the Weights point at.
   std::vector<std::vector<float>> bias_storage;
 };
@@ -32,7 +47,8 @@ struct LayerWeights {
 struct ModelWeights {
   kernels::Weight embed;    // [vocab, hidden]
   kernels::Weight lm_head;  // [vocab, hidden]; the embedding when tied
-  std::vector<float> final_norm;
+  std::vector<float> lm_head_bias;  // linear_biases architectures
+  Norm final_norm;
   std::vector<LayerWeights> layers;
   uint64_t weight_bytes = 0;  // bytes of the matrices used in place
   std::string description;    // e.g. "affine 4-bit g64 (196 tensors), F16 (3 tensors)"

@@ -4,14 +4,16 @@
 
 namespace mlxpack::engine {
 
-Rope::Rope(const ModelConfig& c) : rotary_dim_(c.rotary_dim) {
+Rope::Rope(const ModelConfig& c, bool local) : rotary_dim_(c.rotary_dim) {
   const int half = rotary_dim_ / 2;
+  const double theta = local ? c.local_rope_theta : c.rope_theta;
+  const RopeScaling scaling = local ? RopeScaling::kNone : c.rope_scaling;
   inv_freq_.resize(half);
   for (int i = 0; i < half; ++i) {
-    double f = 1.0 / std::pow(c.rope_theta, (2.0 * i) / rotary_dim_);
-    if (c.rope_scaling == RopeScaling::kLinear) {
+    double f = 1.0 / std::pow(theta, (2.0 * i) / rotary_dim_);
+    if (scaling == RopeScaling::kLinear) {
       f /= c.rope_factor;
-    } else if (c.rope_scaling == RopeScaling::kLlama3) {
+    } else if (scaling == RopeScaling::kLlama3) {
       // transformers' _compute_llama3_parameters.
       const double low_wavelen = c.rope_original_max_positions / c.rope_low_freq_factor;
       const double high_wavelen = c.rope_original_max_positions / c.rope_high_freq_factor;

@@ -12,7 +12,9 @@ namespace mlxpack::engine {
 
 class Rope {
  public:
-  explicit Rope(const ModelConfig& config);
+  // `local`: the RoPE of Gemma 3's local layers (base local_rope_theta, no
+  // rope_scaling); otherwise rope_theta with rope_scaling.
+  explicit Rope(const ModelConfig& config, bool local = false);
 
   int rotary_dim() const { return rotary_dim_; }
   // cos/sin of every frequency at `position` (may be negative: un-rotation).

@@ -192,7 +192,7 @@ Result<int> Runtime::Impl::make_room(int incoming) {
   }
   const int batch = std::max(1, (capacity - sinks) * options.eviction_batch_percent / 100);
   const int count = std::min(evictable, std::max(needed, batch));
-  cache.evict(sinks, count, model->rope());
+  model->evict(sinks, count);
   return 1;
 }
 

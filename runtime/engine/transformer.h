@@ -1,11 +1,14 @@
 // The forward pass shared by every supported architecture: pre-norm
-// decoder layers (RMSNorm, grouped-query attention with RoPE, SwiGLU MLP),
-// the differences taken from ArchitectureTraits and the config. A call runs
-// a batch of tokens (the prompt in chunks, then one token per step) against
-// the KV cache, reading the weights in place.
+// decoder layers (a norm, grouped-query attention with RoPE, a gated MLP or
+// routed experts), the differences taken from ArchitectureTraits and the
+// config: the norm kind, how attention and MLP combine (BlockKind), local
+// and global layers, soft-caps. A call runs a batch of tokens (the prompt in
+// chunks, then one token per step) against the KV cache, reading the
+// weights in place.
 #ifndef MLXPACK_RUNTIME_ENGINE_TRANSFORMER_H_
 #define MLXPACK_RUNTIME_ENGINE_TRANSFORMER_H_
 
+#include <memory>
 #include <vector>
 
 #include "runtime/engine/kv_cache.h"
@@ -36,7 +39,8 @@ class Transformer {
   const ModelWeights& weights() const { return weights_; }
   KvCache& cache() { return cache_; }
   const KvCache& cache() const { return cache_; }
-  const Rope& rope() const { return rope_; }
+  // The RoPE of `layer` (local layers may have their own base).
+  const Rope& rope(int layer) const { return config_.layer_local[layer] && local_rope_ ? *local_rope_ : rope_; }
   int max_batch() const { return max_batch_; }
 
   // Runs tokens[0..n) at cache positions length()..length()+n and appends
@@ -45,23 +49,46 @@ class Transformer {
   // REQUIRES: 1 <= n <= max_batch(), length() + n <= capacity, ids < vocab.
   void forward(const int* tokens, int n, float* logits, bool all_logits = false);
 
+  // Drops cache positions [sinks, sinks + count) and re-rotates the later
+  // keys, each layer with its own RoPE (KvCache::evict).
+  void evict(int sinks, int count);
+
   StageTimes& times() { return times_; }
 
  private:
+  // out = o_proj(attention(norm(x))) for n rows at positions start.. .
+  void attention_block(int layer, int n, int start);
   void attention(int layer, int n, int start);
-  // h = rms_norm(x) * weight for n rows, then act quantizes h, rows spread
-  // over the pool.
-  void norm_rows(const float* weight, int n, int first, kernels::Activations& act);
+  // out = the layer's MLP of act_hidden_ (a dense one or its experts).
+  void mlp(int layer, int n);
+  void experts(int layer, int n);
+  // h = norm(x) for n rows, then act quantizes h, rows spread over the pool.
+  void norm_rows(const Norm& norm, int n, int first, kernels::Activations& act);
+  // y = norm(y) in place for n rows of hidden_size (Gemma's post-norms).
+  void norm_in_place(const Norm& norm, float* y, int n);
+
+  // A routed expert's share of a batch: its tokens, their router weights,
+  // their inputs and its outputs.
+  struct ExpertWork {
+    std::vector<int> tokens;
+    std::vector<float> weights;
+    kernels::AlignedVector<float> input, gate_up, act, out;
+    kernels::Activations in_act, mid_act;
+  };
 
   ModelConfig config_;
   ModelWeights weights_;
   ThreadPool* pool_;
   Rope rope_;
+  std::unique_ptr<Rope> local_rope_;  // Gemma 3's local layers
+  float embed_scale_ = 1.0f;
   KvCache cache_;
   int max_batch_;
   int q_dim_, kv_dim_, qkv_dim_;
   // Workspaces, sized once for max_batch.
-  kernels::AlignedVector<float> x_, h_, qkv_, attn_, gate_up_, act_, out_, cos_, sin_;
+  kernels::AlignedVector<float> x_, h_, qkv_, attn_, gate_up_, act_, out_, cos_, sin_, local_cos_, local_sin_;
+  kernels::AlignedVector<float> router_;  // n x num_experts
+  std::vector<ExpertWork> expert_work_;
   kernels::Activations act_hidden_, act_attn_, act_mlp_;
   StageTimes times_;
 };

@@ -175,5 +175,48 @@ TEST(ModelSummaryTest, SizesFallBackToTextConfig) {
   EXPECT_TRUE(s.config_problems.empty());
 }
 
+// The new architectures' fields: Gemma's local-global layers (from
+// layer_types, sliding_window_pattern or Gemma 2's alternation), Phi-2's
+// partial rotary, Mixtral's experts; a model without them shows none.
+TEST(ModelSummaryTest, LocalGlobalLayersPartialRotaryAndExpertsAreShown) {
+  struct Case {
+    const char* config;
+    const char* line;
+  };
+  const Case cases[] = {
+      {R"({"model_type": "gemma3_text", "num_hidden_layers": 26, "sliding_window": 512, "sliding_window_pattern": 6})",
+       "  sliding window   512, layers 22 local, 4 global (sliding_window_pattern 6)\n"},
+      {R"({"model_type": "gemma3_text", "num_hidden_layers": 3, "sliding_window": 4,
+           "layer_types": ["sliding_attention", "full_attention", "sliding_attention"]})",
+       "  sliding window   4, layers 2 local, 1 global (layer_types)\n"},
+      {R"({"model_type": "gemma2", "num_hidden_layers": 5, "sliding_window": 4096})",
+       "  sliding window   4096, layers 3 local, 2 global (alternating)\n"},
+      {R"({"model_type": "mistral", "num_hidden_layers": 5, "sliding_window": 4096})",
+       "  sliding window   4096, every layer\n"},
+      {R"({"model_type": "phi", "partial_rotary_factor": 0.4})", "  rotary fraction  0.40\n"},
+      {R"({"model_type": "mixtral", "num_local_experts": 8, "num_experts_per_tok": 2})", "  experts          8, 2 per token\n"},
+      {R"({"model_type": "qwen3_moe", "num_experts": 128, "num_experts_per_tok": 8})", "  experts          128, 8 per token\n"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.config);
+    ModelSummary s;
+    const std::string config = c.config;
+    ASSERT_TRUE(interpret_model_files(&config, nullptr, nullptr, "t", &s).is_ok());
+    EXPECT_NE(summary_to_text(s, false).find(c.line), std::string::npos) << summary_to_text(s, false);
+  }
+  ModelSummary s;
+  const std::string gemma = cases[0].config;
+  ASSERT_TRUE(interpret_model_files(&gemma, nullptr, nullptr, "t", &s).is_ok());
+  const nlohmann::json j = nlohmann::json::parse(summary_to_json(s, false));
+  EXPECT_EQ(j["model"]["sliding_window"], 512);
+  EXPECT_EQ(j["model"]["attention_layout"], "22 local, 4 global (sliding_window_pattern 6)");
+  EXPECT_TRUE(j["model"]["experts"].is_null());
+  ModelSummary plain;
+  const std::string llama = R"({"model_type": "llama", "num_hidden_layers": 2})";
+  ASSERT_TRUE(interpret_model_files(&llama, nullptr, nullptr, "t", &plain).is_ok());
+  const std::string text = summary_to_text(plain, false);
+  for (const char* absent : {"sliding window", "experts ", "rotary fraction"}) EXPECT_EQ(text.find(absent), std::string::npos) << absent;
+}
+
 }  // namespace
 }  // namespace mlxpack

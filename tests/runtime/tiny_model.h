@@ -14,7 +14,7 @@
 namespace mlxpack::test {
 
 struct TinySpec {
-  std::string model_type = "llama";  // llama, mistral, qwen2, qwen3, phi3
+  std::string model_type = "llama";  // llama, mistral, qwen2, qwen3, phi3, phi, gemma2, gemma3_text, mixtral, qwen3_moe
   int hidden = 64;
   int intermediate = 128;
   int layers = 2;
@@ -28,6 +28,22 @@ struct TinySpec {
   bool llama3_rope = false;
   double partial_rotary = 1.0;
   int max_positions = 256;
+  // Gemma: attention scale, soft-caps (0: none), local layers.
+  double query_pre_attn_scalar = 0;  // 0: head_dim
+  double attn_softcap = 0;
+  double final_softcap = 0;
+  int sliding_window_pattern = 0;  // gemma3_text: written when > 0
+  bool layer_types = false;        // write layer_types instead of a pattern
+  double rope_theta = 10000.0;
+  double local_rope_theta = 0;     // gemma3_text: rope_local_base_freq when > 0
+  double linear_rope_factor = 0;   // rope_scaling linear when > 0
+  // Mixture of experts.
+  int experts = 0;
+  int experts_per_token = 0;
+  int expert_size = 0;             // qwen3_moe's moe_intermediate_size (0: intermediate)
+  bool norm_topk_prob = false;     // qwen3_moe
+  std::vector<int> mlp_only_layers;  // qwen3_moe
+  bool stacked_experts = false;    // mlx-lm's switch_mlp layout instead of per-expert tensors
   DType dtype = DType::kF32;
   uint64_t seed = 1;
 };
@@ -38,6 +54,11 @@ using Tensors = std::map<std::string, std::vector<float>>;
 // tokenizer.json into `dir`; returns the weights as floats (after rounding
 // to `dtype`), keyed by tensor name.
 Tensors write_tiny_model(const std::string& dir, const TinySpec& spec);
+
+// Which layers of `spec` attend to a window, as transformers decides it.
+bool layer_is_local(const TinySpec& spec, int layer);
+// Whether `layer` of `spec` routes to experts.
+bool layer_is_sparse(const TinySpec& spec, int layer);
 
 // Logits (vocab floats per position) of every position of `tokens`, from
 // scratch, as transformers computes them.
