@@ -33,13 +33,14 @@ DATA=${MLXPACK_TEST_DATA:-../shared}
 
 CXX=s390x-linux-gnu-g++
 FLAGS=(-std=c++20 -O1 -Wall -Wextra -I. -Iformat/include -I/usr/src/googletest/googletest
-       -I/usr/src/googletest/googletest/include)
+       -I/usr/src/googletest/googletest/include "-DMLXPACK_SOURCE_DIR=\"$PWD\"")
 SOURCES=(format/src/status.cpp format/src/dtype.cpp format/src/names.cpp format/src/checksum.cpp
          format/src/cpu_features.cpp format/src/checksum_generic.cpp format/src/checksum_no_x86.cpp format/src/superblock.cpp
          format/src/index.cpp format/src/safetensors.cpp format/src/file_io.cpp format/src/file_kind.cpp
-         format/src/temporary_outputs.cpp
+         format/src/temporary_outputs.cpp format/src/gguf.cpp tests/support/test_files.cpp
          /usr/src/googletest/googletest/src/gtest-all.cc /usr/src/googletest/googletest/src/gtest_main.cc
-         tests/format/superblock_test.cpp tests/format/names_test.cpp tests/format/cross_endian_test.cpp)
+         tests/format/superblock_test.cpp tests/format/names_test.cpp tests/format/cross_endian_test.cpp
+         tests/format/gguf_test.cpp)
 objs=()
 for s in "${SOURCES[@]}"; do
   o="$OUT/obj/$(echo "$s" | tr '/' '_').o"
@@ -50,4 +51,4 @@ done
 wait
 "$CXX" -static -pthread -o "$OUT/format_tests_s390x" "${objs[@]}"
 MLXPACK_LE_TINY="$OUT/data/tiny.mlxpack" MLXPACK_LE_STORIES="$OUT/data/stories.mlxpack" \
-MLXPACK_LE_STORIES_JSON="$OUT/data/stories.json" qemu-s390x-static "$OUT/format_tests_s390x"
+MLXPACK_LE_STORIES_JSON="$OUT/data/stories.json" MLXPACK_TEST_DATA="$DATA" qemu-s390x-static "$OUT/format_tests_s390x"

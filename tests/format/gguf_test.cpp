@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/gguf_builder.h"
-#include "tests/support/test_support.h"
+#include "tests/support/test_files.h"
 
 namespace mlxpack {
 namespace {
