@@ -29,6 +29,7 @@ struct Shape {
   bool tied;
   double rope_theta;
   int bos, eos;
+  int experts = 0, experts_per_token = 0;  // Mixtral's: intermediate is each expert's
 };
 
 // Shapes from the models' published config.json files (tiny is ours).
@@ -39,6 +40,11 @@ constexpr Shape kShapes[] = {
     {"llama-2-110m", 768, 12, 12, 12, 2048, 32000, false, 10000.0, 1, 2},
     {"qwen3-0.6b", 1024, 28, 16, 8, 3072, 151936, true, 1000000.0, 151643, 151645},
     {"tiny", 64, 2, 4, 2, 128, 320, false, 10000.0, 256, 257},
+    // Mixtral 8x7B's layout (8 experts, top 2, 4 KV heads of 128) scaled to
+    // fit this machine, and the dense Llama with the same active parameters
+    // per token (one MLP twice as wide as an expert): the MoE benchmark's pair.
+    {"mixtral-mini", 1024, 8, 8, 2, 2816, 32000, false, 1000000.0, 1, 2, 8, 2},
+    {"mixtral-mini-dense", 1024, 8, 8, 2, 5632, 32000, false, 1000000.0, 1, 2},
 };
 
 struct PlannedTensor {
@@ -46,20 +52,33 @@ struct PlannedTensor {
   std::vector<uint64_t> shape;
 };
 
+// Mixtral's heads are 128 wide; the others' hidden / heads.
+uint64_t head_dim_of(const Shape& s) { return s.experts > 0 ? 128 : uint64_t(s.hidden / s.heads); }
+
 std::vector<PlannedTensor> plan(const Shape& s) {
-  const uint64_t h = s.hidden, head_dim = s.hidden / s.heads, kv = uint64_t(s.kv_heads) * head_dim;
+  const uint64_t h = s.hidden, head_dim = head_dim_of(s), kv = uint64_t(s.kv_heads) * head_dim;
   std::vector<PlannedTensor> t;
   t.push_back({"model.embed_tokens.weight", {uint64_t(s.vocab), h}});
   for (int l = 0; l < s.layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     t.push_back({p + "input_layernorm.weight", {h}});
-    t.push_back({p + "mlp.down_proj.weight", {h, uint64_t(s.intermediate)}});
-    t.push_back({p + "mlp.gate_proj.weight", {uint64_t(s.intermediate), h}});
-    t.push_back({p + "mlp.up_proj.weight", {uint64_t(s.intermediate), h}});
+    if (s.experts > 0) {  // Hugging Face's per-expert layout; convert stacks it
+      t.push_back({p + "block_sparse_moe.gate.weight", {uint64_t(s.experts), h}});
+      for (int e = 0; e < s.experts; ++e) {
+        const std::string x = p + "block_sparse_moe.experts." + std::to_string(e) + ".";
+        t.push_back({x + "w1.weight", {uint64_t(s.intermediate), h}});
+        t.push_back({x + "w2.weight", {h, uint64_t(s.intermediate)}});
+        t.push_back({x + "w3.weight", {uint64_t(s.intermediate), h}});
+      }
+    } else {
+      t.push_back({p + "mlp.down_proj.weight", {h, uint64_t(s.intermediate)}});
+      t.push_back({p + "mlp.gate_proj.weight", {uint64_t(s.intermediate), h}});
+      t.push_back({p + "mlp.up_proj.weight", {uint64_t(s.intermediate), h}});
+    }
     t.push_back({p + "post_attention_layernorm.weight", {h}});
     t.push_back({p + "self_attn.k_proj.weight", {kv, h}});
-    t.push_back({p + "self_attn.o_proj.weight", {h, h}});
-    t.push_back({p + "self_attn.q_proj.weight", {h, h}});
+    t.push_back({p + "self_attn.o_proj.weight", {h, uint64_t(s.heads) * head_dim}});
+    t.push_back({p + "self_attn.q_proj.weight", {uint64_t(s.heads) * head_dim, h}});
     t.push_back({p + "self_attn.v_proj.weight", {kv, h}});
   }
   t.push_back({"model.norm.weight", {h}});
@@ -244,16 +263,21 @@ int run(const Shape& shape, DType dtype, const std::string& out_dir, uint64_t ma
     std::fclose(f);
   }
   const char* torch_dtype = dtype == DType::kF32 ? "float32" : dtype == DType::kBF16 ? "bfloat16" : "float16";
+  const bool moe = shape.experts > 0;
   nlohmann::ordered_json config = {
-      {"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"},
+      {"architectures", {moe ? "MixtralForCausalLM" : "LlamaForCausalLM"}}, {"model_type", moe ? "mixtral" : "llama"},
       {"hidden_size", shape.hidden},           {"intermediate_size", shape.intermediate},
       {"num_hidden_layers", shape.layers},     {"num_attention_heads", shape.heads},
-      {"num_key_value_heads", shape.kv_heads}, {"head_dim", shape.hidden / shape.heads},
+      {"num_key_value_heads", shape.kv_heads}, {"head_dim", head_dim_of(shape)},
       {"vocab_size", shape.vocab},             {"rms_norm_eps", 1e-5},
       {"rope_theta", shape.rope_theta},        {"max_position_embeddings", 2048},
       {"tie_word_embeddings", shape.tied},     {"bos_token_id", shape.bos},
       {"eos_token_id", shape.eos},                     {"hidden_act", "silu"},
       {"torch_dtype", torch_dtype}};
+  if (moe) {
+    config["num_local_experts"] = shape.experts;
+    config["num_experts_per_tok"] = shape.experts_per_token;
+  }
   std::FILE* f = std::fopen((out_dir + "/config.json").c_str(), "w");
   std::fprintf(f, "%s\n", config.dump(2).c_str());
   std::fclose(f);

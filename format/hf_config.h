@@ -72,6 +72,10 @@ struct HfConfig {
   std::optional<int64_t> sliding_window_pattern;
   std::optional<std::vector<std::string>> layer_types;  // "sliding_attention" / "full_attention"
   std::optional<double> rope_local_base_freq;
+  // SmolLM3: which layers use RoPE (1) and which none (0), or every
+  // no_rope_layer_interval-th layer without.
+  std::optional<std::vector<int64_t>> no_rope_layers;
+  std::optional<int64_t> no_rope_layer_interval;
   // Mixture of experts: "num_local_experts" (Mixtral) or "num_experts"
   // (Qwen3-MoE, OLMoE), experts per token, renormalized top-k weights, the
   // experts' hidden size and which layers are sparse.

@@ -167,6 +167,8 @@ Status read_variations(const Json& doc, const std::string& where, HfConfig* c) {
   MLXPACK_ASSIGN_OR_RETURN(c->sliding_window_pattern, maybe_int(doc, "sliding_window_pattern", where, INT64_MIN, INT64_MAX));
   MLXPACK_ASSIGN_OR_RETURN(c->layer_types, maybe_list<std::string>(doc, "layer_types", where, string_item));
   MLXPACK_ASSIGN_OR_RETURN(c->rope_local_base_freq, maybe_number(doc, "rope_local_base_freq", where, -1e300, 1e300));
+  MLXPACK_ASSIGN_OR_RETURN(c->no_rope_layers, maybe_list<int64_t>(doc, "no_rope_layers", where, count_item));
+  MLXPACK_ASSIGN_OR_RETURN(c->no_rope_layer_interval, maybe_int(doc, "no_rope_layer_interval", where, INT64_MIN, INT64_MAX));
   MLXPACK_ASSIGN_OR_RETURN(c->num_experts, maybe_int(doc, "num_local_experts", where, INT64_MIN, INT64_MAX));
   if (!c->num_experts) {
     MLXPACK_ASSIGN_OR_RETURN(c->num_experts, maybe_int(doc, "num_experts", where, INT64_MIN, INT64_MAX));

@@ -53,37 +53,40 @@ void KvCache::store_keys(int layer, int slot, int n, const float* k, size_t ld, 
   }
 }
 
+void KvCache::rotate_keys(int layer, int first_slot, int n, int by, const Rope& rope) {
+  std::vector<float> cos(rope.rotary_dim() / 2), sin(rope.rotary_dim() / 2);
+  rope.angles(-static_cast<double>(by), cos.data(), sin.data());
+  const kernels::KernelTable* t = kernels::active_table();
+  // F16 keys turn as floats: one head's rows at a time.
+  std::vector<float> head(type_ == KvType::kF16 ? static_cast<size_t>(head_dim_) * n : 0);
+  std::vector<float*> rows(head_dim_);
+  for (int h = 0; h < kv_heads_; ++h) {
+    const int first = h * head_dim_;
+    for (int d = 0; d < head_dim_; ++d) {
+      rows[d] = type_ == KvType::kF32 ? reinterpret_cast<float*>(key_at(layer, first + d)) + first_slot
+                                      : head.data() + static_cast<size_t>(d) * n;
+      if (type_ == KvType::kF16) t->f16_to_f32(key_row16(layer, first + d) + first_slot, rows[d], n);
+    }
+    rope.apply_rows(rows.data(), n, cos.data(), sin.data());
+    if (type_ == KvType::kF16) {
+      for (int d = 0; d < head_dim_; ++d) {
+        t->f32_to_f16(rows[d], reinterpret_cast<uint16_t*>(key_at(layer, first + d)) + first_slot, n);
+      }
+    }
+  }
+}
+
 void KvCache::evict(int sinks, int count, const std::vector<const Rope*>& layer_ropes) {
   if (count <= 0) return;
   const int kept = length_ - sinks - count;
   const size_t e = element_bytes();
-  const kernels::KernelTable* t = kernels::active_table();
-  // F16 keys turn as floats: one head's rows at a time.
-  std::vector<float> head(type_ == KvType::kF16 ? static_cast<size_t>(head_dim_) * kept : 0);
-  std::vector<float*> rows(head_dim_);
   for (int layer = 0; layer < layers_; ++layer) {
-    const Rope& rope = *layer_ropes[layer];
-    std::vector<float> cos(rope.rotary_dim() / 2), sin(rope.rotary_dim() / 2);
-    rope.angles(-static_cast<double>(count), cos.data(), sin.data());
     std::memmove(value_at(layer, sinks), value_at(layer, sinks + count), static_cast<size_t>(kept) * kv_dim_ * e);
     for (int i = 0; i < kv_dim_; ++i) {
       uint8_t* row = key_at(layer, i);
       std::memmove(row + sinks * e, row + (sinks + count) * e, static_cast<size_t>(kept) * e);
     }
-    for (int h = 0; h < kv_heads_; ++h) {
-      const int first = h * head_dim_;
-      for (int d = 0; d < head_dim_; ++d) {
-        rows[d] = type_ == KvType::kF32 ? reinterpret_cast<float*>(key_at(layer, first + d)) + sinks
-                                        : head.data() + static_cast<size_t>(d) * kept;
-        if (type_ == KvType::kF16) t->f16_to_f32(key_row16(layer, first + d) + sinks, rows[d], kept);
-      }
-      rope.apply_rows(rows.data(), kept, cos.data(), sin.data());
-      if (type_ == KvType::kF16) {
-        for (int d = 0; d < head_dim_; ++d) {
-          t->f32_to_f16(rows[d], reinterpret_cast<uint16_t*>(key_at(layer, first + d)) + sinks, kept);
-        }
-      }
-    }
+    if (layer_ropes[layer]) rotate_keys(layer, sinks, kept, count, *layer_ropes[layer]);
   }
   length_ = sinks + kept;
 }

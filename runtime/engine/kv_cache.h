@@ -71,11 +71,14 @@ class KvCache {
 
   // Drops positions [sinks, sinks + count) of every layer, moves the later
   // ones down and re-rotates their keys by -count positions, layer l with
-  // layer_ropes[l].
-  // REQUIRES: sinks + count <= length(); one rope per layer.
+  // layer_ropes[l] (nullptr: a layer without RoPE, whose keys stay).
+  // REQUIRES: sinks + count <= length(); one entry per layer.
   void evict(int sinks, int count, const std::vector<const Rope*>& layer_ropes);
 
  private:
+  // Turns the keys of slots [first_slot, first_slot + n) of `layer` back
+  // by `by` positions.
+  void rotate_keys(int layer, int first_slot, int n, int by, const Rope& rope);
   size_t element_bytes() const { return type_ == KvType::kF16 ? 2 : 4; }
   size_t layer_elements() const { return static_cast<size_t>(capacity_) * kv_dim_; }
   uint8_t* key_at(int layer, int i) const {

@@ -26,6 +26,7 @@ const std::vector<ArchitectureTraits>& architecture_table() {
       {.model_type = "qwen3", .class_name = "Qwen3ForCausalLM", .qk_norm = true, .sliding_window = true},
       {.model_type = "phi3", .class_name = "Phi3ForCausalLM", .fused_qkv = true, .fused_gate_up = true,
        .sliding_window = true},
+      {.model_type = "smollm3", .class_name = "SmolLM3ForCausalLM", .sliding_window = true, .nope_layers = true},
       {.model_type = "phi", .class_name = "PhiForCausalLM", .qkv_bias = true, .linear_biases = true,
        .norm = NormKind::kLayerNorm, .block = BlockKind::kParallel, .mlp = MlpKind::kPlain,
        .default_activation = Activation::kGeluTanh, .names = kPhiNames},
@@ -192,6 +193,33 @@ Status read_local_layers(const HfConfig& hf, const std::string& label, ModelConf
   return Status::ok();
 }
 
+// Which layers rotate q and k: all, or SmolLM3's no_rope_layers (1: RoPE,
+// 0: none), else every no_rope_layer_interval-th layer without.
+Status read_rope_layers(const HfConfig& hf, const std::string& label, ModelConfig* c) {
+  c->layer_rope.assign(c->num_layers, true);
+  if (!c->arch.nope_layers) return Status::ok();
+  if (hf.no_rope_layers) {
+    const std::vector<int64_t>& flags = *hf.no_rope_layers;
+    if (flags.size() != static_cast<size_t>(c->num_layers)) {
+      return field_error(field_path(label, "no_rope_layers"), "names " + std::to_string(flags.size()) +
+                                                                  " layers but num_hidden_layers is " +
+                                                                  std::to_string(c->num_layers));
+    }
+    for (size_t i = 0; i < flags.size(); ++i) {
+      if (flags[i] > 1) {
+        return outside_range(field_path(label, "no_rope_layers") + "[" + std::to_string(i) + "]", Json(flags[i]),
+                             int64_t{0}, int64_t{1});
+      }
+      c->layer_rope[i] = flags[i] == 1;
+    }
+    return Status::ok();
+  }
+  MLXPACK_ASSIGN_OR_RETURN(const int interval, bounded(hf.no_rope_layer_interval, label, "no_rope_layer_interval", 1,
+                                                       c->num_layers, std::min(4, c->num_layers)));
+  for (int i = 0; i < c->num_layers; ++i) c->layer_rope[i] = (i + 1) % interval != 0;
+  return Status::ok();
+}
+
 // The attention's scale and soft-caps (Gemma's query_pre_attn_scalar).
 Status read_attention(const HfConfig& hf, const std::string& label, ModelConfig* c) {
   MLXPACK_ASSIGN_OR_RETURN(const double scalar, bounded_number(hf.query_pre_attn_scalar, label, "query_pre_attn_scalar",
@@ -290,6 +318,7 @@ Result<ModelConfig> parse_model_config(const std::string& config_json, const std
   MLXPACK_RETURN_IF_ERROR(read_shape(hf, label, &c));
   MLXPACK_RETURN_IF_ERROR(read_settings(hf, label, &c));
   MLXPACK_RETURN_IF_ERROR(read_local_layers(hf, label, &c));
+  MLXPACK_RETURN_IF_ERROR(read_rope_layers(hf, label, &c));
   MLXPACK_RETURN_IF_ERROR(read_attention(hf, label, &c));
   MLXPACK_RETURN_IF_ERROR(read_experts(hf, label, &c));
   MLXPACK_RETURN_IF_ERROR(read_rope(hf, label, &c));

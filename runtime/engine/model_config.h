@@ -61,6 +61,7 @@ struct ArchitectureTraits {
   bool fused_gate_up = false;   // one gate_up_proj (Phi-3)
   bool sliding_window = false;  // honours config "sliding_window" (Mistral, Qwen2 when enabled)
   bool local_global = false;    // sliding-window and global layers alternate (Gemma 2/3)
+  bool nope_layers = false;     // some layers use no RoPE (SmolLM3's no_rope_layers)
   bool scale_embeddings = false;  // embeddings times sqrt(hidden_size) (Gemma)
   bool linear_biases = false;   // every projection and lm_head has a bias (Phi-2)
   bool renormalize_topk = false;  // kExperts: norm_topk_prob when config.json omits it
@@ -111,6 +112,7 @@ struct ModelConfig {
   // not local-global).
   std::vector<bool> layer_local;
   double local_rope_theta = 0;  // local layers' RoPE base (Gemma 3); 0: the global one
+  std::vector<bool> layer_rope;  // per layer: RoPE applied (false: SmolLM3's NoPE layers)
   float attn_scale = 0;         // softmax scale: 1/sqrt(query_pre_attn_scalar or head_dim)
   float attn_softcap = 0;       // scores -> cap * tanh(scores / cap); 0 = none
   float final_softcap = 0;      // the same on the logits

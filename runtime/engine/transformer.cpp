@@ -167,7 +167,7 @@ Transformer::Transformer(const ModelConfig& config, ModelWeights weights, Thread
 
 void Transformer::evict(int sinks, int count) {
   std::vector<const Rope*> ropes;
-  for (int l = 0; l < config_.num_layers; ++l) ropes.push_back(&rope(l));
+  for (int l = 0; l < config_.num_layers; ++l) ropes.push_back(config_.layer_rope[l] ? &rope(l) : nullptr);
   cache_.evict(sinks, count, ropes);
 }
 
@@ -242,8 +242,10 @@ void Transformer::attention_block(int l, int n, int start) {
         for (int h = 0; h < c.num_heads; ++h) normalize(L.q_norm, q + h * hd, q + h * hd, hd, c.norm_eps);
         for (int h = 0; h < c.num_kv_heads; ++h) normalize(L.k_norm, k + h * hd, k + h * hd, hd, c.norm_eps);
       }
-      rp.apply(q, c.num_heads, hd, &cos[size_t(t) * half], &sin[size_t(t) * half]);
-      rp.apply(k, c.num_kv_heads, hd, &cos[size_t(t) * half], &sin[size_t(t) * half]);
+      if (c.layer_rope[l]) {
+        rp.apply(q, c.num_heads, hd, &cos[size_t(t) * half], &sin[size_t(t) * half]);
+        rp.apply(k, c.num_kv_heads, hd, &cos[size_t(t) * half], &sin[size_t(t) * half]);
+      }
       cache_.store_value(l, start + t, v);
     }
   });

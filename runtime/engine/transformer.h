@@ -50,7 +50,8 @@ class Transformer {
   void forward(const int* tokens, int n, float* logits, bool all_logits = false);
 
   // Drops cache positions [sinks, sinks + count) and re-rotates the later
-  // keys, each layer with its own RoPE (KvCache::evict).
+  // keys, each layer with its own RoPE, NoPE layers' not at all
+  // (KvCache::evict).
   void evict(int sinks, int count);
 
   StageTimes& times() { return times_; }

@@ -146,6 +146,64 @@ TEST_F(RunOnStories, TextPromptsVerboseTableAndLogprobs) {
   EXPECT_EQ(count, 5);
 }
 
+// The new architectures through the CLI: `run` on each packed tiny model
+// continues the prompt with the reference's greedy ids (F32 cache), and
+// `info` on a 4-bit conversion names what makes the architecture.
+TEST(RunCommand, NewArchitecturesGiveTheReferenceGreedyIds) {
+  std::vector<test::TinySpec> specs(3);
+  specs[0].model_type = "phi";
+  specs[0].partial_rotary = 0.5;
+  specs[1].model_type = "gemma3_text";
+  specs[1].layers = 3;
+  specs[1].tie_embeddings = true;
+  specs[1].sliding_window = 3;
+  specs[1].sliding_window_pattern = 3;
+  specs[1].local_rope_theta = 10000.0;
+  specs[1].rope_theta = 1000000.0;
+  specs[1].final_softcap = 3.0;
+  specs[2].model_type = "mixtral";
+  specs[2].experts = 4;
+  specs[2].experts_per_token = 2;
+  for (const test::TinySpec& spec : specs) {
+    SCOPED_TRACE(spec.model_type);
+    test::TempDir tmp;
+    const test::Tensors w = test::write_tiny_model(tmp.file("m"), spec);
+    ASSERT_EQ(test::run_cli("pack " + tmp.file("m") + " " + tmp.file("m.mlxpack"), tmp).exit_code, 0);
+    std::vector<int> ids = {1, 5, 9, 14};
+    const size_t prompt = ids.size();
+    std::string expected;
+    for (int step = 0; step < 8; ++step) {
+      const std::vector<double> last = test::reference_logits(spec, w, ids).back();
+      std::vector<double> sorted = last;
+      std::sort(sorted.rbegin(), sorted.rend());
+      if (sorted[0] - sorted[1] < 1e-3) break;  // a near tie: the float rounding may pick either
+      const int best = int(std::max_element(last.begin(), last.end()) - last.begin());
+      if (best == 2) break;  // EOS ends the run
+      ids.push_back(best);
+      expected += (expected.empty() ? "" : ",") + std::to_string(best);
+    }
+    ASSERT_GE(ids.size(), prompt + 3) << "too few reference steps to compare";
+    const size_t n = ids.size() - prompt;
+    auto r = test::run_cli("run -m " + tmp.file("m.mlxpack") + " --prompt-ids 1,5,9,14 --output-ids --kv-cache-type f32 -n " +
+                               std::to_string(n),
+                           tmp);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, expected + "\n");
+  }
+  test::TempDir tmp;
+  test::write_tiny_model(tmp.file("m"), specs[2]);
+  ASSERT_EQ(test::run_cli("convert -q --q-group-size 32 " + tmp.file("m") + " " + tmp.file("q.mlxpack"), tmp).exit_code, 0);
+  auto r = test::run_cli("info " + tmp.file("q.mlxpack"), tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("  experts          4, 2 per token\n"), std::string::npos) << r.out;
+  // The router's own quantization, recorded in config.json.
+  EXPECT_NE(r.out.find("    model.layers.0.block_sparse_moe.gate: 8-bit, group size 64\n"), std::string::npos) << r.out;
+  r = test::run_cli("info --json --tensors " + tmp.file("q.mlxpack"), tmp);
+  EXPECT_NE(r.out.find("model.layers.0.block_sparse_moe.switch_mlp.gate_proj.weight"), std::string::npos);
+  r = test::run_cli("run -m " + tmp.file("q.mlxpack") + " --prompt-ids 1,5,9,14 --output-ids -n 4", tmp);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST(RunCommand, BadInputGetsAClearErrorAndExitCode) {
   test::TempDir tmp;
   test::write_tiny_model(tmp.path(), {});

@@ -121,12 +121,17 @@ std::vector<ArchCase> arch_cases() {
   s.partial_rotary = 0.75;
   s.tie_embeddings = true;
   c.push_back({"phi4_mini_partial_rotary_tied", s});
-  // SmolLM2 / SmolLM3: Llama with tied embeddings, grouped-query attention.
+  // SmolLM2: Llama with tied embeddings, grouped-query attention; SmolLM3
+  // (smollm3): the same with every second layer here without RoPE.
   s = {};
   s.tie_embeddings = true;
   s.kv_heads = 1;
   s.rope_theta = 100000.0;
-  c.push_back({"smollm_tied_gqa", s});
+  c.push_back({"smollm2_tied_gqa", s});
+  s.model_type = "smollm3";
+  s.layers = 4;
+  s.no_rope_interval = 2;
+  c.push_back({"smollm3_nope_layers", s});
   s = {};
   s.model_type = "phi";
   s.partial_rotary = 0.5;
@@ -434,10 +439,36 @@ TEST(GgufKQuants, ImportedModelRunsAsItsDequantizedWeights) {
 // those in the cache), which is what re-rotating the kept keys ensures. With
 // one layer the kept keys and values depend only on their token and
 // position, so the two runs must agree exactly; deeper models' cached states
-// still carry what the evicted tokens contributed, by design.
-TEST(KvCacheEviction, KeepsSinksAndEqualsAFreshRunOverTheKeptTokens) {
-  TinySpec spec;
-  spec.layers = 1;
+// still carry what the evicted tokens contributed, by design. Llama; a
+// SmolLM3 NoPE layer (its keys have no rotation to undo); a Gemma 3 local
+// layer (turned back with the local RoPE base).
+class KvCacheEviction : public ::testing::TestWithParam<ArchCase> {};
+
+std::vector<ArchCase> eviction_cases() {
+  std::vector<ArchCase> c;
+  TinySpec s;
+  s.layers = 1;
+  c.push_back({"llama", s});
+  s.model_type = "smollm3";
+  s.no_rope_interval = 1;
+  c.push_back({"smollm3_nope", s});
+  s = {};
+  s.layers = 1;
+  s.model_type = "gemma3_text";
+  s.layer_types = true;
+  s.sliding_window = 64;
+  s.sliding_window_pattern = 2;  // layer 0 local
+  s.rope_theta = 1000000.0;
+  s.local_rope_theta = 10000.0;
+  c.push_back({"gemma3_local", s});
+  return c;
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, KvCacheEviction, ::testing::ValuesIn(eviction_cases()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST_P(KvCacheEviction, KeepsSinksAndEqualsAFreshRunOverTheKeptTokens) {
+  const TinySpec& spec = GetParam().spec;
   TempDir dir;
   write_tiny_model(dir.path(), spec);
   const std::vector<int> tokens = some_tokens(20, spec.vocab, 9);
@@ -562,6 +593,11 @@ TEST(ModelConfigHostile, ExpertsWindowsSoftCapsAndRotaryOutOfBoundsAreRefused) {
       {R"("model_type": "gemma2", "hidden_activation": "relu")",
        "config.json.hidden_activation: \"relu\" is not supported; supported: \"silu\" (also written \"swish\"), "
        "\"gelu\", \"gelu_new\", \"gelu_pytorch_tanh\", \"gelu_fast\""},
+      {R"("model_type": "smollm3", "no_rope_layers": [1, 1])",
+       "config.json.no_rope_layers: names 2 layers but num_hidden_layers is 3"},
+      {R"("model_type": "smollm3", "no_rope_layers": [1, 2, 1])", "config.json.no_rope_layers[1]: value 2 is outside [0, 1]"},
+      {R"("model_type": "smollm3", "no_rope_layer_interval": 0)",
+       "config.json.no_rope_layer_interval: value 0 is outside [1, 3]"},
       {R"("model_type": "olmoe")", "config.json: model_type 'olmoe' is not supported; supported: llama (LlamaForCausalLM)"},
   };
   for (const Case& c : cases) {

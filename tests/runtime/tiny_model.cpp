@@ -90,6 +90,10 @@ bool layer_is_local(const TinySpec& s, int layer) {
   return s.sliding_window > 0;
 }
 
+bool layer_has_rope(const TinySpec& s, int layer) {
+  return s.model_type != "smollm3" || s.no_rope_interval <= 0 || (layer + 1) % s.no_rope_interval != 0;
+}
+
 bool layer_is_sparse(const TinySpec& s, int layer) {
   return is_moe(s) && std::find(s.mlp_only_layers.begin(), s.mlp_only_layers.end(), layer) == s.mlp_only_layers.end();
 }
@@ -198,6 +202,11 @@ Tensors write_tiny_model(const std::string& dir, const TinySpec& s) {
       config["sliding_window_pattern"] = s.sliding_window_pattern;
     }
     if (s.local_rope_theta > 0) config["rope_local_base_freq"] = s.local_rope_theta;
+  }
+  if (s.model_type == "smollm3") {
+    json flags = json::array();
+    for (int l = 0; l < s.layers; ++l) flags.push_back(layer_has_rope(s, l) ? 1 : 0);
+    config["no_rope_layers"] = flags;
   }
   if (s.linear_rope_factor > 0) config["rope_scaling"] = {{"rope_type", "linear"}, {"factor", s.linear_rope_factor}};
   if (s.model_type == "mixtral") {
@@ -401,8 +410,10 @@ std::vector<std::vector<double>> reference_logits(const TinySpec& s, const Tenso
           std::copy(nk.begin(), nk.end(), k[t].begin() + size_t(i) * hd);
         }
       }
-      for (int i = 0; i < s.heads; ++i) rope(&q[t][size_t(i) * hd], inv, t);
-      for (int i = 0; i < s.kv_heads; ++i) rope(&k[t][size_t(i) * hd], inv, t);
+      if (layer_has_rope(s, l)) {  // SmolLM3Attention: use_rope = no_rope_layers[layer]
+        for (int i = 0; i < s.heads; ++i) rope(&q[t][size_t(i) * hd], inv, t);
+        for (int i = 0; i < s.kv_heads; ++i) rope(&k[t][size_t(i) * hd], inv, t);
+      }
     }
     for (int t = 0; t < n; ++t) {
       Vec attn(q_dim, 0.0);

@@ -37,6 +37,7 @@ struct TinySpec {
   double rope_theta = 10000.0;
   double local_rope_theta = 0;     // gemma3_text: rope_local_base_freq when > 0
   double linear_rope_factor = 0;   // rope_scaling linear when > 0
+  int no_rope_interval = 0;        // smollm3: every Nth layer without RoPE (written as no_rope_layers)
   // Mixture of experts.
   int experts = 0;
   int experts_per_token = 0;
@@ -57,6 +58,8 @@ Tensors write_tiny_model(const std::string& dir, const TinySpec& spec);
 
 // Which layers of `spec` attend to a window, as transformers decides it.
 bool layer_is_local(const TinySpec& spec, int layer);
+// Whether `layer` of `spec` rotates q and k (SmolLM3's NoPE layers do not).
+bool layer_has_rope(const TinySpec& spec, int layer);
 // Whether `layer` of `spec` routes to experts.
 bool layer_is_sparse(const TinySpec& spec, int layer);
 
