@@ -126,6 +126,7 @@ int run_convert(const ConvertCommandOptions& c) {
   std::printf("  tensors       %llu in, %llu out: %llu quantized, %llu cast\n",
               static_cast<unsigned long long>(r->tensors_in), static_cast<unsigned long long>(r->tensors_out),
               static_cast<unsigned long long>(r->quantized), static_cast<unsigned long long>(r->cast));
+  if (r->fused > 0) std::printf("  adapter       fused into %llu layers\n", static_cast<unsigned long long>(r->fused));
   for (const auto& k : r->kept_float) std::printf("  kept float    %s\n", printable(k).c_str());
   for (const auto& w : r->warnings) std::printf("  warning       %s\n", printable(w).c_str());
   for (const auto& s : r->shards) std::printf("  shard         %s\n", printable(s).c_str());
@@ -187,6 +188,8 @@ void add_convert_command(CLI::App& root, int* exit_code) {
                   "GGUF tensor type: keep (default: each tensor exactly where a GGUF type holds it), f32, f16, bf16, "
                   "q8_0, q4_0, q4_1")
       ->check(CLI::IsMember({"keep", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1"}));
+  cmd->add_option("--adapter-path", o->convert.adapter_path,
+                  "Fuse a LoRA adapter directory (mlx-lm's adapter_config.json + adapters.safetensors) into the weights");
   cmd->add_flag("--report", o->report, "Print quantization error per tensor and in total");
   cmd->add_flag("--dequantize-unsupported", o->convert.dequantize_unsupported,
                 "GGUF input: turn IQ4_NL, IQ4_XS and MXFP4 tensors into the model's float dtype instead of refusing");

@@ -48,6 +48,8 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
          [f](const std::string& v) { f->runtime.kv_cache_type = v == "f32" ? KvCacheType::kF32 : KvCacheType::kF16; },
          "KV cache entries: f16 (default) or f32")
       ->check(CLI::IsMember({"f16", "f32"}));
+  cmd->add_option("--adapter-path", f->adapters.adapter_path,
+                  "A LoRA adapter directory (mlx-lm's adapter_config.json + adapters.safetensors) applied at run time");
   cmd->add_option("--system,--system-prompt", f->system, "A system message for the chat template");
   cmd->add_option("--threads,-t", f->runtime.threads, "Threads (default: one per CPU this process may use)")
       ->check(CLI::Range(0, 256));
@@ -67,7 +69,7 @@ Status verify_before_run(const GenerationFlags& flags) {
 
 Result<std::unique_ptr<Runtime>> open_verified(const GenerationFlags& flags) {
   std::future<Status> verified = std::async(std::launch::async, [&flags] { return verify_before_run(flags); });
-  auto opened = Runtime::open(flags.model_root, flags.runtime);
+  auto opened = Runtime::open(flags.model_root, flags.runtime, flags.adapters);
   MLXPACK_RETURN_IF_ERROR(verified.get());
   return opened;
 }

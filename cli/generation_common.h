@@ -15,6 +15,7 @@ namespace mlxpack::cli {
 struct GenerationFlags {
   std::string model_root;
   RuntimeOptions runtime;
+  AdapterOptions adapters;
   GenerationOptions generation;
   LogitFilters filters;
   std::string system;
@@ -26,7 +27,7 @@ struct GenerationFlags {
 // --top-k, --min-p, --repetition-penalty (--repeat-penalty),
 // --repeat-last-n, --seed, --context-size (-c, --ctx-size),
 // --num-sink-tokens, --eviction-batch-percent, --kv-cache-type, --system
-// (--system-prompt), --threads, --verbose on `cmd`: the seed tool's names
+// (--system-prompt), --threads, --adapter-path, --verbose on `cmd`: the seed tool's names
 // with mlx_lm's and llama.cpp's spellings beside them.
 void add_generation_flags(CLI::App* cmd, GenerationFlags* flags);
 

@@ -163,6 +163,37 @@ Status sort_outputs(ConvertPlan* plan) {
   return Status::ok();
 }
 
+// Points each job whose weight an adapter adapts at its module, after
+// checking the weight is a float [out, in] matrix.
+Status attach_adapter(ConvertPlan* plan, ConvertReport* report) {
+  const LoraAdapter& adapter = *plan->adapter;
+  std::map<std::string, Job*> weights;
+  for (Job& j : plan->jobs) {
+    if (j.parts.empty()) weights[plan->inputs[j.input].name] = &j;
+  }
+  for (const LoraModule& m : adapter.modules) {
+    auto it = weights.find(m.path + ".weight");
+    if (it == weights.end()) {
+      return Status::invalid_argument("the adapter adapts '" + m.path + "', but the model has no tensor '" + m.path +
+                                      ".weight' (experts and tied lm_heads cannot be fused)");
+    }
+    Job& j = *it->second;
+    const InputTensor& t = plan->inputs[j.input];
+    if (!is_float_dtype(t.dtype)) {
+      return Status::invalid_argument("'" + t.name + "' is " + dtype_name(t.dtype) +
+                                      ": fusing an adapter needs the float model (or apply it at run time with "
+                                      "`run --adapter-path`)");
+    }
+    if (t.shape.size() != 2 || t.shape[0] != static_cast<uint64_t>(m.out) || t.shape[1] != static_cast<uint64_t>(m.in)) {
+      return Status::invalid_argument("the adapter's '" + m.path + "' maps " + std::to_string(m.in) + " to " +
+                                      std::to_string(m.out) + " features, but '" + t.name + "' has another shape");
+    }
+    j.lora = &m;
+    ++report->fused;
+  }
+  return Status::ok();
+}
+
 Status check_something_quantized(const ConvertPlan& plan, const ConvertReport& report) {
   if (!plan.quantizing || report.quantized > 0) return Status::ok();
   auto example = std::find_if(report.kept_float.begin(), report.kept_float.end(),
@@ -266,6 +297,11 @@ Result<ConvertPlan> plan_conversion(const ModelSource& in, const ConfigFacts& co
     InputTensor lm = plan.inputs[*untie_from];
     lm.name = "lm_head.weight";
     plan.jobs.push_back(plan_job(*untie_from, lm, plan, packed, planner, options, report));
+  }
+  if (!options.adapter_path.empty()) {
+    MLXPACK_ASSIGN_OR_RETURN(LoraAdapter adapter, read_lora_adapter(options.adapter_path));
+    plan.adapter = std::make_shared<const LoraAdapter>(std::move(adapter));
+    MLXPACK_RETURN_IF_ERROR(attach_adapter(&plan, report).with_context(options.adapter_path));
   }
   MLXPACK_RETURN_IF_ERROR(list_outputs(&plan, report));
   MLXPACK_RETURN_IF_ERROR(check_memory(plan, options));

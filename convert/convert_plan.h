@@ -6,12 +6,14 @@
 #define MLXPACK_CONVERT_CONVERT_PLAN_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "convert/converter.h"
 #include "convert/quant_plan.h"
+#include "format/lora_adapter.h"
 #include "mlxpack/model_source.h"
 
 namespace mlxpack {
@@ -36,6 +38,7 @@ struct Job {
   DType dtype = DType::kF32;  // output float dtype
   bool cast = false;
   std::optional<QuantSpec> spec;
+  const LoraModule* lora = nullptr;  // fused into the weight first (ConvertPlan::adapter's)
 };
 
 // One output tensor: part `part` of job `job` (0 = weight or the plain
@@ -58,6 +61,7 @@ struct ConvertPlan {
   bool untied = false;              // an lm_head is written from the embedding
   QuantSpec default_spec;           // the config's top-level "quantization"
   bool per_layer_config = false;    // every quantized layer gets a config entry
+  std::shared_ptr<const LoraAdapter> adapter;  // ConvertOptions::adapter_path's, when given
 };
 
 // Hugging Face's per-expert tensors, PREFIX.experts.E.NAME.KIND for E in
@@ -75,7 +79,9 @@ std::vector<ExpertStack> find_expert_stacks(const std::vector<InputTensor>& inpu
 // kept_float. InvalidArgument: requantizing an already quantized input with
 // other settings; --no-tie-word-embeddings on a model that is not tied; a job
 // that cannot fit in this machine's memory; two outputs of one name;
-// quantization asked for but no tensor quantized; and the planner's errors.
+// quantization asked for but no tensor quantized; an adapter (read from
+// options.adapter_path, with its own errors) that names a layer the input
+// lacks, of another shape, or already quantized; and the planner's errors.
 Result<ConvertPlan> plan_conversion(const ModelSource& in, const ConfigFacts& config, const ConvertOptions& options,
                                     ConvertReport* report);
 

@@ -126,6 +126,10 @@ Result<ConvertReport> convert_model_unguarded(const ConvertOptions& options) {
 }  // namespace
 
 Result<ConvertReport> convert_model(const ConvertOptions& options) {
+  if (!options.adapter_path.empty() && (is_gguf_file(options.input) || options.format == OutputFormat::kGguf)) {
+    return Status::invalid_argument("ConvertOptions.adapter_path: adapters are fused between safetensors models and "
+                                    "packs; import the GGUF first, or fuse into a pack and export that");
+  }
   if (is_gguf_file(options.input)) {
     if (options.format == OutputFormat::kGguf) {
       return Status::invalid_argument(options.input + ": already a GGUF; import it first to change its types");

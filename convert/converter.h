@@ -41,6 +41,10 @@ struct ConvertOptions {
   std::optional<DType> dtype;  // cast float tensors (F32, F16 or BF16)
   QuantOptions quant;
   bool untie_word_embeddings = false;
+  // A LoRA adapter directory (mlx-lm's adapter_config.json +
+  // adapters.safetensors) fused into the weights before any cast or
+  // quantization: W' = W + scale * (A B)^T, as mlx_lm.fuse does. "" = none.
+  std::string adapter_path;
   unsigned threads = 1;
   bool overwrite = false;
   uint32_t alignment = 64;                       // pack output
@@ -70,6 +74,7 @@ struct ConvertReport {
   uint64_t tensors_out = 0;
   uint64_t quantized = 0;
   uint64_t cast = 0;
+  uint64_t fused = 0;                   // layers an adapter was fused into
   std::vector<std::string> kept_float;  // "path: reason" for candidates left unquantized
   std::vector<std::string> warnings;    // e.g. values that overflowed to infinity
   std::vector<QuantStats> stats;        // with collect_stats

@@ -1,7 +1,9 @@
 #include "convert/write_outputs.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
+#include <thread>
 #include <optional>
 
 #include "convert/float_convert.h"
@@ -35,6 +37,20 @@ QuantStats measure(const std::string& name, const QuantSpec& spec, const uint8_t
   return s;
 }
 
+// fn(row) for rows [0, n) on up to `threads` threads.
+template <typename Fn>
+void parallel_rows(uint64_t n, unsigned threads, Fn fn) {
+  threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(std::min<uint64_t>(n, 64))));
+  const uint64_t per = (n + threads - 1) / threads;
+  std::vector<std::thread> pool;
+  const auto work = [&](uint64_t begin) {
+    for (uint64_t r = begin; r < std::min(n, begin + per); ++r) fn(r);
+  };
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work, t * per);
+  work(0);
+  for (std::thread& t : pool) t.join();
+}
+
 // Produces the output tensors of one job at a time. A job's results are
 // kept until the next job starts, so the three parts of a quantized layer
 // (adjacent in name order) are computed once.
@@ -53,6 +69,7 @@ class TensorProducer {
       const std::string& part = o.part == 0 ? quantized_->weight : o.part == 1 ? quantized_->scales : quantized_->biases;
       return reinterpret_cast<const uint8_t*>(part.data());
     }
+    if (!fused_.empty()) return reinterpret_cast<const uint8_t*>(fused_.data());
     return cast_.empty() ? input_ : reinterpret_cast<const uint8_t*>(cast_.data());
   }
 
@@ -64,12 +81,14 @@ class TensorProducer {
     current_ = job;
     quantized_.reset();
     cast_.clear();
+    fused_.clear();
     stacked_.clear();
     MLXPACK_RETURN_IF_ERROR(read_input(j, t));
     const uint8_t* data = input_;
     if (j.cast) {
       data = cast(j, t, first);
     }
+    if (j.lora) data = fuse(*j.lora, data, j.dtype);
     if (j.spec) {
       MLXPACK_ASSIGN_OR_RETURN(quantized_, affine_quantize(data, j.dtype, j.shape, *j.spec, options_.threads,
                                                            j.base + ".weight"));
@@ -105,6 +124,24 @@ class TensorProducer {
     return Status::ok();
   }
 
+  // W + scale * (A B)^T in float, stored in `dtype` (mlx_lm.fuse's
+  // weight + (scale * lora_b.T) @ lora_a.T); rows spread over threads.
+  const uint8_t* fuse(const LoraModule& m, const uint8_t* w, DType dtype) {
+    const int r = plan_.adapter->rank;
+    const float scale = plan_.adapter->scale;
+    fused_.assign(uint64_t(m.out) * m.in * dtype_size_bytes(dtype), '\0');
+    auto* out = reinterpret_cast<uint8_t*>(fused_.data());
+    parallel_rows(m.out, options_.threads, [&](uint64_t o) {
+      for (int i = 0; i < m.in; ++i) {
+        float d = 0;
+        for (int k = 0; k < r; ++k) d += m.a[size_t(i) * r + k] * m.b[size_t(k) * m.out + o];
+        const uint64_t at = o * m.in + i;
+        store_float(out, dtype, at, load_float(w, dtype, at) + scale * d);
+      }
+    });
+    return out;
+  }
+
   const uint8_t* cast(const Job& j, const InputTensor& t, bool first) {
     const uint64_t n = element_count(j.shape);
     cast_.assign(n * dtype_size_bytes(j.dtype), '\0');
@@ -127,6 +164,7 @@ class TensorProducer {
   const uint8_t* input_ = nullptr;
   std::string cast_;
   std::string stacked_;
+  std::string fused_;
   std::optional<QuantizedTensor> quantized_;
   uint64_t input_total_ = 0, input_done_ = 0;
 };

@@ -46,11 +46,15 @@ class Runtime:
     """A model ready to generate: a .mlxpack file or a model directory.
     One conversation (KV cache) per Runtime; use it from one thread."""
 
-    def __init__(self, path, threads=0, context_size=0):
+    def __init__(self, path, threads=0, context_size=0, adapter_path=None):
+        """adapter_path: a LoRA adapter directory (mlx-lm's adapter_config.json and
+        adapters.safetensors) applied at run time, as mlx_lm.generate's --adapter-path."""
         if not os.path.exists(path):
             raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
         handle = ctypes.c_void_p()
-        check(_lib.lib.mlxpack_runtime_open(os.fsencode(path), int(threads), int(context_size), ctypes.byref(handle)))
+        adapter = None if adapter_path is None else os.fsencode(adapter_path)
+        check(_lib.lib.mlxpack_runtime_open_with_adapter(os.fsencode(path), int(threads), int(context_size), adapter,
+                                                         ctypes.byref(handle)))
         self._h = handle
         self.tokenizer = Tokenizer(self)
 

@@ -1,14 +1,19 @@
 """Runtime: stories260K's greedy ids and text through generate, early stop,
-the tokenizer against the Hugging Face reference, chat templates, errors."""
+the tokenizer against the Hugging Face reference, chat templates, errors,
+a LoRA adapter applied at run time."""
 import json
 import os
 import shutil
+import struct
+import subprocess
 
+import numpy as np
 import pytest
 
 import mlxpack
+import safetensors_file
 
-from conftest import data_path
+from conftest import CLI, data_path
 
 
 def expected_ids(stories_dir):
@@ -95,3 +100,46 @@ def test_errors_raise(stories_pack, tmp_path):
         rt.apply_chat_template([{"role": "user", "content": "x"}])
     with pytest.raises(ValueError):
         mlxpack.Runtime(stories_pack, context_size=-5)
+
+
+def write_adapter(directory, weights, paths, rank, scale, seed):
+    """An mlx-lm LoRA adapter on `paths`, random A and B (numpy alone)."""
+    rng = np.random.default_rng(seed)
+    tensors = {}
+    for path in paths:
+        out_dim, in_dim = weights[path + ".weight"][1].shape
+        tensors[path + ".lora_a"] = rng.uniform(-1, 1, (in_dim, rank)).astype("<f4") / np.sqrt(in_dim)
+        tensors[path + ".lora_b"] = rng.uniform(-1, 1, (rank, out_dim)).astype("<f4")
+    header, offset, blobs = {}, 0, []
+    for name, array in tensors.items():
+        raw = array.tobytes()
+        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+        blobs.append(raw)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "adapters.safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    config = {"fine_tune_type": "lora", "lora_parameters": {"rank": rank, "scale": scale, "dropout": 0.0}}
+    with open(os.path.join(directory, "adapter_config.json"), "w") as f:
+        json.dump(config, f)
+
+
+def test_an_adapter_at_run_time_gives_the_fused_models_tokens(stories_pack, stories_dir, tmp_path):
+    weights = safetensors_file.read(os.path.join(stories_dir, "model.safetensors"))
+    adapter = str(tmp_path / "adapter")
+    write_adapter(adapter, weights, ["model.layers.0.self_attn.q_proj", "model.layers.2.mlp.down_proj"], 4, 8.0, 1)
+    fused = str(tmp_path / "fused.mlxpack")
+    subprocess.run([CLI, "convert", "--adapter-path", adapter, stories_dir, fused], check=True,
+                   stdout=subprocess.DEVNULL)
+    base_ids = [p.id for p in mlxpack.Runtime(stories_pack, threads=1).generate([1], max_tokens=40)]
+    applied = mlxpack.Runtime(stories_pack, threads=1, adapter_path=adapter)
+    applied_ids = [p.id for p in applied.generate([1], max_tokens=40)]
+    fused_ids = [p.id for p in mlxpack.Runtime(fused, threads=1).generate([1], max_tokens=40)]
+    assert applied_ids == fused_ids
+    assert applied_ids != base_ids
+    with pytest.raises(ValueError, match="lora_parameters.rank"):
+        with open(os.path.join(adapter, "adapter_config.json"), "w") as f:
+            f.write('{"lora_parameters": {"rank": 0}}')
+        mlxpack.Runtime(stories_pack, adapter_path=adapter)

@@ -46,6 +46,11 @@ mlxpack::Result<std::string> with_special_tokens(const mlxpack::Runtime& rt, con
 extern "C" {
 
 mlxpack_status mlxpack_runtime_open(const char* model_root, int threads, int context_size, mlxpack_runtime** out) {
+  return mlxpack_runtime_open_with_adapter(model_root, threads, context_size, nullptr, out);
+}
+
+mlxpack_status mlxpack_runtime_open_with_adapter(const char* model_root, int threads, int context_size,
+                                                 const char* adapter_path, mlxpack_runtime** out) {
   return guarded([&] {
     if (model_root == nullptr || out == nullptr) {
       return fail_message(MLXPACK_INVALID_ARGUMENT, "model_root and out must not be NULL");
@@ -54,7 +59,9 @@ mlxpack_status mlxpack_runtime_open(const char* model_root, int threads, int con
     mlxpack::RuntimeOptions options;
     options.threads = threads;
     options.context_size = context_size;
-    auto rt = mlxpack::Runtime::open(model_root, options);
+    mlxpack::AdapterOptions adapters;
+    if (adapter_path != nullptr) adapters.adapter_path = adapter_path;
+    auto rt = mlxpack::Runtime::open(model_root, options, adapters);
     if (!rt.is_ok()) return fail(rt.status());
     auto handle = std::make_unique<mlxpack_runtime>();
     handle->runtime = std::move(rt).value();

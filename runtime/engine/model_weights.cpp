@@ -306,6 +306,29 @@ Status bind_norms(const Binder& bind, const ModelConfig& c, const std::string& p
 
 }  // namespace
 
+std::vector<std::pair<std::string, Weight*>> linear_modules(const ModelConfig& c, ModelWeights* m) {
+  std::vector<std::pair<std::string, Weight*>> out;
+  const TensorNames& n = c.arch.names;
+  const auto add = [&](const std::string& path, Weight* w) {
+    if (w->rows > 0) out.push_back({path, w});
+  };
+  for (int i = 0; i < c.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    LayerWeights& L = m->layers[i];
+    add(p + "self_attn.q_proj", &L.q);
+    add(p + "self_attn.k_proj", &L.k);
+    add(p + "self_attn.v_proj", &L.v);
+    add(p + "self_attn.qkv_proj", &L.qkv);
+    add(p + n.attn_out, &L.o);
+    add(p + n.gate, &L.gate);
+    add(p + n.up, &L.up);
+    add(p + "mlp.gate_up_proj", &L.gate_up);
+    add(p + n.down, &L.down);
+  }
+  if (m->lm_head.data != m->embed.data) add("lm_head", &m->lm_head);
+  return out;
+}
+
 Result<ModelWeights> bind_weights(const ModelSource& source, const ModelConfig& c) {
   Binder bind(source, c);
   ModelWeights m;

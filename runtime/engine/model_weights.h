@@ -6,6 +6,7 @@
 #define MLXPACK_RUNTIME_ENGINE_MODEL_WEIGHTS_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mlxpack/model_source.h"
@@ -53,6 +54,11 @@ struct ModelWeights {
   uint64_t weight_bytes = 0;  // bytes of the matrices used in place
   std::string description;    // e.g. "affine 4-bit g64 (196 tensors), F16 (3 tensors)"
 };
+
+// Every dense linear layer bound in `weights` under its module path
+// ("model.layers.3.self_attn.q_proj", "lm_head"), for adapters to find the
+// layers they name. Experts are not listed. Pointers into `weights`.
+std::vector<std::pair<std::string, kernels::Weight*>> linear_modules(const ModelConfig& config, ModelWeights* weights);
 
 // Errors name the tensor and, for a mismatch, its shape and the shape the
 // config implies (InvalidArgument); a missing tensor (NotFound) names the

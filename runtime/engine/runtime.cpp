@@ -71,16 +71,22 @@ Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Runtime::~Runtime() = default;
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const std::string& model_root, const RuntimeOptions& options) {
+  return open(model_root, options, AdapterOptions{});
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::open(const std::string& model_root, const RuntimeOptions& options,
+                                               const AdapterOptions& adapters) {
   // Sizes are checked before allocating; an allocation that fails anyway
   // (memory taken by others meanwhile) becomes an error here.
   try {
-    return open_unguarded(model_root, options);
+    return open_unguarded(model_root, options, adapters);
   } catch (const std::bad_alloc&) {
     return Status::out_of_memory(model_root + ": out of memory while loading the model");
   }
 }
 
-Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& model_root, const RuntimeOptions& options) {
+Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& model_root, const RuntimeOptions& options,
+                                                         const AdapterOptions& adapters) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   MLXPACK_RETURN_IF_ERROR(check_option("RuntimeOptions.threads", options.threads, 0, 256));
@@ -151,6 +157,10 @@ Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& mode
   }
   impl->model =
       std::make_unique<engine::Transformer>(config, std::move(weights), impl->pool.get(), context, batch, kv);
+  if (!adapters.adapter_path.empty()) {
+    MLXPACK_ASSIGN_OR_RETURN(LoraAdapter adapter, read_lora_adapter(adapters.adapter_path));
+    MLXPACK_RETURN_IF_ERROR(impl->model->attach_adapter(std::move(adapter)).with_context(adapters.adapter_path));
+  }
   return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <map>
 
 #include "format/half.h"
 
@@ -73,10 +74,6 @@ float embedding_scale(const ModelConfig& c, kernels::ParamKind embed_kind) {
   return s;
 }
 
-struct LinearJob {
-  const Weight* w;
-  float* y;  // column 0 of this weight's output
-};
 
 // A projection with its own input and output stride (an expert's share).
 struct BatchJob {
@@ -105,22 +102,6 @@ void run_batch_jobs(ThreadPool* pool, const std::vector<BatchJob>& jobs) {
   });
 }
 
-// Several projections of the same input in one parallel section: rows of
-// all jobs are one range split across the pool.
-void run_linears(ThreadPool* pool, const Activations& a, int ldy, std::initializer_list<LinearJob> jobs) {
-  int total = 0;
-  for (const LinearJob& j : jobs) total += j.w->rows;
-  // A row's cost: its columns times the batch's rows.
-  const int64_t row_cost = int64_t{jobs.begin()->w->cols} * a.m();
-  pool->parallel_for(total, 16, row_cost, [&](int begin, int end) {
-    int offset = 0;
-    for (const LinearJob& j : jobs) {
-      const int lo = std::max(begin, offset), hi = std::min(end, offset + j.w->rows);
-      if (lo < hi) kernels::linear_rows(*j.w, a, j.y, ldy, lo - offset, hi - offset);
-      offset += j.w->rows;
-    }
-  });
-}
 
 // Writes rows [0, n) of x (k floats each) with row(t), then quantizes them
 // into act, rows spread over the pool: the kernels' input for the next
@@ -213,7 +194,7 @@ void Transformer::forward(const int* tokens, int n, float* logits, bool all_logi
   t0 = Clock::now();
   const int first = all_logits ? 0 : n - 1;
   norm_rows(weights_.final_norm, n - first, first, act_hidden_);
-  run_linears(pool_, act_hidden_, c.vocab_size, {{&weights_.lm_head, logits}});
+  linears(act_hidden_, c.vocab_size, {{&weights_.lm_head, logits}});
   if (c.final_softcap > 0) soft_cap(logits, (n - first) * c.vocab_size, c.final_softcap);
   times_.lm_head += seconds_since(t0);
 }
@@ -228,9 +209,9 @@ void Transformer::attention_block(int l, int n, int start) {
   const Rope& rp = rope(l);
   norm_rows(L.attn_norm, n, 0, act_hidden_);
   if (c.arch.fused_qkv) {
-    run_linears(pool_, act_hidden_, qkv_dim_, {{&L.qkv, qkv_.data()}});
+    linears(act_hidden_, qkv_dim_, {{&L.qkv, qkv_.data()}});
   } else {
-    run_linears(pool_, act_hidden_, qkv_dim_,
+    linears(act_hidden_, qkv_dim_,
                 {{&L.q, qkv_.data()}, {&L.k, qkv_.data() + q_dim_}, {&L.v, qkv_.data() + q_dim_ + kv_dim_}});
   }
   pool_->parallel_for(n, 4, 4 * int64_t{qkv_dim_}, [&](int begin, int end) {
@@ -259,7 +240,75 @@ void Transformer::attention_block(int l, int n, int start) {
   }
   attention(l, n, start);
   fill_and_quantize(pool_, act_attn_, attn_.data(), n, q_dim_, [](int) {});
-  run_linears(pool_, act_attn_, c.hidden_size, {{&L.o, out_.data()}});
+  linears(act_attn_, c.hidden_size, {{&L.o, out_.data()}});
+}
+
+Status Transformer::attach_adapter(LoraAdapter adapter) {
+  std::map<std::string, kernels::Weight*> by_path;
+  for (const auto& [path, w] : linear_modules(config_, &weights_)) by_path[path] = w;
+  for (const LoraModule& m : adapter.modules) {
+    auto it = by_path.find(m.path);
+    if (it == by_path.end()) {
+      return Status::invalid_argument("the adapter adapts '" + m.path + "', which is not a linear layer of this " +
+                                      config_.arch.model_type + " model (" + std::to_string(config_.num_layers) +
+                                      " layers; experts are not adaptable)");
+    }
+    const kernels::Weight& w = *it->second;
+    if (m.in != w.cols || m.out != w.rows) {
+      return Status::invalid_argument("the adapter's '" + m.path + "' maps " + std::to_string(m.in) + " to " +
+                                      std::to_string(m.out) + " features, but the model's layer maps " +
+                                      std::to_string(w.cols) + " to " + std::to_string(w.rows));
+    }
+  }
+  adapter_ = std::make_unique<LoraAdapter>(std::move(adapter));
+  deltas_.clear();
+  for (const LoraModule& m : adapter_->modules) deltas_[by_path[m.path]] = &m;
+  return Status::ok();
+}
+
+// Several projections of the same input in one parallel section: rows of
+// all jobs are one range split across the pool.
+void Transformer::linears(const kernels::Activations& a, int ldy, std::initializer_list<LinearJob> jobs) {
+  int total = 0;
+  for (const LinearJob& j : jobs) total += j.w->rows;
+  // A row's cost: its columns times the batch's rows.
+  const int64_t row_cost = int64_t{jobs.begin()->w->cols} * a.m();
+  pool_->parallel_for(total, 16, row_cost, [&](int begin, int end) {
+    int offset = 0;
+    for (const LinearJob& j : jobs) {
+      const int lo = std::max(begin, offset), hi = std::min(end, offset + j.w->rows);
+      if (lo < hi) kernels::linear_rows(*j.w, a, j.y, ldy, lo - offset, hi - offset);
+      offset += j.w->rows;
+    }
+  });
+  if (deltas_.empty()) return;
+  for (const LinearJob& j : jobs) {
+    auto it = deltas_.find(j.w);
+    if (it != deltas_.end()) add_low_rank(*it->second, a, j.y, ldy);
+  }
+}
+
+// y[t] += scale * (x[t] A) B for every row t of a, rows spread over the pool.
+void Transformer::add_low_rank(const LoraModule& m, const kernels::Activations& a, float* y, int ldy) {
+  const int r = adapter_->rank;
+  const float scale = adapter_->scale;
+  pool_->parallel_for(a.m(), 1, int64_t{r} * (m.in + m.out), [&](int begin, int end) {
+    std::vector<float> z(r);
+    for (int t = begin; t < end; ++t) {
+      const float* x = a.row(t);
+      std::fill(z.begin(), z.end(), 0.0f);
+      for (int i = 0; i < m.in; ++i) {
+        const float* ai = &m.a[size_t(i) * r];
+        for (int k = 0; k < r; ++k) z[k] += x[i] * ai[k];
+      }
+      float* yt = y + size_t(t) * ldy;
+      for (int k = 0; k < r; ++k) {
+        const float zk = scale * z[k];
+        const float* bk = &m.b[size_t(k) * m.out];
+        for (int o = 0; o < m.out; ++o) yt[o] += zk * bk[o];
+      }
+    }
+  });
 }
 
 void Transformer::mlp(int l, int n) {
@@ -272,22 +321,22 @@ void Transformer::mlp(int l, int n) {
   const int inter = c.intermediate_size;
   const kernels::KernelTable* kt = kernels::active_table();
   if (c.arch.mlp == MlpKind::kPlain) {
-    run_linears(pool_, act_hidden_, inter, {{&L.gate, gate_up_.data()}});
+    linears(act_hidden_, inter, {{&L.gate, gate_up_.data()}});
     fill_and_quantize(pool_, act_mlp_, act_.data(), n, inter, [&](int t) {
       activate_rows(kt, c.activation, &gate_up_[size_t(t) * inter], nullptr, &act_[size_t(t) * inter], inter);
     });
   } else {
     if (c.arch.fused_gate_up) {
-      run_linears(pool_, act_hidden_, 2 * inter, {{&L.gate_up, gate_up_.data()}});
+      linears(act_hidden_, 2 * inter, {{&L.gate_up, gate_up_.data()}});
     } else {
-      run_linears(pool_, act_hidden_, 2 * inter, {{&L.gate, gate_up_.data()}, {&L.up, gate_up_.data() + inter}});
+      linears(act_hidden_, 2 * inter, {{&L.gate, gate_up_.data()}, {&L.up, gate_up_.data() + inter}});
     }
     fill_and_quantize(pool_, act_mlp_, act_.data(), n, inter, [&](int t) {
       const float* g = &gate_up_[size_t(t) * 2 * inter];
       activate_rows(kt, c.activation, g, g + inter, &act_[size_t(t) * inter], inter);
     });
   }
-  run_linears(pool_, act_mlp_, c.hidden_size, {{&L.down, out_.data()}});
+  linears(act_mlp_, c.hidden_size, {{&L.down, out_.data()}});
 }
 
 // Routes each token to its top-k experts, then runs every expert that got
@@ -297,7 +346,7 @@ void Transformer::experts(int l, int n) {
   const ModelConfig& c = config_;
   const LayerWeights& L = weights_.layers[l];
   const int d = c.hidden_size, inter = c.expert_size, ne = c.num_experts, k = c.experts_per_token;
-  run_linears(pool_, act_hidden_, ne, {{&L.router, router_.data()}});
+  linears(act_hidden_, ne, {{&L.router, router_.data()}});
   for (ExpertWork& w : expert_work_) w.tokens.clear(), w.weights.clear();
   std::vector<int> order(ne);
   for (int t = 0; t < n; ++t) {

@@ -8,8 +8,12 @@
 #ifndef MLXPACK_RUNTIME_ENGINE_TRANSFORMER_H_
 #define MLXPACK_RUNTIME_ENGINE_TRANSFORMER_H_
 
+#include <initializer_list>
 #include <memory>
+#include <unordered_map>
 #include <vector>
+
+#include "format/lora_adapter.h"
 
 #include "runtime/engine/kv_cache.h"
 #include "runtime/engine/model_config.h"
@@ -56,7 +60,21 @@ class Transformer {
 
   StageTimes& times() { return times_; }
 
+  // Applies a LoRA adapter at run time: every layer it names computes
+  // W x + scale * (x A) B from then on, the base weights untouched.
+  // InvalidArgument when it names a layer the model lacks (experts
+  // included) or shapes that differ from the layer's.
+  Status attach_adapter(LoraAdapter adapter);
+
  private:
+  struct LinearJob {
+    const kernels::Weight* w;
+    float* y;  // column 0 of this weight's output
+  };
+  // Projections of one input (kernels::linear_rows over the pool), plus
+  // the adapter's low-rank terms of the layers it adapts.
+  void linears(const kernels::Activations& a, int ldy, std::initializer_list<LinearJob> jobs);
+  void add_low_rank(const LoraModule& m, const kernels::Activations& a, float* y, int ldy);
   // out = o_proj(attention(norm(x))) for n rows at positions start.. .
   void attention_block(int layer, int n, int start);
   void attention(int layer, int n, int start);
@@ -90,6 +108,8 @@ class Transformer {
   kernels::AlignedVector<float> x_, h_, qkv_, attn_, gate_up_, act_, out_, cos_, sin_, local_cos_, local_sin_;
   kernels::AlignedVector<float> router_;  // n x num_experts
   std::vector<ExpertWork> expert_work_;
+  std::unique_ptr<LoraAdapter> adapter_;
+  std::unordered_map<const kernels::Weight*, const LoraModule*> deltas_;
   kernels::Activations act_hidden_, act_attn_, act_mlp_;
   StageTimes times_;
 };

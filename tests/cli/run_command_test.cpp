@@ -204,6 +204,34 @@ TEST(RunCommand, NewArchitecturesGiveTheReferenceGreedyIds) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// A LoRA adapter through the CLI: `run --adapter-path` on the base gives
+// the greedy ids of `convert --adapter-path`'s fused pack (not the base's),
+// and a bad adapter is an error naming it.
+TEST(RunCommand, AnAdapterAppliedAtRunTimeMatchesTheFusedModel) {
+  test::TempDir tmp;
+  test::TinySpec spec;
+  const test::Tensors w = test::write_tiny_model(tmp.file("m"), spec);
+  test::write_lora_adapter(tmp.file("a"), w,
+                           {"model.layers.0.self_attn.q_proj", "model.layers.1.mlp.up_proj", "lm_head"}, 4, 4.0,
+                           DType::kF32, 3);
+  auto r = test::run_cli("convert --adapter-path " + tmp.file("a") + " " + tmp.file("m") + " " + tmp.file("f.mlxpack"), tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("  adapter       fused into 3 layers\n"), std::string::npos) << r.out;
+  const std::string args = " --prompt-ids 1,5,9,14 --output-ids --kv-cache-type f32 -n 12";
+  auto fused = test::run_cli("run -m " + tmp.file("f.mlxpack") + args, tmp);
+  auto applied = test::run_cli("run -m " + tmp.file("m") + " --adapter-path " + tmp.file("a") + args, tmp);
+  auto base = test::run_cli("run -m " + tmp.file("m") + args, tmp);
+  ASSERT_EQ(fused.exit_code, 0) << fused.err;
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_EQ(applied.out, fused.out);
+  EXPECT_NE(applied.out, base.out);
+  test::write_file(tmp.file("a/adapter_config.json"), R"({"fine_tune_type": "dora", "lora_parameters": {"rank": 4}})");
+  EXPECT_TRUE(test::cli_fails_with("run -m " + tmp.file("m") + " --adapter-path " + tmp.file("a") + args, tmp, 3,
+                                   "fine_tune_type: \"dora\" is not supported"));
+  EXPECT_TRUE(test::cli_fails_with("run -m " + tmp.file("m") + " --adapter-path " + tmp.file("nothing") + args, tmp, 4,
+                                   "nothing/adapter_config.json"));
+}
+
 TEST(RunCommand, BadInputGetsAClearErrorAndExitCode) {
   test::TempDir tmp;
   test::write_tiny_model(tmp.path(), {});

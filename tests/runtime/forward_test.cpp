@@ -18,6 +18,7 @@
 #include "convert/affine_quant.h"
 #include "convert/converter.h"
 #include "convert/float_convert.h"
+#include "format/lora_adapter.h"
 #include "tests/support/ggml_blocks.h"
 #include "tests/support/gguf_builder.h"
 #include "tests/support/test_support.h"
@@ -32,7 +33,7 @@ struct Engine {
 };
 
 Engine load(const std::string& dir, int capacity, int max_batch, int threads,
-            engine::KvType kv = engine::KvType::kF32) {
+            engine::KvType kv = engine::KvType::kF32, const std::string& adapter = "") {
   Engine e;
   auto src = ModelSource::open(dir);
   EXPECT_TRUE(src.is_ok()) << src.status().to_string();
@@ -48,6 +49,13 @@ Engine load(const std::string& dir, int capacity, int max_batch, int threads,
   e.pool = std::make_unique<engine::ThreadPool>(threads);
   e.model =
       std::make_unique<engine::Transformer>(*config, std::move(weights).value(), e.pool.get(), capacity, max_batch, kv);
+  if (!adapter.empty()) {
+    auto lora = read_lora_adapter(adapter);
+    EXPECT_TRUE(lora.is_ok()) << lora.status().to_string();
+    Status attached = lora.is_ok() ? e.model->attach_adapter(std::move(lora).value()) : lora.status();
+    EXPECT_TRUE(attached.is_ok()) << attached.to_string();
+    if (!attached.is_ok()) e.model.reset();
+  }
   return e;
 }
 
@@ -199,19 +207,20 @@ std::vector<ArchCase> arch_cases() {
 // F16 cache (keys and values rounded to 11 significant bits once each)
 // within `tol16`.
 void check_forward(const std::string& dir, const TinySpec& spec, const std::vector<int>& tokens,
-                   const std::vector<std::vector<double>>& want, double tol, double tol16, const std::string& what) {
+                   const std::vector<std::vector<double>>& want, double tol, double tol16, const std::string& what,
+                   const std::string& adapter = "") {
   SCOPED_TRACE(what);
   for (const engine::KvType kv : {engine::KvType::kF32, engine::KvType::kF16}) {
     const double t = kv == engine::KvType::kF32 ? tol : tol16;
     const std::string cache = kv == engine::KvType::kF32 ? "" : "F16 cache, ";
-    Engine batch = load(dir, 32, 16, 2, kv);
+    Engine batch = load(dir, 32, 16, 2, kv, adapter);
     ASSERT_TRUE(batch.model);
     std::vector<float> logits(tokens.size() * spec.vocab);
     batch.model->forward(tokens.data(), int(tokens.size()), logits.data(), /*all_logits=*/true);
     for (size_t i = 0; i < tokens.size(); ++i) {
       expect_close(&logits[i * spec.vocab], want[i], t, cache + "batch position " + std::to_string(i));
     }
-    Engine step = load(dir, 32, 1, 1, kv);
+    Engine step = load(dir, 32, 1, 1, kv, adapter);
     ASSERT_TRUE(step.model);
     std::vector<float> one(spec.vocab);
     for (size_t i = 0; i < tokens.size(); ++i) {
@@ -360,6 +369,126 @@ std::vector<ArchCase> quantized_cases() {
 
 INSTANTIATE_TEST_SUITE_P(Architectures, QuantizedForwardTest, ::testing::ValuesIn(quantized_cases()),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// A LoRA adapter applied at run time: the base weights stay in place, and
+// the logits equal the float64 reference on W + scale * (A B)^T, on a float
+// base (F32 adapter) and on a 4-bit one (BF16 adapter, against the
+// reference on the dequantized base plus the same delta); the fused
+// qkv_proj of phi3 is adapted as one layer.
+TEST(LoraAdapter, RunTimeApplicationEqualsTheFusedReference) {
+  const std::vector<std::string> paths = {"model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj",
+                                          "model.layers.1.self_attn.o_proj", "model.layers.1.mlp.down_proj",
+                                          "lm_head"};
+  TinySpec spec;
+  TempDir dir;
+  const Tensors w = write_tiny_model(dir.file("m"), spec);
+  const Tensors fused = write_lora_adapter(dir.file("a"), w, paths, 4, 2.0, DType::kF32, 7);
+  const std::vector<int> tokens = some_tokens(11, spec.vocab, 3);
+  const auto want = reference_logits(spec, fused, tokens);
+  const double scale = std::max(1.0, max_abs(want));
+  // The adapter changes the logits well beyond the tolerance.
+  const auto base = reference_logits(spec, w, tokens);
+  double moved = 0;
+  for (size_t t = 0; t < base.size(); ++t) {
+    for (int i = 0; i < spec.vocab; ++i) moved = std::max(moved, std::fabs(base[t][i] - want[t][i]));
+  }
+  EXPECT_GT(moved, 50 * 2e-4 * scale);
+  check_forward(dir.file("m"), spec, tokens, want, 2e-4 * scale, 2e-3 * scale, "F32 base", dir.file("a"));
+
+  ConvertOptions o;
+  o.input = dir.file("m");
+  o.output = dir.file("q.mlxpack");
+  o.quant.quantize_linear = true;
+  o.quant.linear = QuantSpec{4, 32};
+  ASSERT_TRUE(convert_model(o).is_ok());
+  const Tensors deq = dequantized_like_convert(spec, w);
+  const Tensors deq_fused = write_lora_adapter(dir.file("b"), deq, paths, 4, 2.0, DType::kBF16, 7);
+  const auto want_q = reference_logits(spec, deq_fused, tokens);
+  check_forward(o.output, spec, tokens, want_q, 2e-2 * scale, 2e-2 * scale, "4-bit base", dir.file("b"));
+
+  TinySpec phi3;
+  phi3.model_type = "phi3";
+  const Tensors w3 = write_tiny_model(dir.file("p"), phi3);
+  const Tensors fused3 = write_lora_adapter(dir.file("pa"), w3, {"model.layers.0.self_attn.qkv_proj"}, 2, 3.0,
+                                            DType::kF32, 8);
+  const auto want3 = reference_logits(phi3, fused3, tokens);
+  const double scale3 = std::max(1.0, max_abs(want3));
+  check_forward(dir.file("p"), phi3, tokens, want3, 2e-4 * scale3, 2e-3 * scale3, "phi3 qkv", dir.file("pa"));
+}
+
+// convert --adapter-path: the fused pack equals the reference on the fused
+// weights and the base with the adapter applied at run time; fused and
+// quantized, it matches the reference on the dequantized fused weights.
+TEST(LoraAdapter, ConvertFusesItAsRunTimeApplicationComputes) {
+  const std::vector<std::string> paths = {"model.layers.0.self_attn.k_proj", "model.layers.1.mlp.gate_proj",
+                                          "model.layers.1.mlp.down_proj"};
+  TinySpec spec;
+  TempDir dir;
+  const Tensors w = write_tiny_model(dir.file("m"), spec);
+  const Tensors fused = write_lora_adapter(dir.file("a"), w, paths, 8, 1.5, DType::kBF16, 11);
+  ConvertOptions o;
+  o.input = dir.file("m");
+  o.output = dir.file("fused.mlxpack");
+  o.adapter_path = dir.file("a");
+  auto r = convert_model(o);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->fused, 3u);
+  const std::vector<int> tokens = some_tokens(11, spec.vocab, 5);
+  const auto want = reference_logits(spec, fused, tokens);
+  const double scale = std::max(1.0, max_abs(want));
+  check_forward(o.output, spec, tokens, want, 2e-4 * scale, 2e-3 * scale, "fused F32");
+  // Fused against applied at run time, the same batch.
+  Engine applied = load(dir.file("m"), 32, 16, 2, engine::KvType::kF32, dir.file("a"));
+  Engine fused_pack = load(o.output, 32, 16, 2);
+  ASSERT_TRUE(applied.model && fused_pack.model);
+  std::vector<float> a(tokens.size() * spec.vocab), b(a.size());
+  applied.model->forward(tokens.data(), int(tokens.size()), a.data(), true);
+  fused_pack.model->forward(tokens.data(), int(tokens.size()), b.data(), true);
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-4 * scale) << "logit " << i;
+
+  o.output = dir.file("fused4.mlxpack");
+  o.quant.quantize_linear = true;
+  o.quant.linear = QuantSpec{4, 32};
+  ASSERT_TRUE(convert_model(o).is_ok());
+  const auto want4 = reference_logits(spec, dequantized_like_convert(spec, fused), tokens);
+  check_forward(o.output, spec, tokens, want4, 2e-2 * scale, 2e-2 * scale, "fused 4-bit");
+
+  // A quantized input cannot take a fused adapter; GGUF on either side neither.
+  o.input = dir.file("fused4.mlxpack");
+  o.output = dir.file("again.mlxpack");
+  o.quant = {};
+  auto refused = convert_model(o);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("fusing an adapter needs the float model"), std::string::npos)
+      << refused.status().message();
+  o.input = dir.file("m");
+  o.format = OutputFormat::kGguf;
+  o.output = dir.file("x.gguf");
+  EXPECT_FALSE(convert_model(o).is_ok());
+}
+
+// An adapter that names a layer the model lacks, or with other shapes, is
+// refused when attached, naming the layer.
+TEST(LoraAdapter, LayersTheModelLacksOrOfOtherShapesAreRefused) {
+  TinySpec spec;
+  TempDir dir;
+  Tensors w = write_tiny_model(dir.file("m"), spec);
+  w["model.layers.5.mlp.up_proj.weight"] = std::vector<float>(128 * 64);
+  write_lora_adapter(dir.file("a"), w, {"model.layers.5.mlp.up_proj"}, 2, 1.0, DType::kF32, 1);
+  auto lora = read_lora_adapter(dir.file("a"));
+  ASSERT_TRUE(lora.is_ok()) << lora.status().to_string();
+  Engine e = load(dir.file("m"), 16, 4, 1);
+  ASSERT_TRUE(e.model);
+  Status s = e.model->attach_adapter(*lora);
+  EXPECT_EQ(s.message(), "the adapter adapts 'model.layers.5.mlp.up_proj', which is not a linear layer of this llama "
+                         "model (2 layers; experts are not adaptable)");
+  Tensors wide = w;
+  wide["model.layers.0.mlp.up_proj.weight"] = std::vector<float>(96 * 64);  // 96 outputs instead of 128
+  write_lora_adapter(dir.file("b"), wide, {"model.layers.0.mlp.up_proj"}, 2, 1.0, DType::kF32, 1);
+  s = e.model->attach_adapter(*read_lora_adapter(dir.file("b")));
+  EXPECT_EQ(s.message(), "the adapter's 'model.layers.0.mlp.up_proj' maps 64 to 96 features, but the model's layer "
+                         "maps 64 to 128");
+}
 
 // A qwen3 model imported from a GGUF whose matrices are K-quants (groups
 // of 16 multiplied as float rows, Q4_K/Q5_K's groups of 32 by the int8

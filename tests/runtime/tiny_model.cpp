@@ -90,6 +90,38 @@ bool layer_is_local(const TinySpec& s, int layer) {
   return s.sliding_window > 0;
 }
 
+Tensors write_lora_adapter(const std::string& dir, const Tensors& w, const std::vector<std::string>& paths, int rank,
+                           double scale, DType dtype, uint64_t seed) {
+  TinySpec spec;
+  spec.dtype = dtype;
+  Builder b{spec, std::mt19937_64(seed), {}, {}};
+  Tensors fused = w;
+  for (const std::string& path : paths) {
+    std::vector<float>& weight = fused.at(path + ".weight");
+    // The layer's shape from the tensor's size and its input dimension,
+    // which is the hidden size (64) except for o_proj/down_proj/fc2.
+    const bool wide_in = path.find("down_proj") != std::string::npos || path.find("fc2") != std::string::npos;
+    const uint64_t in = wide_in ? 128 : 64, out = weight.size() / in;
+    b.add(path + ".lora_a", {in, uint64_t(rank)}, 1.0 / std::sqrt(double(in)));
+    b.add(path + ".lora_b", {uint64_t(rank), out}, 0.5);
+    const std::vector<float>& a = b.floats.at(path + ".lora_a");
+    const std::vector<float>& bb = b.floats.at(path + ".lora_b");
+    for (uint64_t o = 0; o < out; ++o) {
+      for (uint64_t i = 0; i < in; ++i) {
+        double d = 0;
+        for (int r = 0; r < rank; ++r) d += double(a[i * rank + r]) * bb[r * out + o];
+        weight[o * in + i] = float(weight[o * in + i] + scale * d);
+      }
+    }
+  }
+  write_file(dir + "/adapters.safetensors", encode_safetensors(b.out, {}));
+  json config = {{"fine_tune_type", "lora"},
+                 {"num_layers", 2},
+                 {"lora_parameters", {{"rank", rank}, {"scale", scale}, {"dropout", 0.0}}}};
+  write_file(dir + "/adapter_config.json", config.dump(2));
+  return fused;
+}
+
 bool layer_has_rope(const TinySpec& s, int layer) {
   return s.model_type != "smollm3" || s.no_rope_interval <= 0 || (layer + 1) % s.no_rope_interval != 0;
 }

@@ -56,6 +56,14 @@ using Tensors = std::map<std::string, std::vector<float>>;
 // to `dtype`), keyed by tensor name.
 Tensors write_tiny_model(const std::string& dir, const TinySpec& spec);
 
+// A random LoRA adapter (mlx-lm's layout: adapter_config.json and
+// adapters.safetensors with PATH.lora_a [in, rank] and PATH.lora_b [rank,
+// out], in `dtype`) on the layers `paths` of a model written by
+// write_tiny_model with weights `w`. Returns `w` with each adapted weight
+// replaced by W + scale * (A B)^T, computed in double: the fused model.
+Tensors write_lora_adapter(const std::string& dir, const Tensors& w, const std::vector<std::string>& paths, int rank,
+                           double scale, DType dtype, uint64_t seed);
+
 // Which layers of `spec` attend to a window, as transformers decides it.
 bool layer_is_local(const TinySpec& spec, int layer);
 // Whether `layer` of `spec` rotates q and k (SmolLM3's NoPE layers do not).

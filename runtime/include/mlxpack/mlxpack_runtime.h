@@ -26,6 +26,11 @@ typedef struct mlxpack_runtime mlxpack_runtime;
 /* threads: 0 = one per CPU this process may use (affinity); context_size: 0 = min(the model's, 4096). */
 MLXPACK_API mlxpack_status mlxpack_runtime_open(const char* model_root, int threads, int context_size,
                                                 mlxpack_runtime** out);
+/* As mlxpack_runtime_open, with a LoRA adapter directory (mlx-lm's adapter_config.json and
+   adapters.safetensors) applied at run time on top of the base weights; adapter_path NULL or
+   "" = none. An adapter that cannot be read or does not fit the model is an error naming it. */
+MLXPACK_API mlxpack_status mlxpack_runtime_open_with_adapter(const char* model_root, int threads, int context_size,
+                                                             const char* adapter_path, mlxpack_runtime** out);
 MLXPACK_API void mlxpack_runtime_close(mlxpack_runtime* runtime); /* NULL is allowed */
 
 MLXPACK_API int32_t mlxpack_runtime_vocab_size(const mlxpack_runtime* runtime);

@@ -44,6 +44,16 @@ struct RuntimeOptions {
   KvCacheType kv_cache_type = KvCacheType::kF16;
 };
 
+// Options added after RuntimeOptions' layout was fixed by the ABI (1.0):
+// passed to the open() overload that takes them.
+struct AdapterOptions {
+  // A LoRA adapter as mlx-lm's trainer saves it (a directory holding
+  // adapter_config.json and adapters.safetensors), applied at run time:
+  // the base weights stay in place and each adapted layer adds
+  // scale * (x A) B, as `mlx_lm.generate --adapter-path` does. "" = none.
+  std::string adapter_path;
+};
+
 struct GenerationOptions {
   int max_tokens = 500;
   float temperature = 0.0f;  // 0 = greedy
@@ -96,6 +106,11 @@ class MLXPACK_API Runtime {
   // shapes), a missing tokenizer, bad options (naming option, value, limit),
   // a KV cache larger than the machine's memory.
   static Result<std::unique_ptr<Runtime>> open(const std::string& model_root, const RuntimeOptions& options = {});
+  // With an adapter: also its errors (a file missing, a field or tensor out
+  // of bounds, a layer the model lacks or of another shape), prefixed with
+  // its path.
+  static Result<std::unique_ptr<Runtime>> open(const std::string& model_root, const RuntimeOptions& options,
+                                               const AdapterOptions& adapters);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -139,7 +154,9 @@ class MLXPACK_API Runtime {
  private:
   struct MLXPACK_LOCAL Impl;
   MLXPACK_LOCAL explicit Runtime(std::unique_ptr<Impl> impl);
-  MLXPACK_LOCAL static Result<std::unique_ptr<Runtime>> open_unguarded(const std::string& model_root, const RuntimeOptions& options);
+  MLXPACK_LOCAL static Result<std::unique_ptr<Runtime>> open_unguarded(const std::string& model_root,
+                                                                        const RuntimeOptions& options,
+                                                                        const AdapterOptions& adapters);
   std::unique_ptr<Impl> impl_;
 };
 
