@@ -50,6 +50,7 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
       ->check(CLI::IsMember({"f16", "f32"}));
   cmd->add_option("--adapter-path", f->adapters.adapter_path,
                   "A LoRA adapter directory (mlx-lm's adapter_config.json + adapters.safetensors) applied at run time");
+  cmd->add_flag("--no-adapter", f->adapters.ignore_bundled_adapter, "Leave a pack's bundled adapter unapplied");
   cmd->add_option("--system,--system-prompt", f->system, "A system message for the chat template");
   cmd->add_option("--threads,-t", f->runtime.threads, "Threads (default: one per CPU this process may use)")
       ->check(CLI::Range(0, 256));

@@ -50,6 +50,8 @@ void add_pack_command(CLI::App& root, int* exit_code) {
       ->capture_default_str()
       ->check(alignment_check());
   cmd->add_flag("--force,-f", options->overwrite, "Overwrite the output if it exists");
+  cmd->add_option("--adapter-path", options->adapter_path,
+                  "Bundle a LoRA adapter directory (adapter_config.json + adapters.safetensors) beside the base");
   auto quiet = std::make_shared<bool>(false);
   cmd->add_flag("--quiet", *quiet, "No progress line on the terminal");
   cmd->callback([options, quiet, exit_code] { *exit_code = run_pack(*options, *quiet); });

@@ -299,6 +299,10 @@ Result<ConvertPlan> plan_conversion(const ModelSource& in, const ConfigFacts& co
     plan.jobs.push_back(plan_job(*untie_from, lm, plan, packed, planner, options, report));
   }
   if (!options.adapter_path.empty()) {
+    if (in.has_file(kBundledAdapterConfig)) {
+      return Status::invalid_argument(in.describe(kBundledAdapterConfig) +
+                                      ": the input bundles an adapter already; fusing another would apply both");
+    }
     MLXPACK_ASSIGN_OR_RETURN(LoraAdapter adapter, read_lora_adapter(options.adapter_path));
     plan.adapter = std::make_shared<const LoraAdapter>(std::move(adapter));
     MLXPACK_RETURN_IF_ERROR(attach_adapter(&plan, report).with_context(options.adapter_path));

@@ -51,10 +51,22 @@ Status check_replaceable_dir(const std::string& dir, bool overwrite) {
     if (end > pos) ours.insert(listing.substr(pos, end - pos));
     pos = end + 1;
   }
+  // Folders of listed files (a bundled adapter's "adapter/") are ours too.
+  std::set<std::string> folders;
+  for (const std::string& name : ours) {
+    for (size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {
+      folders.insert(name.substr(0, slash));
+    }
+  }
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (!ours.count(name) || !e.is_regular_file()) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    const std::string name = fs::path(it->path()).lexically_relative(dir).generic_string();
+    const fs::file_type type = it->symlink_status(ec).type();
+    const bool listed = type == fs::file_type::regular ? ours.count(name) > 0
+                        : type == fs::file_type::directory ? folders.count(name) > 0
+                                                            : false;
+    if (!listed) {
       return Status::already_exists(dir + ": holds '" + name + "', which convert did not write; refusing to replace "
                                     "the directory even with --force");
     }
@@ -101,6 +113,14 @@ class DirSink final : public OutputSink {
   }
 
   Status add_file(const std::string& name, const std::string& bytes) override {
+    // A pack's file names are checked relative paths (spec §6.4), e.g. a
+    // bundled adapter's "adapter/adapters.safetensors": their folders are
+    // made inside our temporary directory.
+    if (const size_t slash = name.rfind('/'); slash != std::string::npos) {
+      std::error_code ec;
+      std::filesystem::create_directories(temp_ + "/" + name.substr(0, slash), ec);
+      if (ec) return Status::io_error(temp_ + "/" + name.substr(0, slash) + ": cannot create: " + ec.message());
+    }
     MLXPACK_ASSIGN_OR_RETURN(OutputFile f, OutputFile::create(temp_ + "/" + name, false));
     MLXPACK_RETURN_IF_ERROR(f.append(bytes.data(), bytes.size()));
     return f.commit();
@@ -119,9 +139,10 @@ class DirSink final : public OutputSink {
     MLXPACK_RETURN_IF_ERROR(close_shard());
     uint64_t total = 0;
     std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(temp_)) {
+    for (const auto& e : fs::recursive_directory_iterator(temp_)) {
+      if (!e.is_regular_file()) continue;  // a bundled adapter's folder
       total += e.file_size();
-      names.push_back(e.path().filename().string());
+      names.push_back(e.path().lexically_relative(temp_).generic_string());
     }
     std::sort(names.begin(), names.end());  // the same input gives the same bytes
     std::string listing;

@@ -39,6 +39,9 @@ struct LoraAdapter {
 // The files of an adapter directory.
 inline constexpr const char* kAdapterConfigFile = "adapter_config.json";
 inline constexpr const char* kAdapterWeightsFile = "adapters.safetensors";
+// The same two files bundled in a pack (spec/FORMAT.md §6.6).
+inline constexpr const char* kBundledAdapterConfig = "adapter/adapter_config.json";
+inline constexpr const char* kBundledAdapterWeights = "adapter/adapters.safetensors";
 // Limits: adapter_config.json 1 MiB, adapters.safetensors 4 GiB, rank 4096.
 inline constexpr uint64_t kMaxAdapterConfigBytes = uint64_t{1} << 20;
 inline constexpr uint64_t kMaxAdapterWeightsBytes = uint64_t{4} << 30;

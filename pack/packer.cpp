@@ -1,17 +1,45 @@
 #include "pack/packer.h"
 
+#include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "format/file_io.h"
 #include "format/layout.h"
+#include "format/lora_adapter.h"
 #include "pack/pack_builder.h"
 
 namespace mlxpack {
+
+namespace {
+
+// Adds an adapter's two files under adapter/ (§6.6), once they parse as
+// the runtime will read them.
+Status plan_adapter(const std::string& dir, ModelDirPlan* plan) {
+  for (const BundledFilePlan& f : plan->files) {
+    if (f.name.rfind("adapter/", 0) == 0) {
+      return Status::invalid_argument(f.path + ": the model directory already has an adapter/ folder");
+    }
+  }
+  MLXPACK_RETURN_IF_ERROR(read_lora_adapter(dir).status());
+  for (const auto& [bundled, file] : {std::pair{kBundledAdapterConfig, kAdapterConfigFile},
+                                      std::pair{kBundledAdapterWeights, kAdapterWeightsFile}}) {
+    const std::string path = dir + "/" + file;
+    MLXPACK_ASSIGN_OR_RETURN(InputFile in, InputFile::open(path));
+    plan->files.push_back({bundled, path, in.size_bytes()});
+  }
+  std::sort(plan->files.begin(), plan->files.end(),
+            [](const BundledFilePlan& a, const BundledFilePlan& b) { return a.name < b.name; });
+  return Status::ok();
+}
+
+}  // namespace
 
 Result<PackReport> pack_model_dir(const PackOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   PackReport report;
   MLXPACK_ASSIGN_OR_RETURN(report.plan, plan_model_dir(options.input_dir));
+  if (!options.adapter_path.empty()) MLXPACK_RETURN_IF_ERROR(plan_adapter(options.adapter_path, &report.plan));
   const ModelDirPlan& plan = report.plan;
 
   PackBuilderOptions builder_options;

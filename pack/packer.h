@@ -16,6 +16,9 @@ struct PackOptions {
   std::string output_path;
   uint32_t alignment = 64;
   bool overwrite = false;
+  // A LoRA adapter directory bundled beside the base (spec/FORMAT.md §6.6),
+  // checked as the runtime reads it first. "" = none.
+  std::string adapter_path;
   // Called as tensor data is copied: (bytes done, bytes in all).
   std::function<void(uint64_t done, uint64_t total)> on_progress;
 };

@@ -12,6 +12,7 @@
 #endif
 
 #include "format/cpu_features.h"
+#include "format/lora_adapter.h"
 #include "mlxpack/chat_template.h"
 #include "mlxpack/model_source.h"
 #include "runtime/engine/model_config.h"
@@ -160,6 +161,12 @@ Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& mode
   if (!adapters.adapter_path.empty()) {
     MLXPACK_ASSIGN_OR_RETURN(LoraAdapter adapter, read_lora_adapter(adapters.adapter_path));
     MLXPACK_RETURN_IF_ERROR(impl->model->attach_adapter(std::move(adapter)).with_context(adapters.adapter_path));
+  } else if (!adapters.ignore_bundled_adapter && src.has_file(kBundledAdapterConfig)) {
+    MLXPACK_ASSIGN_OR_RETURN(std::string config_json, src.file(kBundledAdapterConfig));
+    MLXPACK_ASSIGN_OR_RETURN(std::string weights, src.file(kBundledAdapterWeights));
+    const std::string label = src.describe("adapter");
+    MLXPACK_ASSIGN_OR_RETURN(LoraAdapter adapter, parse_lora_adapter(config_json, weights, label));
+    MLXPACK_RETURN_IF_ERROR(impl->model->attach_adapter(std::move(adapter)).with_context(label));
   }
   return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
 }

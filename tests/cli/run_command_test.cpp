@@ -204,9 +204,10 @@ TEST(RunCommand, NewArchitecturesGiveTheReferenceGreedyIds) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
-// A LoRA adapter through the CLI: `run --adapter-path` on the base gives
-// the greedy ids of `convert --adapter-path`'s fused pack (not the base's),
-// and a bad adapter is an error naming it.
+// A LoRA adapter through the CLI: `run --adapter-path` on the base and
+// `run` on a pack bundling it (`pack --adapter-path`) give the greedy ids
+// of `convert --adapter-path`'s fused pack (not the base's), and a bad
+// adapter is an error naming it.
 TEST(RunCommand, AnAdapterAppliedAtRunTimeMatchesTheFusedModel) {
   test::TempDir tmp;
   test::TinySpec spec;
@@ -225,7 +226,39 @@ TEST(RunCommand, AnAdapterAppliedAtRunTimeMatchesTheFusedModel) {
   ASSERT_EQ(applied.exit_code, 0) << applied.err;
   EXPECT_EQ(applied.out, fused.out);
   EXPECT_NE(applied.out, base.out);
+  // Bundled beside the base (spec §6.6): run applies it, --no-adapter
+  // does not, extract gives both files back byte for byte.
+  r = test::run_cli("pack --adapter-path " + tmp.file("a") + " " + tmp.file("m") + " " + tmp.file("b.mlxpack"), tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto bundled = test::run_cli("run -m " + tmp.file("b.mlxpack") + args, tmp);
+  auto unapplied = test::run_cli("run -m " + tmp.file("b.mlxpack") + " --no-adapter" + args, tmp);
+  EXPECT_EQ(bundled.out, fused.out);
+  EXPECT_EQ(unapplied.out, base.out);
+  r = test::run_cli("info " + tmp.file("b.mlxpack"), tmp);
+  EXPECT_NE(r.out.find("  adapter/adapter_config.json"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  adapter/adapters.safetensors"), std::string::npos) << r.out;
+  ASSERT_EQ(test::run_cli("extract " + tmp.file("b.mlxpack") + " " + tmp.file("x"), tmp).exit_code, 0);
+  EXPECT_EQ(test::read_file(tmp.file("x/adapter/adapters.safetensors")), test::read_file(tmp.file("a/adapters.safetensors")));
+  EXPECT_EQ(test::read_file(tmp.file("x/adapter/adapter_config.json")), test::read_file(tmp.file("a/adapter_config.json")));
+  // The mlx-dir export keeps it as the folder adapter/ (mlx_lm.generate
+  // --adapter-path DIR/adapter); --force replaces only what convert wrote.
+  const std::string to_dir = "convert --output-format mlx-dir " + tmp.file("b.mlxpack") + " " + tmp.file("d");
+  ASSERT_EQ(test::run_cli(to_dir, tmp).exit_code, 0);
+  EXPECT_EQ(test::read_file(tmp.file("d/adapter/adapters.safetensors")), test::read_file(tmp.file("a/adapters.safetensors")));
+  EXPECT_EQ(test::run_cli("run -m " + tmp.file("d") + " --adapter-path " + tmp.file("d/adapter") + args, tmp).out, fused.out);
+  EXPECT_EQ(test::run_cli(to_dir + " --force", tmp).exit_code, 0);
+  test::write_file(tmp.file("d/adapter/notes.txt"), "mine");
+  r = test::run_cli(to_dir + " --force", tmp);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("holds 'adapter/notes.txt', which convert did not write"), std::string::npos) << r.err;
+  EXPECT_EQ(test::read_file(tmp.file("d/adapter/notes.txt")), "mine");
+  EXPECT_TRUE(test::cli_fails_with("convert --adapter-path " + tmp.file("a") + " " + tmp.file("b.mlxpack") + " " +
+                                       tmp.file("twice.mlxpack"),
+                                   tmp, 3, "bundles an adapter already"));
   test::write_file(tmp.file("a/adapter_config.json"), R"({"fine_tune_type": "dora", "lora_parameters": {"rank": 4}})");
+  EXPECT_TRUE(test::cli_fails_with("pack --adapter-path " + tmp.file("a") + " " + tmp.file("m") + " " +
+                                       tmp.file("c.mlxpack"),
+                                   tmp, 3, "fine_tune_type: \"dora\" is not supported"));
   EXPECT_TRUE(test::cli_fails_with("run -m " + tmp.file("m") + " --adapter-path " + tmp.file("a") + args, tmp, 3,
                                    "fine_tune_type: \"dora\" is not supported"));
   EXPECT_TRUE(test::cli_fails_with("run -m " + tmp.file("m") + " --adapter-path " + tmp.file("nothing") + args, tmp, 4,

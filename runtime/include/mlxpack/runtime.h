@@ -50,8 +50,11 @@ struct AdapterOptions {
   // A LoRA adapter as mlx-lm's trainer saves it (a directory holding
   // adapter_config.json and adapters.safetensors), applied at run time:
   // the base weights stay in place and each adapted layer adds
-  // scale * (x A) B, as `mlx_lm.generate --adapter-path` does. "" = none.
+  // scale * (x A) B, as `mlx_lm.generate --adapter-path` does. "" = the
+  // adapter a pack bundles (spec/FORMAT.md §6.6), if any.
   std::string adapter_path;
+  // Leave a pack's bundled adapter unapplied.
+  bool ignore_bundled_adapter = false;
 };
 
 struct GenerationOptions {
