@@ -30,13 +30,14 @@ const std::vector<ArchitectureTraits>& architecture_table() {
       {.model_type = "phi", .class_name = "PhiForCausalLM", .qkv_bias = true, .linear_biases = true,
        .norm = NormKind::kLayerNorm, .block = BlockKind::kParallel, .mlp = MlpKind::kPlain,
        .default_activation = Activation::kGeluTanh, .names = kPhiNames},
-      {.model_type = "gemma2", .class_name = "Gemma2ForCausalLM", .local_global = true, .scale_embeddings = true,
+      {.model_type = "gemma2", .class_name = "Gemma2ForCausalLM", .local_period = 2, .scale_embeddings = true,
        .norm = NormKind::kRmsUnitOffset, .block = BlockKind::kSandwich, .default_activation = Activation::kGeluTanh},
-      {.model_type = "gemma3_text", .class_name = "Gemma3ForCausalLM", .qk_norm = true, .local_global = true,
+      {.model_type = "gemma3_text", .class_name = "Gemma3ForCausalLM", .qk_norm = true, .local_period = 6,
+       .local_rope_base = true,
        .scale_embeddings = true, .norm = NormKind::kRmsUnitOffset, .block = BlockKind::kSandwich,
        .default_activation = Activation::kGeluTanh},
       {.model_type = "mixtral", .class_name = "MixtralForCausalLM", .sliding_window = true,
-       .renormalize_topk = true, .mlp = MlpKind::kExperts, .names = kMixtralNames},
+       .renormalize_topk = true, .reads_norm_topk_prob = false, .mlp = MlpKind::kExperts, .names = kMixtralNames},
       {.model_type = "qwen3_moe", .class_name = "Qwen3MoeForCausalLM", .qk_norm = true, .sliding_window = true,
        .mlp = MlpKind::kExperts, .names = kQwenMoeNames},
   };
@@ -164,7 +165,7 @@ Status read_local_layers(const HfConfig& hf, const std::string& label, ModelConf
     c->layer_local.assign(c->num_layers, c->sliding_window > 0);
     return Status::ok();
   }
-  if (!c->arch.local_global) return Status::ok();
+  if (c->arch.local_period == 0) return Status::ok();
   MLXPACK_ASSIGN_OR_RETURN(c->sliding_window, bounded(hf.sliding_window, label, "sliding_window", 1, 1 << 30, 4096));
   if (hf.layer_types) {
     const std::vector<std::string>& types = *hf.layer_types;
@@ -182,14 +183,14 @@ Status read_local_layers(const HfConfig& hf, const std::string& label, ModelConf
     }
   } else {
     // Gemma 2 alternates (local first); Gemma 3 has sliding_window_pattern.
-    const int64_t fallback = std::string(c->arch.model_type) == "gemma2" ? 2 : 6;
-    MLXPACK_ASSIGN_OR_RETURN(const int pattern, bounded(hf.sliding_window_pattern, label, "sliding_window_pattern", 1,
-                                                        c->num_layers, std::min<int64_t>(fallback, c->num_layers)));
+    MLXPACK_ASSIGN_OR_RETURN(const int pattern,
+                             bounded(hf.sliding_window_pattern, label, "sliding_window_pattern", 1, c->num_layers,
+                                     std::min<int64_t>(c->arch.local_period, c->num_layers)));
     for (int i = 0; i < c->num_layers; ++i) c->layer_local[i] = (i + 1) % pattern != 0;
   }
-  MLXPACK_ASSIGN_OR_RETURN(c->local_rope_theta,
+  MLXPACK_ASSIGN_OR_RETURN(const double local_theta,
                            bounded_number(hf.rope_local_base_freq, label, "rope_local_base_freq", 1.0, 1e12, 10000.0));
-  if (std::string(c->arch.model_type) == "gemma2") c->local_rope_theta = 0;  // one RoPE for all layers
+  if (c->arch.local_rope_base) c->local_rope_theta = local_theta;  // else one RoPE for all layers
   return Status::ok();
 }
 
@@ -238,8 +239,8 @@ Status read_experts(const HfConfig& hf, const std::string& label, ModelConfig* c
   MLXPACK_ASSIGN_OR_RETURN(c->num_experts, bounded(hf.num_experts, label, experts_key, 1, kMaxExperts, std::nullopt));
   MLXPACK_ASSIGN_OR_RETURN(c->experts_per_token,
                            bounded(hf.num_experts_per_tok, label, "num_experts_per_tok", 1, c->num_experts, std::nullopt));
-  c->renormalize_topk = hf.norm_topk_prob.value_or(c->arch.renormalize_topk);
-  if (std::string(c->arch.model_type) == "mixtral") c->renormalize_topk = true;  // Mixtral always renormalizes
+  c->renormalize_topk = c->arch.reads_norm_topk_prob ? hf.norm_topk_prob.value_or(c->arch.renormalize_topk)
+                                                     : c->arch.renormalize_topk;
   MLXPACK_ASSIGN_OR_RETURN(c->expert_size, bounded(hf.moe_intermediate_size ? hf.moe_intermediate_size : hf.intermediate_size,
                                                    label, hf.moe_intermediate_size ? "moe_intermediate_size" : "intermediate_size",
                                                    1, 1 << 20, std::nullopt));

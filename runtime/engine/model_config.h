@@ -60,11 +60,16 @@ struct ArchitectureTraits {
   bool fused_qkv = false;       // one qkv_proj (Phi-3)
   bool fused_gate_up = false;   // one gate_up_proj (Phi-3)
   bool sliding_window = false;  // honours config "sliding_window" (Mistral, Qwen2 when enabled)
-  bool local_global = false;    // sliding-window and global layers alternate (Gemma 2/3)
+  // Sliding-window and global layers alternate (Gemma 2/3): one global
+  // layer in every local_period when config.json names no layer_types or
+  // sliding_window_pattern; 0 = not local-global.
+  int local_period = 0;
+  bool local_rope_base = false;  // local layers use rope_local_base_freq (Gemma 3)
   bool nope_layers = false;     // some layers use no RoPE (SmolLM3's no_rope_layers)
   bool scale_embeddings = false;  // embeddings times sqrt(hidden_size) (Gemma)
   bool linear_biases = false;   // every projection and lm_head has a bias (Phi-2)
   bool renormalize_topk = false;  // kExperts: norm_topk_prob when config.json omits it
+  bool reads_norm_topk_prob = true;  // false: renormalize_topk whatever config.json says (Mixtral)
   NormKind norm = NormKind::kRms;
   BlockKind block = BlockKind::kSequential;
   MlpKind mlp = MlpKind::kGated;
