@@ -328,7 +328,7 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", repeat, "best of N for prefill and decode")->check(CLI::Range(1, 100));
   std::string kv_type = "f16";
   app.add_option("--kv-cache-type", kv_type, "KV cache entries (the runtime's default: f16)")
-      ->check(CLI::IsMember({"f16", "f32"}));
+      ->check(CLI::IsMember({"f16", "f32", "q8_0"}));
   CLI11_PARSE(app, argc, argv);
   // Measured first, in a child process: its buffer must not count in this
   // process's peak RSS, and the runtime's spinning workers must not share
@@ -340,7 +340,9 @@ int main(int argc, char** argv) {
   mlxpack::RuntimeOptions options;
   options.threads = threads;
   options.context_size = prompt_tokens + decode_tokens + 8;
-  options.kv_cache_type = kv_type == "f32" ? mlxpack::KvCacheType::kF32 : mlxpack::KvCacheType::kF16;
+  options.kv_cache_type = kv_type == "f32"    ? mlxpack::KvCacheType::kF32
+                          : kv_type == "q8_0" ? mlxpack::KvCacheType::kQ8_0
+                                              : mlxpack::KvCacheType::kF16;
   auto opened = mlxpack::Runtime::open(root, options);
   if (!opened.is_ok()) {
     std::fprintf(stderr, "generation_bench: %s\n", opened.status().to_string().c_str());

@@ -12,6 +12,17 @@
 #include "mlxpack/loader.h"
 
 namespace mlxpack::cli {
+namespace {
+
+// --kv-cache-type's names (llama.cpp's) and the labels --verbose prints.
+constexpr std::pair<const char*, KvCacheType> kKvCacheTypes[] = {
+    {"f16", KvCacheType::kF16}, {"f32", KvCacheType::kF32}, {"q8_0", KvCacheType::kQ8_0}};
+
+const char* kv_cache_type_label(KvCacheType type) {
+  return type == KvCacheType::kF16 ? "F16" : type == KvCacheType::kQ8_0 ? "Q8_0" : "F32";
+}
+
+}  // namespace
 
 void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
   cmd->add_option("--model-root,--model,-m", f->model_root, "A .mlxpack file or a Hugging Face / MLX model directory")
@@ -45,9 +56,13 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
       ->check(CLI::Range(1, 100));
   cmd->add_option_function<std::string>(
          "--kv-cache-type",
-         [f](const std::string& v) { f->runtime.kv_cache_type = v == "f32" ? KvCacheType::kF32 : KvCacheType::kF16; },
-         "KV cache entries: f16 (default) or f32")
-      ->check(CLI::IsMember({"f16", "f32"}));
+         [f](const std::string& v) {
+           for (const auto& [name, type] : kKvCacheTypes) {
+             if (v == name) f->runtime.kv_cache_type = type;
+           }
+         },
+         "KV cache entries: f16 (default), f32 or q8_0 (int8 in groups of 32 with a scale each)")
+      ->check(CLI::IsMember({"f16", "f32", "q8_0"}));
   cmd->add_option("--adapter-path", f->adapters.adapter_path,
                   "A LoRA adapter directory (mlx-lm's adapter_config.json + adapters.safetensors) applied at run time");
   cmd->add_flag("--no-adapter", f->adapters.ignore_bundled_adapter, "Leave a pack's bundled adapter unapplied");
@@ -119,7 +134,7 @@ void print_stats(const Runtime& runtime, const GenerationStats& s, bool verbose)
   std::fprintf(stderr,
                "model: %s, weights %s (%.1f MiB in place), KV cache %s %.1f MiB for %d positions, kernels %s\n",
                runtime.architecture().c_str(), runtime.weights_summary().c_str(), runtime.weight_bytes() / 1048576.0,
-               runtime.kv_cache_type() == KvCacheType::kF16 ? "F16" : "F32", runtime.kv_cache_bytes() / 1048576.0,
+               kv_cache_type_label(runtime.kv_cache_type()), runtime.kv_cache_bytes() / 1048576.0,
                runtime.context_size(), runtime.kernel_name());
 }
 

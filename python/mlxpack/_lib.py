@@ -52,6 +52,11 @@ class LogitFilters(ctypes.Structure):
                 ("repetition_context", c_int)]
 
 
+class RuntimeOptions(ctypes.Structure):
+    _fields_ = [("struct_size", c_uint32), ("threads", c_int), ("context_size", c_int), ("adapter_path", c_char_p),
+                ("kv_cache_type", c_int)]
+
+
 def _sig(name, restype, *argtypes):
     f = getattr(lib, name)
     f.restype = restype
@@ -77,6 +82,10 @@ _sig("mlxpack_verify", c_int, c_void_p, c_char_p)
 _sig("mlxpack_verify_all", c_int, c_void_p, c_uint, CORRUPT_CALLBACK, c_void_p, P(c_uint64))
 _sig("mlxpack_runtime_open", c_int, c_char_p, c_int, c_int, P(c_void_p))
 _sig("mlxpack_runtime_open_with_adapter", c_int, c_char_p, c_int, c_int, c_char_p, P(c_void_p))
+_sig("mlxpack_runtime_options_init", None, P(RuntimeOptions))
+_sig("mlxpack_runtime_open_with_options", c_int, c_char_p, P(RuntimeOptions), P(c_void_p))
+_sig("mlxpack_runtime_kv_cache_type", c_int, c_void_p)
+_sig("mlxpack_runtime_kv_cache_bytes", c_uint64, c_void_p)
 _sig("mlxpack_runtime_close", None, c_void_p)
 _sig("mlxpack_runtime_vocab_size", c_int32, c_void_p)
 _sig("mlxpack_runtime_bos_id", c_int32, c_void_p)

@@ -46,14 +46,25 @@ class Runtime:
     """A model ready to generate: a .mlxpack file or a model directory.
     One conversation (KV cache) per Runtime; use it from one thread."""
 
-    def __init__(self, path, threads=0, context_size=0, adapter_path=None):
+    KV_CACHE_TYPES = ("f16", "f32", "q8_0")
+
+    def __init__(self, path, threads=0, context_size=0, adapter_path=None, kv_cache_type="f16"):
         """adapter_path: a LoRA adapter directory (mlx-lm's adapter_config.json and
-        adapters.safetensors) applied at run time, as mlx_lm.generate's --adapter-path."""
+        adapters.safetensors) applied at run time, as mlx_lm.generate's --adapter-path.
+        kv_cache_type: "f16" (default), "f32" or "q8_0" (int8 in groups of up to 32
+        values with a scale each: about a quarter of F32's memory), llama.cpp's names."""
         if not os.path.exists(path):
             raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+        if kv_cache_type not in self.KV_CACHE_TYPES:
+            raise ValueError("kv_cache_type is %r, not one of %s" % (kv_cache_type, ", ".join(self.KV_CACHE_TYPES)))
+        options = _lib.RuntimeOptions()
+        _lib.lib.mlxpack_runtime_options_init(ctypes.byref(options))
+        options.threads = int(threads)
+        options.context_size = int(context_size)
+        options.adapter_path = None if adapter_path is None else os.fsencode(adapter_path)
+        options.kv_cache_type = self.KV_CACHE_TYPES.index(kv_cache_type)
         handle = ctypes.c_void_p()
-        adapter = None if adapter_path is None else os.fsencode(adapter_path)
-        check(_lib.lib.mlxpack_runtime_open_with_adapter(os.fsencode(path), int(threads), int(context_size), adapter,
+        check(_lib.lib.mlxpack_runtime_open_with_options(os.fsencode(path), ctypes.byref(options),
                                                          ctypes.byref(handle)))
         self._h = handle
         self.tokenizer = Tokenizer(self)
@@ -69,6 +80,16 @@ class Runtime:
     @property
     def bos_token_id(self):
         return _lib.lib.mlxpack_runtime_bos_id(self._h)
+
+    @property
+    def kv_cache_type(self):
+        """"f16", "f32" or "q8_0"."""
+        return self.KV_CACHE_TYPES[_lib.lib.mlxpack_runtime_kv_cache_type(self._h)]
+
+    @property
+    def kv_cache_bytes(self):
+        """The KV cache's bytes for the whole context."""
+        return _lib.lib.mlxpack_runtime_kv_cache_bytes(self._h)
 
     def apply_chat_template(self, messages, add_generation_prompt=True, **variables):
         """The model's chat template rendered for `messages` (a list of

@@ -143,3 +143,19 @@ def test_an_adapter_at_run_time_gives_the_fused_models_tokens(stories_pack, stor
         with open(os.path.join(adapter, "adapter_config.json"), "w") as f:
             f.write('{"lora_parameters": {"rank": 0}}')
         mlxpack.Runtime(stories_pack, adapter_path=adapter)
+
+
+def test_a_q8_0_kv_cache_gives_the_clis_tokens_in_less_memory(stories_pack):
+    f32 = mlxpack.Runtime(stories_pack, threads=1, context_size=256, kv_cache_type="f32")
+    q8 = mlxpack.Runtime(stories_pack, threads=1, context_size=256, kv_cache_type="q8_0")
+    assert (f32.kv_cache_type, q8.kv_cache_type) == ("f32", "q8_0")
+    assert mlxpack.Runtime(stories_pack, threads=1).kv_cache_type == "f16"
+    # stories260K's heads are 8 wide: one F16 scale per 8 int8s, 1.25 bytes against 4.
+    assert q8.kv_cache_bytes * 4 == f32.kv_cache_bytes * 1.25
+    ids = [p.id for p in q8.generate([1], max_tokens=60)]
+    cli = subprocess.run([CLI, "run", "-m", stories_pack, "--prompt-ids", "1", "-n", "60", "--output-ids",
+                          "--context-size", "256", "--kv-cache-type", "q8_0", "--threads", "1"],
+                         check=True, stdout=subprocess.PIPE).stdout.decode()
+    assert ids == [int(t) for t in cli.replace(",", " ").split()]
+    with pytest.raises(ValueError, match="kv_cache_type is 'q4_0'"):
+        mlxpack.Runtime(stories_pack, kv_cache_type="q4_0")

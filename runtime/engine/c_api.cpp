@@ -51,17 +51,52 @@ mlxpack_status mlxpack_runtime_open(const char* model_root, int threads, int con
 
 mlxpack_status mlxpack_runtime_open_with_adapter(const char* model_root, int threads, int context_size,
                                                  const char* adapter_path, mlxpack_runtime** out) {
+  mlxpack_runtime_options options;
+  mlxpack_runtime_options_init(&options);
+  options.threads = threads;
+  options.context_size = context_size;
+  options.adapter_path = adapter_path;
+  return mlxpack_runtime_open_with_options(model_root, &options, out);
+}
+
+void mlxpack_runtime_options_init(mlxpack_runtime_options* options) {
+  if (options == nullptr) return;
+  *options = mlxpack_runtime_options{};
+  options->struct_size = sizeof(mlxpack_runtime_options);
+  options->kv_cache_type = MLXPACK_KV_CACHE_F16;
+}
+
+mlxpack_status mlxpack_runtime_open_with_options(const char* model_root, const mlxpack_runtime_options* options,
+                                                 mlxpack_runtime** out) {
   return guarded([&] {
     if (model_root == nullptr || out == nullptr) {
       return fail_message(MLXPACK_INVALID_ARGUMENT, "model_root and out must not be NULL");
     }
     *out = nullptr;
-    mlxpack::RuntimeOptions options;
-    options.threads = threads;
-    options.context_size = context_size;
+    mlxpack_runtime_options c;
+    mlxpack_runtime_options_init(&c);
+    if (options) {
+      // Version 1 ends after kv_cache_type; later versions only append.
+      if (options->struct_size < sizeof(mlxpack_runtime_options)) {
+        return fail_message(MLXPACK_INVALID_ARGUMENT, "mlxpack_runtime_options.struct_size is " +
+                                                          std::to_string(options->struct_size) +
+                                                          "; call mlxpack_runtime_options_init first");
+      }
+      c = *options;
+    }
+    constexpr mlxpack::KvCacheType kTypes[] = {mlxpack::KvCacheType::kF16, mlxpack::KvCacheType::kF32,
+                                               mlxpack::KvCacheType::kQ8_0};
+    if (c.kv_cache_type < 0 || c.kv_cache_type > MLXPACK_KV_CACHE_Q8_0) {
+      return fail_message(MLXPACK_INVALID_ARGUMENT, "mlxpack_runtime_options.kv_cache_type is " +
+                                                        std::to_string(c.kv_cache_type) + ", not in 0..2");
+    }
+    mlxpack::RuntimeOptions ro;
+    ro.threads = c.threads;
+    ro.context_size = c.context_size;
+    ro.kv_cache_type = kTypes[c.kv_cache_type];
     mlxpack::AdapterOptions adapters;
-    if (adapter_path != nullptr) adapters.adapter_path = adapter_path;
-    auto rt = mlxpack::Runtime::open(model_root, options, adapters);
+    if (c.adapter_path != nullptr) adapters.adapter_path = c.adapter_path;
+    auto rt = mlxpack::Runtime::open(model_root, ro, adapters);
     if (!rt.is_ok()) return fail(rt.status());
     auto handle = std::make_unique<mlxpack_runtime>();
     handle->runtime = std::move(rt).value();
@@ -71,6 +106,20 @@ mlxpack_status mlxpack_runtime_open_with_adapter(const char* model_root, int thr
 }
 
 void mlxpack_runtime_close(mlxpack_runtime* runtime) { delete runtime; }
+
+int mlxpack_runtime_kv_cache_type(const mlxpack_runtime* runtime) {
+  if (runtime == nullptr) return -1;
+  switch (runtime->runtime->kv_cache_type()) {
+    case mlxpack::KvCacheType::kF32: return MLXPACK_KV_CACHE_F32;
+    case mlxpack::KvCacheType::kQ8_0: return MLXPACK_KV_CACHE_Q8_0;
+    case mlxpack::KvCacheType::kF16: break;
+  }
+  return MLXPACK_KV_CACHE_F16;
+}
+
+uint64_t mlxpack_runtime_kv_cache_bytes(const mlxpack_runtime* runtime) {
+  return runtime == nullptr ? 0 : runtime->runtime->kv_cache_bytes();
+}
 
 int32_t mlxpack_runtime_vocab_size(const mlxpack_runtime* runtime) {
   return runtime == nullptr ? 0 : runtime->runtime->vocab_size();

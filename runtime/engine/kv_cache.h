@@ -16,10 +16,17 @@
 // reduction per position (the dot products were a quarter of a 110M decode
 // step at 1,280 positions).
 //
-// Entries are F32 or F16. F16 (llama.cpp's default cache type) halves the
-// cache's memory and what attention reads per position; keys and values
-// are rounded once as they are stored (and a kept key again when an
-// eviction rotates it).
+// Entries are F32, F16 or Q8_0. F16 (llama.cpp's default cache type)
+// halves the cache's memory and what attention reads per position; keys
+// and values are rounded once as they are stored (and a kept key again
+// when an eviction rotates it). Q8_0 is llama.cpp's q8_0 block per slot:
+// each head's row is cut in groups of G = gcd(head_dim, 32) values stored
+// as int8 q with one F16 scale d = max|x| / 127, x ~ d * q. Per head, a
+// group's scales are one more dimension-major row (capacity scales), so
+// attention reads a key group as G int8 rows plus a scale row and a score
+// is sum over groups of d_g[s] * <q_g, k_g[s]>; a value group the same way
+// with d_g[s] folded into the probability. At G = 32: 34 bytes per 32
+// values, 27% of F32.
 #ifndef MLXPACK_RUNTIME_ENGINE_KV_CACHE_H_
 #define MLXPACK_RUNTIME_ENGINE_KV_CACHE_H_
 
@@ -33,41 +40,63 @@ namespace mlxpack::engine {
 
 class Rope;
 
-enum class KvType { kF32, kF16 };
+enum class KvType { kF32, kF16, kQ8_0 };
 
 class KvCache {
  public:
   // capacity positions of kv_dim values (kv heads x head_dim) per layer.
   void init(int layers, int capacity, int kv_heads, int head_dim, KvType type);
+  // The bytes init() allocates (each factor is an int, so the product of
+  // these few fits in 64 bits).
+  static uint64_t bytes_for(int layers, int capacity, int kv_heads, int head_dim, KvType type);
 
   KvType type() const { return type_; }
   int capacity() const { return capacity_; }
   int length() const { return length_; }
   void set_length(int length) { length_ = length; }
-  size_t bytes() const { return 2 * elements_ * element_bytes(); }
+  uint64_t bytes() const { return bytes_for(layers_, capacity_, kv_heads_, head_dim_, type_); }
+  // Q8_0: values per scale (G above); 0 for the float types.
+  int group_size() const { return group_; }
 
   // Key row i of `layer` (see Layout): capacity values, slot s at [s].
   // Rows are capacity() values apart.
-  // REQUIRES: type() == KvType::kF32 for key_row(), kF16 for key_row16().
+  // REQUIRES: type() == KvType::kF32 for key_row(), kF16 for key_row16(),
+  // kQ8_0 for key_row8().
   const float* key_row(int layer, int i) const { return reinterpret_cast<const float*>(key_at(layer, i)); }
   const uint16_t* key_row16(int layer, int i) const { return reinterpret_cast<const uint16_t*>(key_at(layer, i)); }
+  const int8_t* key_row8(int layer, int i) const { return reinterpret_cast<const int8_t*>(key_at(layer, i)); }
+  // Q8_0: the F16 scales of key group g (rows g * G .. g * G + G - 1) of
+  // `layer`, slot s at [s]; value_scales the same for the values' group g.
+  const uint16_t* key_scales(int layer, int g) const { return key_scales_.get() + scale_row(layer, g); }
+  const uint16_t* value_scales(int layer, int g) const { return value_scales_.get() + scale_row(layer, g); }
   // Slot `slot`'s kv_dim values of `layer`; slots are kv_dim values apart.
   // REQUIRES: as for the keys.
   const float* value(int layer, int slot) const { return reinterpret_cast<const float*>(value_at(layer, slot)); }
   const uint16_t* value16(int layer, int slot) const {
     return reinterpret_cast<const uint16_t*>(value_at(layer, slot));
   }
-  // Value i of slot `slot`'s key as a float, either type (for tests).
+  const int8_t* value8(int layer, int slot) const { return reinterpret_cast<const int8_t*>(value_at(layer, slot)); }
+  // Value i of slot `slot`'s key as a float, any type (for tests).
   float key(int layer, int slot, int i) const;
+
+  // Attention's two products over kv head h of `layer`, slots lo..lo+count-1,
+  // for any entry type: scores[s] = <q, key of slot lo + s> (q: head_dim
+  // floats), out = sum_s p[s] * value of slot lo + s (head_dim floats).
+  // Thread-safe (scratch is per thread).
+  void scores(int layer, int h, const float* q, int lo, int count, float* scores) const;
+  void mix_values(int layer, int h, const float* p, int lo, int count, float* out) const;
 
   // The value of one slot (kv_dim floats), converted to the cache's type.
   // Calls for different slots may run concurrently.
   void store_value(int layer, int slot, const float* v);
-  // Key rows [i0, i1) of slots slot..slot+n-1: slot + t's key is the
-  // kv_dim floats at k + t * ld. A batch is written row by row, each row's
-  // n slots in one run (one slot at a time, every store touched another
-  // cache line). Calls for disjoint row ranges may run concurrently.
-  void store_keys(int layer, int slot, int n, const float* k, size_t ld, int i0, int i1);
+  // Key units [u0, u1) of slots slot..slot+n-1: slot + t's key is the
+  // kv_dim floats at k + t * ld. A unit is a row (F32, F16) or a group of
+  // G rows quantized together (Q8_0); key_units() of them in all. A batch
+  // is written row by row, each row's n slots in one run (one slot at a
+  // time, every store touched another cache line). Calls for disjoint unit
+  // ranges may run concurrently.
+  void store_keys(int layer, int slot, int n, const float* k, size_t ld, int u0, int u1);
+  int key_units() const { return group_ > 0 ? kv_dim_ / group_ : kv_dim_; }
 
   // Drops positions [sinks, sinks + count) of every layer, moves the later
   // ones down and re-rotates their keys by -count positions, layer l with
@@ -79,7 +108,16 @@ class KvCache {
   // Turns the keys of slots [first_slot, first_slot + n) of `layer` back
   // by `by` positions.
   void rotate_keys(int layer, int first_slot, int n, int by, const Rope& rope);
-  size_t element_bytes() const { return type_ == KvType::kF16 ? 2 : 4; }
+  // Q8_0: key group g of slots slot..slot+n-1 in, value j of slot + t at
+  // x[t * ld + j].
+  void quantize_key_group(int layer, int g, int slot, int n, const float* x, size_t ld);
+  // Q8_0: slots [slot, slot + n) of key rows [first, first + G) out as
+  // floats: rows[d][t] for d < G.
+  void dequantize_key_group(int layer, int g, int slot, int n, float* const* rows) const;
+  size_t element_bytes() const { return type_ == KvType::kF32 ? 4 : type_ == KvType::kF16 ? 2 : 1; }
+  size_t scale_row(int layer, int g) const {
+    return (static_cast<size_t>(layer) * (kv_dim_ / group_) + g) * capacity_;
+  }
   size_t layer_elements() const { return static_cast<size_t>(capacity_) * kv_dim_; }
   uint8_t* key_at(int layer, int i) const {
     return keys_.get() + (layer * layer_elements() + static_cast<size_t>(i) * capacity_) * element_bytes();
@@ -94,11 +132,14 @@ class KvCache {
   int head_dim_ = 0;
   int kv_dim_ = 0;
   int length_ = 0;
+  int group_ = 0;
   size_t elements_ = 0;
   // Left uninitialized: pages are touched (and count in RSS) only as the
   // context fills; a slot is always written before it is read.
   kernels::AlignedArray<uint8_t> keys_;
   kernels::AlignedArray<uint8_t> values_;
+  kernels::AlignedArray<uint16_t> key_scales_;    // Q8_0 only
+  kernels::AlignedArray<uint16_t> value_scales_;  // Q8_0 only
 };
 
 }  // namespace mlxpack::engine

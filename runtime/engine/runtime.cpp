@@ -141,13 +141,14 @@ Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& mode
   impl->pool = std::make_unique<engine::ThreadPool>(options.threads > 0 ? options.threads : available_cpus());
   const int batch = std::min(options.prefill_batch, context);
   impl->logits.resize(static_cast<size_t>(config.vocab_size));
-  const engine::KvType kv = options.kv_cache_type == KvCacheType::kF16 ? engine::KvType::kF16 : engine::KvType::kF32;
+  const engine::KvType kv = options.kv_cache_type == KvCacheType::kF16   ? engine::KvType::kF16
+                            : options.kv_cache_type == KvCacheType::kQ8_0 ? engine::KvType::kQ8_0
+                                                                          : engine::KvType::kF32;
   // Keys and values of every layer for every position, checked against the
   // machine's memory before anything is allocated (each factor is bounded,
   // so the product fits in 64 bits).
-  const uint64_t kv_bytes = 2ull * static_cast<uint64_t>(config.num_layers) * static_cast<uint64_t>(config.num_kv_heads) *
-                            static_cast<uint64_t>(config.head_dim) * static_cast<uint64_t>(context) *
-                            (kv == engine::KvType::kF16 ? 2u : 4u);
+  const uint64_t kv_bytes =
+      engine::KvCache::bytes_for(config.num_layers, context, config.num_kv_heads, config.head_dim, kv);
   const long pages = ::sysconf(_SC_PHYS_PAGES);
   const long page = ::sysconf(_SC_PAGESIZE);
   const uint64_t memory = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
@@ -180,7 +181,12 @@ std::string Runtime::weights_summary() const { return impl_->model->weights().de
 uint64_t Runtime::weight_bytes() const { return impl_->model->weights().weight_bytes; }
 uint64_t Runtime::kv_cache_bytes() const { return impl_->model->cache().bytes(); }
 KvCacheType Runtime::kv_cache_type() const {
-  return impl_->model->cache().type() == engine::KvType::kF16 ? KvCacheType::kF16 : KvCacheType::kF32;
+  switch (impl_->model->cache().type()) {
+    case engine::KvType::kF16: return KvCacheType::kF16;
+    case engine::KvType::kQ8_0: return KvCacheType::kQ8_0;
+    case engine::KvType::kF32: break;
+  }
+  return KvCacheType::kF32;
 }
 int Runtime::context_size() const { return impl_->model->cache().capacity(); }
 int Runtime::context_length() const { return impl_->model->cache().length(); }

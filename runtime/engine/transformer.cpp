@@ -230,13 +230,14 @@ void Transformer::attention_block(int l, int n, int start) {
       cache_.store_value(l, start + t, v);
     }
   });
-  // Keys go in dimension-major (see KvCache): a batch row by row, rows
-  // spread over the pool; a decode step's one key on this thread.
-  const auto store_keys = [&](int i0, int i1) { cache_.store_keys(l, start, n, &qkv_[q_dim_], qkv_dim_, i0, i1); };
+  // Keys go in dimension-major (see KvCache): a batch unit by unit (rows,
+  // or Q8_0's groups of rows), units spread over the pool; a decode step's
+  // one key on this thread.
+  const auto store_keys = [&](int u0, int u1) { cache_.store_keys(l, start, n, &qkv_[q_dim_], qkv_dim_, u0, u1); };
   if (n < 16) {
-    store_keys(0, kv_dim_);
+    store_keys(0, cache_.key_units());
   } else {
-    pool_->parallel_for(kv_dim_, 16, n, store_keys);
+    pool_->parallel_for(cache_.key_units(), 16, n, store_keys);
   }
   attention(l, n, start);
   fill_and_quantize(pool_, act_attn_, attn_.data(), n, q_dim_, [](int) {});
@@ -427,7 +428,6 @@ void Transformer::attention(int layer, int n, int start) {
   const float scale = c.attn_scale;
   const int window = c.layer_local[layer] ? c.sliding_window : 0;
   const kernels::KernelTable* k = kernels::active_table();
-  const bool f16 = cache_.type() == KvType::kF16;
   // An item (a row's head) reads its keys and values: 2 * hd per position.
   const int64_t item_cost = 2 * int64_t{hd} * (start + n);
   pool_->parallel_for(n * c.num_heads, 1, item_cost, [&](int begin, int end) {
@@ -445,16 +445,7 @@ void Transformer::attention(int layer, int n, int start) {
       const int kvh = h / group;
       const int count = pos - lo + 1;
       float* sc = scores.data();
-      // Scores: the head's hd key rows (dimension-major, capacity apart)
-      // weighted by q's values, positions lo..pos at once.
-      const int cap = cache_.capacity();
-      if (f16) {
-        k->weighted_sum_f16(q, cache_.key_row16(layer, kvh * hd) + lo, cap, hd, count, sc);
-      } else {
-        k->weighted_sum_f32(q, cache_.key_row(layer, kvh * hd) + lo, cap, hd, count, sc);
-      }
-      // Values are one kv row apart: kv_dim values per slot.
-      const size_t head = size_t(kvh) * hd;
+      cache_.scores(layer, kvh, q, lo, count, sc);
       float max_score = -INFINITY;
       for (int s = 0; s < count; ++s) sc[s] *= scale;
       if (c.attn_softcap > 0) soft_cap(sc, count, c.attn_softcap);
@@ -462,11 +453,7 @@ void Transformer::attention(int layer, int n, int start) {
       const float inv = 1.0f / k->exp_sum(sc, max_score, sc, count);
       for (int s = 0; s < count; ++s) sc[s] *= inv;
       float* out = &attn_[size_t(t) * q_dim_ + size_t(h) * hd];
-      if (f16) {
-        k->weighted_sum_f16(sc, cache_.value16(layer, lo) + head, kv_dim_, count, hd, out);
-      } else {
-        k->weighted_sum_f32(sc, cache_.value(layer, lo) + head, kv_dim_, count, hd, out);
-      }
+      cache_.mix_values(layer, kvh, sc, lo, count, out);
     }
   });
 }

@@ -165,6 +165,9 @@ struct KernelTable {
   // and weighted_sum_f32 over F16 rows (stride in elements).
   void (*f32_to_f16)(const float* in, uint16_t* out, int n);
   void (*weighted_sum_f16)(const float* p, const uint16_t* v, uint64_t stride, int count, int n, float* out);
+  // The Q8_0 KV cache: weighted_sum_f32 over int8 rows (stride in
+  // elements); the groups' scales are applied by the caller.
+  void (*weighted_sum_i8)(const float* p, const int8_t* v, uint64_t stride, int count, int n, float* out);
   // BF16 weights multiplied as BF16 (vdpbf16ps: products of BF16 pairs
   // summed in FP32), the activations rounded to BF16 once per call; nullptr
   // in tables without it (BF16 rows are then widened to float, as F16 rows

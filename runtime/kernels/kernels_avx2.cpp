@@ -117,13 +117,17 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
   }
 }
 
-// Cached rows as floats, F32 or F16.
+// Cached rows as floats, F32, F16 or int8.
 inline __m256 load_kv(const float* p) { return _mm256_loadu_ps(p); }
 inline __m256 load_kv(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
+inline __m256 load_kv(const int8_t* p) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
 inline float kv_at(const float* p, int i) { return p[i]; }
 inline float kv_at(const uint16_t* p, int i) { return _cvtsh_ss(p[i]); }
+inline float kv_at(const int8_t* p, int i) { return p[i]; }
 
 void f32_to_f16(const float* in, uint16_t* out, int n) {
   int i = 0;
@@ -463,6 +467,7 @@ const KernelTable* avx2_table() {
       .argmax_f32 = argmax_f32,
       .f32_to_f16 = f32_to_f16,
       .weighted_sum_f16 = weighted_sum<uint16_t>,
+      .weighted_sum_i8 = weighted_sum<int8_t>,
       .f32_to_bf16 = nullptr,
       .dot_bf16 = nullptr,
       .tile_bf16 = nullptr,

@@ -185,7 +185,7 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
   }
 }
 
-// Cached rows as floats, F32 or F16 (masked lanes read as zero). Whole
+// Cached rows as floats, F32, F16 or int8 (masked lanes read as zero). Whole
 // vectors are read unmasked: the masked 16-bit load made attention over
 // the F16 cache slower than over the F32 one on this machine's AMD cores (110M
 // 4-bit decode at 1,280 positions: 137 tok/s against F32's 163; unmasked,
@@ -196,6 +196,10 @@ inline __m512 load_kv(__mmask16 m, const float* p) {
 inline __m512 load_kv(__mmask16 m, const uint16_t* p) {
   return _mm512_cvtph_ps(m == 0xffff ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))
                                      : _mm256_maskz_loadu_epi16(m, p));
+}
+inline __m512 load_kv(__mmask16 m, const int8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(m == 0xffff ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p))
+                                                            : _mm_maskz_loadu_epi8(m, p)));
 }
 
 void f32_to_f16(const float* in, uint16_t* out, int n) {
@@ -642,6 +646,7 @@ const KernelTable* avx512_table() {
       .argmax_f32 = argmax_f32,
       .f32_to_f16 = f32_to_f16,
       .weighted_sum_f16 = weighted_sum<uint16_t>,
+      .weighted_sum_i8 = weighted_sum<int8_t>,
       .f32_to_bf16 = nullptr,
       .dot_bf16 = nullptr,
       .tile_bf16 = nullptr,

@@ -31,6 +31,7 @@ void f32_to_f16(const float* in, uint16_t* out, int n) {
 
 inline float kv_at(const float* p, uint64_t i) { return p[i]; }
 inline float kv_at(const uint16_t* p, uint64_t i) { return mlxpack::f16_to_f32(p[i]); }
+inline float kv_at(const int8_t* p, uint64_t i) { return p[i]; }
 
 void bf16_to_f32(const uint16_t* in, float* out, int n) {
   for (int i = 0; i < n; ++i) out[i] = mlxpack::bf16_to_f32(in[i]);
@@ -162,6 +163,7 @@ const KernelTable kScalar = {
     .argmax_f32 = argmax_f32,
     .f32_to_f16 = f32_to_f16,
     .weighted_sum_f16 = weighted_sum<uint16_t>,
+    .weighted_sum_i8 = weighted_sum<int8_t>,
     .f32_to_bf16 = nullptr,
     .dot_bf16 = nullptr,
     .tile_bf16 = nullptr,

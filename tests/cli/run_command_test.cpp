@@ -44,13 +44,20 @@ TEST_F(RunOnStories, StreamsTheGreedyStoryAsTextAndAsIds) {
   std::string expected = test::read_file(dir + "/expected/greedy_ids_from_bos.txt");
   while (!expected.empty() && (expected.back() == '\n' || expected.back() == ' ')) expected.pop_back();
   EXPECT_EQ(r.out, expected + "\n");
-  // Both KV cache types, named in the verbose summary.
+  // Both float KV cache types keep the story, named in the verbose summary.
   for (const std::string kv : {"f32", "f16"}) {
     r = test::run_cli("run -m " + dir + " --prompt-ids 1 -n 200 --output-ids -v --kv-cache-type " + kv, tmp);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, expected + "\n") << kv;
     EXPECT_NE(r.err.find(kv == "f32" ? "KV cache F32 " : "KV cache F16 "), std::string::npos) << r.err;
   }
+  // The int8 cache (whose agreement forward_test holds to the README's
+  // floor) runs and says so; 512 positions of head_dim 8 in groups of 8:
+  // 5 layers x 2 x 512 positions x 32 (4 kv heads of 8) x 1.25 bytes.
+  r = test::run_cli("run -m " + dir + " --prompt-ids 1 -n 200 --output-ids -v --kv-cache-type q8_0", tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), ','), 199) << r.out;
+  EXPECT_NE(r.err.find("KV cache Q8_0 0.2 MiB for 512 positions"), std::string::npos) << r.err;
 }
 
 // llama.cpp's own GGUF of the same model, imported, tells the same story.
@@ -280,7 +287,7 @@ TEST(RunCommand, BadInputGetsAClearErrorAndExitCode) {
   r = test::run_cli("run -m " + dir, tmp);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(test::cli_fails_with("run -m " + dir + " --prompt-ids 5,6 --kv-cache-type f8", tmp,
-                                   2, "--kv-cache-type: f8 not in {f16,f32}"));
+                                   2, "--kv-cache-type: f8 not in {f16,f32,q8_0}"));
   EXPECT_TRUE(test::cli_fails_with("run -m " + tmp.file("nothing-here") + " -p hi", tmp, 4, "nothing-here"));
   std::string config = test::read_file(tmp.file("config.json"));
   config.replace(config.find("\"llama\""), 7, "\"mamba\"");

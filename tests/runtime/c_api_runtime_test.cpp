@@ -187,6 +187,52 @@ TEST_F(CApiRuntime, LogitFiltersAreChecked) {
   EXPECT_TRUE(c.ids.empty());
 }
 
+// The options struct: a Q8_0 cache of 256 positions, the same cache and
+// greedy ids as the C++ API's with those options; bad versions and types
+// refused.
+TEST_F(CApiRuntime, OptionsOpenAQ8_0CacheAsTheCppApiDoes) {
+  EXPECT_EQ(mlxpack_runtime_kv_cache_type(rt), MLXPACK_KV_CACHE_F16);
+  mlxpack_runtime_options options;
+  mlxpack_runtime_options_init(&options);
+  EXPECT_EQ(options.kv_cache_type, MLXPACK_KV_CACHE_F16);
+  EXPECT_EQ(options.adapter_path, nullptr);
+  options.threads = 1;
+  options.context_size = 256;
+  options.kv_cache_type = MLXPACK_KV_CACHE_Q8_0;
+  mlxpack_runtime* q8 = nullptr;
+  ASSERT_EQ(mlxpack_runtime_open_with_options(dir.c_str(), &options, &q8), MLXPACK_OK) << mlxpack_last_error();
+  EXPECT_EQ(mlxpack_runtime_kv_cache_type(q8), MLXPACK_KV_CACHE_Q8_0);
+  RuntimeOptions cpp;
+  cpp.threads = 1;
+  cpp.context_size = 256;
+  cpp.kv_cache_type = KvCacheType::kQ8_0;
+  auto reference = Runtime::open(dir, cpp);
+  ASSERT_TRUE(reference.is_ok()) << reference.status().to_string();
+  EXPECT_EQ(mlxpack_runtime_kv_cache_bytes(q8), (*reference)->kv_cache_bytes());
+  std::vector<int32_t> want;
+  GenerationOptions g;
+  g.max_tokens = 200;
+  ASSERT_TRUE((*reference)->generate({1}, g, [&](const TokenEvent& e) { want.push_back(e.id); return true; }, nullptr).is_ok());
+  mlxpack_generation_options go;
+  mlxpack_generation_options_init(&go);
+  go.max_tokens = 200;
+  const int32_t bos = 1;
+  Collector c;
+  ASSERT_EQ(mlxpack_generate(q8, &bos, 1, &go, Collector::on_token, &c, nullptr), MLXPACK_OK) << mlxpack_last_error();
+  EXPECT_EQ(c.ids, want);
+  mlxpack_runtime_close(q8);
+
+  mlxpack_runtime* bad = nullptr;
+  options.kv_cache_type = 3;
+  EXPECT_EQ(mlxpack_runtime_open_with_options(dir.c_str(), &options, &bad), MLXPACK_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mlxpack_last_error()).find("kv_cache_type is 3"), std::string::npos) << mlxpack_last_error();
+  mlxpack_runtime_options_init(&options);
+  options.struct_size = 8;
+  EXPECT_EQ(mlxpack_runtime_open_with_options(dir.c_str(), &options, &bad), MLXPACK_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mlxpack_last_error()).find("struct_size"), std::string::npos) << mlxpack_last_error();
+  EXPECT_EQ(bad, nullptr);
+}
+
 TEST(CApiChatTemplate, RendersWithTheModelsSpecialTokens) {
   std::string dir;
   MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);

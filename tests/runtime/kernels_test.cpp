@@ -271,8 +271,8 @@ TEST(Kernels, QuantizeBlocksIsTheSameOnEveryTable) {
 // Attention's kernel on every table against double sums, in both of its
 // shapes (the values: n = head sizes, odd ones so every tail runs; the
 // scores: n = positions, from a few to several vectors' worth), rows
-// `stride` apart as in the KV cache; F32 rows and F16 rows (against sums of
-// the F16 values).
+// `stride` apart as in the KV cache; F32 rows, F16 rows (against sums of
+// the F16 values) and int8 rows (the Q8_0 cache's).
 TEST(Kernels, AttentionWeightedSumsMatchDoubleSumsOnEveryTable) {
   for (int n : {1, 7, 16, 17, 33, 49, 64, 67, 128, 200, 1000}) {
     for (int count : {1, 5, 33, 64}) {
@@ -283,6 +283,13 @@ TEST(Kernels, AttentionWeightedSumsMatchDoubleSumsOnEveryTable) {
       kernels::scalar_table()->f32_to_f16(kv.data(), kv16.data(), int(kv.size()));
       std::vector<float> kvh(kv.size());
       kernels::scalar_table()->f16_to_f32(kv16.data(), kvh.data(), int(kv.size()));
+      // int8 rows over the whole range, -128 included.
+      std::vector<int8_t> kv8(kv.size());
+      std::vector<float> kv8f(kv.size());
+      for (size_t i = 0; i < kv.size(); ++i) {
+        kv8[i] = static_cast<int8_t>(int((i * 2654435761u) >> 7) % 256 - 128);
+        kv8f[i] = kv8[i];
+      }
       // sum (n + 1 floats, the last a sentinel) against rows `rows`.
       const auto check = [&](const std::vector<float>& rows, const std::vector<float>& sum, const std::string& what) {
         for (int i = 0; i < n; ++i) {
@@ -302,6 +309,9 @@ TEST(Kernels, AttentionWeightedSumsMatchDoubleSumsOnEveryTable) {
         std::vector<float> sum16(n + 1, 42.0f);
         t->weighted_sum_f16(p.data(), kv16.data(), stride, count, n, sum16.data());
         check(kvh, sum16, std::string(t->name) + " F16");
+        std::vector<float> sum8(n + 1, 42.0f);
+        t->weighted_sum_i8(p.data(), kv8.data(), stride, count, n, sum8.data());
+        check(kv8f, sum8, std::string(t->name) + " int8");
       }
     }
   }

@@ -31,9 +31,40 @@ MLXPACK_API mlxpack_status mlxpack_runtime_open(const char* model_root, int thre
    "" = none. An adapter that cannot be read or does not fit the model is an error naming it. */
 MLXPACK_API mlxpack_status mlxpack_runtime_open_with_adapter(const char* model_root, int threads, int context_size,
                                                              const char* adapter_path, mlxpack_runtime** out);
+
+/* The KV cache's entries (mlxpack/runtime.h's KvCacheType): F16, F32, or
+ * Q8_0 (int8 in groups of up to 32 values with an F16 scale each). */
+typedef enum mlxpack_kv_cache_type {
+  MLXPACK_KV_CACHE_F16 = 0,
+  MLXPACK_KV_CACHE_F32 = 1,
+  MLXPACK_KV_CACHE_Q8_0 = 2
+} mlxpack_kv_cache_type;
+
+/* Everything mlxpack_runtime_open can be told, versioned as
+ * mlxpack_logit_filters: mlxpack_runtime_options_init sets struct_size and
+ * the defaults, fields added later go at the end. */
+typedef struct mlxpack_runtime_options {
+  uint32_t struct_size;
+  int threads;              /* 0 = one per CPU this process may use */
+  int context_size;         /* 0 = min(the model's, 4096) */
+  const char* adapter_path; /* NULL = none (a pack's bundled adapter applies) */
+  int kv_cache_type;        /* an mlxpack_kv_cache_type; MLXPACK_KV_CACHE_F16 */
+} mlxpack_runtime_options;
+
+MLXPACK_API void mlxpack_runtime_options_init(mlxpack_runtime_options* options);
+/* mlxpack_runtime_open with `options` (NULL: the defaults).
+ * MLXPACK_INVALID_ARGUMENT for a struct_size smaller than the first
+ * version's or a kv_cache_type not in the enum. */
+MLXPACK_API mlxpack_status mlxpack_runtime_open_with_options(const char* model_root,
+                                                             const mlxpack_runtime_options* options,
+                                                             mlxpack_runtime** out);
 MLXPACK_API void mlxpack_runtime_close(mlxpack_runtime* runtime); /* NULL is allowed */
 
 MLXPACK_API int32_t mlxpack_runtime_vocab_size(const mlxpack_runtime* runtime);
+/* The cache's entry type (an mlxpack_kv_cache_type) and its bytes for the
+ * whole context. */
+MLXPACK_API int mlxpack_runtime_kv_cache_type(const mlxpack_runtime* runtime);
+MLXPACK_API uint64_t mlxpack_runtime_kv_cache_bytes(const mlxpack_runtime* runtime);
 /* The model's BOS id, -1 if it has none. */
 MLXPACK_API int32_t mlxpack_runtime_bos_id(const mlxpack_runtime* runtime);
 

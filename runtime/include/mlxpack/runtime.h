@@ -32,8 +32,11 @@ namespace mlxpack {
 
 // The KV cache's entries. F16 (as llama.cpp's default) halves the bytes
 // attention reads per cached position and the cache's memory; F32 keeps
-// keys and values exactly as computed.
-enum class KvCacheType { kF16, kF32 };
+// keys and values exactly as computed; Q8_0 (llama.cpp's q8_0 cache type:
+// int8 in groups of up to 32 values of a head with an F16 scale each) takes
+// about a quarter of F32's memory, at the cost of a rounding error of up to
+// half a step, max|group| / 254, per entry.
+enum class KvCacheType { kF16, kF32, kQ8_0 };
 
 struct RuntimeOptions {
   int threads = 0;                  // 0 = one per CPU this process may use
