@@ -38,6 +38,9 @@ struct Shape {
 constexpr Shape kShapes[] = {
     {"llama-3.2-1b", 2048, 16, 32, 8, 8192, 128256, true, 500000.0, 128000, 128001},
     {"llama-2-110m", 768, 12, 12, 12, 2048, 32000, false, 10000.0, 1, 2},
+    // The 110M layout with Llama 3's vocabulary: the 1B's draft model in the
+    // speculative decoding benchmark (a draft shares its model's tokenizer).
+    {"llama-2-110m-v128k", 768, 12, 12, 12, 2048, 128256, false, 10000.0, 128000, 128001},
     {"qwen3-0.6b", 1024, 28, 16, 8, 3072, 151936, true, 1000000.0, 151643, 151645},
     {"tiny", 64, 2, 4, 2, 128, 320, false, 10000.0, 256, 257},
     // Mixtral 8x7B's layout (8 experts, top 2, 4 KV heads of 128) scaled to

@@ -66,6 +66,19 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
   cmd->add_option("--adapter-path", f->adapters.adapter_path,
                   "A LoRA adapter directory (mlx-lm's adapter_config.json + adapters.safetensors) applied at run time");
   cmd->add_flag("--no-adapter", f->adapters.ignore_bundled_adapter, "Leave a pack's bundled adapter unapplied");
+  auto* draft = cmd->add_option("--draft-model", f->speculative.draft_model,
+                                "Speculative decoding: a smaller model with the same tokenizer proposes tokens (same "
+                                "output)");
+  cmd->add_option("--num-draft-tokens", f->speculative.num_draft_tokens,
+                  "Tokens proposed per step (default 3 with --draft-model, 10 with --prompt-lookup)")
+      ->check(CLI::Range(1, 64));
+  auto* lookup = cmd->add_flag("--prompt-lookup", f->prompt_lookup,
+                               "Prompt-lookup decoding: propose what followed the last n-gram earlier in the context")
+                    ->excludes(draft);
+  cmd->add_option("--prompt-lookup-ngram", f->speculative.prompt_lookup_ngram,
+                  "Longest n-gram --prompt-lookup matches (default 3)")
+      ->check(CLI::Range(1, 64))
+      ->needs(lookup);
   cmd->add_option("--system,--system-prompt", f->system, "A system message for the chat template");
   cmd->add_option("--threads,-t", f->runtime.threads, "Threads (default: one per CPU this process may use)")
       ->check(CLI::Range(0, 256));
@@ -87,6 +100,11 @@ Result<std::unique_ptr<Runtime>> open_verified(const GenerationFlags& flags) {
   std::future<Status> verified = std::async(std::launch::async, [&flags] { return verify_before_run(flags); });
   auto opened = Runtime::open(flags.model_root, flags.runtime, flags.adapters);
   MLXPACK_RETURN_IF_ERROR(verified.get());
+  if (opened.is_ok() && (!flags.speculative.draft_model.empty() || flags.prompt_lookup)) {
+    SpeculativeOptions speculative = flags.speculative;
+    if (flags.prompt_lookup && speculative.prompt_lookup_ngram == 0) speculative.prompt_lookup_ngram = 3;
+    MLXPACK_RETURN_IF_ERROR((*opened)->set_speculation(speculative));
+  }
   return opened;
 }
 
@@ -136,6 +154,17 @@ void print_stats(const Runtime& runtime, const GenerationStats& s, bool verbose)
                runtime.architecture().c_str(), runtime.weights_summary().c_str(), runtime.weight_bytes() / 1048576.0,
                kv_cache_type_label(runtime.kv_cache_type()), runtime.kv_cache_bytes() / 1048576.0,
                runtime.context_size(), runtime.kernel_name());
+  const SpeculationStats& sp = runtime.speculation_stats();
+  if (sp.num_draft_tokens == 0 || decode_steps == 0) return;
+  // Without proposals each decoded token would take about one single step.
+  std::fprintf(stderr,
+               "speculative: %d tokens proposed (up to %d a step), %d accepted (%.1f%%); %d model passes for %d "
+               "decoded tokens (%.2f a pass); proposing took %.1f ms; speed-up %.2fx (%d x the single step's %.2f "
+               "ms against the decode's %.1f ms)\n",
+               sp.drafted, sp.num_draft_tokens, sp.accepted, sp.drafted > 0 ? 100.0 * sp.accepted / sp.drafted : 0.0,
+               sp.model_passes, decode_steps, sp.model_passes > 0 ? double(decode_steps) / sp.model_passes : 0.0,
+               sp.draft_s * 1e3, s.decode_s > 0 ? decode_steps * sp.single_step_s / s.decode_s : 0.0, decode_steps,
+               sp.single_step_s * 1e3, s.decode_s * 1e3);
 }
 
 }  // namespace mlxpack::cli

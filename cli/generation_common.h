@@ -16,6 +16,8 @@ struct GenerationFlags {
   std::string model_root;
   RuntimeOptions runtime;
   AdapterOptions adapters;
+  SpeculativeOptions speculative;
+  bool prompt_lookup = false;
   GenerationOptions generation;
   LogitFilters filters;
   std::string system;
@@ -27,7 +29,9 @@ struct GenerationFlags {
 // --top-k, --min-p, --repetition-penalty (--repeat-penalty),
 // --repeat-last-n, --seed, --context-size (-c, --ctx-size),
 // --num-sink-tokens, --eviction-batch-percent, --kv-cache-type, --system
-// (--system-prompt), --threads, --adapter-path, --verbose on `cmd`: the seed tool's names
+// (--system-prompt), --threads, --adapter-path, --draft-model,
+// --num-draft-tokens, --prompt-lookup, --prompt-lookup-ngram, --verbose on
+// `cmd`: the seed tool's names
 // with mlx_lm's and llama.cpp's spellings beside them.
 void add_generation_flags(CLI::App* cmd, GenerationFlags* flags);
 
@@ -37,7 +41,8 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags* flags);
 // needs anyway. A directory has no checksums to check.
 Status verify_before_run(const GenerationFlags& flags);
 
-// Runtime::open with verify_before_run on another thread meanwhile, so the
+// Runtime::open (and set_speculation when a flag asks for it) with
+// verify_before_run on another thread meanwhile, so the
 // checksums cost no time to first token while the open (tokenizer parsing,
 // weight views) takes longer (1B-shaped 4-bit pack, 665 MiB: the process
 // to its first token in 1.12-1.20 s with the check, 1.11-1.41 s without;

@@ -54,7 +54,8 @@ class LogitFilters(ctypes.Structure):
 
 class RuntimeOptions(ctypes.Structure):
     _fields_ = [("struct_size", c_uint32), ("threads", c_int), ("context_size", c_int), ("adapter_path", c_char_p),
-                ("kv_cache_type", c_int)]
+                ("kv_cache_type", c_int), ("draft_model", c_char_p), ("prompt_lookup_ngram", c_int),
+                ("num_draft_tokens", c_int)]
 
 
 def _sig(name, restype, *argtypes):
@@ -86,6 +87,7 @@ _sig("mlxpack_runtime_options_init", None, P(RuntimeOptions))
 _sig("mlxpack_runtime_open_with_options", c_int, c_char_p, P(RuntimeOptions), P(c_void_p))
 _sig("mlxpack_runtime_kv_cache_type", c_int, c_void_p)
 _sig("mlxpack_runtime_kv_cache_bytes", c_uint64, c_void_p)
+_sig("mlxpack_runtime_speculation_stats", None, c_void_p, P(c_int), P(c_int), P(c_int))
 _sig("mlxpack_runtime_close", None, c_void_p)
 _sig("mlxpack_runtime_vocab_size", c_int32, c_void_p)
 _sig("mlxpack_runtime_bos_id", c_int32, c_void_p)

@@ -48,11 +48,16 @@ class Runtime:
 
     KV_CACHE_TYPES = ("f16", "f32", "q8_0")
 
-    def __init__(self, path, threads=0, context_size=0, adapter_path=None, kv_cache_type="f16"):
+    def __init__(self, path, threads=0, context_size=0, adapter_path=None, kv_cache_type="f16", draft_model=None,
+                 prompt_lookup_ngram=0, num_draft_tokens=0):
         """adapter_path: a LoRA adapter directory (mlx-lm's adapter_config.json and
         adapters.safetensors) applied at run time, as mlx_lm.generate's --adapter-path.
         kv_cache_type: "f16" (default), "f32" or "q8_0" (int8 in groups of up to 32
-        values with a scale each: about a quarter of F32's memory), llama.cpp's names."""
+        values with a scale each: about a quarter of F32's memory), llama.cpp's names.
+        Speculative decoding, the same tokens in fewer passes of the model: draft_model,
+        a smaller model with the same tokenizer (mlx_lm.generate's --draft-model), or
+        prompt_lookup_ngram > 0, proposals from n-grams already in the context;
+        num_draft_tokens per step (0: 3 with a draft model, 10 with lookup)."""
         if not os.path.exists(path):
             raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
         if kv_cache_type not in self.KV_CACHE_TYPES:
@@ -63,6 +68,9 @@ class Runtime:
         options.context_size = int(context_size)
         options.adapter_path = None if adapter_path is None else os.fsencode(adapter_path)
         options.kv_cache_type = self.KV_CACHE_TYPES.index(kv_cache_type)
+        options.draft_model = None if draft_model is None else os.fsencode(draft_model)
+        options.prompt_lookup_ngram = int(prompt_lookup_ngram)
+        options.num_draft_tokens = int(num_draft_tokens)
         handle = ctypes.c_void_p()
         check(_lib.lib.mlxpack_runtime_open_with_options(os.fsencode(path), ctypes.byref(options),
                                                          ctypes.byref(handle)))
@@ -85,6 +93,13 @@ class Runtime:
     def kv_cache_type(self):
         """"f16", "f32" or "q8_0"."""
         return self.KV_CACHE_TYPES[_lib.lib.mlxpack_runtime_kv_cache_type(self._h)]
+
+    @property
+    def speculation_stats(self):
+        """The last generation's proposals: {"drafted", "accepted", "model_passes"}."""
+        values = [ctypes.c_int() for _ in range(3)]
+        _lib.lib.mlxpack_runtime_speculation_stats(self._h, *[ctypes.byref(v) for v in values])
+        return dict(zip(("drafted", "accepted", "model_passes"), (v.value for v in values)))
 
     @property
     def kv_cache_bytes(self):

@@ -159,3 +159,17 @@ def test_a_q8_0_kv_cache_gives_the_clis_tokens_in_less_memory(stories_pack):
     assert ids == [int(t) for t in cli.replace(",", " ").split()]
     with pytest.raises(ValueError, match="kv_cache_type is 'q4_0'"):
         mlxpack.Runtime(stories_pack, kv_cache_type="q4_0")
+
+
+def test_speculative_decoding_generates_the_same_tokens(stories_pack, stories_dir):
+    plain = [p.id for p in mlxpack.Runtime(stories_pack, threads=1).generate([1], max_tokens=150)]
+    drafted = mlxpack.Runtime(stories_pack, threads=1, draft_model=stories_dir, num_draft_tokens=4)
+    assert [p.id for p in drafted.generate([1], max_tokens=150)] == plain
+    stats = drafted.speculation_stats
+    assert stats["drafted"] > 0 and stats["accepted"] == stats["drafted"]  # its own tokens, all kept
+    assert stats["model_passes"] + stats["accepted"] == 149
+    lookup = mlxpack.Runtime(stories_pack, threads=1, prompt_lookup_ngram=3)
+    assert [p.id for p in lookup.generate([1], max_tokens=150)] == plain
+    assert lookup.speculation_stats["drafted"] > 0
+    with pytest.raises(ValueError, match="choose one"):
+        mlxpack.Runtime(stories_pack, draft_model=stories_dir, prompt_lookup_ngram=2)

@@ -76,7 +76,7 @@ mlxpack_status mlxpack_runtime_open_with_options(const char* model_root, const m
     mlxpack_runtime_options c;
     mlxpack_runtime_options_init(&c);
     if (options) {
-      // Version 1 ends after kv_cache_type; later versions only append.
+      // Version 1 ends after num_draft_tokens; later versions only append.
       if (options->struct_size < sizeof(mlxpack_runtime_options)) {
         return fail_message(MLXPACK_INVALID_ARGUMENT, "mlxpack_runtime_options.struct_size is " +
                                                           std::to_string(options->struct_size) +
@@ -98,6 +98,12 @@ mlxpack_status mlxpack_runtime_open_with_options(const char* model_root, const m
     if (c.adapter_path != nullptr) adapters.adapter_path = c.adapter_path;
     auto rt = mlxpack::Runtime::open(model_root, ro, adapters);
     if (!rt.is_ok()) return fail(rt.status());
+    mlxpack::SpeculativeOptions speculative;
+    if (c.draft_model != nullptr) speculative.draft_model = c.draft_model;
+    speculative.prompt_lookup_ngram = c.prompt_lookup_ngram;
+    speculative.num_draft_tokens = c.num_draft_tokens;
+    const mlxpack::Status set = (*rt)->set_speculation(speculative);
+    if (!set.is_ok()) return fail(set);
     auto handle = std::make_unique<mlxpack_runtime>();
     handle->runtime = std::move(rt).value();
     *out = handle.release();
@@ -119,6 +125,15 @@ int mlxpack_runtime_kv_cache_type(const mlxpack_runtime* runtime) {
 
 uint64_t mlxpack_runtime_kv_cache_bytes(const mlxpack_runtime* runtime) {
   return runtime == nullptr ? 0 : runtime->runtime->kv_cache_bytes();
+}
+
+void mlxpack_runtime_speculation_stats(const mlxpack_runtime* runtime, int* drafted, int* accepted,
+                                       int* model_passes) {
+  const mlxpack::SpeculationStats none;
+  const mlxpack::SpeculationStats& s = runtime == nullptr ? none : runtime->runtime->speculation_stats();
+  if (drafted) *drafted = s.drafted;
+  if (accepted) *accepted = s.accepted;
+  if (model_passes) *model_passes = s.model_passes;
 }
 
 int32_t mlxpack_runtime_vocab_size(const mlxpack_runtime* runtime) {

@@ -15,6 +15,8 @@
 #include "format/lora_adapter.h"
 #include "mlxpack/chat_template.h"
 #include "mlxpack/model_source.h"
+#include "runtime/engine/context_window.h"
+#include "runtime/engine/drafter.h"
 #include "runtime/engine/model_config.h"
 #include "runtime/engine/model_weights.h"
 #include "runtime/engine/sampler.h"
@@ -42,6 +44,44 @@ Status check_option(const char* name, int value, int lo, int hi) {
   return Status::ok();
 }
 
+// The machine's physical memory in bytes, 0 if unknown.
+uint64_t physical_memory() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+}
+
+// The draft model of Runtime::set_speculation, sized as `model` (context,
+// batch, cache type) and sharing its pool. Its tokenizer must have as many
+// tokens as `tokenizer`: proposals are ids of one vocabulary.
+Result<std::unique_ptr<engine::Transformer>> open_draft(const ModelSource& src, const Tokenizer& tokenizer,
+                                                        const engine::Transformer& model, engine::ThreadPool* pool) {
+  if (!src.has_file("config.json")) return Status::not_found(src.describe("config.json") + ": missing");
+  MLXPACK_ASSIGN_OR_RETURN(std::string config_text, src.file("config.json"));
+  MLXPACK_ASSIGN_OR_RETURN(engine::ModelConfig config,
+                           engine::parse_model_config(config_text, src.describe("config.json")));
+  MLXPACK_ASSIGN_OR_RETURN(engine::ModelWeights weights, engine::bind_weights(src, config));
+  MLXPACK_ASSIGN_OR_RETURN(std::optional<tokenizer::TokenizerConfig> tok_config, tokenizer::read_tokenizer_config(src));
+  MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> draft_tokenizer,
+                           tokenizer::load_tokenizer(src, tok_config, TokenizerLimits{}));
+  if (draft_tokenizer->vocab_size() != tokenizer.vocab_size()) {
+    return Status::invalid_argument("its tokenizer has " + std::to_string(draft_tokenizer->vocab_size()) +
+                                    " tokens and the model's " + std::to_string(tokenizer.vocab_size()) +
+                                    ": a draft model must share the model's vocabulary");
+  }
+  const engine::KvCache& cache = model.cache();
+  const uint64_t kv_bytes = engine::KvCache::bytes_for(config.num_layers, cache.capacity(), config.num_kv_heads,
+                                                       config.head_dim, cache.type());
+  const uint64_t memory = physical_memory();
+  if (memory > 0 && kv_bytes + cache.bytes() > memory) {
+    return Status::invalid_argument("its KV cache would take " + std::to_string(kv_bytes) + " bytes, more than the " +
+                                    std::to_string(memory - std::min(memory, cache.bytes())) +
+                                    " this machine's memory leaves beside the model's");
+  }
+  return std::make_unique<engine::Transformer>(config, std::move(weights), pool, cache.capacity(), model.max_batch(),
+                                               cache.type());
+}
+
 }  // namespace
 
 struct Runtime::Impl {
@@ -66,6 +106,16 @@ struct Runtime::Impl {
 
   // Makes room for `incoming` more positions; returns evictions made.
   Result<int> make_room(int incoming);
+
+  // Speculative decoding (set_speculation): the drafter, tokens per
+  // proposal, the draft model's files (its weights are read in place), the
+  // logits of a proposal batch, and the last generation's figures.
+  std::unique_ptr<ModelSource> draft_source;
+  std::unique_ptr<engine::Drafter> drafter;
+  int num_draft = 0;
+  std::vector<float> batch_logits;
+  std::vector<int32_t> proposal;
+  SpeculationStats speculation;
 };
 
 Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -149,9 +199,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& mode
   // so the product fits in 64 bits).
   const uint64_t kv_bytes =
       engine::KvCache::bytes_for(config.num_layers, context, config.num_kv_heads, config.head_dim, kv);
-  const long pages = ::sysconf(_SC_PHYS_PAGES);
-  const long page = ::sysconf(_SC_PAGESIZE);
-  const uint64_t memory = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+  const uint64_t memory = physical_memory();
   if (memory > 0 && kv_bytes > memory) {
     return Status::invalid_argument("RuntimeOptions.context_size " + std::to_string(context) + ": the KV cache would take " +
                                     std::to_string(kv_bytes) + " bytes, more than this machine's " +
@@ -197,26 +245,48 @@ const char* Runtime::kernel_name() const { return kernels::active_table()->name;
 void Runtime::reset() {
   impl_->model->cache().set_length(0);
   impl_->history.clear();
+  if (impl_->drafter) impl_->drafter->reset();
+}
+
+const SpeculationStats& Runtime::speculation_stats() const { return impl_->speculation; }
+
+Status Runtime::set_speculation(const SpeculativeOptions& options) {
+  if (!options.draft_model.empty() && options.prompt_lookup_ngram > 0) {
+    return Status::invalid_argument("SpeculativeOptions: a draft model and prompt lookup are two ways to propose "
+                                    "tokens; choose one");
+  }
+  MLXPACK_RETURN_IF_ERROR(check_option("SpeculativeOptions.prompt_lookup_ngram", options.prompt_lookup_ngram, 0, 64));
+  MLXPACK_RETURN_IF_ERROR(check_option("SpeculativeOptions.num_draft_tokens", options.num_draft_tokens, 0, 64));
+  Impl& impl = *impl_;
+  const engine::Transformer& model = *impl.model;
+  if (!options.draft_model.empty()) {
+    const std::string label = "draft model " + options.draft_model;
+    Result<std::unique_ptr<ModelSource>> source = ModelSource::open(options.draft_model);
+    if (!source.is_ok()) return source.status().with_context(label);
+    Result<std::unique_ptr<engine::Transformer>> draft = open_draft(**source, *impl.tokenizer, model, impl.pool.get());
+    if (!draft.is_ok()) return draft.status().with_context(label);
+    impl.drafter = std::make_unique<engine::ModelDrafter>(std::move(draft).value(), impl.options.num_sink_tokens,
+                                                          impl.options.eviction_batch_percent,
+                                                          model.config().vocab_size);
+    impl.draft_source = std::move(source).value();
+    impl.num_draft = options.num_draft_tokens > 0 ? options.num_draft_tokens : 3;
+  } else if (options.prompt_lookup_ngram > 0) {
+    impl.drafter = std::make_unique<engine::PromptLookupDrafter>(options.prompt_lookup_ngram);
+    impl.draft_source.reset();
+    impl.num_draft = options.num_draft_tokens > 0 ? options.num_draft_tokens : 10;
+  } else {
+    impl.drafter.reset();
+    impl.draft_source.reset();
+    impl.num_draft = 0;
+  }
+  // A proposal and the token before it run as one batch.
+  impl.num_draft = std::min(impl.num_draft, model.max_batch() - 1);
+  impl.batch_logits.resize(static_cast<size_t>(impl.num_draft + 1) * model.config().vocab_size);
+  return Status::ok();
 }
 
 Result<int> Runtime::Impl::make_room(int incoming) {
-  engine::KvCache& cache = model->cache();
-  const int capacity = cache.capacity();
-  const int sinks = options.num_sink_tokens;
-  if (cache.length() + incoming <= capacity) return 0;
-  const int evictable = cache.length() - sinks;
-  const int needed = cache.length() + incoming - capacity;
-  if (needed > evictable || incoming > capacity - sinks) {
-    return Status::invalid_argument("the input is " + std::to_string(incoming) + " tokens but the context holds " +
-                                    std::to_string(capacity) + " (RuntimeOptions.context_size) of which " + std::to_string(sinks) +
-                                    " are sink tokens" +
-                                    (cache.length() > 0 ? " and " + std::to_string(cache.length()) + " are in use" : "") +
-                                    ": shorten the prompt or raise --context-size");
-  }
-  const int batch = std::max(1, (capacity - sinks) * options.eviction_batch_percent / 100);
-  const int count = std::min(evictable, std::max(needed, batch));
-  model->evict(sinks, count);
-  return 1;
+  return engine::make_room(*model, options.num_sink_tokens, options.eviction_batch_percent, incoming);
 }
 
 Status Runtime::feed(const std::vector<int32_t>& input) {
@@ -283,17 +353,14 @@ Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOpti
   const auto decode_start = Clock::now();
   double sampling = 0;
   TokenEvent event;
-  for (int produced = 0; produced < options.max_tokens; ++produced) {
-    if (produced > 0) {
-      MLXPACK_ASSIGN_OR_RETURN(int evicted, impl_->make_room(1));
-      st.evictions += evicted;
-      const int32_t last = event.id;
-      model.forward(&last, 1, impl_->logits.data());
-    }
+  int produced = 0;
+  // Samples the token after `logits` and hands it to on_token; false once
+  // generation ends (a stop token, the callback, max_tokens).
+  const auto emit = [&](const float* logits) {
     const auto s0 = Clock::now();
-    const float* to_sample = impl_->logits.data();
+    const float* to_sample = logits;
     if (penalize) {  // on a copy: logprobs stay the model's own
-      impl_->penalized.assign(impl_->logits.begin(), impl_->logits.end());
+      impl_->penalized.assign(logits, logits + vocab);
       const std::vector<int32_t>& h = impl_->history;
       const size_t n = std::min(h.size(), static_cast<size_t>(filters.repetition_context));
       engine::apply_repetition_penalty(impl_->penalized.data(), vocab, h.data() + h.size() - n, n,
@@ -303,7 +370,7 @@ Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOpti
     event.id = sampler.sample(to_sample, vocab);
     impl_->remember(&event.id, 1);
     const auto sum = options.logprobs > 0 ? engine::LogSoftmax::Sum::kExact : engine::LogSoftmax::Sum::kFast;
-    const engine::LogSoftmax log_probs(impl_->logits.data(), vocab, sum, &impl_->exps);
+    const engine::LogSoftmax log_probs(logits, vocab, sum, &impl_->exps);
     event.logprob = log_probs(event.id);
     event.top_logprobs.clear();
     if (options.logprobs > 0) {
@@ -311,16 +378,55 @@ Status Runtime::generate(const std::vector<int32_t>& input, const GenerationOpti
     }
     event.is_stop = std::find(impl_->eos_ids.begin(), impl_->eos_ids.end(), event.id) != impl_->eos_ids.end();
     sampling += seconds_since(s0);
-    if (produced == 0) {
-      st.time_to_first_token_s = seconds_since(start);
-    }
+    if (produced == 0) st.time_to_first_token_s = seconds_since(start);
+    ++produced;
     ++st.generated_tokens;
     const bool keep_going = on_token(event);
-    if (event.is_stop) {
-      st.stopped_at_eos = true;
-      break;
+    if (event.is_stop) st.stopped_at_eos = true;
+    return keep_going && !event.is_stop && produced < options.max_tokens;
+  };
+  SpeculationStats& spec = impl_->speculation;
+  spec = SpeculationStats{};
+  spec.num_draft_tokens = impl_->drafter ? impl_->num_draft : 0;
+  bool going = options.max_tokens > 0 && emit(impl_->logits.data());
+  while (going) {
+    const int32_t last = event.id;
+    // A proposal goes with `last` in one batch, only where it fits without
+    // an eviction (so the context evicts when a single step would) and
+    // after one single step (timed for the figures).
+    int room = std::min({impl_->num_draft, options.max_tokens - produced - 1,
+                         model.cache().capacity() - model.cache().length() - 1});
+    impl_->proposal.clear();
+    if (impl_->drafter && room > 0 && spec.model_passes > 0) {
+      const auto d0 = Clock::now();
+      impl_->drafter->draft(impl_->history, room, &impl_->proposal);
+      spec.draft_s += seconds_since(d0);
     }
-    if (!keep_going) break;
+    ++spec.model_passes;
+    if (impl_->proposal.empty()) {
+      MLXPACK_ASSIGN_OR_RETURN(int evicted, impl_->make_room(1));
+      st.evictions += evicted;
+      const auto f0 = Clock::now();
+      model.forward(&last, 1, impl_->logits.data());
+      if (spec.model_passes == 1) spec.single_step_s = seconds_since(f0);
+      going = emit(impl_->logits.data());
+      continue;
+    }
+    // [last, d1..dk]: row i is what follows d_i; d_{i+1} stays while it is
+    // the token sampled from row i.
+    std::vector<int32_t>& batch = impl_->proposal;
+    batch.insert(batch.begin(), last);
+    const int k = static_cast<int>(batch.size()) - 1;
+    const int before = model.cache().length();
+    model.forward(batch.data(), k + 1, impl_->batch_logits.data(), /*all_logits=*/true);
+    spec.drafted += k;
+    int row = 0;
+    for (;; ++row) {
+      going = emit(&impl_->batch_logits[static_cast<size_t>(row) * vocab]);
+      if (!going || row == k || event.id != batch[row + 1]) break;
+      ++spec.accepted;
+    }
+    model.cache().set_length(before + 1 + row);
   }
   st.decode_s = seconds_since(decode_start);
   const engine::StageTimes& t = model.times();

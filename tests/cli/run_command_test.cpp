@@ -60,6 +60,27 @@ TEST_F(RunOnStories, StreamsTheGreedyStoryAsTextAndAsIds) {
   EXPECT_NE(r.err.find("KV cache Q8_0 0.2 MiB for 512 positions"), std::string::npos) << r.err;
 }
 
+// Speculative decoding tells the same story, and -v says how it went.
+TEST_F(RunOnStories, SpeculativeDecodingTellsTheSameStory) {
+  const auto plain = test::run_cli("run -m " + dir + " --prompt-ids 1 -n 120 --output-ids", tmp);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  for (const std::string& flags : {"--draft-model " + dir, "--draft-model " + dir + " --num-draft-tokens 6",
+                                  std::string("--prompt-lookup"), std::string("--prompt-lookup --prompt-lookup-ngram 1")}) {
+    auto r = test::run_cli("run -m " + dir + " --prompt-ids 1 -n 120 --output-ids -v " + flags, tmp);
+    ASSERT_EQ(r.exit_code, 0) << flags << ": " << r.err;
+    EXPECT_EQ(r.out, plain.out) << flags;
+    EXPECT_NE(r.err.find("speculative: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(" accepted ("), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("speed-up "), std::string::npos) << r.err;
+  }
+  EXPECT_TRUE(test::cli_fails_with("run -m " + dir + " --prompt-ids 1 --prompt-lookup --draft-model " + dir, tmp, 2,
+                                   "excludes"));
+  EXPECT_TRUE(test::cli_fails_with("run -m " + dir + " --prompt-ids 1 --prompt-lookup-ngram 2", tmp, 2,
+                                   "requires --prompt-lookup"));
+  EXPECT_TRUE(test::cli_fails_with("run -m " + dir + " --prompt-ids 1 --draft-model " + tmp.file("none"), tmp, 4,
+                                   "draft model " + tmp.file("none")));
+}
+
 // llama.cpp's own GGUF of the same model, imported, tells the same story.
 TEST_F(RunOnStories, ImportedGgufTellsTheSameGreedyStory) {
   std::string gguf;

@@ -233,6 +233,45 @@ TEST_F(CApiRuntime, OptionsOpenAQ8_0CacheAsTheCppApiDoes) {
   EXPECT_EQ(bad, nullptr);
 }
 
+// Speculative options: the greedy story from a draft model and from prompt
+// lookup, with their figures; both at once refused.
+TEST_F(CApiRuntime, SpeculativeOptionsGenerateTheSameStory) {
+  const std::vector<int32_t> expected = expected_ids(dir);
+  mlxpack_runtime_options options;
+  mlxpack_runtime_options_init(&options);
+  EXPECT_EQ(options.draft_model, nullptr);
+  EXPECT_EQ(options.prompt_lookup_ngram, 0);
+  EXPECT_EQ(options.num_draft_tokens, 0);
+  options.threads = 1;
+  mlxpack_generation_options go;
+  mlxpack_generation_options_init(&go);
+  go.max_tokens = 200;
+  const int32_t bos = 1;
+  for (int lookup : {0, 2}) {
+    options.draft_model = lookup ? nullptr : dir.c_str();
+    options.prompt_lookup_ngram = lookup;
+    mlxpack_runtime* fast = nullptr;
+    ASSERT_EQ(mlxpack_runtime_open_with_options(dir.c_str(), &options, &fast), MLXPACK_OK) << mlxpack_last_error();
+    Collector c;
+    ASSERT_EQ(mlxpack_generate(fast, &bos, 1, &go, Collector::on_token, &c, nullptr), MLXPACK_OK);
+    EXPECT_EQ(c.ids, expected) << "lookup " << lookup;
+    int drafted = -1, accepted = -1, passes = -1;
+    mlxpack_runtime_speculation_stats(fast, &drafted, &accepted, &passes);
+    EXPECT_GT(drafted, 0);
+    EXPECT_EQ(passes + accepted, 199);
+    if (!lookup) {
+      EXPECT_EQ(accepted, drafted);  // the model proposing its own tokens
+    }
+    mlxpack_runtime_close(fast);
+  }
+  options.prompt_lookup_ngram = 3;
+  options.draft_model = dir.c_str();
+  mlxpack_runtime* bad = nullptr;
+  EXPECT_EQ(mlxpack_runtime_open_with_options(dir.c_str(), &options, &bad), MLXPACK_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mlxpack_last_error()).find("choose one"), std::string::npos) << mlxpack_last_error();
+  EXPECT_EQ(bad, nullptr);
+}
+
 TEST(CApiChatTemplate, RendersWithTheModelsSpecialTokens) {
   std::string dir;
   MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);

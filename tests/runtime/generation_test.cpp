@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -316,6 +317,147 @@ TEST(LongGeneration, StreamingEvictionKeepsGoingPastTheContext) {
   };
   const double first_window = mean(0, 60), late = mean(500, 1000);
   EXPECT_GT(late, first_window - 0.5) << "first window " << first_window << ", tokens 500-1000 " << late;
+}
+
+// What a runtime generates, with its events' logprobs, and its stats.
+struct Generated {
+  std::vector<int32_t> ids;
+  std::vector<float> logprobs;
+  SpeculationStats speculation;
+  GenerationStats stats;
+};
+
+Generated generate_with(const std::string& root, const RuntimeOptions& o, const SpeculativeOptions& sp,
+                        const GenerationOptions& g, const std::vector<int32_t>& prompt, size_t stop_after = 0) {
+  Generated out;
+  auto rt = Runtime::open(root, o);
+  EXPECT_TRUE(rt.is_ok()) << rt.status().to_string();
+  if (!rt.is_ok()) return out;
+  const Status set = (*rt)->set_speculation(sp);
+  EXPECT_TRUE(set.is_ok()) << set.to_string();
+  const Status s = (*rt)->generate(prompt, g, [&](const TokenEvent& e) {
+    out.ids.push_back(e.id);
+    out.logprobs.push_back(e.logprob);
+    return stop_after == 0 || out.ids.size() < stop_after;
+  }, &out.stats);
+  EXPECT_TRUE(s.is_ok()) << s.to_string();
+  out.speculation = (*rt)->speculation_stats();
+  return out;
+}
+
+// Speculative decoding changes how many passes the model takes, never what
+// it generates: greedy and seeded sampling, short and long runs, a context
+// that evicts, an early stop, with the model itself as its draft (every
+// proposal kept), its 4-bit pack as the draft (most kept) and prompt
+// lookup (few kept on a story).
+TEST(Speculative, EveryDrafterGeneratesExactlyWhatPlainDecodingDoes) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  TempDir tmp;
+  ConvertOptions c;
+  c.input = dir;
+  c.output = tmp.file("q4.mlxpack");
+  c.quant.quantize_linear = true;
+  c.quant.linear = QuantSpec{4, 32};
+  ASSERT_TRUE(convert_model(c).is_ok());
+  SpeculativeOptions self, quantized, lookup, one;
+  self.draft_model = dir;
+  quantized.draft_model = c.output;
+  quantized.num_draft_tokens = 5;
+  lookup.prompt_lookup_ngram = 3;
+  one.prompt_lookup_ngram = 1;
+  one.num_draft_tokens = 1;
+  struct Case {
+    const char* name;
+    int max_tokens;
+    float temperature;
+    int context;
+    size_t stop_after;
+  };
+  for (const Case& k : {Case{"greedy 200", 200, 0.0f, 0, 0}, Case{"greedy 7", 7, 0.0f, 0, 0},
+                        Case{"greedy 1", 1, 0.0f, 0, 0}, Case{"sampled 120", 120, 0.9f, 0, 0},
+                        Case{"greedy 300 in 64 positions", 300, 0.0f, 64, 0},
+                        Case{"stopped after 11", 200, 0.0f, 0, 11}}) {
+    RuntimeOptions o;
+    o.threads = 1;
+    o.context_size = k.context;
+    GenerationOptions g;
+    g.max_tokens = k.max_tokens;
+    g.temperature = k.temperature;
+    g.top_p = 0.9f;
+    g.seed = 5;
+    const Generated plain = generate_with(dir, o, SpeculativeOptions{}, g, {1, 403, 407}, k.stop_after);
+    EXPECT_EQ(plain.speculation.num_draft_tokens, 0);
+    EXPECT_EQ(plain.speculation.drafted, 0);
+    for (const auto& [name, sp] : {std::pair{"self", self}, std::pair{"4-bit", quantized},
+                                   std::pair{"lookup", lookup}, std::pair{"lookup 1", one}}) {
+      SCOPED_TRACE(std::string(k.name) + ", " + name);
+      const Generated fast = generate_with(dir, o, sp, g, {1, 403, 407}, k.stop_after);
+      EXPECT_EQ(fast.ids, plain.ids);
+      ASSERT_EQ(fast.logprobs.size(), plain.logprobs.size());
+      // A proposal runs through the batch path, a single step through the
+      // matrix-vector one: ForwardTest holds both to 2e-4 of the logits'
+      // scale (up to 22 here), so a log-probability to twice 4.4e-3.
+      for (size_t i = 0; i < plain.logprobs.size(); ++i) EXPECT_NEAR(fast.logprobs[i], plain.logprobs[i], 9e-3) << i;
+      EXPECT_EQ(fast.stats.evictions > 0, plain.stats.evictions > 0);
+      const SpeculationStats& s = fast.speculation;
+      EXPECT_LE(s.accepted, s.drafted);
+      // Every decoded token comes from a pass; a pass gives at most all
+      // of its proposal and one more.
+      const int decoded = int(fast.ids.size()) - 1;
+      EXPECT_EQ(s.model_passes + s.accepted, decoded);
+      // The model proposing its own greedy tokens has all kept, unless a
+      // stop cuts a proposal short or the two caches evict apart.
+      if (sp.draft_model == dir && k.temperature == 0 && decoded > 3 && k.context == 0 && k.stop_after == 0) {
+        EXPECT_EQ(s.accepted, s.drafted);
+        EXPECT_GT(s.drafted, 0);
+      }
+    }
+  }
+}
+
+TEST(Speculative, OptionsAndDraftModelsAreChecked) {
+  std::string dir;
+  MLXPACK_REQUIRE_TEST_DATA("models/stories260K", dir);
+  auto rt = Runtime::open(dir);
+  ASSERT_TRUE(rt.is_ok());
+  SpeculativeOptions both;
+  both.draft_model = dir;
+  both.prompt_lookup_ngram = 2;
+  EXPECT_NE((*rt)->set_speculation(both).message().find("choose one"), std::string::npos);
+  SpeculativeOptions many;
+  many.prompt_lookup_ngram = 2;
+  many.num_draft_tokens = 65;
+  EXPECT_NE((*rt)->set_speculation(many).message().find("SpeculativeOptions.num_draft_tokens is 65, outside [0, 64]"),
+            std::string::npos);
+  SpeculativeOptions missing;
+  missing.draft_model = "/nonexistent/draft";
+  EXPECT_NE((*rt)->set_speculation(missing).message().find("draft model /nonexistent/draft"), std::string::npos);
+  // A draft whose tokenizer is another vocabulary (stories260K's weights
+  // with Llama 3's tokenizer.json, and a config wide enough for it).
+  std::string llama3;
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama3", llama3);
+  TempDir tmp;
+  const std::string other = tmp.file("other");
+  std::filesystem::create_directories(other);
+  std::filesystem::copy_file(dir + "/model.safetensors", other + "/model.safetensors");
+  std::filesystem::copy_file(llama3 + "/tokenizer.json", other + "/tokenizer.json");
+  std::filesystem::copy_file(dir + "/config.json", other + "/config.json");
+  SpeculativeOptions foreign;
+  foreign.draft_model = other;
+  const Status s = (*rt)->set_speculation(foreign);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.to_string();
+  EXPECT_NE(s.message().find("must share the model's vocabulary"), std::string::npos) << s.to_string();
+  EXPECT_NE(s.message().find("draft model " + other), std::string::npos) << s.to_string();
+  // After errors the runtime generates as before, and speculation turns off.
+  EXPECT_TRUE((*rt)->set_speculation(SpeculativeOptions{}).is_ok());
+  std::vector<int32_t> ids;
+  GenerationOptions g;
+  g.max_tokens = 5;
+  ASSERT_TRUE((*rt)->generate({1}, g, [&](const TokenEvent& e) { ids.push_back(e.id); return true; }, nullptr).is_ok());
+  const std::vector<int32_t> expected = parse_ids(read_file(dir + "/expected/greedy_ids_from_bos.txt"));
+  EXPECT_EQ(ids, std::vector<int32_t>(expected.begin(), expected.begin() + 5));
+  EXPECT_EQ((*rt)->speculation_stats().num_draft_tokens, 0);
 }
 
 TEST(TextStreaming, ConcatenatedPiecesEqualTheFullDecode) {

@@ -49,12 +49,22 @@ typedef struct mlxpack_runtime_options {
   int context_size;         /* 0 = min(the model's, 4096) */
   const char* adapter_path; /* NULL = none (a pack's bundled adapter applies) */
   int kv_cache_type;        /* an mlxpack_kv_cache_type; MLXPACK_KV_CACHE_F16 */
+  /* Speculative decoding (mlxpack/runtime.h's SpeculativeOptions): a draft
+   * model with the same tokenizer (NULL = none), or prompt lookup over
+   * n-grams of up to prompt_lookup_ngram tokens (0 = off), proposing
+   * num_draft_tokens a step (0 = 3 with a draft model, 10 with lookup).
+   * The tokens generated are those generated without it. */
+  const char* draft_model;
+  int prompt_lookup_ngram;
+  int num_draft_tokens;
 } mlxpack_runtime_options;
 
 MLXPACK_API void mlxpack_runtime_options_init(mlxpack_runtime_options* options);
 /* mlxpack_runtime_open with `options` (NULL: the defaults).
  * MLXPACK_INVALID_ARGUMENT for a struct_size smaller than the first
- * version's or a kv_cache_type not in the enum. */
+ * version's, a kv_cache_type not in the enum, or speculative options out
+ * of range (both a draft model and lookup, a count outside 0..64); a draft
+ * model's errors name it. */
 MLXPACK_API mlxpack_status mlxpack_runtime_open_with_options(const char* model_root,
                                                              const mlxpack_runtime_options* options,
                                                              mlxpack_runtime** out);
@@ -65,6 +75,10 @@ MLXPACK_API int32_t mlxpack_runtime_vocab_size(const mlxpack_runtime* runtime);
  * whole context. */
 MLXPACK_API int mlxpack_runtime_kv_cache_type(const mlxpack_runtime* runtime);
 MLXPACK_API uint64_t mlxpack_runtime_kv_cache_bytes(const mlxpack_runtime* runtime);
+/* What the last generation did with speculative proposals: tokens
+ * proposed, accepted, and the model's decode passes (any may be NULL). */
+MLXPACK_API void mlxpack_runtime_speculation_stats(const mlxpack_runtime* runtime, int* drafted, int* accepted,
+                                                   int* model_passes);
 /* The model's BOS id, -1 if it has none. */
 MLXPACK_API int32_t mlxpack_runtime_bos_id(const mlxpack_runtime* runtime);
 

@@ -60,6 +60,33 @@ struct AdapterOptions {
   bool ignore_bundled_adapter = false;
 };
 
+// Speculative decoding (Runtime::set_speculation): proposals checked by the
+// model in one batch, the output the same as without them.
+struct SpeculativeOptions {
+  // A smaller model with the same tokenizer whose greedy tokens are the
+  // proposals (mlx_lm.generate's --draft-model); "" = none.
+  std::string draft_model;
+  // Prompt-lookup decoding instead: the proposals are the tokens that
+  // followed the latest earlier occurrence of the context's last
+  // 1..prompt_lookup_ngram tokens (longest first); 0 = off.
+  int prompt_lookup_ngram = 0;
+  // Tokens proposed per step, 1..64; 0 = 3 with a draft model
+  // (mlx_lm's default), 10 with prompt lookup (transformers').
+  int num_draft_tokens = 0;
+};
+
+// What the last generate() did with its proposals.
+struct SpeculationStats {
+  int num_draft_tokens = 0;  // per proposal at most; 0 = speculation off
+  int drafted = 0;        // tokens proposed
+  int accepted = 0;       // of those, the ones generated
+  int model_passes = 0;   // the model's decode passes (batches of proposals or single steps)
+  double draft_s = 0;     // spent proposing
+  // The first decode step's time, run without proposals: a generation
+  // without speculation would take about generated_tokens of these.
+  double single_step_s = 0;
+};
+
 struct GenerationOptions {
   int max_tokens = 500;
   float temperature = 0.0f;  // 0 = greedy
@@ -156,6 +183,17 @@ class MLXPACK_API Runtime {
 
   // Forgets the conversation: empties the KV cache.
   void reset();
+
+  // Speculative decoding from now on (options as SpeculativeOptions; all
+  // default = off). Greedy and seeded sampling give the same tokens as
+  // without it: each position of a proposal batch is sampled as a single
+  // step would be, and the proposal is kept up to the first token that
+  // differs. Errors: both a draft model and prompt lookup, a count out of
+  // range, a draft model that cannot be opened (its errors, with its path)
+  // or whose tokenizer's size differs from this model's. The draft model
+  // uses this runtime's threads, context size and KV cache type.
+  Status set_speculation(const SpeculativeOptions& options);
+  const SpeculationStats& speculation_stats() const;
 
  private:
   struct MLXPACK_LOCAL Impl;
