@@ -11,6 +11,7 @@
 #include "convert/convert_plan.h"
 #include "convert/gguf/gguf_export.h"
 #include "convert/gguf/gguf_import.h"
+#include "convert/meta/meta_import.h"
 #include "convert/shard_layout.h"
 #include "convert/write_outputs.h"
 #include "format/hf_config.h"
@@ -129,6 +130,13 @@ Result<ConvertReport> convert_model(const ConvertOptions& options) {
   if (!options.adapter_path.empty() && (is_gguf_file(options.input) || options.format == OutputFormat::kGguf)) {
     return Status::invalid_argument("ConvertOptions.adapter_path: adapters are fused between safetensors models and "
                                     "packs; import the GGUF first, or fuse into a pack and export that");
+  }
+  if (is_meta_checkpoint_dir(options.input)) {
+    if (!options.adapter_path.empty() || options.format == OutputFormat::kGguf) {
+      return Status::invalid_argument(options.input + ": a Meta checkpoint is imported first (convert it to a pack or "
+                                      "an MLX directory), then fused with an adapter or exported to GGUF");
+    }
+    return import_meta_checkpoint(options);
   }
   if (is_gguf_file(options.input)) {
     if (options.format == OutputFormat::kGguf) {

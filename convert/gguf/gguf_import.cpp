@@ -14,6 +14,7 @@
 #include "convert/gguf/gguf_architecture.h"
 #include "convert/gguf/gguf_blocks.h"
 #include "convert/gguf/gguf_tokenizer.h"
+#include "convert/import_then_convert.h"
 #include "convert/output_sink.h"
 #include "convert/shard_layout.h"
 #include "format/byte_order.h"
@@ -235,41 +236,16 @@ Status write_import(const InputFile& in, Import& im, const ConvertOptions& optio
   return Status::ok();
 }
 
-// Casting or quantizing a GGUF: every tensor imported as float32 into a
-// temporary MLX directory beside the output (registered, so an interrupted
-// run leaves nothing), then converted from there as any model is; --report
-// then measures against ggml's own dequantized values.
-Result<ConvertReport> import_then_convert(const ConvertOptions& options) {
-  const std::string tmp = temporary_path_for(options.output);
-  const int slot = register_temporary(tmp, true);
-  ConvertOptions first = options;
-  first.output = tmp;
-  first.format = OutputFormat::kMlxDir;
-  first.dtype.reset();
-  first.quant = QuantOptions();
-  first.untie_word_embeddings = false;
-  first.import_as_float = true;
-  first.on_progress = nullptr;
-  Result<ConvertReport> imported = import_gguf(first);
-  Result<ConvertReport> converted = imported.is_ok() ? convert_model([&] {
-    ConvertOptions second = options;
-    second.input = tmp;
-    return second;
-  }()) : imported;
-  std::error_code ec;
-  std::filesystem::remove_all(tmp, ec);
-  if (slot >= 0) unregister_temporary(slot);
-  if (!converted.is_ok()) return converted.status();
-  converted->bytes_in = imported->bytes_in;
-  converted->tensors_in = imported->tensors_in;
-  converted->input_was_quantized = imported->input_was_quantized;
-  converted->seconds += imported->seconds;
-  return converted;
-}
-
 Result<ConvertReport> import_unguarded(const ConvertOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  if (options.dtype || options.quant.any() || options.untie_word_embeddings) return import_then_convert(options);
+  // Casting or quantizing: every tensor imported as float32 first, so
+  // --report measures against ggml's own dequantized values.
+  if (options.dtype || options.quant.any() || options.untie_word_embeddings) {
+    return import_then_convert(options, [](ConvertOptions first) {
+      first.import_as_float = true;
+      return import_gguf(first);
+    });
+  }
   MLXPACK_ASSIGN_OR_RETURN(InputFile in, InputFile::open(options.input));
   in.advise_sequential();
   MLXPACK_ASSIGN_OR_RETURN(Import im, plan_import(in, options));

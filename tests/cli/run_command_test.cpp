@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <random>
 #include <cstdlib>
 #include <chrono>
 #include <filesystem>
@@ -18,6 +20,7 @@
 
 #include "tests/runtime/tiny_model.h"
 #include "tests/support/test_support.h"
+#include "tests/support/torch_checkpoint_writer.h"
 
 namespace mlxpack {
 namespace {
@@ -79,6 +82,64 @@ TEST_F(RunOnStories, SpeculativeDecodingTellsTheSameStory) {
                                    "requires --prompt-lookup"));
   EXPECT_TRUE(test::cli_fails_with("run -m " + dir + " --prompt-ids 1 --draft-model " + tmp.file("none"), tmp, 4,
                                    "draft model " + tmp.file("none")));
+}
+
+// A Meta release directory (params.json, consolidated.00.pth,
+// tokenizer.model) converts to a pack that runs, quantized on the way; a
+// pickle that names os.system is refused with exit 3 and no output.
+TEST(ConvertCommand, MetaCheckpointDirectoriesConvertAndRun) {
+  std::string sp;
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama2-sentencepiece", sp);
+  test::TempDir tmp;
+  const std::string dir = tmp.file("llama");
+  std::filesystem::create_directories(dir);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  const auto tensor = [&](const std::string& name, std::vector<uint64_t> shape) {
+    uint64_t n = 1;
+    for (uint64_t d : shape) n *= d;
+    std::vector<float> v(n);
+    for (float& x : v) x = name.find("norm") != std::string::npos ? 1.0f : normal(rng);
+    test::PickledTensor t{name, DType::kBF16, shape, std::string(n * 2, '\0')};
+    for (uint64_t i = 0; i < n; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, &v[i], 4);
+      t.bytes[2 * i] = static_cast<char>(bits >> 16);
+      t.bytes[2 * i + 1] = static_cast<char>(bits >> 24);
+    }
+    return t;
+  };
+  std::vector<test::PickledTensor> tensors = {tensor("tok_embeddings.weight", {32000, 64}),
+                                              tensor("norm.weight", {64}), tensor("output.weight", {32000, 64})};
+  for (const std::string l : {"0", "1"}) {
+    const std::string p = "layers." + l + ".";
+    for (const auto& [name, shape] : std::vector<std::pair<std::string, std::vector<uint64_t>>>{
+             {"attention.wq.weight", {64, 64}}, {"attention.wk.weight", {32, 64}}, {"attention.wv.weight", {32, 64}},
+             {"attention.wo.weight", {64, 64}}, {"feed_forward.w1.weight", {128, 64}},
+             {"feed_forward.w2.weight", {64, 128}}, {"feed_forward.w3.weight", {128, 64}},
+             {"attention_norm.weight", {64}}, {"ffn_norm.weight", {64}}}) {
+      tensors.push_back(tensor(p + name, shape));
+    }
+  }
+  test::write_file(dir + "/consolidated.00.pth", test::torch_checkpoint(tensors, "consolidated"));
+  test::write_file(dir + "/params.json", R"({"dim": 64, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2,
+    "vocab_size": 32000, "multiple_of": 64, "norm_eps": 1e-05})");
+  std::filesystem::copy_file(sp + "/tokenizer.model", dir + "/tokenizer.model");
+  auto r = test::run_cli("convert " + dir + " " + tmp.file("m.mlxpack") + " -q --q-bits 4 --q-group-size 32", tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_cli("run -m " + tmp.file("m.mlxpack") + " -p 'Once upon a time' -n 4 -v", tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("generated tokens: 4"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("affine 4-bit g32"), std::string::npos) << r.err;
+  // The same directory with a pickle that would call os.system.
+  test::write_file(dir + "/consolidated.00.pth",
+                   test::torch_checkpoint({}, "consolidated",
+                                          "\x80\x02" + test::pickle_global("os", "system") + "(" +
+                                              test::pickle_unicode("touch " + tmp.file("pwned")) + "tR."));
+  EXPECT_TRUE(test::cli_fails_with("convert " + dir + " " + tmp.file("x.mlxpack"), tmp, 3,
+                                   "global os.system is not one a state dict uses"));
+  EXPECT_FALSE(std::filesystem::exists(tmp.file("x.mlxpack")));
+  EXPECT_FALSE(std::filesystem::exists(tmp.file("pwned")));
 }
 
 // llama.cpp's own GGUF of the same model, imported, tells the same story.

@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <filesystem>
 #include <cstring>
 #include <memory>
 
@@ -23,6 +25,7 @@
 #include "tests/support/ggml_blocks.h"
 #include "tests/support/gguf_builder.h"
 #include "tests/support/test_support.h"
+#include "tests/support/torch_checkpoint_writer.h"
 
 namespace mlxpack::test {
 namespace {
@@ -647,6 +650,174 @@ TEST_P(KvCacheEviction, KeepsSinksAndEqualsAFreshRunOverTheKeptTokens) {
     const double tol = q8 ? 3.2e-2 : f16 ? 2e-3 : 1e-3;
     for (int i = 0; i < spec.vocab; ++i) EXPECT_NEAR(after[i], expected[i], tol) << "logit " << i;
   }
+}
+
+// A Meta checkpoint of a tiny Llama (consolidated.00.pth written by hand,
+// params.json, Llama 2's tokenizer.model): Meta's layout is the
+// transformers model's with each head's q/k rows interleaved (the inverse
+// of the permutation the importer applies, written here from its
+// definition: Meta row h*d + 2i + j is row h*d + j*d/2 + i of the
+// transformers weights), so the imported model must give the transformers
+// reference's logits.
+struct MetaDir {
+  TinySpec spec;
+  Tensors w;
+  std::string dir;
+};
+
+MetaDir write_meta_checkpoint(const TempDir& tmp, const std::string& sp_model, bool with_output = true) {
+  MetaDir m;
+  m.spec.vocab = 32000;  // Llama 2's tokenizer.model
+  m.spec.tie_embeddings = !with_output;
+  m.w = write_tiny_model(tmp.file("hf"), m.spec);
+  m.dir = tmp.file("meta");
+  std::filesystem::create_directories(m.dir);
+  const TinySpec& s = m.spec;
+  const int d = s.head_dim;
+  const auto interleave = [&](const std::vector<float>& hf, int heads, int cols) {
+    std::vector<float> meta(hf.size());
+    for (int h = 0; h < heads; ++h) {
+      for (int i = 0; i < d / 2; ++i) {
+        for (int j = 0; j < 2; ++j) {
+          std::copy_n(&hf[size_t(h * d + j * d / 2 + i) * cols], cols, &meta[size_t(h * d + 2 * i + j) * cols]);
+        }
+      }
+    }
+    return meta;
+  };
+  std::vector<PickledTensor> tensors;
+  const auto add = [&](const std::string& name, const std::vector<float>& v, std::vector<uint64_t> shape) {
+    PickledTensor t{name, DType::kF32, shape, std::string(v.size() * 4, '\0')};
+    std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+    tensors.push_back(std::move(t));
+  };
+  const uint64_t h = s.hidden, kv = uint64_t(s.kv_heads) * d, f = s.intermediate, vocab = s.vocab;
+  add("tok_embeddings.weight", m.w.at("model.embed_tokens.weight"), {vocab, h});
+  add("norm.weight", m.w.at("model.norm.weight"), {h});
+  if (with_output) add("output.weight", m.w.at("lm_head.weight"), {vocab, h});
+  for (int l = 0; l < s.layers; ++l) {
+    const std::string hf = "model.layers." + std::to_string(l) + ".", meta = "layers." + std::to_string(l) + ".";
+    add(meta + "attention.wq.weight", interleave(m.w.at(hf + "self_attn.q_proj.weight"), s.heads, s.hidden), {h, h});
+    add(meta + "attention.wk.weight", interleave(m.w.at(hf + "self_attn.k_proj.weight"), s.kv_heads, s.hidden), {kv, h});
+    add(meta + "attention.wv.weight", m.w.at(hf + "self_attn.v_proj.weight"), {kv, h});
+    add(meta + "attention.wo.weight", m.w.at(hf + "self_attn.o_proj.weight"), {h, h});
+    add(meta + "feed_forward.w1.weight", m.w.at(hf + "mlp.gate_proj.weight"), {f, h});
+    add(meta + "feed_forward.w3.weight", m.w.at(hf + "mlp.up_proj.weight"), {f, h});
+    add(meta + "feed_forward.w2.weight", m.w.at(hf + "mlp.down_proj.weight"), {h, f});
+    add(meta + "attention_norm.weight", m.w.at(hf + "input_layernorm.weight"), {h});
+    add(meta + "ffn_norm.weight", m.w.at(hf + "post_attention_layernorm.weight"), {h});
+  }
+  add("rope.freqs", std::vector<float>(d / 2, 1.0f), {uint64_t(d / 2)});  // Llama 2 carries it; unused
+  write_file(m.dir + "/consolidated.00.pth", torch_checkpoint(tensors, "consolidated"));
+  write_file(m.dir + "/params.json", "{\"dim\": " + std::to_string(h) + ", \"n_layers\": " + std::to_string(s.layers) +
+                                         ", \"n_heads\": " + std::to_string(s.heads) + ", \"n_kv_heads\": " +
+                                         std::to_string(s.kv_heads) + ", \"vocab_size\": -1, \"multiple_of\": 32, " +
+                                         "\"norm_eps\": 1e-06, \"rope_theta\": 10000.0}");
+  std::filesystem::copy_file(sp_model, m.dir + "/tokenizer.model");
+  return m;
+}
+
+TEST(MetaCheckpoint, ImportedModelGivesTheTransformersReferenceLogits) {
+  std::string sp;
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama2-sentencepiece", sp);
+  for (const bool with_output : {true, false}) {
+    SCOPED_TRACE(with_output ? "output.weight" : "tied");
+    TempDir tmp;
+    const MetaDir m = write_meta_checkpoint(tmp, sp + "/tokenizer.model", with_output);
+    ConvertOptions o;
+    o.input = m.dir;
+    o.output = tmp.file("m.mlxpack");
+    auto report = convert_model(o);
+    ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+    EXPECT_EQ(report->tensors_in, 3u + (with_output ? 1 : 0) + 9u * m.spec.layers);
+    const std::vector<int> tokens = some_tokens(11, m.spec.vocab, 3);
+    const auto want = reference_logits(m.spec, m.w, tokens);
+    const double scale = std::max(1.0, max_abs(want));
+    check_forward(o.output, m.spec, tokens, want, 2e-4 * scale, 2e-3 * scale, "meta import");
+    auto src = ModelSource::open(o.output);
+    ASSERT_TRUE(src.is_ok());
+    const nlohmann::json config = nlohmann::json::parse(*(*src)->file("config.json"));
+    EXPECT_EQ(config["tie_word_embeddings"], !with_output);
+    EXPECT_EQ(config["bos_token_id"], 1);
+    EXPECT_EQ(config["eos_token_id"], 2);
+    EXPECT_EQ(config["intermediate_size"], m.spec.intermediate);
+    EXPECT_EQ(config["max_position_embeddings"], 4096);
+    EXPECT_TRUE((*src)->has_file("tokenizer.model"));
+  }
+}
+
+TEST(MetaCheckpoint, QuantizingImportsThenConverts) {
+  std::string sp;
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama2-sentencepiece", sp);
+  TempDir tmp;
+  const MetaDir m = write_meta_checkpoint(tmp, sp + "/tokenizer.model");
+  ConvertOptions o;
+  o.input = m.dir;
+  o.output = tmp.file("q.mlxpack");
+  o.quant.quantize_linear = true;
+  o.quant.linear = QuantSpec{8, 32};
+  auto report = convert_model(o);
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+  EXPECT_GT(report->quantized, 0u);
+  Engine e = load(o.output, 32, 16, 1);
+  ASSERT_TRUE(e.model);
+  EXPECT_NE(e.model->weights().description.find("affine 8-bit g32"), std::string::npos)
+      << e.model->weights().description;
+  // Nothing of the temporary import stays beside the output.
+  size_t entries = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(tmp.path())) entries += entry.path().filename() != "hf";
+  EXPECT_EQ(entries, 2u);  // meta/ and q.mlxpack
+}
+
+void expect_refusal(const std::string& error, const std::string& part) {
+  EXPECT_NE(error.find(part), std::string::npos) << error;
+}
+
+TEST(MetaCheckpoint, WhatDoesNotFitMetasLlamaIsRefusedByName) {
+  std::string sp;
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama2-sentencepiece", sp);
+  TempDir tmp;
+  const MetaDir m = write_meta_checkpoint(tmp, sp + "/tokenizer.model");
+  const auto import_error = [&](const std::string& what) {
+    ConvertOptions o;
+    o.input = m.dir;
+    o.output = tmp.file("x-" + std::to_string(std::hash<std::string>()(what)) + ".mlxpack");
+    auto r = convert_model(o);
+    EXPECT_FALSE(r.is_ok()) << what;
+    EXPECT_FALSE(std::filesystem::exists(o.output)) << what;
+    return r.is_ok() ? std::string("accepted") : r.status().to_string();
+  };
+  const std::string params = read_file(m.dir + "/params.json");
+  write_file(m.dir + "/params.json", "{\"dim\": 64, \"n_layers\": 3, \"n_heads\": 4, \"n_kv_heads\": 2}");
+  expect_refusal(import_error("a layer more"), "tensors where params.json's 3 layers need");
+  write_file(m.dir + "/params.json", "{\"dim\": 64, \"n_layers\": 2, \"n_heads\": 4, \"n_kv_heads\": 4}");
+  expect_refusal(import_error("kv heads"), "tensor layers.0.attention.wk.weight is [32, 64], params.json says [64, 64]");
+  write_file(m.dir + "/params.json", "{\"dim\": 64, \"n_layers\": 2, \"n_heads\": 5}");
+  expect_refusal(import_error("uneven heads"), "do not make even heads");
+  write_file(m.dir + "/params.json", "{\"dim\": 64, \"n_layers\": 0, \"n_heads\": 4}");
+  expect_refusal(import_error("no layers"), "params.json.n_layers");
+  write_file(m.dir + "/params.json", params);
+  std::filesystem::copy_file(m.dir + "/consolidated.00.pth", m.dir + "/consolidated.01.pth");
+  expect_refusal(import_error("two shards"), "2 checkpoint files");
+  std::filesystem::remove(m.dir + "/consolidated.01.pth");
+  std::filesystem::remove(m.dir + "/tokenizer.model");
+  expect_refusal(import_error("no tokenizer"), "tokenizer.model: missing");
+  write_file(m.dir + "/tokenizer.model", "not a model");
+  expect_refusal(import_error("a bad tokenizer"), "not a SentencePiece model");
+  // A tensor Meta's Llama does not have.
+  std::filesystem::copy_file(sp + "/tokenizer.model", m.dir + "/tokenizer.model",
+                             std::filesystem::copy_options::overwrite_existing);
+  const auto floats = [](uint64_t n) { return std::string(n * 4, '\0'); };
+  write_file(m.dir + "/consolidated.00.pth",
+             torch_checkpoint({{"tok_embeddings.weight", DType::kF32, {32000, 64}, floats(32000 * 64)},
+                               {"layers.0.feed_forward.w1.weight", DType::kF32, {128, 64}, floats(128 * 64)},
+                               {"layers.0.attention.wz.weight", DType::kF32, {1}, floats(1)}}));
+  expect_refusal(import_error("unknown tensor"), "tensor layers.0.attention.wz.weight is not one of Meta's Llama");
+  write_file(m.dir + "/consolidated.00.pth",
+             torch_checkpoint({{"tok_embeddings.weight", DType::kF32, {32000, 64}, floats(32000 * 64)},
+                               {"layers.0.feed_forward.w1.weight", DType::kF32, {128, 64}, floats(128 * 64)},
+                               {"layers.7.attention_norm.weight", DType::kF32, {64}, floats(64)}}));
+  expect_refusal(import_error("a layer past n_layers"), "tensor layers.7.attention_norm.weight is not one");
 }
 
 // The shared stories260K teacher-forced over its 200 greedy ids with each

@@ -1,0 +1,355 @@
+// Meta checkpoint import as steps: params.json, the one checkpoint's
+// tensors mapped to Hugging Face names and checked against the params,
+// config.json and the tokenizer files, then each tensor read with pread,
+// its rows permuted where RoPE needs it (see meta_import.h), written.
+#include "convert/meta/meta_import.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+
+#include "convert/import_then_convert.h"
+#include "convert/output_sink.h"
+#include "convert/shard_layout.h"
+#include "format/file_io.h"
+#include "format/hf_config.h"
+#include "format/json_fields.h"
+#include "format/torch_checkpoint.h"
+#include "runtime/tokenizer/hf_tokenizer.h"
+#include "runtime/tokenizer/tokenizer_config.h"
+
+namespace mlxpack {
+namespace {
+
+// A tensor read into memory at once (as the GGUF import's bound).
+constexpr uint64_t kMaxTensorBytes = uint64_t{32} << 30;
+constexpr uint64_t kMaxParamsBytes = uint64_t{1} << 20;
+constexpr uint64_t kMaxTokenizerBytes = uint64_t{64} << 20;
+
+struct MetaParams {
+  int64_t dim = 0, layers = 0, heads = 0, kv_heads = 0, vocab = -1;
+  double norm_eps = 1e-5, rope_theta = 10000.0, rope_factor = 8.0;
+  bool scaled_rope = false;
+  std::optional<int64_t> max_seq_len;
+};
+
+Result<MetaParams> read_params(const std::string& dir) {
+  const std::string label = dir + "/params.json";
+  MLXPACK_ASSIGN_OR_RETURN(std::string text, read_file_to_string(label, kMaxParamsBytes));
+  MLXPACK_ASSIGN_OR_RETURN(Json j, parse_json_object(text, label));
+  MetaParams p;
+  MLXPACK_ASSIGN_OR_RETURN(p.dim, required_int(j, "dim", label, 1, 1 << 16));
+  MLXPACK_ASSIGN_OR_RETURN(p.layers, required_int(j, "n_layers", label, 1, 1024));
+  MLXPACK_ASSIGN_OR_RETURN(p.heads, required_int(j, "n_heads", label, 1, 4096));
+  MLXPACK_ASSIGN_OR_RETURN(std::optional<int64_t> kv, maybe_int(j, "n_kv_heads", label, 1, p.heads));
+  p.kv_heads = kv.value_or(p.heads);
+  MLXPACK_ASSIGN_OR_RETURN(std::optional<int64_t> vocab, maybe_int(j, "vocab_size", label, -1, 1 << 24));
+  p.vocab = vocab.value_or(-1);
+  MLXPACK_ASSIGN_OR_RETURN(std::optional<double> eps, maybe_number(j, "norm_eps", label, 1e-12, 1.0));
+  p.norm_eps = eps.value_or(1e-5);
+  MLXPACK_ASSIGN_OR_RETURN(std::optional<double> theta, maybe_number(j, "rope_theta", label, 1.0, 1e12));
+  p.rope_theta = theta.value_or(10000.0);
+  MLXPACK_ASSIGN_OR_RETURN(std::optional<bool> scaled, maybe_bool(j, "use_scaled_rope", label));
+  p.scaled_rope = scaled.value_or(false);
+  MLXPACK_ASSIGN_OR_RETURN(std::optional<double> factor, maybe_number(j, "rope_scaling_factor", label, 1.0, 1024.0));
+  p.rope_factor = factor.value_or(8.0);  // Llama 3.1's reference code's constant
+  MLXPACK_ASSIGN_OR_RETURN(p.max_seq_len, maybe_int(j, "max_seq_len", label, 1, 1 << 24));
+  const int64_t head_dim = p.dim / p.heads;
+  if (p.dim % p.heads != 0 || head_dim % 2 != 0 || p.heads % p.kv_heads != 0) {
+    return Status::invalid_argument(label + ": dim " + std::to_string(p.dim) + ", n_heads " + std::to_string(p.heads) +
+                                    " and n_kv_heads " + std::to_string(p.kv_heads) +
+                                    " do not make even heads shared by whole groups");
+  }
+  return p;
+}
+
+// The checkpoint files: consolidated.NN.pth.
+std::vector<std::string> checkpoint_files(const std::string& dir) {
+  static const std::regex kName(R"(consolidated\.[0-9]+\.pth)");
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (std::regex_match(e.path().filename().string(), kName)) out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+struct Planned {
+  std::string name;  // Hugging Face's
+  const CheckpointTensor* source = nullptr;
+  int permute_heads = 0;  // wq, wk: heads whose rows go from interleaved to halves
+};
+
+// Meta's name -> Hugging Face's, the shape params.json implies ({0} where
+// the tensor itself decides: vocabulary, MLP width) and the heads to
+// permute; nullopt for names Meta's Llama does not have.
+struct Mapping {
+  std::string name;
+  std::vector<uint64_t> shape;
+  int permute_heads = 0;
+};
+std::optional<Mapping> map_name(const std::string& meta, const MetaParams& p, uint64_t vocab, uint64_t ffn) {
+  const uint64_t dim = p.dim, kv = uint64_t(p.kv_heads) * (p.dim / p.heads);
+  if (meta == "tok_embeddings.weight") return Mapping{"model.embed_tokens.weight", {vocab, dim}};
+  if (meta == "norm.weight") return Mapping{"model.norm.weight", {dim}};
+  if (meta == "output.weight") return Mapping{"lm_head.weight", {vocab, dim}};
+  static const std::regex kLayer(R"(layers\.([0-9]{1,4})\.(.+))");
+  std::smatch m;
+  if (!std::regex_match(meta, m, kLayer) || std::stoll(m[1]) >= p.layers) return std::nullopt;
+  const std::string prefix = "model.layers." + m[1].str() + ".";
+  const std::map<std::string, Mapping> kLayerTensors = {
+      {"attention.wq.weight", {"self_attn.q_proj.weight", {dim, dim}, int(p.heads)}},
+      {"attention.wk.weight", {"self_attn.k_proj.weight", {kv, dim}, int(p.kv_heads)}},
+      {"attention.wv.weight", {"self_attn.v_proj.weight", {kv, dim}}},
+      {"attention.wo.weight", {"self_attn.o_proj.weight", {dim, dim}}},
+      {"feed_forward.w1.weight", {"mlp.gate_proj.weight", {ffn, dim}}},
+      {"feed_forward.w3.weight", {"mlp.up_proj.weight", {ffn, dim}}},
+      {"feed_forward.w2.weight", {"mlp.down_proj.weight", {dim, ffn}}},
+      {"attention_norm.weight", {"input_layernorm.weight", {dim}}},
+      {"ffn_norm.weight", {"post_attention_layernorm.weight", {dim}}},
+  };
+  auto it = kLayerTensors.find(m[2]);
+  if (it == kLayerTensors.end()) return std::nullopt;
+  Mapping out = it->second;
+  out.name = prefix + out.name;
+  return out;
+}
+
+std::string shape_text(const std::vector<uint64_t>& s) {
+  std::string t = "[";
+  for (size_t k = 0; k < s.size(); ++k) t += (k ? ", " : "") + std::to_string(s[k]);
+  return t + "]";
+}
+
+Result<std::vector<Planned>> plan_tensors(const std::vector<CheckpointTensor>& tensors, const MetaParams& p,
+                                          const std::string& file) {
+  const CheckpointTensor* embed = nullptr;
+  const CheckpointTensor* gate = nullptr;
+  for (const CheckpointTensor& t : tensors) {
+    if (t.name == "tok_embeddings.weight") embed = &t;
+    if (t.name == "layers.0.feed_forward.w1.weight") gate = &t;
+  }
+  if (embed == nullptr || embed->shape.size() != 2 || gate == nullptr || gate->shape.size() != 2) {
+    return Status::invalid_argument(file + ": no tok_embeddings.weight or layers.0.feed_forward.w1.weight matrix");
+  }
+  const uint64_t vocab = embed->shape[0], ffn = gate->shape[0];
+  if (p.vocab > 0 && uint64_t(p.vocab) != vocab) {
+    return Status::invalid_argument(file + ": tok_embeddings.weight has " + std::to_string(vocab) +
+                                    " rows but params.json's vocab_size is " + std::to_string(p.vocab));
+  }
+  std::vector<Planned> out;
+  for (const CheckpointTensor& t : tensors) {
+    if (t.name.size() > 256) {
+      return Status::invalid_argument(file + ": a tensor name of " + std::to_string(t.name.size()) +
+                                      " bytes is not one of Meta's Llama (limit 256)");
+    }
+    if (t.name == "rope.freqs") continue;  // recomputed from rope_theta
+    std::optional<Mapping> m = map_name(t.name, p, vocab, ffn);
+    if (!m) return Status::invalid_argument(file + ": tensor " + t.name + " is not one of Meta's Llama");
+    if (t.shape != m->shape) {
+      return Status::invalid_argument(file + ": tensor " + t.name + " is " + shape_text(t.shape) + ", params.json says " +
+                                      shape_text(m->shape));
+    }
+    if (t.dtype != DType::kF32 && t.dtype != DType::kF16 && t.dtype != DType::kBF16) {
+      return Status::invalid_argument(file + ": tensor " + t.name + " is " + dtype_name(t.dtype) +
+                                      ", not a float type");
+    }
+    out.push_back({m->name, &t, m->permute_heads});
+  }
+  const size_t per_layer = 9;
+  const bool tied = std::none_of(out.begin(), out.end(), [](const Planned& x) { return x.name == "lm_head.weight"; });
+  const size_t expected = 2 + (tied ? 0 : 1) + per_layer * size_t(p.layers);
+  std::sort(out.begin(), out.end(), [](const Planned& a, const Planned& b) { return a.name < b.name; });
+  for (size_t k = 1; k < out.size(); ++k) {
+    if (out[k].name == out[k - 1].name) return Status::invalid_argument(file + ": two tensors become " + out[k].name);
+  }
+  if (out.size() != expected) {
+    return Status::invalid_argument(file + ": " + std::to_string(out.size()) + " tensors where params.json's " +
+                                    std::to_string(p.layers) + " layers need " + std::to_string(expected));
+  }
+  return out;
+}
+
+// Rows of a [rows, cols] matrix whose heads rotate interleaved pairs, to
+// rotating halves: row h*d + 2i + j moves to h*d + j*d/2 + i.
+std::string permute_rows(const std::string& in, uint64_t rows, int heads) {
+  const uint64_t row_bytes = in.size() / rows, d = rows / uint64_t(heads);
+  std::string out(in.size(), '\0');
+  for (uint64_t h = 0; h < uint64_t(heads); ++h) {
+    for (uint64_t i = 0; i < d / 2; ++i) {
+      for (uint64_t j = 0; j < 2; ++j) {
+        const uint64_t from = h * d + 2 * i + j, to = h * d + j * (d / 2) + i;
+        std::memcpy(&out[to * row_bytes], &in[from * row_bytes], row_bytes);
+      }
+    }
+  }
+  return out;
+}
+
+struct TokenizerFiles {
+  std::map<std::string, std::string> files;
+  int64_t bos = -1, eos = -1;
+};
+
+// tokenizer.model as a SentencePiece model (Llama 1 and 2), copied.
+Result<TokenizerFiles> read_tokenizer(const std::string& dir) {
+  const std::string path = dir + "/tokenizer.model";
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::not_found(path + ": missing; a Meta checkpoint directory brings its tokenizer as tokenizer.model");
+  }
+  MLXPACK_ASSIGN_OR_RETURN(std::string bytes, read_file_to_string(path, kMaxTokenizerBytes));
+  auto sp = tokenizer::make_sentencepiece_tokenizer(bytes, tokenizer::TokenizerConfig{}, path, TokenizerLimits{});
+  if (!sp.is_ok()) {
+    return Status::unsupported(path + ": not a SentencePiece model (" + sp.status().message() +
+                               "); Llama 3's tiktoken tokenizer.model is not read yet");
+  }
+  TokenizerFiles out;
+  const Tokenizer& t = **sp;
+  out.bos = t.token_to_id(t.bos_token()).value_or(-1);
+  out.eos = t.token_to_id(t.eos_token()).value_or(-1);
+  nlohmann::ordered_json config = {{"add_bos_token", true},     {"add_eos_token", false},
+                                   {"bos_token", t.bos_token()}, {"eos_token", t.eos_token()},
+                                   {"clean_up_tokenization_spaces", false}, {"tokenizer_class", "LlamaTokenizer"}};
+  out.files["tokenizer_config.json"] = config.dump(2) + "\n";
+  out.files["tokenizer.model"] = std::move(bytes);
+  return out;
+}
+
+std::string config_json(const MetaParams& p, const std::vector<Planned>& tensors, const TokenizerFiles& tok) {
+  const CheckpointTensor* embed = nullptr;
+  const CheckpointTensor* gate = nullptr;
+  bool tied = true;
+  for (const Planned& t : tensors) {
+    if (t.name == "model.embed_tokens.weight") embed = t.source;
+    if (t.name == "model.layers.0.mlp.gate_proj.weight") gate = t.source;
+    if (t.name == "lm_head.weight") tied = false;
+  }
+  // The context the releases were trained for, when params.json does not
+  // say: Llama 3.1/3.2 (scaled RoPE) 131072, Llama 3 (theta 500000) 8192,
+  // Llama 2 4096.
+  const int64_t context = p.max_seq_len.value_or(p.scaled_rope ? 131072 : p.rope_theta >= 500000 ? 8192 : 4096);
+  nlohmann::json c = {{"architectures", {"LlamaForCausalLM"}},
+                      {"model_type", "llama"},
+                      {"hidden_size", p.dim},
+                      {"intermediate_size", gate->shape[0]},
+                      {"num_attention_heads", p.heads},
+                      {"num_key_value_heads", p.kv_heads},
+                      {"num_hidden_layers", p.layers},
+                      {"head_dim", p.dim / p.heads},
+                      {"rms_norm_eps", p.norm_eps},
+                      {"rope_theta", p.rope_theta},
+                      {"vocab_size", embed->shape[0]},
+                      {"max_position_embeddings", context},
+                      {"tie_word_embeddings", tied},
+                      {"hidden_act", "silu"},
+                      {"attention_bias", false},
+                      {"mlp_bias", false},
+                      {"torch_dtype", embed->dtype == DType::kBF16 ? "bfloat16"
+                                      : embed->dtype == DType::kF16 ? "float16" : "float32"}};
+  if (tok.bos >= 0) c["bos_token_id"] = tok.bos;
+  if (tok.eos >= 0) c["eos_token_id"] = tok.eos;
+  if (p.scaled_rope) {
+    c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", p.rope_factor}, {"low_freq_factor", 1.0},
+                         {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}};
+  }
+  return c.dump(4) + "\n";
+}
+
+Result<std::unique_ptr<OutputSink>> open_sink(const ConvertOptions& options) {
+  if (options.format == OutputFormat::kPack) return make_pack_sink(options.output, options.alignment, options.overwrite);
+  return make_dir_sink(options.output, options.input, options.overwrite);
+}
+
+Result<ConvertReport> import_unguarded(const ConvertOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  if (options.dtype || options.quant.any() || options.untie_word_embeddings) {
+    return import_then_convert(options, import_meta_checkpoint);
+  }
+  MLXPACK_ASSIGN_OR_RETURN(MetaParams params, read_params(options.input));
+  const std::vector<std::string> files = checkpoint_files(options.input);
+  if (files.size() != 1) {
+    return Status::unsupported(options.input + ": " + std::to_string(files.size()) +
+                               " checkpoint files (consolidated.NN.pth); one is read: model-parallel shards are "
+                               "not merged");
+  }
+  MLXPACK_ASSIGN_OR_RETURN(InputFile in, InputFile::open(files[0]));
+  in.advise_sequential();
+  MLXPACK_ASSIGN_OR_RETURN(std::vector<CheckpointTensor> tensors, read_torch_checkpoint(in));
+  MLXPACK_ASSIGN_OR_RETURN(std::vector<Planned> plan, plan_tensors(tensors, params, files[0]));
+  MLXPACK_ASSIGN_OR_RETURN(TokenizerFiles tok, read_tokenizer(options.input));
+  if (options.format == OutputFormat::kPack) {
+    MLXPACK_RETURN_IF_ERROR(check_output_is_not_input(options.output, {files[0]}));
+  }
+
+  std::vector<OutTensor> outs;
+  for (size_t k = 0; k < plan.size(); ++k) {
+    const CheckpointTensor& t = *plan[k].source;
+    uint64_t elements = 1;
+    for (uint64_t d : t.shape) elements *= d;
+    outs.push_back({plan[k].name, t.dtype, t.shape, t.size_bytes, elements, k, 0});
+  }
+  ShardLayout layout = lay_out_shards(outs, options.max_shard_bytes);
+  tok.files["config.json"] = config_json(params, plan, tok);
+  tok.files["model.safetensors.index.json"] = layout.index_json;
+
+  ConvertReport report;
+  report.tensors_in = tensors.size();
+  report.tensors_out = outs.size();
+  for (const Shard& s : layout.shards) report.shards.push_back(s.name);
+  MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<OutputSink> sink, open_sink(options));
+  for (const auto& [name, bytes] : tok.files) MLXPACK_RETURN_IF_ERROR(sink->add_file(name, bytes));
+  uint64_t total = 0;
+  for (const OutTensor& o : outs) total += o.size_bytes;
+  std::optional<size_t> shard;
+  for (size_t k = 0; k < outs.size(); ++k) {
+    const OutTensor& o = outs[k];
+    if (shard != layout.shard_of[k]) {
+      shard = layout.shard_of[k];
+      const Shard& s = layout.shards[*shard];
+      MLXPACK_RETURN_IF_ERROR(sink->begin_shard(s.name, s.header_region, s.size_bytes));
+    }
+    if (o.size_bytes > kMaxTensorBytes) {
+      return Status::invalid_argument(files[0] + ": tensor " + plan[o.job].source->name + " is " +
+                                      std::to_string(o.size_bytes) + " bytes (limit " +
+                                      std::to_string(kMaxTensorBytes) + ")");
+    }
+    std::string bytes(static_cast<size_t>(o.size_bytes), '\0');
+    MLXPACK_RETURN_IF_ERROR(in.read_at(plan[o.job].source->offset, bytes.data(), bytes.size()));
+    if (plan[o.job].permute_heads > 0) bytes = permute_rows(bytes, o.shape[0], plan[o.job].permute_heads);
+    MLXPACK_RETURN_IF_ERROR(
+        sink->add_tensor(o.name, o.dtype, o.shape, reinterpret_cast<const uint8_t*>(bytes.data()), o.size_bytes));
+    report.bytes_in += o.size_bytes;
+    report.bytes_out += o.size_bytes;
+    if (options.on_progress) options.on_progress(report.bytes_in, total);
+  }
+  MLXPACK_ASSIGN_OR_RETURN(report.output_size, sink->finish());
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace
+
+bool is_meta_checkpoint_dir(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && ::stat((path + "/params.json").c_str(), &st) == 0 &&
+         !checkpoint_files(path).empty();
+}
+
+Result<ConvertReport> import_meta_checkpoint(const ConvertOptions& options) {
+  try {
+    return import_unguarded(options);
+  } catch (const std::bad_alloc&) {
+    return Status::out_of_memory(options.input + ": out of memory while importing");
+  }
+}
+
+}  // namespace mlxpack
