@@ -16,6 +16,7 @@
 #include <regex>
 
 #include "convert/import_then_convert.h"
+#include "convert/meta/tiktoken_import.h"
 #include "convert/output_sink.h"
 #include "convert/shard_layout.h"
 #include "format/file_io.h"
@@ -196,26 +197,44 @@ std::string permute_rows(const std::string& in, uint64_t rows, int heads) {
 
 struct TokenizerFiles {
   std::map<std::string, std::string> files;
-  int64_t bos = -1, eos = -1;
+  int64_t bos = -1;
+  std::vector<int64_t> eos;
 };
 
-// tokenizer.model as a SentencePiece model (Llama 1 and 2), copied.
-Result<TokenizerFiles> read_tokenizer(const std::string& dir) {
+// The context the releases were trained for, when params.json does not
+// say: Llama 3.1/3.2 (scaled RoPE) 131072, Llama 3 (theta 500000) 8192,
+// Llama 2 4096.
+int64_t context_of(const MetaParams& p) {
+  return p.max_seq_len.value_or(p.scaled_rope ? 131072 : p.rope_theta >= 500000 ? 8192 : 4096);
+}
+
+// tokenizer.model: a SentencePiece model (Llama 1 and 2), copied; or
+// Llama 3's tiktoken file, turned into tokenizer.json (its special tokens
+// named as 3.1's when the params scale RoPE, as 3's otherwise).
+Result<TokenizerFiles> read_tokenizer(const std::string& dir, const MetaParams& params) {
   const std::string path = dir + "/tokenizer.model";
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     return Status::not_found(path + ": missing; a Meta checkpoint directory brings its tokenizer as tokenizer.model");
   }
   MLXPACK_ASSIGN_OR_RETURN(std::string bytes, read_file_to_string(path, kMaxTokenizerBytes));
+  TokenizerFiles out;
+  if (looks_like_tiktoken(bytes)) {
+    MLXPACK_ASSIGN_OR_RETURN(TiktokenImport t, import_tiktoken(bytes, path, params.scaled_rope, context_of(params)));
+    out.files["tokenizer.json"] = std::move(t.tokenizer_json);
+    out.files["tokenizer_config.json"] = std::move(t.tokenizer_config_json);
+    out.bos = t.bos;
+    out.eos = t.eos;
+    return out;
+  }
   auto sp = tokenizer::make_sentencepiece_tokenizer(bytes, tokenizer::TokenizerConfig{}, path, TokenizerLimits{});
   if (!sp.is_ok()) {
-    return Status::unsupported(path + ": not a SentencePiece model (" + sp.status().message() +
-                               "); Llama 3's tiktoken tokenizer.model is not read yet");
+    return Status::invalid_argument(path + ": neither a SentencePiece model (" + sp.status().message() +
+                                    ") nor a tiktoken file");
   }
-  TokenizerFiles out;
   const Tokenizer& t = **sp;
   out.bos = t.token_to_id(t.bos_token()).value_or(-1);
-  out.eos = t.token_to_id(t.eos_token()).value_or(-1);
+  if (auto eos = t.token_to_id(t.eos_token())) out.eos.push_back(*eos);
   nlohmann::ordered_json config = {{"add_bos_token", true},     {"add_eos_token", false},
                                    {"bos_token", t.bos_token()}, {"eos_token", t.eos_token()},
                                    {"clean_up_tokenization_spaces", false}, {"tokenizer_class", "LlamaTokenizer"}};
@@ -233,10 +252,7 @@ std::string config_json(const MetaParams& p, const std::vector<Planned>& tensors
     if (t.name == "model.layers.0.mlp.gate_proj.weight") gate = t.source;
     if (t.name == "lm_head.weight") tied = false;
   }
-  // The context the releases were trained for, when params.json does not
-  // say: Llama 3.1/3.2 (scaled RoPE) 131072, Llama 3 (theta 500000) 8192,
-  // Llama 2 4096.
-  const int64_t context = p.max_seq_len.value_or(p.scaled_rope ? 131072 : p.rope_theta >= 500000 ? 8192 : 4096);
+  const int64_t context = context_of(p);
   nlohmann::json c = {{"architectures", {"LlamaForCausalLM"}},
                       {"model_type", "llama"},
                       {"hidden_size", p.dim},
@@ -256,7 +272,8 @@ std::string config_json(const MetaParams& p, const std::vector<Planned>& tensors
                       {"torch_dtype", embed->dtype == DType::kBF16 ? "bfloat16"
                                       : embed->dtype == DType::kF16 ? "float16" : "float32"}};
   if (tok.bos >= 0) c["bos_token_id"] = tok.bos;
-  if (tok.eos >= 0) c["eos_token_id"] = tok.eos;
+  if (tok.eos.size() == 1) c["eos_token_id"] = tok.eos[0];
+  if (tok.eos.size() > 1) c["eos_token_id"] = tok.eos;
   if (p.scaled_rope) {
     c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", p.rope_factor}, {"low_freq_factor", 1.0},
                          {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}};
@@ -285,7 +302,7 @@ Result<ConvertReport> import_unguarded(const ConvertOptions& options) {
   in.advise_sequential();
   MLXPACK_ASSIGN_OR_RETURN(std::vector<CheckpointTensor> tensors, read_torch_checkpoint(in));
   MLXPACK_ASSIGN_OR_RETURN(std::vector<Planned> plan, plan_tensors(tensors, params, files[0]));
-  MLXPACK_ASSIGN_OR_RETURN(TokenizerFiles tok, read_tokenizer(options.input));
+  MLXPACK_ASSIGN_OR_RETURN(TokenizerFiles tok, read_tokenizer(options.input, params));
   if (options.format == OutputFormat::kPack) {
     MLXPACK_RETURN_IF_ERROR(check_output_is_not_input(options.output, {files[0]}));
   }

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "mlxpack/model_source.h"
+#include "mlxpack/runtime.h"
 #include "runtime/engine/model_config.h"
 #include "runtime/engine/model_weights.h"
 #include "runtime/engine/thread_pool.h"
@@ -746,6 +747,52 @@ TEST(MetaCheckpoint, ImportedModelGivesTheTransformersReferenceLogits) {
   }
 }
 
+// Llama 3's layout: a tiktoken tokenizer.model (here the 256 bytes and two
+// merges), scaled RoPE in params.json: tokenizer.json comes with 3.1's
+// special tokens after the ranks, config.json with llama3 rope scaling
+// and the end-of-text, end-of-message and end-of-turn ids.
+TEST(MetaCheckpoint, Llama3sTiktokenTokenizerAndScaledRopeCarryOver) {
+  std::string sp;
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama2-sentencepiece", sp);
+  TempDir tmp;
+  const MetaDir m = write_meta_checkpoint(tmp, sp + "/tokenizer.model");
+  std::string tiktoken;
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const auto b64 = [&](const std::string& in) {
+    std::string out;
+    for (size_t i = 0; i < in.size(); i += 3) {
+      uint32_t n = uint8_t(in[i]) << 16 | (i + 1 < in.size() ? uint8_t(in[i + 1]) << 8 : 0) |
+                   (i + 2 < in.size() ? uint8_t(in[i + 2]) : 0);
+      out += std::string{k[n >> 18], k[(n >> 12) & 63], i + 1 < in.size() ? k[(n >> 6) & 63] : '=',
+                         i + 2 < in.size() ? k[n & 63] : '='};
+    }
+    return out;
+  };
+  for (int b = 0; b < 256; ++b) tiktoken += b64(std::string(1, char(b))) + " " + std::to_string(b) + "\n";
+  tiktoken += b64("ab") + " 256\n" + b64("abc") + " 257\n";
+  write_file(m.dir + "/tokenizer.model", tiktoken);
+  std::string params = read_file(m.dir + "/params.json");
+  params.insert(params.size() - 1, ", \"use_scaled_rope\": true, \"rope_scaling_factor\": 32.0");
+  write_file(m.dir + "/params.json", params);
+  ConvertOptions o;
+  o.input = m.dir;
+  o.output = tmp.file("l3.mlxpack");
+  auto report = convert_model(o);
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+  auto rt = Runtime::open(o.output);
+  ASSERT_TRUE(rt.is_ok()) << rt.status().to_string();
+  auto ids = (*rt)->tokenizer().encode("abc ab", true);
+  ASSERT_TRUE(ids.is_ok());
+  EXPECT_EQ(*ids, (std::vector<int32_t>{258, 257, ' ', 256}));  // BOS at 258: after the 258 ranks
+  EXPECT_EQ((*rt)->tokenizer().id_to_token(258 + 10), "<|python_tag|>");
+  EXPECT_EQ((*rt)->eos_token_ids(), (std::vector<int32_t>{259, 258 + 8, 258 + 9}));
+  auto src = ModelSource::open(o.output);
+  const nlohmann::json config = nlohmann::json::parse(*(*src)->file("config.json"));
+  EXPECT_EQ(config["rope_scaling"]["rope_type"], "llama3");
+  EXPECT_EQ(config["rope_scaling"]["factor"], 32.0);
+  EXPECT_EQ(config["max_position_embeddings"], 131072);
+}
+
 TEST(MetaCheckpoint, QuantizingImportsThenConverts) {
   std::string sp;
   MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama2-sentencepiece", sp);
@@ -803,7 +850,7 @@ TEST(MetaCheckpoint, WhatDoesNotFitMetasLlamaIsRefusedByName) {
   std::filesystem::remove(m.dir + "/tokenizer.model");
   expect_refusal(import_error("no tokenizer"), "tokenizer.model: missing");
   write_file(m.dir + "/tokenizer.model", "not a model");
-  expect_refusal(import_error("a bad tokenizer"), "not a SentencePiece model");
+  expect_refusal(import_error("a bad tokenizer"), "neither a SentencePiece model");
   // A tensor Meta's Llama does not have.
   std::filesystem::copy_file(sp + "/tokenizer.model", m.dir + "/tokenizer.model",
                              std::filesystem::copy_options::overwrite_existing);
