@@ -83,9 +83,98 @@ std::vector<std::string> checkpoint_files(const std::string& dir) {
   return out;
 }
 
+// A tensor of the whole model from model-parallel shards (Meta's
+// fairscale layers): column-parallel ones (wq, wk, wv, w1, w3, output, and
+// Llama 3's vocabulary-parallel tok_embeddings) split along dimension 0,
+// row-parallel ones (wo, w2, Llama 2's tok_embeddings) along 1, the rest
+// (norms) copied in every shard. One shard: its tensors as they are.
+struct MergedTensor {
+  CheckpointTensor whole;  // name, dtype, the whole shape and size
+  std::vector<const CheckpointTensor*> pieces;  // one per shard; one for a copied tensor
+  int dim = -1;  // concatenated along; -1: shard 0's copy
+};
+
+bool ends_with(const std::string& s, const char* suffix) {
+  const size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+int split_dim(const CheckpointTensor& piece, const MetaParams& p) {
+  const std::string& n = piece.name;
+  if (n == "tok_embeddings.weight") return piece.shape.size() == 2 && piece.shape[1] == uint64_t(p.dim) ? 0 : 1;
+  for (const char* col : {"output.weight", "attention.wq.weight", "attention.wk.weight", "attention.wv.weight",
+                          "feed_forward.w1.weight", "feed_forward.w3.weight"}) {
+    if (ends_with(n, col)) return 0;
+  }
+  if (ends_with(n, "attention.wo.weight") || ends_with(n, "feed_forward.w2.weight")) return 1;
+  return -1;
+}
+
+Result<std::vector<MergedTensor>> merge_shards(const std::vector<std::vector<CheckpointTensor>>& shards,
+                                               const MetaParams& p, const std::string& dir) {
+  std::vector<MergedTensor> out;
+  std::map<std::string, size_t> index;
+  for (const CheckpointTensor& t : shards[0]) {
+    if (!index.emplace(t.name, out.size()).second) return Status::invalid_argument(dir + ": tensor " + t.name + " twice");
+    out.push_back({t, {&t}, shards.size() > 1 ? split_dim(t, p) : -1});
+  }
+  for (size_t k = 1; k < shards.size(); ++k) {
+    if (shards[k].size() != shards[0].size()) {
+      return Status::invalid_argument(dir + ": shard " + std::to_string(k) + " holds " +
+                                      std::to_string(shards[k].size()) + " tensors, shard 0 " +
+                                      std::to_string(shards[0].size()));
+    }
+    for (const CheckpointTensor& t : shards[k]) {
+      auto it = index.find(t.name);
+      if (it == index.end()) return Status::invalid_argument(dir + ": shard " + std::to_string(k) + " has " + t.name + ", shard 0 not");
+      MergedTensor& m = out[it->second];
+      const CheckpointTensor& first = *m.pieces[0];
+      bool fits = t.dtype == first.dtype && t.shape.size() == first.shape.size() && (m.dim < 0 || m.dim < int(t.shape.size()));
+      for (size_t d = 0; fits && d < t.shape.size(); ++d) fits = int(d) == m.dim || t.shape[d] == first.shape[d];
+      if (!fits) {
+        return Status::invalid_argument(dir + ": tensor " + t.name + " of shard " + std::to_string(k) +
+                                        " does not match shard 0's to be joined");
+      }
+      if (m.dim < 0) continue;  // a copy: shard 0's is taken
+      m.pieces.push_back(&t);
+      m.whole.shape[m.dim] += t.shape[m.dim];
+      m.whole.size_bytes += t.size_bytes;
+    }
+  }
+  return out;
+}
+
+// The whole tensor's bytes from its pieces, piece k read from shard k's
+// file with pread.
+Result<std::string> read_merged(const MergedTensor& m, const std::vector<InputFile>& files) {
+  std::vector<std::string> parts;
+  for (size_t k = 0; k < m.pieces.size(); ++k) {
+    std::string bytes(static_cast<size_t>(m.pieces[k]->size_bytes), '\0');
+    MLXPACK_RETURN_IF_ERROR(files[k].read_at(m.pieces[k]->offset, bytes.data(), bytes.size()));
+    parts.push_back(std::move(bytes));
+  }
+  if (m.dim <= 0) {
+    std::string whole;
+    for (std::string& part : parts) whole += part;
+    return whole;
+  }
+  // Along dimension 1 of a matrix: each row is the pieces' rows side by side.
+  std::string whole;
+  whole.reserve(static_cast<size_t>(m.whole.size_bytes));
+  const uint64_t rows = m.whole.shape[0];
+  for (uint64_t r = 0; r < rows; ++r) {
+    for (const std::string& part : parts) {
+      const size_t row_bytes = part.size() / rows;
+      whole.append(part, r * row_bytes, row_bytes);
+    }
+  }
+  return whole;
+}
+
 struct Planned {
   std::string name;  // Hugging Face's
-  const CheckpointTensor* source = nullptr;
+  const CheckpointTensor* source = nullptr;  // the whole tensor
+  size_t merged = 0;                         // its index in the merged tensors
   int permute_heads = 0;  // wq, wk: heads whose rows go from interleaved to halves
 };
 
@@ -130,11 +219,12 @@ std::string shape_text(const std::vector<uint64_t>& s) {
   return t + "]";
 }
 
-Result<std::vector<Planned>> plan_tensors(const std::vector<CheckpointTensor>& tensors, const MetaParams& p,
+Result<std::vector<Planned>> plan_tensors(const std::vector<MergedTensor>& merged, const MetaParams& p,
                                           const std::string& file) {
   const CheckpointTensor* embed = nullptr;
   const CheckpointTensor* gate = nullptr;
-  for (const CheckpointTensor& t : tensors) {
+  for (const MergedTensor& m : merged) {
+    const CheckpointTensor& t = m.whole;
     if (t.name == "tok_embeddings.weight") embed = &t;
     if (t.name == "layers.0.feed_forward.w1.weight") gate = &t;
   }
@@ -147,7 +237,8 @@ Result<std::vector<Planned>> plan_tensors(const std::vector<CheckpointTensor>& t
                                     " rows but params.json's vocab_size is " + std::to_string(p.vocab));
   }
   std::vector<Planned> out;
-  for (const CheckpointTensor& t : tensors) {
+  for (size_t k = 0; k < merged.size(); ++k) {
+    const CheckpointTensor& t = merged[k].whole;
     if (t.name.size() > 256) {
       return Status::invalid_argument(file + ": a tensor name of " + std::to_string(t.name.size()) +
                                       " bytes is not one of Meta's Llama (limit 256)");
@@ -163,7 +254,7 @@ Result<std::vector<Planned>> plan_tensors(const std::vector<CheckpointTensor>& t
       return Status::invalid_argument(file + ": tensor " + t.name + " is " + dtype_name(t.dtype) +
                                       ", not a float type");
     }
-    out.push_back({m->name, &t, m->permute_heads});
+    out.push_back({m->name, &t, k, m->permute_heads});
   }
   const size_t per_layer = 9;
   const bool tied = std::none_of(out.begin(), out.end(), [](const Planned& x) { return x.name == "lm_head.weight"; });
@@ -292,21 +383,24 @@ Result<ConvertReport> import_unguarded(const ConvertOptions& options) {
     return import_then_convert(options, import_meta_checkpoint);
   }
   MLXPACK_ASSIGN_OR_RETURN(MetaParams params, read_params(options.input));
-  const std::vector<std::string> files = checkpoint_files(options.input);
-  if (files.size() != 1) {
-    return Status::unsupported(options.input + ": " + std::to_string(files.size()) +
-                               " checkpoint files (consolidated.NN.pth); one is read: model-parallel shards are "
-                               "not merged");
+  const std::vector<std::string> paths = checkpoint_files(options.input);
+  if (paths.size() > 64) {
+    return Status::unsupported(options.input + ": " + std::to_string(paths.size()) +
+                               " checkpoint files (consolidated.NN.pth); at most 64 shards are joined");
   }
-  MLXPACK_ASSIGN_OR_RETURN(InputFile in, InputFile::open(files[0]));
-  in.advise_sequential();
-  MLXPACK_ASSIGN_OR_RETURN(std::vector<CheckpointTensor> tensors, read_torch_checkpoint(in));
-  MLXPACK_ASSIGN_OR_RETURN(std::vector<Planned> plan, plan_tensors(tensors, params, files[0]));
+  std::vector<InputFile> files;
+  std::vector<std::vector<CheckpointTensor>> shards;
+  for (const std::string& path : paths) {
+    MLXPACK_ASSIGN_OR_RETURN(InputFile in, InputFile::open(path));
+    in.advise_sequential();
+    MLXPACK_ASSIGN_OR_RETURN(std::vector<CheckpointTensor> tensors, read_torch_checkpoint(in));
+    files.push_back(std::move(in));
+    shards.push_back(std::move(tensors));
+  }
+  MLXPACK_ASSIGN_OR_RETURN(std::vector<MergedTensor> merged, merge_shards(shards, params, options.input));
+  MLXPACK_ASSIGN_OR_RETURN(std::vector<Planned> plan, plan_tensors(merged, params, paths[0]));
   MLXPACK_ASSIGN_OR_RETURN(TokenizerFiles tok, read_tokenizer(options.input, params));
-  if (options.format == OutputFormat::kPack) {
-    MLXPACK_RETURN_IF_ERROR(check_output_is_not_input(options.output, {files[0]}));
-  }
-
+  if (options.format == OutputFormat::kPack) MLXPACK_RETURN_IF_ERROR(check_output_is_not_input(options.output, paths));
   std::vector<OutTensor> outs;
   for (size_t k = 0; k < plan.size(); ++k) {
     const CheckpointTensor& t = *plan[k].source;
@@ -319,7 +413,7 @@ Result<ConvertReport> import_unguarded(const ConvertOptions& options) {
   tok.files["model.safetensors.index.json"] = layout.index_json;
 
   ConvertReport report;
-  report.tensors_in = tensors.size();
+  for (const auto& shard : shards) report.tensors_in += shard.size();
   report.tensors_out = outs.size();
   for (const Shard& s : layout.shards) report.shards.push_back(s.name);
   MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<OutputSink> sink, open_sink(options));
@@ -335,12 +429,11 @@ Result<ConvertReport> import_unguarded(const ConvertOptions& options) {
       MLXPACK_RETURN_IF_ERROR(sink->begin_shard(s.name, s.header_region, s.size_bytes));
     }
     if (o.size_bytes > kMaxTensorBytes) {
-      return Status::invalid_argument(files[0] + ": tensor " + plan[o.job].source->name + " is " +
+      return Status::invalid_argument(paths[0] + ": tensor " + plan[o.job].source->name + " is " +
                                       std::to_string(o.size_bytes) + " bytes (limit " +
                                       std::to_string(kMaxTensorBytes) + ")");
     }
-    std::string bytes(static_cast<size_t>(o.size_bytes), '\0');
-    MLXPACK_RETURN_IF_ERROR(in.read_at(plan[o.job].source->offset, bytes.data(), bytes.size()));
+    MLXPACK_ASSIGN_OR_RETURN(std::string bytes, read_merged(merged[plan[o.job].merged], files));
     if (plan[o.job].permute_heads > 0) bytes = permute_rows(bytes, o.shape[0], plan[o.job].permute_heads);
     MLXPACK_RETURN_IF_ERROR(
         sink->add_tensor(o.name, o.dtype, o.shape, reinterpret_cast<const uint8_t*>(bytes.data()), o.size_bytes));

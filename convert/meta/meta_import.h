@@ -1,6 +1,8 @@
 // `convert` with Meta's release layout as input: a directory holding
 // params.json, consolidated.00.pth (a PyTorch checkpoint, read by
-// format/torch_checkpoint.h: nothing in it runs) and tokenizer.model, as
+// format/torch_checkpoint.h: nothing in it runs; or several model-parallel
+// shards consolidated.NN.pth, joined) and tokenizer.model (SentencePiece,
+// or Llama 3's tiktoken file, see tiktoken_import.h), as
 // ExecuTorch's export_llm and the Core ML export start from. The model
 // becomes a pack or an MLX directory as any convert writes it:
 // Hugging Face names, config.json from params.json, the tokenizer copied.
@@ -29,8 +31,8 @@ bool is_meta_checkpoint_dir(const std::string& path);
 // (import_then_convert.h). Errors: params.json's fields (naming field,
 // value and range), the checkpoint's (torch_checkpoint.h), a tensor Meta's
 // Llama does not have or of another shape than params.json implies, a
-// missing one, several model-parallel shards (Unsupported), no tokenizer,
-// and the output's.
+// missing one, shards that do not join (other tensors, dtypes or shapes),
+// more than 64 shards (Unsupported), no tokenizer, and the output's.
 Result<ConvertReport> import_meta_checkpoint(const ConvertOptions& options);
 
 }  // namespace mlxpack

@@ -27,6 +27,8 @@
 #include "tests/support/gguf_builder.h"
 #include "tests/support/test_support.h"
 #include "tests/support/torch_checkpoint_writer.h"
+#include "format/torch_checkpoint.h"
+#include "format/file_io.h"
 
 namespace mlxpack::test {
 namespace {
@@ -793,6 +795,61 @@ TEST(MetaCheckpoint, Llama3sTiktokenTokenizerAndScaledRopeCarryOver) {
   EXPECT_EQ(config["max_position_embeddings"], 131072);
 }
 
+// Model-parallel shards as Meta's fairscale layers cut them (wq, wk, wv,
+// w1, w3, output along rows; wo, w2 along columns; tok_embeddings along
+// columns for Llama 2, along rows for Llama 3; norms copied), joined back:
+// the same logits as the transformers reference.
+TEST(MetaCheckpoint, ModelParallelShardsAreJoined) {
+  std::string sp;
+  MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama2-sentencepiece", sp);
+  for (const bool vocab_parallel : {false, true}) {
+    SCOPED_TRACE(vocab_parallel ? "tok_embeddings by rows" : "tok_embeddings by columns");
+    TempDir tmp;
+    const MetaDir m = write_meta_checkpoint(tmp, sp + "/tokenizer.model");
+    auto in = InputFile::open(m.dir + "/consolidated.00.pth");
+    ASSERT_TRUE(in.is_ok());
+    auto whole = read_torch_checkpoint(*in);
+    ASSERT_TRUE(whole.is_ok());
+    const std::string file = read_file(m.dir + "/consolidated.00.pth");
+    std::vector<PickledTensor> shard[2];
+    for (const CheckpointTensor& t : *whole) {
+      const std::string bytes = file.substr(t.offset, t.size_bytes);
+      const auto ends = [&](const char* s) { return t.name.size() >= strlen(s) && t.name.rfind(s) == t.name.size() - strlen(s); };
+      int dim = -1;
+      if (ends("wq.weight") || ends("wk.weight") || ends("wv.weight") || ends("w1.weight") || ends("w3.weight") ||
+          t.name == "output.weight" || (t.name == "tok_embeddings.weight" && vocab_parallel)) {
+        dim = 0;
+      } else if (ends("wo.weight") || ends("w2.weight") || t.name == "tok_embeddings.weight") {
+        dim = 1;
+      }
+      for (int k = 0; k < 2; ++k) {
+        PickledTensor p{t.name, t.dtype, t.shape, bytes};
+        if (dim == 0) {
+          p.shape[0] /= 2;
+          p.bytes = bytes.substr(k * bytes.size() / 2, bytes.size() / 2);
+        } else if (dim == 1) {
+          p.shape[1] /= 2;
+          const size_t row = bytes.size() / t.shape[0];
+          p.bytes.clear();
+          for (uint64_t r = 0; r < t.shape[0]; ++r) p.bytes += bytes.substr(r * row + k * row / 2, row / 2);
+        }
+        shard[k].push_back(std::move(p));
+      }
+    }
+    write_file(m.dir + "/consolidated.00.pth", torch_checkpoint(shard[0], "consolidated.00"));
+    write_file(m.dir + "/consolidated.01.pth", torch_checkpoint(shard[1], "consolidated.01"));
+    ConvertOptions o;
+    o.input = m.dir;
+    o.output = tmp.file("m.mlxpack");
+    auto report = convert_model(o);
+    ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+    const std::vector<int> tokens = some_tokens(11, m.spec.vocab, 3);
+    const auto want = reference_logits(m.spec, m.w, tokens);
+    const double scale = std::max(1.0, max_abs(want));
+    check_forward(o.output, m.spec, tokens, want, 2e-4 * scale, 2e-3 * scale, "two shards");
+  }
+}
+
 TEST(MetaCheckpoint, QuantizingImportsThenConverts) {
   std::string sp;
   MLXPACK_REQUIRE_TEST_DATA("tokenizers/llama2-sentencepiece", sp);
@@ -845,7 +902,9 @@ TEST(MetaCheckpoint, WhatDoesNotFitMetasLlamaIsRefusedByName) {
   expect_refusal(import_error("no layers"), "params.json.n_layers");
   write_file(m.dir + "/params.json", params);
   std::filesystem::copy_file(m.dir + "/consolidated.00.pth", m.dir + "/consolidated.01.pth");
-  expect_refusal(import_error("two shards"), "2 checkpoint files");
+  // Two shards that are each the whole model join into twice its width.
+  expect_refusal(import_error("two whole copies as shards"),
+                 "tensor layers.0.attention.wq.weight is [128, 64], params.json says [64, 64]");
   std::filesystem::remove(m.dir + "/consolidated.01.pth");
   std::filesystem::remove(m.dir + "/tokenizer.model");
   expect_refusal(import_error("no tokenizer"), "tokenizer.model: missing");
