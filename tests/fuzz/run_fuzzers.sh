@@ -13,7 +13,7 @@ BUILD=${2:-build-fuzz}
 shift $(( $# > 2 ? 2 : $# )) || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_loader fuzz_safetensors fuzz_config fuzz_shard_index fuzz_recipe
-  fuzz_tokenizer_json fuzz_encode fuzz_template fuzz_gguf)
+  fuzz_tokenizer_json fuzz_encode fuzz_template fuzz_gguf fuzz_torch_pickle fuzz_lora_adapter fuzz_tiktoken)
 DATA=${MLXPACK_TEST_DATA:-../shared}
 
 CLANG=$(command -v clang++-14 || command -v clang++ || true)
@@ -24,7 +24,7 @@ cmake --build "$BUILD" -j"${JOBS:-2}" --target "${TARGETS[@]}" mlxpack make_synt
 
 # Seeds.
 SEEDS="$BUILD/seeds"
-rm -rf "$SEEDS" && mkdir -p "$SEEDS"/{fuzz_loader,fuzz_safetensors,fuzz_config,fuzz_shard_index,fuzz_recipe,fuzz_tokenizer_json,fuzz_encode,fuzz_template,fuzz_gguf}
+rm -rf "$SEEDS" && mkdir -p "$SEEDS"/{fuzz_loader,fuzz_safetensors,fuzz_config,fuzz_shard_index,fuzz_recipe,fuzz_tokenizer_json,fuzz_encode,fuzz_template,fuzz_gguf,fuzz_torch_pickle,fuzz_lora_adapter,fuzz_tiktoken}
 MLXPACK="$BUILD/cli/mlxpack"
 if [ -d "$DATA/models" ]; then
   "$MLXPACK" pack --force "$DATA/models/stories260K" "$SEEDS/fuzz_loader/stories.mlxpack" > /dev/null
