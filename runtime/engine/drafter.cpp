@@ -71,10 +71,17 @@ void ModelDrafter::draft(const std::vector<int32_t>& context, int n, std::vector
     cache.set_length(cache.length() - 1);
     --synced_;
   }
+  // The model may emit ids past the draft's vocabulary (rows of its own
+  // padding): the draft cannot run those, so it proposes nothing until they
+  // leave the context it runs.
+  const int vocab = model_->config().vocab_size;
+  if (std::any_of(context.begin() + synced_, context.end(), [&](int32_t id) { return id < 0 || id >= vocab; })) {
+    reset();
+    return;
+  }
   feed(context.data() + synced_, context.size() - synced_);
   synced_ = context.size();
   const kernels::KernelTable* k = kernels::active_table();
-  const int vocab = model_->config().vocab_size;
   for (int i = 0; i < n; ++i) {
     const int32_t id = k->argmax_f32(logits_.data(), vocab);
     if (id >= vocab_) break;

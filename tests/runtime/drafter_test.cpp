@@ -107,6 +107,26 @@ TEST_F(ModelDrafterTest, FollowsTheContextThroughAcceptancesAsAFreshDrafterWould
   EXPECT_EQ(proposal, fresh(context, 2));
 }
 
+// Ids past the draft's vocabulary (the model's padding rows, when its
+// embedding is wider than the draft's) are never run by the draft: no
+// proposal while they are in the context it would run, proposals again
+// once they are out of it.
+TEST_F(ModelDrafterTest, IdsPastItsVocabularyStopProposalsInsteadOfBeingRun) {
+  auto drafter = make(32);
+  std::vector<int32_t> context = {1, 2, 3, 4, 5};
+  std::vector<int32_t> proposal;
+  drafter->draft(context, 3, &proposal);
+  EXPECT_EQ(proposal.size(), 3u);
+  context.push_back(spec.vocab);  // one past the last row
+  drafter->draft(context, 3, &proposal);
+  EXPECT_TRUE(proposal.empty());
+  EXPECT_EQ(drafter->model().cache().length(), 0);
+  // A small cache runs only the context's recent (32 - 4) / 2 = 14 tokens.
+  for (int i = 0; i < 20; ++i) context.push_back(7);
+  drafter->draft(context, 3, &proposal);
+  EXPECT_EQ(proposal.size(), 3u);
+}
+
 TEST_F(ModelDrafterTest, ALongContextGoesThroughASmallCache) {
   // 300 tokens through 32 positions: only the recent part is run, in
   // chunks the window takes, and proposals keep coming.
