@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 
+#include "convert/converter.h"
 #include "format/file_io.h"
 #include "format/temporary_outputs.h"
 #include "pack/pack_builder.h"
@@ -222,6 +223,15 @@ Result<std::unique_ptr<OutputSink>> make_dir_sink(const std::string& dir, const 
                             std::strerror(err));
   }
   return std::unique_ptr<OutputSink>(new DirSink(p.string(), temp, overwrite, slot));
+}
+
+Result<std::unique_ptr<OutputSink>> open_output_sink(const ConvertOptions& options,
+                                                     const std::vector<std::string>& input_files) {
+  if (options.format == OutputFormat::kPack) {
+    MLXPACK_RETURN_IF_ERROR(check_output_is_not_input(options.output, input_files));
+    return make_pack_sink(options.output, options.alignment, options.overwrite);
+  }
+  return make_dir_sink(options.output, options.input, options.overwrite);
 }
 
 }  // namespace mlxpack

@@ -26,6 +26,13 @@ class OutputSink {
   virtual Result<uint64_t> finish() = 0;
 };
 
+struct ConvertOptions;
+
+// The sink `options` asks for: a pack (refused when it is one of
+// `input_files`, the files being read) or an MLX directory.
+Result<std::unique_ptr<OutputSink>> open_output_sink(const ConvertOptions& options,
+                                                     const std::vector<std::string>& input_files);
+
 Result<std::unique_ptr<OutputSink>> make_pack_sink(const std::string& path, uint32_t alignment, bool overwrite);
 // `input` is the model being converted: an output that is, contains or lies
 // inside it is refused. An existing `dir` is replaced only with `overwrite`

@@ -169,20 +169,12 @@ class TensorProducer {
   uint64_t input_total_ = 0, input_done_ = 0;
 };
 
-Result<std::unique_ptr<OutputSink>> open_sink(const ModelSource& in, const ConvertOptions& options) {
-  if (options.format == OutputFormat::kPack) {
-    MLXPACK_RETURN_IF_ERROR(check_output_is_not_input(options.output, in.disk_paths()));
-    return make_pack_sink(options.output, options.alignment, options.overwrite);
-  }
-  return make_dir_sink(options.output, options.input, options.overwrite);
-}
-
 }  // namespace
 
 Status write_outputs(const ModelSource& in, const ConvertPlan& plan, const ShardLayout& layout,
                      const std::map<std::string, std::string>& files, const ConvertOptions& options,
                      ConvertReport* report) {
-  MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<OutputSink> sink, open_sink(in, options));
+  MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<OutputSink> sink, open_output_sink(options, in.disk_paths()));
   for (const auto& [name, bytes] : files) MLXPACK_RETURN_IF_ERROR(sink->add_file(name, bytes));
   TensorProducer producer(in, plan, options, report);
   std::optional<size_t> current_shard;

@@ -147,14 +147,6 @@ void add_quantization(const GgufFile& file, const GgufModelPlan& plan, const std
   (*config)["torch_dtype"] = "float16";
 }
 
-Result<std::unique_ptr<OutputSink>> open_sink(const ConvertOptions& options) {
-  if (options.format == OutputFormat::kPack) {
-    MLXPACK_RETURN_IF_ERROR(check_output_is_not_input(options.output, {options.input}));
-    return make_pack_sink(options.output, options.alignment, options.overwrite);
-  }
-  return make_dir_sink(options.output, options.input, options.overwrite);
-}
-
 struct Import {
   GgufFile file;
   GgufModelPlan plan;
@@ -193,7 +185,7 @@ Result<Import> plan_import(const InputFile& in, const ConvertOptions& options) {
 }
 
 Status write_import(const InputFile& in, Import& im, const ConvertOptions& options, ConvertReport* report) {
-  MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<OutputSink> sink, open_sink(options));
+  MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<OutputSink> sink, open_output_sink(options, {options.input}));
   for (const auto& [name, bytes] : im.files) MLXPACK_RETURN_IF_ERROR(sink->add_file(name, bytes));
   uint64_t total = 0, done = 0;
   for (const GgufTensorPlan& p : im.plan.tensors) total += im.file.tensors[p.index].size_bytes;

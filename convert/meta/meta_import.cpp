@@ -372,11 +372,6 @@ std::string config_json(const MetaParams& p, const std::vector<Planned>& tensors
   return c.dump(4) + "\n";
 }
 
-Result<std::unique_ptr<OutputSink>> open_sink(const ConvertOptions& options) {
-  if (options.format == OutputFormat::kPack) return make_pack_sink(options.output, options.alignment, options.overwrite);
-  return make_dir_sink(options.output, options.input, options.overwrite);
-}
-
 Result<ConvertReport> import_unguarded(const ConvertOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   if (options.dtype || options.quant.any() || options.untie_word_embeddings) {
@@ -400,7 +395,6 @@ Result<ConvertReport> import_unguarded(const ConvertOptions& options) {
   MLXPACK_ASSIGN_OR_RETURN(std::vector<MergedTensor> merged, merge_shards(shards, params, options.input));
   MLXPACK_ASSIGN_OR_RETURN(std::vector<Planned> plan, plan_tensors(merged, params, paths[0]));
   MLXPACK_ASSIGN_OR_RETURN(TokenizerFiles tok, read_tokenizer(options.input, params));
-  if (options.format == OutputFormat::kPack) MLXPACK_RETURN_IF_ERROR(check_output_is_not_input(options.output, paths));
   std::vector<OutTensor> outs;
   for (size_t k = 0; k < plan.size(); ++k) {
     const CheckpointTensor& t = *plan[k].source;
@@ -416,7 +410,7 @@ Result<ConvertReport> import_unguarded(const ConvertOptions& options) {
   for (const auto& shard : shards) report.tensors_in += shard.size();
   report.tensors_out = outs.size();
   for (const Shard& s : layout.shards) report.shards.push_back(s.name);
-  MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<OutputSink> sink, open_sink(options));
+  MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<OutputSink> sink, open_output_sink(options, paths));
   for (const auto& [name, bytes] : tok.files) MLXPACK_RETURN_IF_ERROR(sink->add_file(name, bytes));
   uint64_t total = 0;
   for (const OutTensor& o : outs) total += o.size_bytes;

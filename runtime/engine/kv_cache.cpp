@@ -17,13 +17,16 @@ namespace {
 // otherwise the largest part of 32 that divides the head.
 int q8_group(int head_dim) { return std::gcd(head_dim, 32); }
 
-// The scale of a group whose largest magnitude is amax, and its inverse
-// for quantizing (0 for an all-zero group: every q is then 0).
+// A group's scale, max|x| / 127 as stored (F16), and its inverse for
+// quantizing (0 for an all-zero group: every q is then 0).
 struct Q8Scale {
   uint16_t stored;
   float inverse;
 };
-Q8Scale q8_scale(float amax) {
+// The scale of the group x[0..n).
+Q8Scale q8_scale(const float* x, int n) {
+  float amax = 0.0f;
+  for (int j = 0; j < n; ++j) amax = std::max(amax, std::fabs(x[j]));
   const float d = amax / 127.0f;
   return {f32_to_f16(d), d > 0.0f ? 1.0f / d : 0.0f};
 }
@@ -80,9 +83,7 @@ void KvCache::store_value(int layer, int slot, const float* v) {
     int8_t* out = reinterpret_cast<int8_t*>(value_at(layer, slot));
     for (int g = 0; g < kv_dim_ / group_; ++g) {
       const float* x = v + g * group_;
-      float amax = 0.0f;
-      for (int j = 0; j < group_; ++j) amax = std::max(amax, std::fabs(x[j]));
-      const Q8Scale d = q8_scale(amax);
+      const Q8Scale d = q8_scale(x, group_);
       value_scales_[scale_row(layer, g) + slot] = d.stored;
       for (int j = 0; j < group_; ++j) out[g * group_ + j] = q8_value(x[j], d.inverse);
     }
@@ -139,9 +140,7 @@ void KvCache::quantize_key_group(int layer, int g, int slot, int n, const float*
   inverse.resize(static_cast<size_t>(n));
   uint16_t* scales = key_scales_.get() + scale_row(layer, g);
   for (int t = 0; t < n; ++t) {
-    float amax = 0.0f;
-    for (int j = 0; j < group_; ++j) amax = std::max(amax, std::fabs(x[t * ld + j]));
-    const Q8Scale d = q8_scale(amax);
+    const Q8Scale d = q8_scale(x + t * ld, group_);
     scales[slot + t] = d.stored;
     inverse[t] = d.inverse;
   }

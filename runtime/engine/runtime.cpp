@@ -44,6 +44,19 @@ Status check_option(const char* name, int value, int lo, int hi) {
   return Status::ok();
 }
 
+// config.json of `src`, with generation_config.json's fields merged in.
+Result<engine::ModelConfig> read_model_config(const ModelSource& src) {
+  if (!src.has_file("config.json")) return Status::not_found(src.describe("config.json") + ": missing");
+  MLXPACK_ASSIGN_OR_RETURN(std::string config_text, src.file("config.json"));
+  MLXPACK_ASSIGN_OR_RETURN(engine::ModelConfig config,
+                           engine::parse_model_config(config_text, src.describe("config.json")));
+  if (src.has_file("generation_config.json")) {
+    MLXPACK_ASSIGN_OR_RETURN(std::string gen, src.file("generation_config.json"));
+    MLXPACK_RETURN_IF_ERROR(engine::merge_generation_config(gen, src.describe("generation_config.json"), &config));
+  }
+  return config;
+}
+
 // The machine's physical memory in bytes, 0 if unknown.
 uint64_t physical_memory() {
   const long pages = ::sysconf(_SC_PHYS_PAGES);
@@ -56,10 +69,7 @@ uint64_t physical_memory() {
 // tokens as `tokenizer`: proposals are ids of one vocabulary.
 Result<std::unique_ptr<engine::Transformer>> open_draft(const ModelSource& src, const Tokenizer& tokenizer,
                                                         const engine::Transformer& model, engine::ThreadPool* pool) {
-  if (!src.has_file("config.json")) return Status::not_found(src.describe("config.json") + ": missing");
-  MLXPACK_ASSIGN_OR_RETURN(std::string config_text, src.file("config.json"));
-  MLXPACK_ASSIGN_OR_RETURN(engine::ModelConfig config,
-                           engine::parse_model_config(config_text, src.describe("config.json")));
+  MLXPACK_ASSIGN_OR_RETURN(engine::ModelConfig config, read_model_config(src));
   MLXPACK_ASSIGN_OR_RETURN(engine::ModelWeights weights, engine::bind_weights(src, config));
   MLXPACK_ASSIGN_OR_RETURN(std::optional<tokenizer::TokenizerConfig> tok_config, tokenizer::read_tokenizer_config(src));
   MLXPACK_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> draft_tokenizer,
@@ -147,14 +157,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open_unguarded(const std::string& mode
 
   MLXPACK_ASSIGN_OR_RETURN(impl->source, ModelSource::open(model_root));
   const ModelSource& src = *impl->source;
-  if (!src.has_file("config.json")) return Status::not_found(src.describe("config.json") + ": missing");
-  MLXPACK_ASSIGN_OR_RETURN(std::string config_text, src.file("config.json"));
-  MLXPACK_ASSIGN_OR_RETURN(engine::ModelConfig config,
-                           engine::parse_model_config(config_text, src.describe("config.json")));
-  if (src.has_file("generation_config.json")) {
-    MLXPACK_ASSIGN_OR_RETURN(std::string gen, src.file("generation_config.json"));
-    MLXPACK_RETURN_IF_ERROR(engine::merge_generation_config(gen, src.describe("generation_config.json"), &config));
-  }
+  MLXPACK_ASSIGN_OR_RETURN(engine::ModelConfig config, read_model_config(src));
   MLXPACK_ASSIGN_OR_RETURN(engine::ModelWeights weights, engine::bind_weights(src, config));
 
   // tokenizer_config.json serves both the tokenizer and the chat template.
