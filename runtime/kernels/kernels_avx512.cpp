@@ -340,43 +340,68 @@ constexpr int kStripRows = 16;
 constexpr int kStripCols = kGemmStripCols;  // activation rows per micro-kernel call
 
 struct Strip {
-  const uint8_t* values;  // [cols / 4][16 rows][4 bytes]
-  const float* scales;    // [groups][16 rows]
+  const uint8_t* values;  // strip k: values + k * strip_bytes, [cols / 4][16 rows][4 bytes]
+  uint64_t strip_bytes;   // 16 * cols
+  const float* scales;    // [groups][16 * strips]
   int group_shift;        // block b is in group b >> group_shift
   int blocks;             // cols / 32
 };
 
-// acc[c * 16 + 0..16) += strip rows . activation row c of a group of
-// kStripCols interleaved rows (xs, ds: see AffineBatch).
+// acc[c * 16S + 0..16S) += the S strips' rows . activation row c of a
+// group of kStripCols interleaved rows (xs, ds: see AffineBatch). Two
+// strips share each broadcast activation word between two vpdpbusd: one
+// strip's kernel issued a load per vpdpbusd (8 weight vectors and 64
+// broadcasts per 64 vpdpbusd a block) and ran at about half the int8 peak
+// with the load ports, not the multipliers, full. The two strips' float
+// sums then live in acc (L1) instead of registers: 16 int32 sums, two
+// weight vectors and a broadcast fill the 32 vector registers.
+template <int S>
 inline void strip_kernel(const Strip& st, const int8_t* xs, const float* ds, float* acc) {
-  __m512 fa[kStripCols];
+  constexpr int kPanel = kStripRows * S;
+  __m512 fa[S][kStripCols];
 #pragma GCC unroll 8
-  for (int c = 0; c < kStripCols; ++c) fa[c] = _mm512_load_ps(acc + c * kStripRows);
+  for (int c = 0; c < kStripCols; ++c) {
+#pragma GCC unroll 2
+    for (int k = 0; k < S; ++k) fa[k][c] = _mm512_load_ps(acc + c * kPanel + k * kStripRows);
+  }
   for (int b = 0; b < st.blocks; ++b) {
-    __m512i ia[kStripCols];
+    __m512i ia[S][kStripCols];
 #pragma GCC unroll 8
-    for (int c = 0; c < kStripCols; ++c) ia[c] = _mm512_setzero_si512();
+    for (int c = 0; c < kStripCols; ++c) {
+#pragma GCC unroll 2
+      for (int k = 0; k < S; ++k) ia[k][c] = _mm512_setzero_si512();
+    }
     const uint8_t* u = st.values + static_cast<size_t>(b) * 8 * 64;
     const int8_t* xb = xs + static_cast<size_t>(b) * 32 * kStripCols;
 #pragma GCC unroll 8
     for (int s = 0; s < 8; ++s) {
-      const __m512i wv = _mm512_load_si512(u + s * 64);
+      __m512i wv[S];
+#pragma GCC unroll 2
+      for (int k = 0; k < S; ++k) wv[k] = _mm512_load_si512(u + k * st.strip_bytes + s * 64);
 #pragma GCC unroll 8
       for (int c = 0; c < kStripCols; ++c) {
         int32_t x4;
         std::memcpy(&x4, xb + (s * kStripCols + c) * 4, 4);
-        ia[c] = _mm512_dpbusd_epi32(ia[c], wv, _mm512_set1_epi32(x4));
+        const __m512i xv = _mm512_set1_epi32(x4);
+#pragma GCC unroll 2
+        for (int k = 0; k < S; ++k) ia[k][c] = _mm512_dpbusd_epi32(ia[k][c], wv[k], xv);
       }
     }
-    const __m512 sv = _mm512_load_ps(st.scales + (b >> st.group_shift) * kStripRows);
+#pragma GCC unroll 2
+    for (int k = 0; k < S; ++k) {
+      const __m512 sv = _mm512_load_ps(st.scales + (b >> st.group_shift) * kPanel + k * kStripRows);
 #pragma GCC unroll 8
-    for (int c = 0; c < kStripCols; ++c) {
-      fa[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[c]), _mm512_mul_ps(sv, _mm512_set1_ps(ds[b * kStripCols + c])),
-                              fa[c]);
+      for (int c = 0; c < kStripCols; ++c) {
+        fa[k][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[k][c]),
+                                   _mm512_mul_ps(sv, _mm512_set1_ps(ds[b * kStripCols + c])), fa[k][c]);
+      }
     }
   }
 #pragma GCC unroll 8
-  for (int c = 0; c < kStripCols; ++c) _mm512_store_ps(acc + c * kStripRows, fa[c]);
+  for (int c = 0; c < kStripCols; ++c) {
+#pragma GCC unroll 2
+    for (int k = 0; k < S; ++k) _mm512_store_ps(acc + c * kPanel + k * kStripRows, fa[k][c]);
+  }
 }
 
 // Transposes 16 rows of 16 32-bit words: out[j] holds word j of every row.
@@ -409,91 +434,131 @@ inline void transpose16x16(__m512i* r, uint8_t* out) {
   }
 }
 
-// Lays out rows n..n+nr-1 (nr <= 16; missing rows repeat row n, their
-// results are dropped) as st.values, and their scales and biases as
-// [group][16] floats.
-template <int kBits>
-void prepare_strip(const AffineRows& w, int n, int nr, uint8_t* values, float* scales,
-                   float* biases, float* params) {
+// Lays out rows n..n+nr-1 (nr <= 16S; missing rows repeat row n, their
+// results are dropped) as S strips (see Strip), and their scales and
+// biases as [group][16S] floats.
+template <int kBits, int S>
+void prepare_strips(const AffineRows& w, int n, int nr, const Strip& st, float* scales, float* biases,
+                    float* params) {
+  constexpr int kPanel = kStripRows * S;
   const int groups = w.cols / w.group_size;
-  const uint8_t* src[kStripRows];
-  for (int r = 0; r < kStripRows; ++r) {
-    const int row = r < nr ? r : 0;
-    const float* s;
-    const float* b;
-    row_params<f16_to_f32, bf16_to_f32>(w, n + row, params, &s, &b);
-    for (int g = 0; g < groups; ++g) {
-      scales[g * kStripRows + r] = s[g];
-      biases[g * kStripRows + r] = b[g];
-    }
-    src[r] = w.data + static_cast<uint64_t>(n + row) * w.row_bytes;
-  }
-  __m512i rows[kStripRows];
-  for (int k = 0; k < w.cols; k += 64) {
-    if constexpr (kBits == 4) {
-      // 32 packed bytes to 64 values: each byte widened to a 16-bit word
-      // 0x00HL, then (x | x << 4) & 0x0f0f = 0x0H0L, the low nibble (the
-      // even value) in the low byte. Three instructions per 64 values; a
-      // separate unpacking pass over the strip's rows was 12% of a 1B
-      // prefill.
-#pragma GCC unroll 16
-      for (int r = 0; r < kStripRows; ++r) {
-        const __m512i x = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src[r] + k / 2)));
-        rows[r] = _mm512_ternarylogic_epi32(x, _mm512_slli_epi16(x, 4), _mm512_set1_epi16(0x0f0f), 0xa8);
+  for (int k = 0; k < S; ++k) {
+    const uint8_t* src[kStripRows];
+    for (int r = 0; r < kStripRows; ++r) {
+      const int row = k * kStripRows + r < nr ? k * kStripRows + r : 0;
+      const float* s;
+      const float* b;
+      row_params<f16_to_f32, bf16_to_f32>(w, n + row, params, &s, &b);
+      for (int g = 0; g < groups; ++g) {
+        scales[g * kPanel + k * kStripRows + r] = s[g];
+        biases[g * kPanel + k * kStripRows + r] = b[g];
       }
-    } else {
-#pragma GCC unroll 16
-      for (int r = 0; r < kStripRows; ++r) rows[r] = _mm512_loadu_si512(src[r] + k);
+      src[r] = w.data + static_cast<uint64_t>(n + row) * w.row_bytes;
     }
-    transpose16x16(rows, values + static_cast<size_t>(k) * kStripRows);
+    uint8_t* values = const_cast<uint8_t*>(st.values) + k * st.strip_bytes;
+    __m512i rows[kStripRows];
+    for (int c = 0; c < w.cols; c += 64) {
+      if constexpr (kBits == 4) {
+        // 32 packed bytes to 64 values: each byte widened to a 16-bit word
+        // 0x00HL, then (x | x << 4) & 0x0f0f = 0x0H0L, the low nibble (the
+        // even value) in the low byte. Three instructions per 64 values; a
+        // separate unpacking pass over the strip's rows was 12% of a 1B
+        // prefill.
+#pragma GCC unroll 16
+        for (int r = 0; r < kStripRows; ++r) {
+          const __m512i x =
+              _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src[r] + c / 2)));
+          rows[r] = _mm512_ternarylogic_epi32(x, _mm512_slli_epi16(x, 4), _mm512_set1_epi16(0x0f0f), 0xa8);
+        }
+      } else {
+#pragma GCC unroll 16
+        for (int r = 0; r < kStripRows; ++r) rows[r] = _mm512_loadu_si512(src[r] + c);
+      }
+      transpose16x16(rows, values + static_cast<size_t>(c) * kStripRows);
+    }
+  }
+}
+
+// Rows n..n+nr-1 (nr <= 16S) times every activation row, S strips at a time.
+template <int kBits, int S>
+void affine_gemm_panel(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n,
+                       int nr) {
+  constexpr int kPanel = kStripRows * S;
+  const int groups = w.cols / w.group_size;
+  const int blocks = w.cols / kBlock;
+  // Scratch (affine_gemm_scratch floats, more than needed here): the
+  // strips' values (16S * cols bytes), scales and biases, one row's
+  // parameters.
+  uint8_t* values = reinterpret_cast<uint8_t*>(scratch);
+  float* scales = reinterpret_cast<float*>(values + static_cast<size_t>(kPanel) * w.cols);
+  float* biases = scales + static_cast<size_t>(kPanel) * groups;
+  float* params = biases + static_cast<size_t>(kPanel) * groups;
+  const Strip st{values, static_cast<uint64_t>(kStripRows) * w.cols, scales,
+                 w.group_size == 32 ? 0 : w.group_size == 64 ? 1 : 2, blocks};
+  prepare_strips<kBits, S>(w, n, nr, st, scales, biases, params);
+  // Activation rows in blocks whose int8 values stay in L2 (256 KiB).
+  const int block_rows = std::max(kStripCols, (256 << 10) / w.cols / kStripCols * kStripCols);
+  alignas(64) float acc[kGemmPanelRows * kPanel];
+  const int acc_rows = std::min(block_rows, kGemmPanelRows);
+  __mmask16 keep[S];
+  __m512 ob[S];
+  for (int k = 0; k < S; ++k) {
+    const int left = std::clamp(nr - k * kStripRows, 0, kStripRows);
+    keep[k] = static_cast<__mmask16>((1u << left) - 1);
+    ob[k] = w.out_bias != nullptr ? _mm512_maskz_loadu_ps(keep[k], w.out_bias + n + k * kStripRows)
+                                  : _mm512_setzero_ps();
+  }
+  for (int i0 = 0; i0 < x.m; i0 += acc_rows) {
+    const int mb = std::min(acc_rows, x.m - i0);
+    // The bias part, sum_g b_g * sum_{k in g} x_k, kStripCols activation
+    // rows at a time (16S independent sums: one row's sum over the groups
+    // alone was a chain of dependent FMAs, a tenth of the kernel's time).
+    for (int i = 0; i < mb; i += kStripCols) {
+      __m512 a[kStripCols][S];
+#pragma GCC unroll 8
+      for (int c = 0; c < kStripCols; ++c) {
+        for (int k = 0; k < S; ++k) a[c][k] = ob[k];
+      }
+      for (int g = 0; g < groups; ++g) {
+        const float* gs = x.group_sum_t + static_cast<size_t>(g) * x.m + i0 + i;
+        __m512 bv[S];
+        for (int k = 0; k < S; ++k) bv[k] = _mm512_load_ps(biases + g * kPanel + k * kStripRows);
+#pragma GCC unroll 8
+        for (int c = 0; c < kStripCols; ++c) {
+          const __m512 sum = _mm512_set1_ps(gs[c]);
+          for (int k = 0; k < S; ++k) a[c][k] = _mm512_fmadd_ps(bv[k], sum, a[c][k]);
+        }
+      }
+#pragma GCC unroll 8
+      for (int c = 0; c < kStripCols; ++c) {
+        for (int k = 0; k < S; ++k) _mm512_store_ps(acc + (i + c) * kPanel + k * kStripRows, a[c][k]);
+      }
+    }
+    // Whole groups of kStripCols rows (acc_rows is a multiple); the
+    // padding rows' results land in acc past mb and are dropped.
+    for (int i = 0; i < mb; i += kStripCols) {
+      const size_t group = static_cast<size_t>(i0 + i) / kStripCols;
+      strip_kernel<S>(st, x.xq_strips + group * kStripCols * w.cols, x.d_strips + group * kStripCols * blocks,
+                      acc + i * kPanel);
+    }
+    for (int i = 0; i < mb; ++i) {
+      for (int k = 0; k < S; ++k) {
+        if (keep[k] == 0) continue;
+        _mm512_mask_storeu_ps(y + static_cast<uint64_t>(i0 + i) * ldy + n + k * kStripRows, keep[k],
+                              _mm512_load_ps(acc + i * kPanel + k * kStripRows));
+      }
+    }
   }
 }
 
 template <int kBits>
 void affine_gemm_strips(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
                         int n1) {
-  const int groups = w.cols / w.group_size;
-  const int blocks = w.cols / kBlock;
-  // Scratch (affine_gemm_scratch floats, more than needed here): the
-  // strip's values (16 * cols bytes), scales and biases, one row's
-  // parameters.
-  uint8_t* values = reinterpret_cast<uint8_t*>(scratch);
-  float* scales = reinterpret_cast<float*>(values + static_cast<size_t>(kStripRows) * w.cols);
-  float* biases = scales + static_cast<size_t>(kStripRows) * groups;
-  float* params = biases + static_cast<size_t>(kStripRows) * groups;
-  const Strip st{values, scales, w.group_size == 32 ? 0 : w.group_size == 64 ? 1 : 2, blocks};
-  // Activation rows in blocks whose int8 values stay in L2 (256 KiB).
-  const int block_rows = std::max(kStripCols, (256 << 10) / w.cols / kStripCols * kStripCols);
-  alignas(64) float acc[kGemmPanelRows * kStripRows];
-  const int acc_rows = std::min(block_rows, kGemmPanelRows);
-  for (int n = n0; n < n1; n += kStripRows) {
-    const int nr = std::min(kStripRows, n1 - n);
-    prepare_strip<kBits>(w, n, nr, values, scales, biases, params);
-    const __mmask16 keep = static_cast<__mmask16>((1u << nr) - 1);
-    const __m512 ob = w.out_bias != nullptr ? _mm512_maskz_loadu_ps(keep, w.out_bias + n) : _mm512_setzero_ps();
-    for (int i0 = 0; i0 < x.m; i0 += acc_rows) {
-      const int mb = std::min(acc_rows, x.m - i0);
-      // The bias part, sum_g b_g * sum_{k in g} x_k, then the products.
-      for (int i = 0; i < mb; ++i) {
-        __m512 a = ob;
-        for (int g = 0; g < groups; ++g) {
-          a = _mm512_fmadd_ps(_mm512_load_ps(biases + g * kStripRows),
-                              _mm512_set1_ps(x.group_sum_t[static_cast<size_t>(g) * x.m + i0 + i]), a);
-        }
-        _mm512_store_ps(acc + i * kStripRows, a);
-      }
-      // Whole groups of kStripCols rows (acc_rows is a multiple); the
-      // padding rows' results land in acc past mb and are dropped.
-      for (int i = 0; i < mb; i += kStripCols) {
-        const size_t group = static_cast<size_t>(i0 + i) / kStripCols;
-        strip_kernel(st, x.xq_strips + group * kStripCols * w.cols, x.d_strips + group * kStripCols * blocks,
-                     acc + i * kStripRows);
-      }
-      for (int i = 0; i < mb; ++i) {
-        _mm512_mask_storeu_ps(y + static_cast<uint64_t>(i0 + i) * ldy + n, keep, _mm512_load_ps(acc + i * kStripRows));
-      }
-    }
+  int n = n0;
+  for (; n1 - n > kStripRows; n += 2 * kStripRows) {
+    affine_gemm_panel<kBits, 2>(w, x, scratch, y, ldy, n, std::min(2 * kStripRows, n1 - n));
   }
+  if (n < n1) affine_gemm_panel<kBits, 1>(w, x, scratch, y, ldy, n, n1 - n);
 }
 
 void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,

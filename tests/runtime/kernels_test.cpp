@@ -40,10 +40,16 @@ std::vector<float> run(const KernelTable* table, const Weight& w, const std::vec
   Activations a;
   a.set(x.data(), m, w.cols);
   std::vector<float> y(size_t(m) * w.rows, NAN);
-  // Two calls over parts of the rows, as the pool would split them; the
-  // split off a multiple of 4 so the tiles' edge rows run too.
-  kernels::linear_rows(w, a, y.data(), w.rows, 0, w.rows / 2 + 1);
-  kernels::linear_rows(w, a, y.data(), w.rows, w.rows / 2 + 1, w.rows);
+  // Three calls over parts of the rows, as the pool would split them, the
+  // last part first: a kernel writing past the end of its part shows (the
+  // part after it is already done). The parts' edges land inside the
+  // kernels' row tiles: at 70 rows the AVX-512 matrix-matrix kernel gets a
+  // partial pair of strips (24 rows), a partial strip (12) and a whole pair
+  // with 2 rows left over.
+  const int split1 = w.rows / 3 + 1, split2 = w.rows / 2 + 1;
+  kernels::linear_rows(w, a, y.data(), w.rows, split2, w.rows);
+  kernels::linear_rows(w, a, y.data(), w.rows, split1, split2);
+  kernels::linear_rows(w, a, y.data(), w.rows, 0, split1);
   kernels::set_active_table(nullptr);
   return y;
 }
