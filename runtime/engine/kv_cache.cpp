@@ -90,47 +90,66 @@ void KvCache::store_value(int layer, int slot, const float* v) {
   }
 }
 
-void KvCache::scores(int layer, int h, const float* q, int lo, int count, float* scores) const {
+void KvCache::scores(int layer, int h, const float* q, size_t q_stride, int heads, int lo, int count, float* scores,
+                     size_t scores_stride) const {
   const kernels::KernelTable* k = kernels::active_table();
   const int first = h * head_dim_;
   if (type_ == KvType::kF32) {
-    k->weighted_sum_f32(q, key_row(layer, first) + lo, capacity_, head_dim_, count, scores);
+    k->weighted_sum_f32(q, q_stride, heads, key_row(layer, first) + lo, capacity_, head_dim_, count, scores,
+                        scores_stride);
   } else if (type_ == KvType::kF16) {
-    k->weighted_sum_f16(q, key_row16(layer, first) + lo, capacity_, head_dim_, count, scores);
+    k->weighted_sum_f16(q, q_stride, heads, key_row16(layer, first) + lo, capacity_, head_dim_, count, scores,
+                        scores_stride);
   } else {
     // Per group: the int8 rows' sums, then times the group's scales.
     thread_local kernels::AlignedVector<float> part, scale;
-    if (part.size() < static_cast<size_t>(count)) part.resize(count), scale.resize(count);
+    const size_t need = static_cast<size_t>(heads) * count;
+    if (part.size() < need) part.resize(need);
+    if (scale.size() < static_cast<size_t>(count)) scale.resize(count);
     for (int g = 0; g < head_dim_ / group_; ++g) {
-      float* sums = g == 0 ? scores : part.data();
-      k->weighted_sum_i8(q + g * group_, key_row8(layer, first + g * group_) + lo, capacity_, group_, count, sums);
+      const bool into_scores = g == 0;
+      float* sums = into_scores ? scores : part.data();
+      const size_t sums_stride = into_scores ? scores_stride : static_cast<size_t>(count);
+      k->weighted_sum_i8(q + g * group_, q_stride, heads, key_row8(layer, first + g * group_) + lo, capacity_, group_,
+                         count, sums, sums_stride);
       k->f16_to_f32(key_scales(layer, first / group_ + g) + lo, scale.data(), count);
-      if (g == 0) {
-        for (int s = 0; s < count; ++s) scores[s] *= scale[s];
-      } else {
-        for (int s = 0; s < count; ++s) scores[s] += part[s] * scale[s];
+      for (int j = 0; j < heads; ++j) {
+        float* sc = scores + j * scores_stride;
+        if (into_scores) {
+          for (int s = 0; s < count; ++s) sc[s] *= scale[s];
+        } else {
+          const float* pj = part.data() + static_cast<size_t>(j) * count;
+          for (int s = 0; s < count; ++s) sc[s] += pj[s] * scale[s];
+        }
       }
     }
   }
 }
 
-void KvCache::mix_values(int layer, int h, const float* p, int lo, int count, float* out) const {
+void KvCache::mix_values(int layer, int h, const float* p, size_t p_stride, int heads, int lo, int count, float* out,
+                         size_t out_stride) const {
   const kernels::KernelTable* k = kernels::active_table();
   const int first = h * head_dim_;
   if (type_ == KvType::kF32) {
-    k->weighted_sum_f32(p, value(layer, lo) + first, kv_dim_, count, head_dim_, out);
+    k->weighted_sum_f32(p, p_stride, heads, value(layer, lo) + first, kv_dim_, count, head_dim_, out, out_stride);
   } else if (type_ == KvType::kF16) {
-    k->weighted_sum_f16(p, value16(layer, lo) + first, kv_dim_, count, head_dim_, out);
+    k->weighted_sum_f16(p, p_stride, heads, value16(layer, lo) + first, kv_dim_, count, head_dim_, out, out_stride);
   } else {
     // Per group: the probabilities times the group's scales weight its int8
     // columns.
-    thread_local kernels::AlignedVector<float> weights;
-    if (weights.size() < static_cast<size_t>(count)) weights.resize(count);
+    thread_local kernels::AlignedVector<float> scale, weights;
+    const size_t need = static_cast<size_t>(heads) * count;
+    if (weights.size() < need) weights.resize(need);
+    if (scale.size() < static_cast<size_t>(count)) scale.resize(count);
     for (int g = 0; g < head_dim_ / group_; ++g) {
-      k->f16_to_f32(value_scales(layer, first / group_ + g) + lo, weights.data(), count);
-      for (int s = 0; s < count; ++s) weights[s] *= p[s];
-      k->weighted_sum_i8(weights.data(), value8(layer, lo) + first + g * group_, kv_dim_, count, group_,
-                         out + g * group_);
+      k->f16_to_f32(value_scales(layer, first / group_ + g) + lo, scale.data(), count);
+      for (int j = 0; j < heads; ++j) {
+        float* w = weights.data() + static_cast<size_t>(j) * count;
+        const float* pj = p + j * p_stride;
+        for (int s = 0; s < count; ++s) w[s] = scale[s] * pj[s];
+      }
+      k->weighted_sum_i8(weights.data(), count, heads, value8(layer, lo) + first + g * group_, kv_dim_, count, group_,
+                         out + g * group_, out_stride);
     }
   }
 }

@@ -428,32 +428,44 @@ void Transformer::attention(int layer, int n, int start) {
   const float scale = c.attn_scale;
   const int window = c.layer_local[layer] ? c.sliding_window : 0;
   const kernels::KernelTable* k = kernels::active_table();
-  // An item (a row's head) reads its keys and values: 2 * hd per position.
-  const int64_t item_cost = 2 * int64_t{hd} * (start + n);
-  pool_->parallel_for(n * c.num_heads, 1, item_cost, [&](int begin, int end) {
+  // An item is a row's kv head with `heads` of the query heads that share
+  // it: the cache reads each key and value once for all of them (at 1,024
+  // positions attention's reads were a sixth of a 1B decode step, every
+  // query head reading its kv head's entries again). Fewer heads per item
+  // when the items would not keep the pool's threads busy (a decode step of
+  // a model with one or two kv heads).
+  int heads = group;
+  while (heads % 2 == 0 && int64_t{n} * (c.num_heads / heads) < 2 * pool_->size()) heads /= 2;
+  const int parts = group / heads;  // items per kv head and row
+  const int64_t item_cost = 2 * int64_t{hd} * (start + n) * heads;
+  pool_->parallel_for(n * c.num_kv_heads * parts, 1, item_cost, [&](int begin, int end) {
     thread_local kernels::AlignedVector<float> scores;
-    if (scores.size() < static_cast<size_t>(cache_.capacity())) scores.resize(cache_.capacity());
+    const size_t stride = static_cast<size_t>(cache_.capacity());
+    if (scores.size() < stride * heads) scores.resize(stride * heads);
     for (int item = begin; item < end; ++item) {
       // Causal rows grow with t, and the pool hands out contiguous ranges:
       // items alternate between the batch's first and last rows (0, n-1, 1,
       // n-2, ...) so every range holds about the same number of positions.
-      const int j = item / c.num_heads, h = item % c.num_heads;
+      const int per_row = c.num_kv_heads * parts;
+      const int j = item / per_row, kvh = item % per_row / parts;
+      const int h0 = kvh * group + item % parts * heads;
       const int t = j % 2 == 0 ? j / 2 : n - 1 - j / 2;
       const int pos = start + t;
       const int lo = window > 0 ? std::max(0, pos - window + 1) : 0;
-      const float* q = &qkv_[size_t(t) * qkv_dim_ + size_t(h) * hd];
-      const int kvh = h / group;
+      const float* q = &qkv_[size_t(t) * qkv_dim_ + size_t(h0) * hd];
       const int count = pos - lo + 1;
-      float* sc = scores.data();
-      cache_.scores(layer, kvh, q, lo, count, sc);
-      float max_score = -INFINITY;
-      for (int s = 0; s < count; ++s) sc[s] *= scale;
-      if (c.attn_softcap > 0) soft_cap(sc, count, c.attn_softcap);
-      for (int s = 0; s < count; ++s) max_score = std::max(max_score, sc[s]);
-      const float inv = 1.0f / k->exp_sum(sc, max_score, sc, count);
-      for (int s = 0; s < count; ++s) sc[s] *= inv;
-      float* out = &attn_[size_t(t) * q_dim_ + size_t(h) * hd];
-      cache_.mix_values(layer, kvh, sc, lo, count, out);
+      cache_.scores(layer, kvh, q, hd, heads, lo, count, scores.data(), stride);
+      for (int i = 0; i < heads; ++i) {
+        float* sc = scores.data() + i * stride;
+        float max_score = -INFINITY;
+        for (int s = 0; s < count; ++s) sc[s] *= scale;
+        if (c.attn_softcap > 0) soft_cap(sc, count, c.attn_softcap);
+        for (int s = 0; s < count; ++s) max_score = std::max(max_score, sc[s]);
+        const float inv = 1.0f / k->exp_sum(sc, max_score, sc, count);
+        for (int s = 0; s < count; ++s) sc[s] *= inv;
+      }
+      float* out = &attn_[size_t(t) * q_dim_ + size_t(h0) * hd];
+      cache_.mix_values(layer, kvh, scores.data(), stride, heads, lo, count, out, hd);
     }
   });
 }

@@ -146,11 +146,15 @@ struct KernelTable {
   // out[r * 4 + c] = <w[r], x[c]> over n values, for r, c < 4: the register
   // tile of the prefill's matrix-matrix product.
   void (*tile_f32)(const float* const* w, const float* const* x, int n, float* out);
-  // out[0..n) = sum_s p[s] * v[s * stride + 0..n), overwriting out.
-  // Attention's both products over one head: the scores (p = q, v = the
-  // head's dimension-major key rows, n positions) and the weighted sum of
-  // the values (p = the probabilities, v = value rows, n = head_dim).
-  void (*weighted_sum_f32)(const float* p, const float* v, uint64_t stride, int count, int n, float* out);
+  // out[h * out_stride + 0..n) = sum_s p[h * p_stride + s] * v[s * stride +
+  // 0..n) for h < heads, overwriting out: attention's both products over
+  // one kv head for the heads query heads that share it (grouped-query
+  // attention; each row of v is read and widened once for all of them):
+  // the scores (p = the queries, v = the kv head's dimension-major key rows,
+  // n positions) and the weighted sums of the values (p = the
+  // probabilities, v = value rows, n = head_dim).
+  void (*weighted_sum_f32)(const float* p, uint64_t p_stride, int heads, const float* v, uint64_t stride, int count,
+                           int n, float* out, uint64_t out_stride);
   // out[i] = exp(x[i] - shift); returns the sum of out (softmax). out may be x.
   // The SIMD tables use a polynomial exp within 2 ulp of std::exp.
   float (*exp_sum)(const float* x, float shift, float* out, int n);
@@ -164,10 +168,12 @@ struct KernelTable {
   // float to F16 rounding to nearest even (the F16C instruction's result),
   // and weighted_sum_f32 over F16 rows (stride in elements).
   void (*f32_to_f16)(const float* in, uint16_t* out, int n);
-  void (*weighted_sum_f16)(const float* p, const uint16_t* v, uint64_t stride, int count, int n, float* out);
+  void (*weighted_sum_f16)(const float* p, uint64_t p_stride, int heads, const uint16_t* v, uint64_t stride,
+                           int count, int n, float* out, uint64_t out_stride);
   // The Q8_0 KV cache: weighted_sum_f32 over int8 rows (stride in
   // elements); the groups' scales are applied by the caller.
-  void (*weighted_sum_i8)(const float* p, const int8_t* v, uint64_t stride, int count, int n, float* out);
+  void (*weighted_sum_i8)(const float* p, uint64_t p_stride, int heads, const int8_t* v, uint64_t stride, int count,
+                          int n, float* out, uint64_t out_stride);
   // BF16 weights multiplied as BF16 (vdpbf16ps: products of BF16 pairs
   // summed in FP32), the activations rounded to BF16 once per call; nullptr
   // in tables without it (BF16 rows are then widened to float, as F16 rows

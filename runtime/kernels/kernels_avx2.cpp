@@ -137,32 +137,57 @@ void f32_to_f16(const float* in, uint16_t* out, int n) {
   for (; i < n; ++i) out[i] = _cvtss_sh(in[i], _MM_FROUND_TO_NEAREST_INT);
 }
 
-template <typename T>
-void weighted_sum(const float* p, const T* v, uint64_t stride, int count, int n, float* out) {
-  // 32 columns at a time in four registers across every position.
+// Columns c..c+32 of H heads' sums, four registers each across every
+// position.
+template <int H, typename T>
+inline void weighted_sum_columns(const float* p, uint64_t p_stride, const T* v, uint64_t stride, int count, int c,
+                                 float* out, uint64_t out_stride) {
+  __m256 a[H][4];
+  for (int h = 0; h < H; ++h) {
+    for (int j = 0; j < 4; ++j) a[h][j] = _mm256_setzero_ps();
+  }
+  for (int s = 0; s < count; ++s) {
+    const T* row = v + s * stride + c;
+    const __m256 x0 = load_kv(row), x1 = load_kv(row + 8), x2 = load_kv(row + 16), x3 = load_kv(row + 24);
+    for (int h = 0; h < H; ++h) {
+      const __m256 ps = _mm256_set1_ps(p[h * p_stride + s]);
+      a[h][0] = _mm256_fmadd_ps(ps, x0, a[h][0]);
+      a[h][1] = _mm256_fmadd_ps(ps, x1, a[h][1]);
+      a[h][2] = _mm256_fmadd_ps(ps, x2, a[h][2]);
+      a[h][3] = _mm256_fmadd_ps(ps, x3, a[h][3]);
+    }
+  }
+  for (int h = 0; h < H; ++h) {
+    for (int j = 0; j < 4; ++j) _mm256_storeu_ps(out + h * out_stride + c + 8 * j, a[h][j]);
+  }
+}
+
+template <int H, typename T>
+void weighted_sum_heads(const float* p, uint64_t p_stride, const T* v, uint64_t stride, int count, int n, float* out,
+                        uint64_t out_stride) {
   int c = 0;
-  for (; c + 32 <= n; c += 32) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    for (int s = 0; s < count; ++s) {
-      const T* row = v + s * stride + c;
-      const __m256 ps = _mm256_set1_ps(p[s]);
-      a0 = _mm256_fmadd_ps(ps, load_kv(row), a0);
-      a1 = _mm256_fmadd_ps(ps, load_kv(row + 8), a1);
-      a2 = _mm256_fmadd_ps(ps, load_kv(row + 16), a2);
-      a3 = _mm256_fmadd_ps(ps, load_kv(row + 24), a3);
-    }
-    _mm256_storeu_ps(out + c, a0);
-    _mm256_storeu_ps(out + c + 8, a1);
-    _mm256_storeu_ps(out + c + 16, a2);
-    _mm256_storeu_ps(out + c + 24, a3);
-  }
+  for (; c + 32 <= n; c += 32) weighted_sum_columns<H>(p, p_stride, v, stride, count, c, out, out_stride);
   if (c < n) {
-    std::memset(out + c, 0, sizeof(float) * (n - c));
-    for (int s = 0; s < count; ++s) {
-      const T* row = v + s * stride + c;
-      for (int i = 0; i < n - c; ++i) out[c + i] += p[s] * kv_at(row, i);
+    for (int h = 0; h < H; ++h) {
+      float* o = out + h * out_stride;
+      std::memset(o + c, 0, sizeof(float) * (n - c));
+      for (int s = 0; s < count; ++s) {
+        const T* row = v + s * stride + c;
+        for (int i = 0; i < n - c; ++i) o[c + i] += p[h * p_stride + s] * kv_at(row, i);
+      }
     }
   }
+}
+
+// Two heads at a time (2 x 4 accumulators; the sixteen registers hold no more).
+template <typename T>
+void weighted_sum(const float* p, uint64_t p_stride, int heads, const T* v, uint64_t stride, int count, int n,
+                  float* out, uint64_t out_stride) {
+  int h = 0;
+  for (; h + 2 <= heads; h += 2) {
+    weighted_sum_heads<2>(p + h * p_stride, p_stride, v, stride, count, n, out + h * out_stride, out_stride);
+  }
+  if (h < heads) weighted_sum_heads<1>(p + h * p_stride, p_stride, v, stride, count, n, out + h * out_stride, out_stride);
 }
 
 // exp(x) = 2^m * e^r, m = round(x / ln 2), |r| <= ln(2) / 2, e^r by Cephes'

@@ -210,43 +210,72 @@ void f32_to_f16(const float* in, uint16_t* out, int n) {
   }
 }
 
-// Columns c..c+16V of the weighted sum, V vectors across every position;
-// the last one's columns masked.
-template <int V, typename T>
-inline void weighted_sum_columns(const float* p, const T* v, uint64_t stride, int count, int c, int n, float* out) {
+// Columns c..c+16V of H heads' weighted sums, V vectors each across every
+// position; the last one's columns masked. A row's vectors are loaded and
+// widened once for the H heads.
+template <int V, int H, typename T>
+inline void weighted_sum_columns(const float* p, uint64_t p_stride, const T* v, uint64_t stride, int count, int c,
+                                 int n, float* out, uint64_t out_stride) {
   __mmask16 m[V];
-  __m512 a[V];
+  __m512 a[H][V];
 #pragma GCC unroll 4
   for (int j = 0; j < V; ++j) {
     const int left = n - c - 16 * j;
     m[j] = left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
-    a[j] = _mm512_setzero_ps();
+#pragma GCC unroll 4
+    for (int h = 0; h < H; ++h) a[h][j] = _mm512_setzero_ps();
   }
   for (int s = 0; s < count; ++s) {
     const T* row = v + s * stride + c;
-    const __m512 ps = _mm512_set1_ps(p[s]);
+    __m512 x[V];
 #pragma GCC unroll 4
-    for (int j = 0; j < V; ++j) a[j] = _mm512_fmadd_ps(ps, load_kv(m[j], row + 16 * j), a[j]);
+    for (int j = 0; j < V; ++j) x[j] = load_kv(m[j], row + 16 * j);
+#pragma GCC unroll 4
+    for (int h = 0; h < H; ++h) {
+      const __m512 ps = _mm512_set1_ps(p[h * p_stride + s]);
+#pragma GCC unroll 4
+      for (int j = 0; j < V; ++j) a[h][j] = _mm512_fmadd_ps(ps, x[j], a[h][j]);
+    }
   }
 #pragma GCC unroll 4
-  for (int j = 0; j < V; ++j) _mm512_mask_storeu_ps(out + c + 16 * j, m[j], a[j]);
+  for (int h = 0; h < H; ++h) {
+#pragma GCC unroll 4
+    for (int j = 0; j < V; ++j) _mm512_mask_storeu_ps(out + h * out_stride + c + 16 * j, m[j], a[h][j]);
+  }
 }
 
-// 64 columns at a time in four registers across every position; a last
-// part of 1-48 columns takes only the vectors it needs (the attention
-// scores of a prefill's early rows cover a few positions).
-template <typename T>
-void weighted_sum(const float* p, const T* v, uint64_t stride, int count, int n, float* out) {
+// 64 columns at a time in four registers per head across every position;
+// a last part of 1-48 columns takes only the vectors it needs (the
+// attention scores of a prefill's early rows cover a few positions).
+template <int H, typename T>
+void weighted_sum_heads(const float* p, uint64_t p_stride, const T* v, uint64_t stride, int count, int n, float* out,
+                        uint64_t out_stride) {
   for (int c = 0; c < n; c += 64) {
     const int left = n - c;
     if (left > 48) {
-      weighted_sum_columns<4>(p, v, stride, count, c, n, out);
+      weighted_sum_columns<4, H>(p, p_stride, v, stride, count, c, n, out, out_stride);
     } else if (left > 32) {
-      weighted_sum_columns<3>(p, v, stride, count, c, n, out);
+      weighted_sum_columns<3, H>(p, p_stride, v, stride, count, c, n, out, out_stride);
     } else if (left > 16) {
-      weighted_sum_columns<2>(p, v, stride, count, c, n, out);
+      weighted_sum_columns<2, H>(p, p_stride, v, stride, count, c, n, out, out_stride);
     } else {
-      weighted_sum_columns<1>(p, v, stride, count, c, n, out);
+      weighted_sum_columns<1, H>(p, p_stride, v, stride, count, c, n, out, out_stride);
+    }
+  }
+}
+
+// Up to four heads at a time (16 accumulators).
+template <typename T>
+void weighted_sum(const float* p, uint64_t p_stride, int heads, const T* v, uint64_t stride, int count, int n,
+                  float* out, uint64_t out_stride) {
+  for (int h = 0; h < heads; h += 4) {
+    const float* ph = p + h * p_stride;
+    float* oh = out + h * out_stride;
+    switch (std::min(4, heads - h)) {
+      case 4: weighted_sum_heads<4>(ph, p_stride, v, stride, count, n, oh, out_stride); break;
+      case 3: weighted_sum_heads<3>(ph, p_stride, v, stride, count, n, oh, out_stride); break;
+      case 2: weighted_sum_heads<2>(ph, p_stride, v, stride, count, n, oh, out_stride); break;
+      default: weighted_sum_heads<1>(ph, p_stride, v, stride, count, n, oh, out_stride); break;
     }
   }
 }

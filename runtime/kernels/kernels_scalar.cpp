@@ -107,10 +107,14 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
 }
 
 template <typename T>
-void weighted_sum(const float* p, const T* v, uint64_t stride, int count, int n, float* out) {
-  std::memset(out, 0, sizeof(float) * n);
-  for (int s = 0; s < count; ++s) {
-    for (int i = 0; i < n; ++i) out[i] += p[s] * kv_at(v + s * stride, i);
+void weighted_sum(const float* p, uint64_t p_stride, int heads, const T* v, uint64_t stride, int count, int n,
+                  float* out, uint64_t out_stride) {
+  for (int h = 0; h < heads; ++h) {
+    float* o = out + h * out_stride;
+    std::memset(o, 0, sizeof(float) * n);
+    for (int s = 0; s < count; ++s) {
+      for (int i = 0; i < n; ++i) o[i] += p[h * p_stride + s] * kv_at(v + s * stride, i);
+    }
   }
 }
 

@@ -277,14 +277,15 @@ TEST(Kernels, QuantizeBlocksIsTheSameOnEveryTable) {
 // Attention's kernel on every table against double sums, in both of its
 // shapes (the values: n = head sizes, odd ones so every tail runs; the
 // scores: n = positions, from a few to several vectors' worth), rows
-// `stride` apart as in the KV cache; F32 rows, F16 rows (against sums of
-// the F16 values) and int8 rows (the Q8_0 cache's).
+// `stride` apart as in the KV cache, for 1 to 6 query heads at once (every
+// register blocking of the heads, a partial one after a whole one); F32
+// rows, F16 rows (against sums of the F16 values) and int8 rows (the Q8_0
+// cache's).
 TEST(Kernels, AttentionWeightedSumsMatchDoubleSumsOnEveryTable) {
   for (int n : {1, 7, 16, 17, 33, 49, 64, 67, 128, 200, 1000}) {
     for (int count : {1, 5, 33, 64}) {
       const uint64_t stride = uint64_t(n) + 13;
       const std::vector<float> kv = random_floats(stride * count, 2 + count);
-      const std::vector<float> p = random_floats(count, 3);
       std::vector<uint16_t> kv16(kv.size());
       kernels::scalar_table()->f32_to_f16(kv.data(), kv16.data(), int(kv.size()));
       std::vector<float> kvh(kv.size());
@@ -296,38 +297,42 @@ TEST(Kernels, AttentionWeightedSumsMatchDoubleSumsOnEveryTable) {
         kv8[i] = static_cast<int8_t>(int((i * 2654435761u) >> 7) % 256 - 128);
         kv8f[i] = kv8[i];
       }
-      // sum (n + 1 floats, the last a sentinel) against rows `rows`.
-      const auto check = [&](const std::vector<float>& rows, const std::vector<float>& sum, const std::string& what) {
-        for (int i = 0; i < n; ++i) {
-          double want = 0, mag = 0;
-          for (int s = 0; s < count; ++s) {
-            want += double(p[s]) * rows[s * stride + i];
-            mag += std::fabs(double(p[s]) * rows[s * stride + i]);
+      for (int heads : {1, 2, 3, 5, 6}) {
+        const uint64_t p_stride = uint64_t(count) + 3, out_stride = uint64_t(n) + 2;
+        const std::vector<float> p = random_floats(p_stride * heads, 3 + heads);
+        // sum (heads rows out_stride apart; past n the sentinel 42) against
+        // rows `rows`.
+        const auto check = [&](const std::vector<float>& rows, const std::vector<float>& sum, const std::string& what) {
+          for (int h = 0; h < heads; ++h) {
+            for (int i = 0; i < n; ++i) {
+              double want = 0, mag = 0;
+              for (int s = 0; s < count; ++s) {
+                want += double(p[h * p_stride + s]) * rows[s * stride + i];
+                mag += std::fabs(double(p[h * p_stride + s]) * rows[s * stride + i]);
+              }
+              ASSERT_NEAR(sum[h * out_stride + i], want, 1e-6 * mag + 1e-7)
+                  << what << " n " << n << " count " << count << " heads " << heads << " head " << h << " column " << i;
+            }
+            for (uint64_t i = n; i < out_stride; ++i) EXPECT_EQ(sum[h * out_stride + i], 42.0f) << what << ": wrote past n";
           }
-          ASSERT_NEAR(sum[i], want, 1e-6 * mag + 1e-7) << what << " n " << n << " count " << count << " column " << i;
+        };
+        for (const KernelTable* t : tables()) {
+          const std::string name = t->name;
+          std::vector<float> sum(out_stride * heads, 42.0f);
+          t->weighted_sum_f32(p.data(), p_stride, heads, kv.data(), stride, count, n, sum.data(), out_stride);
+          check(kv, sum, name + " F32");
+          std::vector<float> sum16(out_stride * heads, 42.0f);
+          t->weighted_sum_f16(p.data(), p_stride, heads, kv16.data(), stride, count, n, sum16.data(), out_stride);
+          check(kvh, sum16, name + " F16");
+          std::vector<float> sum8(out_stride * heads, 42.0f);
+          t->weighted_sum_i8(p.data(), p_stride, heads, kv8.data(), stride, count, n, sum8.data(), out_stride);
+          check(kv8f, sum8, name + " int8");
         }
-        EXPECT_EQ(sum[n], 42.0f) << what << ": wrote past n";
-      };
-      for (const KernelTable* t : tables()) {
-        std::vector<float> sum(n + 1, 42.0f);
-        t->weighted_sum_f32(p.data(), kv.data(), stride, count, n, sum.data());
-        check(kv, sum, std::string(t->name) + " F32");
-        std::vector<float> sum16(n + 1, 42.0f);
-        t->weighted_sum_f16(p.data(), kv16.data(), stride, count, n, sum16.data());
-        check(kvh, sum16, std::string(t->name) + " F16");
-        std::vector<float> sum8(n + 1, 42.0f);
-        t->weighted_sum_i8(p.data(), kv8.data(), stride, count, n, sum8.data());
-        check(kv8f, sum8, std::string(t->name) + " int8");
       }
     }
   }
 }
 
-// Float to F16 for the KV cache: the nearest half, ties to even, overflow
-// to infinity, subnormals, NaN kept NaN. The scalar table is checked by
-// definition (no half between the input and its result, and on a tie the
-// even one); the SIMD tables use the F16C instruction, so their agreement
-// bit for bit with the scalar table is a check against hardware too.
 TEST(Kernels, FloatToHalfRoundsToNearestEvenOnEveryTable) {
   std::vector<float> x = {0.0f, -0.0f, 1.0f, -1.0f, 65504.0f, 65519.99f, 65520.0f, -65520.0f, 1e10f,
                           INFINITY, -INFINITY, NAN, 6.103515625e-05f /* 2^-14 */, 6.0975552e-05f /* below */,

@@ -110,32 +110,37 @@ TEST(KvCache, AttentionProductsEqualDoubleSumsOverTheStoredEntries) {
       const int kv_dim = kKvHeads * head_dim, slots = 33;
       const std::vector<float> k = entries(slots, kv_dim, 3), v = entries(slots, kv_dim, 4);
       const KvCache cache = filled(type, head_dim, k, v, slots);
-      const std::vector<float> q = entries(1, head_dim, 5), p = entries(1, slots, 6);
-      const int lo = 5, count = slots - lo;
+      // Three query heads per kv head (grouped-query attention), their rows
+      // apart by more than they hold: each must get its own products.
+      const int heads = 3, lo = 5, count = slots - lo;
+      const size_t q_stride = head_dim + 3, p_stride = slots + 2, sc_stride = count + 4, out_stride = head_dim + 5;
+      const std::vector<float> q = entries(heads, int(q_stride), 5), p = entries(heads, int(p_stride), 6);
       for (int h = 0; h < kKvHeads; ++h) {
-        std::vector<float> scores(count + 1, 42.0f), out(head_dim + 1, 42.0f);
-        cache.scores(1, h, q.data(), lo, count, scores.data());
-        cache.mix_values(1, h, p.data(), lo, count, out.data());
-        for (int s = 0; s < count; ++s) {
-          double want = 0, mag = 0;
-          for (int d = 0; d < head_dim; ++d) {
-            const double term = double(q[d]) * cache.key(1, lo + s, h * head_dim + d);
-            want += term;
-            mag += std::fabs(term);
-          }
-          ASSERT_NEAR(scores[s], want, 1e-5 * mag + 1e-6) << "score " << s << " head " << h;
-        }
-        for (int d = 0; d < head_dim; ++d) {
-          double want = 0, mag = 0;
+        std::vector<float> scores(heads * sc_stride, 42.0f), out(heads * out_stride, 42.0f);
+        cache.scores(1, h, q.data(), q_stride, heads, lo, count, scores.data(), sc_stride);
+        cache.mix_values(1, h, p.data(), p_stride, heads, lo, count, out.data(), out_stride);
+        for (int j = 0; j < heads; ++j) {
           for (int s = 0; s < count; ++s) {
-            const double term = double(p[s]) * stored_value(cache, 1, lo + s, h * head_dim + d);
-            want += term;
-            mag += std::fabs(term);
+            double want = 0, mag = 0;
+            for (int d = 0; d < head_dim; ++d) {
+              const double term = double(q[j * q_stride + d]) * cache.key(1, lo + s, h * head_dim + d);
+              want += term;
+              mag += std::fabs(term);
+            }
+            ASSERT_NEAR(scores[j * sc_stride + s], want, 1e-5 * mag + 1e-6) << "score " << s << " head " << h << "/" << j;
           }
-          ASSERT_NEAR(out[d], want, 1e-5 * mag + 1e-6) << "value " << d << " head " << h;
+          for (int d = 0; d < head_dim; ++d) {
+            double want = 0, mag = 0;
+            for (int s = 0; s < count; ++s) {
+              const double term = double(p[j * p_stride + s]) * stored_value(cache, 1, lo + s, h * head_dim + d);
+              want += term;
+              mag += std::fabs(term);
+            }
+            ASSERT_NEAR(out[j * out_stride + d], want, 1e-5 * mag + 1e-6) << "value " << d << " head " << h << "/" << j;
+          }
+          for (size_t i = count; i < sc_stride; ++i) EXPECT_EQ(scores[j * sc_stride + i], 42.0f) << "wrote past count";
+          for (size_t i = head_dim; i < out_stride; ++i) EXPECT_EQ(out[j * out_stride + i], 42.0f) << "wrote past head_dim";
         }
-        EXPECT_EQ(scores[count], 42.0f) << "wrote past count";
-        EXPECT_EQ(out[head_dim], 42.0f) << "wrote past head_dim";
       }
     }
   }
