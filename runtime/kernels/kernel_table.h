@@ -83,6 +83,11 @@ struct AffineInput {
 // ([cols / 4][kGemmStripCols][4]), and its block scales at d_strips + j *
 // kGemmStripCols * cols / 32 ([cols / 32][kGemmStripCols]).
 inline constexpr int kGemmStripCols = 8;
+
+// The most activation rows affine*_rows_multi takes in one call, and the
+// batch size from which linear() uses the matrix-matrix kernels instead.
+inline constexpr int kMultiRows = 4;
+inline constexpr int kSmallBatchRows = 8;
 struct AffineBatch {
   const int8_t* xq;
   const float* dlanes;
@@ -131,6 +136,15 @@ struct KernelTable {
   // scratch: 2 * cols / group_size floats.
   void (*affine4_rows)(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1);
   void (*affine8_rows)(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1);
+  // The same for m (1..kMultiRows) activation rows at once, y[i * ldy + n]
+  // for row i: each weight chunk is read and unpacked once for all of them
+  // (a speculative step's or a short prompt's few rows). 8-bit: cols % 64
+  // == 0. nullptr in tables without it (linear() then calls affine*_rows
+  // once per activation row).
+  void (*affine4_rows_multi)(const AffineRows& w, const AffineInput* in, int m, float* y, uint64_t ldy, int n0,
+                             int n1);
+  void (*affine8_rows_multi)(const AffineRows& w, const AffineInput* in, int m, float* y, uint64_t ldy, int n0,
+                             int n1);
   // Rows [n0, n1) of a 4-bit affine weight (cols % 128 == 0) times every
   // row of the batch: y[i * ldy + n]. Weights multiply int8 activations in
   // 32-bit sums: the AVX2 table four rows by four in registers, the weights

@@ -483,6 +483,8 @@ const KernelTable* avx2_table() {
       .dot_u8s8_blocks = dot_u8s8_blocks,
       .affine4_rows = affine4_rows,
       .affine8_rows = affine8_rows,
+      .affine4_rows_multi = nullptr,
+      .affine8_rows_multi = nullptr,
       .affine4_gemm = affine4_gemm,
       .affine8_gemm = nullptr,
       .tile_f32 = tile_f32,

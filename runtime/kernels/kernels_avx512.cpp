@@ -611,19 +611,24 @@ inline __m512 load_group_params(const uint8_t* row, ParamKind kind, int g0, int 
 }
 
 // Starts groups g0..g0+count-1 of rows n..n+R-1: their scales into sv, and
-// the bias term sum_g b_g * group_sum_g added to acc.
-template <int R>
-inline void begin_groups(const AffineRows& w, const AffineInput& in, int n, int g0, int count, __m512* sv,
-                         __m512* acc) {
+// for each of the M activation rows the bias term sum_g b_g * group_sum_g
+// added to acc[i].
+template <int R, int M>
+inline void begin_groups(const AffineRows& w, const AffineInput* in, int n, int g0, int count, __m512* sv,
+                         __m512 (*acc)[R]) {
   const uint64_t param_bytes =
       static_cast<uint64_t>(w.cols / w.group_size) * (w.scale_kind == ParamKind::kF32 ? 4 : 2);
   const __mmask16 m = count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
-  const __m512 gsum = _mm512_maskz_loadu_ps(m, in.group_sum + g0);
+  __m512 gsum[M];
+#pragma GCC unroll 4
+  for (int i = 0; i < M; ++i) gsum[i] = _mm512_maskz_loadu_ps(m, in[i].group_sum + g0);
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
     const uint64_t off = static_cast<uint64_t>(n + r) * param_bytes;
     sv[r] = load_group_params(w.scales + off, w.scale_kind, g0, count);
-    acc[r] = _mm512_fmadd_ps(load_group_params(w.biases + off, w.scale_kind, g0, count), gsum, acc[r]);
+    const __m512 bias = load_group_params(w.biases + off, w.scale_kind, g0, count);
+#pragma GCC unroll 4
+    for (int i = 0; i < M; ++i) acc[i][r] = _mm512_fmadd_ps(bias, gsum[i], acc[i][r]);
   }
 }
 
@@ -641,18 +646,20 @@ inline void store_rows(const AffineRows& w, const __m512* acc, int n, float* y) 
   for (int r = 0; r < R; ++r) y[n + r] = sums[r] + (w.out_bias != nullptr ? w.out_bias[n + r] : 0.0f);
 }
 
-// Rows n..n+R-1 of a 4- or 8-bit weight times one activation row. The row
-// loop of affine_rows spent as long on each row's set-up (widening its
-// scales and biases into scratch, a scalar bias sum, gathering four scales
-// per chunk, a full reduction) as on its dot product; here a row's scales
-// and biases for sixteen groups are one vector each, read in place, a
-// chunk's lane scales are a permute of it, the bias term is one FMA per
-// sixteen groups, and R rows share the activation loads and one reduction.
+// Rows n..n+R-1 of a 4- or 8-bit weight times M activation rows (y[i *
+// ldy + n + r]). The row loop of affine_rows spent as long on each row's
+// set-up (widening its scales and biases into scratch, a scalar bias sum,
+// gathering four scales per chunk, a full reduction) as on its dot
+// product; here a row's scales and biases for sixteen groups are one vector
+// each, read in place, a chunk's lane scales are a permute of it, the bias
+// term is one FMA per sixteen groups, and R rows share the activation loads
+// and one reduction. M > 1 (a speculative step's few rows) reads and
+// unpacks each weight chunk once for all M rows.
 // A chunk is one 64-byte load per row: 128 values at 4 bits (low nibbles
 // against the first 64 activations in nibble order), 64 at 8 bits
 // (cols % 64 == 0).
-template <int kBits, int R>
-void affine_row_block(const AffineRows& w, const AffineInput& in, int n, float* y) {
+template <int kBits, int R, int M>
+void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* y, uint64_t ldy) {
   constexpr int kValues = kBits == 4 ? 128 : 64;
   constexpr int kBlocksPerChunk = kValues / kBlock;  // 4 or 2
   const int groups = w.cols / w.group_size;
@@ -666,45 +673,61 @@ void affine_row_block(const AffineRows& w, const AffineInput& in, int n, float* 
   const __m512i lane_values = _mm512_slli_epi32(lane_block, 5);
   const uint8_t* rows = w.data + static_cast<uint64_t>(n) * w.row_bytes;
   prefetch_ahead_l2(rows, R * w.row_bytes);
-  __m512 acc[R];
+  __m512 acc[M][R];
 #pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (int i = 0; i < M; ++i) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[i][r] = _mm512_setzero_ps();
+  }
   int chunk = 0;
   for (int g0 = 0; g0 < groups; g0 += 16) {
     const int count = std::min(16, groups - g0);
     __m512 sv[R];
-    begin_groups<R>(w, in, n, g0, count, sv, acc);
+    begin_groups<R, M>(w, in, n, g0, count, sv, acc);
     const int first = chunk;
     for (const int end = chunk + (count << group_shift) / kValues; chunk < end; ++chunk) {
       // Each lane's group within these sixteen, and its block's d.
       const __m512i idx = _mm512_srli_epi32(
           _mm512_add_epi32(_mm512_set1_epi32((chunk - first) * kValues), lane_values), group_shift);
-      const __m512 dv = _mm512_permutexvar_ps(
-          lane_block, _mm512_maskz_loadu_ps((1u << kBlocksPerChunk) - 1, in.d + kBlocksPerChunk * chunk));
-      const __m512i x0 = _mm512_loadu_si512(in.xq + chunk * kValues);
-      const __m512i x1 = kBits == 4 ? _mm512_loadu_si512(in.xq + chunk * kValues + 64) : x0;
+      __m512 dv[M];
+#pragma GCC unroll 4
+      for (int i = 0; i < M; ++i) {
+        dv[i] = _mm512_permutexvar_ps(
+            lane_block, _mm512_maskz_loadu_ps((1u << kBlocksPerChunk) - 1, in[i].d + kBlocksPerChunk * chunk));
+      }
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const __m512i p = _mm512_loadu_si512(rows + r * w.row_bytes + chunk * 64);
-        __m512i sums;
-        if constexpr (kBits == 4) {
-          sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(p, mask), x0);
-          sums = _mm512_dpbusd_epi32(sums, _mm512_and_si512(_mm512_srli_epi16(p, 4), mask), x1);
-        } else {
-          sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), p, x0);
+        const __m512i lo = kBits == 4 ? _mm512_and_si512(p, mask) : p;
+        const __m512i hi = kBits == 4 ? _mm512_and_si512(_mm512_srli_epi16(p, 4), mask) : p;
+        const __m512 scale = _mm512_permutexvar_ps(idx, sv[r]);
+#pragma GCC unroll 4
+        for (int i = 0; i < M; ++i) {
+          const __m512i x0 = _mm512_loadu_si512(in[i].xq + chunk * kValues);
+          __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, x0);
+          if constexpr (kBits == 4) sums = _mm512_dpbusd_epi32(sums, hi, _mm512_loadu_si512(in[i].xq + chunk * kValues + 64));
+          acc[i][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_mul_ps(scale, dv[i]), acc[i][r]);
         }
-        const __m512 wv = _mm512_mul_ps(_mm512_permutexvar_ps(idx, sv[r]), dv);
-        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), wv, acc[r]);
       }
     }
   }
-  store_rows<R>(w, acc, n, y);
+#pragma GCC unroll 4
+  for (int i = 0; i < M; ++i) store_rows<R>(w, acc[i], n, y + i * ldy);
+}
+
+// Rows [n0, n1) times M activation rows: four weight rows at a time for one
+// or two activation rows, two for three or four (the accumulators, the
+// activations' lane scales and the weights' fit the 32 registers).
+template <int kBits, int M>
+void affine_rows_m(const AffineRows& w, const AffineInput* in, float* y, uint64_t ldy, int n0, int n1) {
+  constexpr int R = M <= 2 ? 4 : 2;
+  int n = n0;
+  for (; n + R <= n1; n += R) affine_row_block<kBits, R, M>(w, in, n, y, ldy);
+  for (; n < n1; ++n) affine_row_block<kBits, 1, M>(w, in, n, y, ldy);
 }
 
 void affine4_rows(const AffineRows& w, const AffineInput& in, float* /*scratch*/, float* y, int n0, int n1) {
-  int n = n0;
-  for (; n + 4 <= n1; n += 4) affine_row_block<4, 4>(w, in, n, y);
-  for (; n < n1; ++n) affine_row_block<4, 1>(w, in, n, y);
+  affine_rows_m<4, 1>(w, &in, y, 0, n0, n1);
 }
 
 void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, float* y, int n0, int n1) {
@@ -712,9 +735,25 @@ void affine8_rows(const AffineRows& w, const AffineInput& in, float* scratch, fl
     affine_rows<affine8_dot, f16_to_f32, bf16_to_f32>(w, in, scratch, y, n0, n1);
     return;
   }
-  int n = n0;
-  for (; n + 4 <= n1; n += 4) affine_row_block<8, 4>(w, in, n, y);
-  for (; n < n1; ++n) affine_row_block<8, 1>(w, in, n, y);
+  affine_rows_m<8, 1>(w, &in, y, 0, n0, n1);
+}
+
+template <int kBits>
+void affine_rows_multi(const AffineRows& w, const AffineInput* in, int m, float* y, uint64_t ldy, int n0, int n1) {
+  switch (m) {
+    case 1: affine_rows_m<kBits, 1>(w, in, y, ldy, n0, n1); break;
+    case 2: affine_rows_m<kBits, 2>(w, in, y, ldy, n0, n1); break;
+    case 3: affine_rows_m<kBits, 3>(w, in, y, ldy, n0, n1); break;
+    default: affine_rows_m<kBits, 4>(w, in, y, ldy, n0, n1); break;
+  }
+}
+
+void affine4_rows_multi(const AffineRows& w, const AffineInput* in, int m, float* y, uint64_t ldy, int n0, int n1) {
+  affine_rows_multi<4>(w, in, m, y, ldy, n0, n1);
+}
+
+void affine8_rows_multi(const AffineRows& w, const AffineInput* in, int m, float* y, uint64_t ldy, int n0, int n1) {
+  affine_rows_multi<8>(w, in, m, y, ldy, n0, n1);
 }
 
 }  // namespace
@@ -731,6 +770,8 @@ const KernelTable* avx512_table() {
       .dot_u8s8_blocks = dot_u8s8_blocks,
       .affine4_rows = affine4_rows,
       .affine8_rows = affine8_rows,
+      .affine4_rows_multi = affine4_rows_multi,
+      .affine8_rows_multi = affine8_rows_multi,
       .affine4_gemm = affine4_gemm,
       .affine8_gemm = affine8_gemm,
       .tile_f32 = tile_f32,

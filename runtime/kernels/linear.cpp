@@ -381,14 +381,21 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
     linear_rows_bf16(w, x, y, ldy, n0, n1, t, scratch);
     return;
   }
-  // Below 4 rows the weights are read once whatever the method, so the
-  // vector kernels win; from 4 rows on, converting a row once and reusing it
-  // from registers does.
+  // Below 4 rows the vector kernels win for float weights; from 4 rows on,
+  // converting a row once and reusing it from registers does. Quantized
+  // weights: see `multi` below.
   // Groups of 16 (K-quants imported from GGUF) are finer than the int8
   // activation blocks of 32 the quantized kernels use: those rows are
   // dequantized to floats and multiplied as float rows.
   const bool fine_groups = w.kind == ParamKind::kAffine && w.group_size < kBlock;
-  if (x.m() >= 4) {
+  // A few quantized rows (a speculative step, a short turn) go to the
+  // matrix-vector kernels that take several activation rows per pass over
+  // the weights, where the table has them: below kSmallBatchRows rows the
+  // matrix-matrix kernel's strip set-up is not repaid.
+  const bool multi = w.kind == ParamKind::kAffine && !fine_groups && x.m() < kSmallBatchRows &&
+                     ((w.bits == 4 && x.has_nibble_order() && t->affine4_rows_multi != nullptr) ||
+                      (w.bits == 8 && w.cols % 64 == 0 && t->affine8_rows_multi != nullptr));
+  if (x.m() >= 4 && !multi) {
     const auto gemm = w.kind != ParamKind::kAffine || !x.has_nibble_order() || fine_groups ? nullptr
                       : w.bits == 4                                          ? t->affine4_gemm
                       : w.bits == 8                                          ? t->affine8_gemm
@@ -431,6 +438,19 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
   if (fused4 || fused8) {
     // The whole row range in one kernel call, weights read in place.
     const AffineRows rows{w.data, w.row_bytes, w.cols, w.group_size, scale_kind(w), w.scales, w.biases, w.bias};
+    if (multi && x.m() > 1) {
+      AffineInput in[kMultiRows];
+      for (int i0 = 0; i0 < x.m(); i0 += kMultiRows) {
+        const int m = std::min(kMultiRows, x.m() - i0);
+        for (int i = 0; i < m; ++i) {
+          in[i] = AffineInput{fused4 ? x.q_nibble(i0 + i) : x.q(i0 + i), x.d(i0 + i),
+                              x.group_sum(i0 + i, w.group_size), x.isum(i0 + i)};
+        }
+        (fused4 ? t->affine4_rows_multi : t->affine8_rows_multi)(rows, in, m, y + static_cast<size_t>(i0) * ldy,
+                                                                 static_cast<uint64_t>(ldy), n0, n1);
+      }
+      return;
+    }
     for (int i = 0; i < x.m(); ++i) {
       const AffineInput in{fused4 ? x.q_nibble(i) : x.q(i), x.d(i), x.group_sum(i, w.group_size), x.isum(i)};
       (fused4 ? t->affine4_rows : t->affine8_rows)(rows, in, scales, y + static_cast<size_t>(i) * ldy, n0, n1);

@@ -92,8 +92,10 @@ void check_quantized_linear(const QuantCase& c, int rows, int cols) {
 
   // Decode (m < 4, int8 activations) and prefill (m >= 4: tiled, float, or
   // int8 in tables with a matrix-matrix kernel), with edge tiles; 70 rows:
-  // more than one block of activation rows in the AVX-512 kernel.
-  for (int m : {1, 2, 5, 18, 70}) {
+  // more than one block of activation rows in the AVX-512 kernel. 2, 3, 5
+  // and 7 rows: the AVX-512 matrix-vector kernel's batches of 1 to 4
+  // activation rows (5 = 4 + 1, 7 = 4 + 3).
+  for (int m : {1, 2, 3, 5, 7, 18, 70}) {
     const std::vector<float> x = random_floats(size_t(m) * cols, 77 + m);
     const std::vector<float> ref = quantized_matmul_reference(x, m, *q, c.dtype, {c.bits, c.group});
     const std::vector<float> scalar = run(kernels::scalar_table(), w, x, m);
