@@ -80,12 +80,12 @@ class KvCache {
   float key(int layer, int slot, int i) const;
 
   // Attention's two products over kv head h of `layer`, slots lo..lo+count-1,
-  // for any entry type, for `heads` query heads that share the kv head
-  // (query head j's rows `stride` floats apart; each key and value is read
-  // once for all of them): scores[j * stride + s] = <q_j, key of slot lo +
-  // s> (q_j = q + j * q_stride: head_dim floats), out_j = sum_s p_j[s] *
-  // value of slot lo + s (p_j = p + j * p_stride; out_j = out + j *
-  // out_stride: head_dim floats). Thread-safe (scratch is per thread).
+  // for any entry type, for `heads` query heads j that share the kv head
+  // (each key and value is read once for all of them): scores[j *
+  // scores_stride + s] = <q_j, key of slot lo + s> (q_j = q + j * q_stride:
+  // head_dim floats), out_j = sum_s p_j[s] * value of slot lo + s (p_j = p
+  // + j * p_stride; out_j = out + j * out_stride: head_dim floats).
+  // Thread-safe (scratch is per thread).
   void scores(int layer, int h, const float* q, size_t q_stride, int heads, int lo, int count, float* scores,
               size_t scores_stride) const;
   void mix_values(int layer, int h, const float* p, size_t p_stride, int heads, int lo, int count, float* out,

@@ -437,8 +437,9 @@ void Transformer::attention(int layer, int n, int start) {
   int heads = group;
   while (heads % 2 == 0 && int64_t{n} * (c.num_heads / heads) < 2 * pool_->size()) heads /= 2;
   const int parts = group / heads;  // items per kv head and row
+  const int per_row = c.num_kv_heads * parts;
   const int64_t item_cost = 2 * int64_t{hd} * (start + n) * heads;
-  pool_->parallel_for(n * c.num_kv_heads * parts, 1, item_cost, [&](int begin, int end) {
+  pool_->parallel_for(n * per_row, 1, item_cost, [&](int begin, int end) {
     thread_local kernels::AlignedVector<float> scores;
     const size_t stride = static_cast<size_t>(cache_.capacity());
     if (scores.size() < stride * heads) scores.resize(stride * heads);
@@ -446,7 +447,6 @@ void Transformer::attention(int layer, int n, int start) {
       // Causal rows grow with t, and the pool hands out contiguous ranges:
       // items alternate between the batch's first and last rows (0, n-1, 1,
       // n-2, ...) so every range holds about the same number of positions.
-      const int per_row = c.num_kv_heads * parts;
       const int j = item / per_row, kvh = item % per_row / parts;
       const int h0 = kvh * group + item % parts * heads;
       const int t = j % 2 == 0 ? j / 2 : n - 1 - j / 2;

@@ -467,8 +467,8 @@ inline void transpose16x16(__m512i* r, uint8_t* out) {
 // results are dropped) as S strips (see Strip), and their scales and
 // biases as [group][16S] floats.
 template <int kBits, int S>
-void prepare_strips(const AffineRows& w, int n, int nr, const Strip& st, float* scales, float* biases,
-                    float* params) {
+void prepare_strips(const AffineRows& w, int n, int nr, uint8_t* values, uint64_t strip_bytes, float* scales,
+                    float* biases, float* params) {
   constexpr int kPanel = kStripRows * S;
   const int groups = w.cols / w.group_size;
   for (int k = 0; k < S; ++k) {
@@ -484,7 +484,7 @@ void prepare_strips(const AffineRows& w, int n, int nr, const Strip& st, float* 
       }
       src[r] = w.data + static_cast<uint64_t>(n + row) * w.row_bytes;
     }
-    uint8_t* values = const_cast<uint8_t*>(st.values) + k * st.strip_bytes;
+    uint8_t* strip = values + k * strip_bytes;
     __m512i rows[kStripRows];
     for (int c = 0; c < w.cols; c += 64) {
       if constexpr (kBits == 4) {
@@ -503,7 +503,7 @@ void prepare_strips(const AffineRows& w, int n, int nr, const Strip& st, float* 
 #pragma GCC unroll 16
         for (int r = 0; r < kStripRows; ++r) rows[r] = _mm512_loadu_si512(src[r] + c);
       }
-      transpose16x16(rows, values + static_cast<size_t>(c) * kStripRows);
+      transpose16x16(rows, strip + static_cast<size_t>(c) * kStripRows);
     }
   }
 }
@@ -524,7 +524,7 @@ void affine_gemm_panel(const AffineRows& w, const AffineBatch& x, float* scratch
   float* params = biases + static_cast<size_t>(kPanel) * groups;
   const Strip st{values, static_cast<uint64_t>(kStripRows) * w.cols, scales,
                  w.group_size == 32 ? 0 : w.group_size == 64 ? 1 : 2, blocks};
-  prepare_strips<kBits, S>(w, n, nr, st, scales, biases, params);
+  prepare_strips<kBits, S>(w, n, nr, values, st.strip_bytes, scales, biases, params);
   // Activation rows in blocks whose int8 values stay in L2 (256 KiB).
   const int block_rows = std::max(kStripCols, (256 << 10) / w.cols / kStripCols * kStripCols);
   alignas(64) float acc[kGemmPanelRows * kPanel];
