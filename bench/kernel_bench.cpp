@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -128,7 +129,21 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads)->check(CLI::Range(1, 256));
   app.add_option("--repeat", repeat)->check(CLI::Range(1, 100));
   app.add_option("--mib", mib, "weight bytes in all (more than the caches)")->check(CLI::Range(1, 1 << 16));
+  std::string table = "auto";
+  app.add_option("--kernels", table, "auto (what the CPU reports), avx512-bf16, avx512-vnni, avx2 or scalar")
+      ->check(CLI::IsMember({"auto", "avx512-bf16", "avx512-vnni", "avx2", "scalar"}));
   CLI11_PARSE(app, argc, argv);
+  if (table != "auto") {  // one of the tables this CPU runs, by name
+    const mlxpack::kernels::KernelTable* chosen = nullptr;
+    for (const auto* t : mlxpack::kernels::supported_tables()) {
+      if (table == t->name) chosen = t;
+    }
+    if (chosen == nullptr) {
+      std::fprintf(stderr, "kernel_bench: this CPU or build has no %s kernels\n", table.c_str());
+      return 2;
+    }
+    mlxpack::kernels::set_active_table(chosen);
+  }
   if (cols % 128 != 0) {
     std::fprintf(stderr, "kernel_bench: --cols must be a multiple of 128\n");
     return 2;
