@@ -718,10 +718,23 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
 // Rows [n0, n1) times M activation rows: four weight rows at a time for one
 // or two activation rows, two for three or four (the accumulators, the
 // activations' lane scales and the weights' fit the 32 registers).
+// A decode step (M = 1) takes rows longer than 2 KiB one at a time: four
+// such rows are four streams from memory a page or more apart, and those
+// left the kernel at 0.45 of the read bandwidth (bench/kernel_bench,
+// 8192 x 8192, 4-bit, alternated, medians: 0.45 against 0.64-0.66 one row
+// at a time, one thread and two; 8-bit 0.53 against 0.62). Shorter rows
+// keep four: four 1 KiB rows are one page, and one at a time costs more
+// instructions per byte (2048 columns, 4-bit: 0.69 against 0.61; 8-bit,
+// 2 KiB rows, 0.74 both). Prefetching further ahead, in spread pieces or
+// each row's head first did not close the gap (0.40-0.53).
 template <int kBits, int M>
 void affine_rows_m(const AffineRows& w, const AffineInput* in, float* y, uint64_t ldy, int n0, int n1) {
   constexpr int R = M <= 2 ? 4 : 2;
   int n = n0;
+  if (M == 1 && w.row_bytes > 2048) {
+    for (; n < n1; ++n) affine_row_block<kBits, 1, M>(w, in, n, y, ldy);
+    return;
+  }
   for (; n + R <= n1; n += R) affine_row_block<kBits, R, M>(w, in, n, y, ldy);
   for (; n < n1; ++n) affine_row_block<kBits, 1, M>(w, in, n, y, ldy);
 }
