@@ -5,6 +5,9 @@
 # regression inputs under tests/fuzz/regressions/. The corpus grows in
 # BUILD_DIR/corpus/ across runs. Exits non-zero if any target finds a crash,
 # leak, hang or sanitizer report (the input is left in BUILD_DIR/artifacts/).
+# SEED_TOOLS=DIR takes the seeds' mlxpack and make_synthetic_model from an
+# existing build (scripts/test.sh passes its own) instead of building them
+# with the fuzzing flags: the CLI is two fifths of that build.
 #   tests/fuzz/run_fuzzers.sh [SECONDS] [BUILD_DIR] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,12 +23,19 @@ CLANG=$(command -v clang++-14 || command -v clang++ || true)
 [ -n "$CLANG" ] || { echo "clang++ is needed for fuzzing (apt-get install clang-14 libclang-rt-14-dev)"; exit 2; }
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$CLANG" \
   -DCMAKE_C_COMPILER="${CLANG/++/}" -DMLXPACK_FUZZ=ON -DMLXPACK_BUILD_TESTS=OFF > /dev/null
-cmake --build "$BUILD" -j"${JOBS:-2}" --target "${TARGETS[@]}" mlxpack make_synthetic_model > /dev/null
+TOOLS=${SEED_TOOLS:-$BUILD}
+if [ -n "${SEED_TOOLS:-}" ]; then
+  [ -x "$TOOLS/cli/mlxpack" ] && [ -x "$TOOLS/bench/make_synthetic_model" ] ||
+    { echo "SEED_TOOLS=$TOOLS has no cli/mlxpack or bench/make_synthetic_model"; exit 2; }
+  cmake --build "$BUILD" -j"${JOBS:-2}" --target "${TARGETS[@]}" > /dev/null
+else
+  cmake --build "$BUILD" -j"${JOBS:-2}" --target "${TARGETS[@]}" mlxpack make_synthetic_model > /dev/null
+fi
 
 # Seeds.
 SEEDS="$BUILD/seeds"
 rm -rf "$SEEDS" && mkdir -p "$SEEDS"/{fuzz_loader,fuzz_safetensors,fuzz_config,fuzz_shard_index,fuzz_recipe,fuzz_tokenizer_json,fuzz_encode,fuzz_template,fuzz_gguf,fuzz_torch_pickle,fuzz_lora_adapter,fuzz_tiktoken}
-MLXPACK="$BUILD/cli/mlxpack"
+MLXPACK="$TOOLS/cli/mlxpack"
 if [ -d "$DATA/models" ]; then
   "$MLXPACK" pack --force "$DATA/models/stories260K" "$SEEDS/fuzz_loader/stories.mlxpack" > /dev/null
   "$MLXPACK" pack --force "$DATA/models/stories260K-sharded" "$SEEDS/fuzz_loader/sharded.mlxpack" > /dev/null
@@ -48,7 +58,7 @@ printf 'Hello world, h\xc3\xa9llo \xe4\xb8\xad\xe6\x96\x87 <|end|>\n\n  the  cat
 # A small generated model (F16, two layers) with a compressible tokenizer file.
 SMALL="$BUILD/seed-model"
 rm -rf "$SMALL"
-"$BUILD/bench/make_synthetic_model" --shape tiny --dtype f16 -o "$SMALL" > /dev/null
+"$TOOLS/bench/make_synthetic_model" --shape tiny --dtype f16 -o "$SMALL" > /dev/null
 printf '%0200d' 0 > "$SMALL/tokenizer.json"
 "$MLXPACK" pack --force "$SMALL" "$SEEDS/fuzz_loader/small.mlxpack" > /dev/null
 "$MLXPACK" pack --force --alignment 4096 "$SMALL" "$SEEDS/fuzz_loader/small-4k.mlxpack" > /dev/null
