@@ -4,8 +4,8 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer, installs the library and
 # builds an outside consumer against it (CMake package, pkg-config, .deb),
 # runs each libFuzzer target
-# for FUZZ_SECONDS (default 20, which keeps CI under 30 minutes on 2 cores;
-# run longer campaigns by hand), and runs the format tests on a big-endian
+# for FUZZ_SECONDS (default 20: the twelve targets are four of CI's
+# minutes; run longer campaigns by hand), and runs the format tests on a big-endian
 # target (s390x under qemu-user) against packs written here.
 # Test data: $MLXPACK_TEST_DATA, default ../shared beside the project root.
 set -euo pipefail
