@@ -730,12 +730,11 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
 template <int kBits, int M>
 void affine_rows_m(const AffineRows& w, const AffineInput* in, float* y, uint64_t ldy, int n0, int n1) {
   constexpr int R = M <= 2 ? 4 : 2;
+  const bool one_at_a_time = M == 1 && w.row_bytes > 2048;
   int n = n0;
-  if (M == 1 && w.row_bytes > 2048) {
-    for (; n < n1; ++n) affine_row_block<kBits, 1, M>(w, in, n, y, ldy);
-    return;
+  if (!one_at_a_time) {
+    for (; n + R <= n1; n += R) affine_row_block<kBits, R, M>(w, in, n, y, ldy);
   }
-  for (; n + R <= n1; n += R) affine_row_block<kBits, R, M>(w, in, n, y, ldy);
   for (; n < n1; ++n) affine_row_block<kBits, 1, M>(w, in, n, y, ldy);
 }
 
