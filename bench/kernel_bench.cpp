@@ -130,8 +130,8 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", repeat)->check(CLI::Range(1, 100));
   app.add_option("--mib", mib, "weight bytes in all (more than the caches)")->check(CLI::Range(1, 1 << 16));
   std::string table = "auto";
-  app.add_option("--kernels", table, "auto (what the CPU reports), avx512-bf16, avx512-vnni, avx2 or scalar")
-      ->check(CLI::IsMember({"auto", "avx512-bf16", "avx512-vnni", "avx2", "scalar"}));
+  app.add_option("--kernels", table, "auto (what the CPU reports), avx512-amx, avx512-bf16, avx512-vnni, avx2 or scalar")
+      ->check(CLI::IsMember({"auto", "avx512-amx", "avx512-bf16", "avx512-vnni", "avx2", "scalar"}));
   CLI11_PARSE(app, argc, argv);
   if (table != "auto") {  // one of the tables this CPU runs, by name
     const mlxpack::kernels::KernelTable* chosen = nullptr;

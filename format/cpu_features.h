@@ -14,13 +14,18 @@ struct CpuFeatures {
   bool avx512 = false;   // avx2 and AVX-512 F/BW/VL/VNNI, with ZMM state saved by the OS
   bool avx512f = false;  // avx2 and AVX-512 F (all XXH3 needs), with ZMM state saved by the OS
   bool avx512_bf16 = false;  // avx512 and AVX512_BF16 (vdpbf16ps, vcvtneps2bf16)
+  // avx512_bf16 and AMX-TILE + AMX-INT8 (Sapphire Rapids and later), with
+  // the tile state saved by the OS and granted to this process: Linux hands
+  // the 8 KiB tile registers out on request only (arch_prctl
+  // ARCH_REQ_XCOMP_PERM), which the probe makes.
+  bool amx_int8 = false;
 };
 
 // The probe's result (all false off x86-64), computed on first use.
 const CpuFeatures& cpu_features();
 
 // The MLXPACK_KERNELS environment variable ("scalar", "avx2", "avx512",
-// "avx512-bf16"),
+// "avx512-bf16", "avx512-amx"),
 // or "" when unset: a user's request to run slower instruction sets.
 std::string requested_kernels();
 

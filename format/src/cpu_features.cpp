@@ -6,6 +6,8 @@
 
 #if defined(__linux__)
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
@@ -14,6 +16,18 @@
 namespace mlxpack {
 
 namespace {
+
+// Asks Linux for the AMX tile data state (XFEATURE_XTILEDATA, component 18):
+// without the grant the first tile instruction raises SIGILL. The grant is
+// for the whole process and permanent; asking twice is harmless.
+bool request_tile_state() {
+#if defined(__linux__) && defined(SYS_arch_prctl)
+  constexpr int kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
 
 // CPUID and XGETBV read directly: __builtin_cpu_supports differs between
 // compilers (clang has no "f16c"), and neither checks that the OS saves the
@@ -35,6 +49,8 @@ CpuFeatures probe() {
   const bool avx2 = (b >> 5) & 1;
   const bool avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
   const bool avx512vnni = (c >> 11) & 1;
+  const bool amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1;
+  const bool tile_state = (xcr0_lo & 0x60000) == 0x60000;  // XTILECFG and XTILEDATA
   f.avx2 = ymm_state && avx2 && fma && f16c;
   f.avx512f = f.avx2 && zmm_state && avx512f;
   f.avx512 = f.avx512f && avx512bw && avx512vl && avx512vnni;
@@ -42,6 +58,7 @@ CpuFeatures probe() {
     __cpuid_count(7, 1, a, b, c, d);
     f.avx512_bf16 = f.avx512 && ((a >> 5) & 1);
   }
+  f.amx_int8 = f.avx512_bf16 && amx_tile && amx_int8 && tile_state && request_tile_state();
 #endif
   return f;
 }

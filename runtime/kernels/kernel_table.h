@@ -82,7 +82,12 @@ struct AffineInput {
 // xq_strips + j * kGemmStripCols * cols, four values of each row at a time
 // ([cols / 4][kGemmStripCols][4]), and its block scales at d_strips + j *
 // kGemmStripCols * cols / 32 ([cols / 32][kGemmStripCols]).
+// The same rows as the AMX kernel's tiles, 16 rows at a time: tile t's
+// block b (rows 16t..16t+15, values 32b..32b+31, [16][32]) at xq_tiles +
+// (t * cols / 32 + b) * 512 and its 16 block scales at d_tiles + (t * cols /
+// 32 + b) * 16; rows past m are zero up to a multiple of kGemmPadRows.
 inline constexpr int kGemmStripCols = 8;
+inline constexpr int kGemmPadRows = 32;
 
 // The most activation rows affine*_rows_multi takes in one call, and the
 // batch size from which linear() uses the matrix-matrix kernels instead.
@@ -96,6 +101,8 @@ struct AffineBatch {
   const float* group_sum_t;
   const int8_t* xq_strips;
   const float* d_strips;
+  const int8_t* xq_tiles;
+  const float* d_tiles;
   int m;
 };
 
@@ -205,6 +212,9 @@ const KernelTable* avx2_table();    // nullptr when not built for x86-64
 const KernelTable* avx512_table();  // nullptr when not built for x86-64
 // The AVX-512 table with the BF16 products; nullptr when not built for x86-64.
 const KernelTable* avx512_bf16_table();
+// The AVX-512 BF16 table with AMX tiles for the quantized prefill; nullptr
+// when not built for x86-64.
+const KernelTable* avx512_amx_table();
 
 }  // namespace mlxpack::kernels
 

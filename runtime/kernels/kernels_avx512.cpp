@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "runtime/kernels/affine_rows.h"
+#include "runtime/kernels/avx512_strips.h"
 #include "runtime/kernels/kernel_table.h"
 
 namespace mlxpack::kernels {
@@ -38,30 +39,6 @@ void axpy_f32(float a, const float* x, float* y, int n) {
   if (i < n) {
     const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
     _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
-  }
-}
-
-void f16_to_f32(const uint16_t* in, float* out, int n) {
-  int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    _mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i))));
-  }
-  if (i < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(out + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, in + i)));
-  }
-}
-
-void bf16_to_f32(const uint16_t* in, float* out, int n) {
-  int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i)));
-    _mm512_storeu_ps(out + i, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
-  }
-  if (i < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    const __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, in + i));
-    _mm512_mask_storeu_ps(out + i, m, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
   }
 }
 
@@ -365,16 +342,7 @@ int argmax_f32(const float* x, int n) {
 // 177-228 and 405-507 at 8 (an int8 vpdpbusd peak of about 478 GMAC/s a
 // core). Unpacking and interleaving a strip costs 16 x cols bytes of
 // scratch and is repaid by every activation row after the first few.
-constexpr int kStripRows = 16;
 constexpr int kStripCols = kGemmStripCols;  // activation rows per micro-kernel call
-
-struct Strip {
-  const uint8_t* values;  // strip k: values + k * strip_bytes, [cols / 4][16 rows][4 bytes]
-  uint64_t strip_bytes;   // 16 * cols
-  const float* scales;    // [groups][16 * strips]
-  int group_shift;        // block b is in group b >> group_shift
-  int blocks;             // cols / 32
-};
 
 // acc[c * 16S + 0..16S) += the S strips' rows . activation row c of a
 // group of kStripCols interleaved rows (xs, ds: see AffineBatch). Two
@@ -430,81 +398,6 @@ inline void strip_kernel(const Strip& st, const int8_t* xs, const float* ds, flo
   for (int c = 0; c < kStripCols; ++c) {
 #pragma GCC unroll 2
     for (int k = 0; k < S; ++k) _mm512_store_ps(acc + c * kPanel + k * kStripRows, fa[k][c]);
-  }
-}
-
-// Transposes 16 rows of 16 32-bit words: out[j] holds word j of every row.
-inline void transpose16x16(__m512i* r, uint8_t* out) {
-  __m512i t[16];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-  }
-  // r[4i + j], 128-bit lane L: word 4L + j of rows 4i..4i+3.
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-    r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-    r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-    r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-  }
-  // A 4 x 4 transpose of 128-bit lanes for each j.
-#pragma GCC unroll 4
-  for (int j = 0; j < 4; ++j) {
-    const __m512i s0 = _mm512_shuffle_i32x4(r[j], r[4 + j], 0x44);
-    const __m512i s1 = _mm512_shuffle_i32x4(r[j], r[4 + j], 0xee);
-    const __m512i s2 = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0x44);
-    const __m512i s3 = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0xee);
-    _mm512_store_si512(out + (0 + j) * 64, _mm512_shuffle_i32x4(s0, s2, 0x88));
-    _mm512_store_si512(out + (4 + j) * 64, _mm512_shuffle_i32x4(s0, s2, 0xdd));
-    _mm512_store_si512(out + (8 + j) * 64, _mm512_shuffle_i32x4(s1, s3, 0x88));
-    _mm512_store_si512(out + (12 + j) * 64, _mm512_shuffle_i32x4(s1, s3, 0xdd));
-  }
-}
-
-// Lays out rows n..n+nr-1 (nr <= 16S; missing rows repeat row n, their
-// results are dropped) as S strips (see Strip), and their scales and
-// biases as [group][16S] floats.
-template <int kBits, int S>
-void prepare_strips(const AffineRows& w, int n, int nr, uint8_t* values, uint64_t strip_bytes, float* scales,
-                    float* biases, float* params) {
-  constexpr int kPanel = kStripRows * S;
-  const int groups = w.cols / w.group_size;
-  for (int k = 0; k < S; ++k) {
-    const uint8_t* src[kStripRows];
-    for (int r = 0; r < kStripRows; ++r) {
-      const int row = k * kStripRows + r < nr ? k * kStripRows + r : 0;
-      const float* s;
-      const float* b;
-      row_params<f16_to_f32, bf16_to_f32>(w, n + row, params, &s, &b);
-      for (int g = 0; g < groups; ++g) {
-        scales[g * kPanel + k * kStripRows + r] = s[g];
-        biases[g * kPanel + k * kStripRows + r] = b[g];
-      }
-      src[r] = w.data + static_cast<uint64_t>(n + row) * w.row_bytes;
-    }
-    uint8_t* strip = values + k * strip_bytes;
-    __m512i rows[kStripRows];
-    for (int c = 0; c < w.cols; c += 64) {
-      if constexpr (kBits == 4) {
-        // 32 packed bytes to 64 values: each byte widened to a 16-bit word
-        // 0x00HL, then (x | x << 4) & 0x0f0f = 0x0H0L, the low nibble (the
-        // even value) in the low byte. Three instructions per 64 values; a
-        // separate unpacking pass over the strip's rows was 12% of a 1B
-        // prefill.
-#pragma GCC unroll 16
-        for (int r = 0; r < kStripRows; ++r) {
-          const __m512i x =
-              _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src[r] + c / 2)));
-          rows[r] = _mm512_ternarylogic_epi32(x, _mm512_slli_epi16(x, 4), _mm512_set1_epi16(0x0f0f), 0xa8);
-        }
-      } else {
-#pragma GCC unroll 16
-        for (int r = 0; r < kStripRows; ++r) rows[r] = _mm512_loadu_si512(src[r] + c);
-      }
-      transpose16x16(rows, strip + static_cast<size_t>(c) * kStripRows);
-    }
   }
 }
 

@@ -6,5 +6,6 @@ namespace mlxpack::kernels {
 const KernelTable* avx2_table() { return nullptr; }
 const KernelTable* avx512_table() { return nullptr; }
 const KernelTable* avx512_bf16_table() { return nullptr; }
+const KernelTable* avx512_amx_table() { return nullptr; }
 
 }  // namespace mlxpack::kernels

@@ -19,7 +19,9 @@ const KernelTable* detect() {
   if (want == "scalar") return scalar_table();
   if (want == "avx2" && cpu.avx2) return avx2_table();
   if (want == "avx512" && cpu.avx512) return avx512_table();
-  if (cpu.avx512_bf16 && (want.empty() || want == "avx512-bf16")) return avx512_bf16_table();
+  if (want == "avx512-bf16" && cpu.avx512_bf16) return avx512_bf16_table();
+  if (cpu.amx_int8 && (want.empty() || want == "avx512-amx")) return avx512_amx_table();
+  if (cpu.avx512_bf16) return avx512_bf16_table();
   if (cpu.avx512) return avx512_table();
   if (cpu.avx2) return avx2_table();
   return scalar_table();
@@ -247,6 +249,7 @@ std::vector<const KernelTable*> supported_tables() {
   if (cpu_features().avx2) tables.push_back(avx2_table());
   if (cpu_features().avx512) tables.push_back(avx512_table());
   if (cpu_features().avx512_bf16) tables.push_back(avx512_bf16_table());
+  if (cpu_features().amx_int8) tables.push_back(avx512_amx_table());
   return tables;
 }
 
@@ -296,6 +299,14 @@ void Activations::prepare(const float* x, int m, int k) {
   if (k % 128 == 0) {
     grow(xq4_, static_cast<size_t>(m) * k);
     if (m >= 4) {
+      // The AMX tiles; rows past m stay zero (the tiles holding them are
+      // cleared here, their real rows written by quantize_rows).
+      const size_t rows = (static_cast<size_t>(m) + kGemmPadRows - 1) / kGemmPadRows * kGemmPadRows;
+      grow(xq_tiles_, rows * k);
+      grow(d_tiles_, rows * blocks_per_row);
+      const size_t first = static_cast<size_t>(m) / 16 * 16;
+      std::fill(xq_tiles_.data() + first * k, xq_tiles_.data() + rows * k, int8_t{0});
+      std::fill(d_tiles_.data() + first * blocks_per_row, d_tiles_.data() + rows * blocks_per_row, 0.0f);
       grow(dlanes_, blocks_per_row * m * 4);
       grow(dlanes8_, blocks_per_row * m * 8);
       const size_t padded = (static_cast<size_t>(m) + kGemmStripCols - 1) / kGemmStripCols * kGemmStripCols;
@@ -348,6 +359,11 @@ void Activations::quantize_rows(int begin, int end) {
     for (int j = 0; j < k; j += 4) std::memcpy(xs + j * kGemmStripCols, xq + j, 4);
     float* ds = d_strips_.data() + strip * kGemmStripCols * blocks_per_row + lane;
     for (size_t b = 0; b < blocks_per_row; ++b) ds[b * kGemmStripCols] = d[b];
+    const size_t tile = i / 16, tile_row = i % 16;
+    for (size_t b = 0; b < blocks_per_row; ++b) {
+      std::memcpy(xq_tiles_.data() + (tile * blocks_per_row + b) * 512 + tile_row * kBlock, xq + b * kBlock, kBlock);
+      d_tiles_[(tile * blocks_per_row + b) * 16 + tile_row] = d[b];
+    }
     size_t base = 0;
     for (int group : {32, 64, 128}) {
       const size_t groups = k / group;
@@ -363,7 +379,7 @@ AffineBatch Activations::batch(int group) const {
   const size_t offset = group == 32   ? 0
                         : group == 64 ? blocks_per_row * m_
                                       : (blocks_per_row + blocks_per_row / 2) * m_;
-  return AffineBatch{xq4_.data(), dlanes_.data(), xq_.data(), dlanes8_.data(), gsum_t_.data() + offset, xq_strips_.data(), d_strips_.data(), m_};
+  return AffineBatch{xq4_.data(), dlanes_.data(), xq_.data(), dlanes8_.data(), gsum_t_.data() + offset, xq_strips_.data(), d_strips_.data(), xq_tiles_.data(), d_tiles_.data(), m_};
 }
 
 const float* Activations::group_sum(int i, int group) const {

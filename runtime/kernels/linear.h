@@ -93,7 +93,9 @@ class Activations {
   AlignedVector<float> dlanes8_;
   AlignedVector<float> gsum_t_;
   AlignedVector<int8_t> xq_strips_;
-  AlignedVector<float> d_strips_;  // transposed group sums: 32, then 64, then 128
+  AlignedVector<float> d_strips_;
+  AlignedVector<int8_t> xq_tiles_;
+  AlignedVector<float> d_tiles_;  // transposed group sums: 32, then 64, then 128
 };
 
 // y[i * ldy + n] = sum_k x.row(i)[k] * W[n, k] (+ bias[n]) for every i < x.m()

@@ -16,6 +16,13 @@ TEST(CpuFeatures, AgreeWithTheCompilersProbe) {
   EXPECT_EQ(f.avx512f, f.avx2 && __builtin_cpu_supports("avx512f"));
   EXPECT_EQ(f.avx512, f.avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"));
+  // The probe also needs Linux's grant of the tile state, which a kernel
+  // without AMX support refuses: it may say no where the CPU says yes,
+  // never the reverse.
+  if (f.amx_int8) {
+    EXPECT_TRUE(f.avx512_bf16);
+    EXPECT_TRUE(__builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-int8"));
+  }
 }
 #endif
 

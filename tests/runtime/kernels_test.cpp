@@ -99,8 +99,28 @@ void check_quantized_linear(const QuantCase& c, int rows, int cols) {
     const std::vector<float> x = random_floats(size_t(m) * cols, 77 + m);
     const std::vector<float> ref = quantized_matmul_reference(x, m, *q, c.dtype, {c.bits, c.group});
     const std::vector<float> scalar = run(kernels::scalar_table(), w, x, m);
+    // The tables with a matrix-matrix kernel for these bits (AVX-512 VNNI,
+    // AMX) compute the same int32 block sums: they agree up to the order
+    // of their float sums.
+    std::vector<float> first_gemm;
+    const char* first_gemm_name = nullptr;
     for (const KernelTable* t : tables()) {
       const std::vector<float> y = run(t, w, x, m);
+      const bool gemm = m >= kernels::kSmallBatchRows && cols % 128 == 0 &&
+                        ((c.bits == 4 && t->affine4_gemm != nullptr) || (c.bits == 8 && t->affine8_gemm != nullptr));
+      if (gemm && first_gemm_name == nullptr) {
+        first_gemm = y;
+        first_gemm_name = t->name;
+      } else if (gemm) {
+        for (int i = 0; i < m; ++i) {
+          for (int r = 0; r < rows; ++r) {
+            const std::vector<float> wrow(deq.begin() + size_t(r) * cols, deq.begin() + size_t(r + 1) * cols);
+            EXPECT_NEAR(y[size_t(i) * rows + r], first_gemm[size_t(i) * rows + r], 1e-5 * bound(x, i, cols, wrow) + 1e-6)
+                << t->name << " vs " << first_gemm_name << " bits " << c.bits << " group " << c.group << " m " << m
+                << " row " << r;
+          }
+        }
+      }
       for (int i = 0; i < m; ++i) {
         for (int r = 0; r < rows; ++r) {
           const std::vector<float> wrow(deq.begin() + size_t(r) * cols, deq.begin() + size_t(r + 1) * cols);
