@@ -565,7 +565,6 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
                                         : _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
   const __m512i lane_values = _mm512_slli_epi32(lane_block, 5);
   const uint8_t* rows = w.data + static_cast<uint64_t>(n) * w.row_bytes;
-  prefetch_ahead_l2(rows, R * w.row_bytes);
   __m512 acc[M][R];
 #pragma GCC unroll 4
   for (int i = 0; i < M; ++i) {
@@ -578,6 +577,13 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
     __m512 sv[R];
     begin_groups<R, M>(w, in, n, g0, count, sv, acc);
     const int first = chunk;
+    // Each row's next sixteen groups' bytes, kPrefetchBytes ahead: a
+    // steady stream. One burst of the R rows at the block's start left
+    // later windows waiting on memory (kernel_bench, 4-bit, 2048 x 2048,
+    // 512 MiB, one thread, GMAC/s: 13.6-16.1 against 16.6-21.1).
+    const uint64_t window_bytes = static_cast<uint64_t>(count << group_shift) / kValues * 64;
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) prefetch_ahead_l2(rows + r * w.row_bytes + first * 64, window_bytes);
     for (const int end = chunk + (count << group_shift) / kValues; chunk < end; ++chunk) {
       // Each lane's group within these sixteen, and its block's d.
       const __m512i idx = _mm512_srli_epi32(
@@ -611,19 +617,25 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
 // Rows [n0, n1) times M activation rows: four weight rows at a time for one
 // or two activation rows, two for three or four (the accumulators, the
 // activations' lane scales and the weights' fit the 32 registers).
-// A decode step (M = 1) takes rows longer than 2 KiB one at a time: four
-// such rows are four streams from memory a page or more apart, and those
-// left the kernel at 0.45 of the read bandwidth (bench/kernel_bench,
-// 8192 x 8192, 4-bit, alternated, medians: 0.45 against 0.64-0.66 one row
-// at a time, one thread and two; 8-bit 0.53 against 0.62). Shorter rows
-// keep four: four 1 KiB rows are one page, and one at a time costs more
-// instructions per byte (2048 columns, 4-bit: 0.69 against 0.61; 8-bit,
-// 2 KiB rows, 0.74 both). Prefetching further ahead, in spread pieces or
-// each row's head first did not close the gap (0.40-0.53).
+// A decode step (M = 1) takes rows of 2 KiB or more one at a time: four
+// such rows are four streams from memory a page or more apart, one is one
+// stream the prefetcher follows. Shorter rows keep four: four 384-byte or
+// 1 KiB rows are one stream too, and one at a time costs more instructions
+// per byte, which shows when the weights sit in the cache (110M shape,
+// 4-bit, one thread, decode tokens/s 210-220 one at a time against
+// 222-246). Measured on a Xeon (Emerald Rapids, 300 MiB L3),
+// bench/generation_bench, 1B shape, alternated builds, decode tokens/s
+// before (rows over 2 KiB alone, one prefetch burst of the block's rows at
+// its start) and after (this, and the per-window prefetch in
+// affine_row_block): 4-bit 11.9-12.9 -> 15.0-16.8 one thread, 23.0-25.0
+// -> 30.5-33.2 two; 8-bit 7.2-7.4 -> 9.4-10.4, 13.0-13.4 -> 18.1-18.8.
+// The earlier figures from an AMD host (4-bit 2048 columns: four rows
+// 0.69 of the read bandwidth against 0.61 one at a time) were with the
+// burst prefetch, not this one.
 template <int kBits, int M>
 void affine_rows_m(const AffineRows& w, const AffineInput* in, float* y, uint64_t ldy, int n0, int n1) {
   constexpr int R = M <= 2 ? 4 : 2;
-  const bool one_at_a_time = M == 1 && w.row_bytes > 2048;
+  const bool one_at_a_time = M == 1 && w.row_bytes >= 2048;
   int n = n0;
   if (!one_at_a_time) {
     for (; n + R <= n1; n += R) affine_row_block<kBits, R, M>(w, in, n, y, ldy);

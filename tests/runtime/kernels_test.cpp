@@ -163,7 +163,7 @@ TEST_P(QuantizedLinear, MatchesDequantizeThenMultiplyOnEveryTable) {
     check_quantized_linear(c, 24, cols);
     if (cols == 2304) check_quantized_linear(c, 70, cols);
   }
-  // Rows longer than 2 KiB at 4 bits (at 8, 2304 columns are): the AVX-512
+  // Rows of 2 KiB or more at 4 bits (at 8, 2304 columns are): the AVX-512
   // decode kernel takes those one row at a time.
   if (c.bits == 4) {
     SCOPED_TRACE("cols 4352");
