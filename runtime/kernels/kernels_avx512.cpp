@@ -581,10 +581,10 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
     // steady stream. One burst of the R rows at the block's start left
     // later windows waiting on memory (kernel_bench, 4-bit, 2048 x 2048,
     // 512 MiB, one thread, GMAC/s: 13.6-16.1 against 16.6-21.1).
-    const uint64_t window_bytes = static_cast<uint64_t>(count << group_shift) / kValues * 64;
+    const int chunks = (count << group_shift) / kValues;
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) prefetch_ahead_l2(rows + r * w.row_bytes + first * 64, window_bytes);
-    for (const int end = chunk + (count << group_shift) / kValues; chunk < end; ++chunk) {
+    for (int r = 0; r < R; ++r) prefetch_ahead_l2(rows + r * w.row_bytes + first * 64, uint64_t(chunks) * 64);
+    for (const int end = chunk + chunks; chunk < end; ++chunk) {
       // Each lane's group within these sixteen, and its block's d.
       const __m512i idx = _mm512_srli_epi32(
           _mm512_add_epi32(_mm512_set1_epi32((chunk - first) * kValues), lane_values), group_shift);
