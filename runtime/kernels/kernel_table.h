@@ -59,13 +59,17 @@ struct AffineRows {
 };
 
 // One activation row quantized in blocks of kBlock: xq, each block's scale
-// d, the float sums of x per weight group (group_sum) and each block's sum
-// of xq (isum).
+// d, the float sums of x per weight group (group_sum), each block's sum of
+// xq (isum), and for the vector kernels each chunk's 16 lane scales, 64-byte
+// aligned (dlanes + chunk * 16): 4-bit weights, 128-value chunks, lane j
+// holds the d of block 4 * chunk + j / 4; 8-bit, 64-value chunks, block 2 *
+// chunk + j / 8. A load instead of a permute per chunk in the decode.
 struct AffineInput {
   const int8_t* xq;
   const float* d;
   const float* group_sum;
   const int32_t* isum;
+  const float* dlanes;
 };
 
 // The prefill's batch of m activation rows for the 4-bit integer product:

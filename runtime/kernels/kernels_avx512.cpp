@@ -539,6 +539,35 @@ inline void store_rows(const AffineRows& w, const __m512* acc, int n, float* y) 
   for (int r = 0; r < R; ++r) y[n + r] = sums[r] + (w.out_bias != nullptr ? w.out_bias[n + r] : 0.0f);
 }
 
+// Each lane's group within a window of sixteen groups, per chunk of the
+// window: lane j of a chunk's sums covers 4 (4-bit) or 8 (8-bit) values
+// starting 32 per block into the chunk. For group sizes 32, 64 and 128 (up
+// to 32 chunks a window). Read from this table, a chunk's scale permute
+// needs no index arithmetic: that was three of the thirteen vector
+// operations per 4-bit chunk, which with 512-bit vectors go to two ports.
+template <int kBits>
+struct LaneGroups {
+  alignas(64) int32_t idx[3][32][16];
+};
+
+template <int kBits>
+constexpr LaneGroups<kBits> make_lane_groups() {
+  constexpr int kValues = kBits == 4 ? 128 : 64;
+  LaneGroups<kBits> t{};
+  for (int s = 0; s < 3; ++s) {
+    for (int c = 0; c < 32; ++c) {
+      for (int j = 0; j < 16; ++j) {
+        const int block = kBits == 4 ? j / 4 : j / 8;
+        t.idx[s][c][j] = (c * kValues + block * kBlock) >> (5 + s);
+      }
+    }
+  }
+  return t;
+}
+
+template <int kBits>
+inline constexpr LaneGroups<kBits> kLaneGroups = make_lane_groups<kBits>();
+
 // Rows n..n+R-1 of a 4- or 8-bit weight times M activation rows (y[i *
 // ldy + n + r]). The row loop of affine_rows spent as long on each row's
 // set-up (widening its scales and biases into scratch, a scalar bias sum,
@@ -554,16 +583,10 @@ inline void store_rows(const AffineRows& w, const __m512* acc, int n, float* y) 
 template <int kBits, int R, int M>
 void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* y, uint64_t ldy) {
   constexpr int kValues = kBits == 4 ? 128 : 64;
-  constexpr int kBlocksPerChunk = kValues / kBlock;  // 4 or 2
   const int groups = w.cols / w.group_size;
   const int group_shift = w.group_size == 32 ? 5 : w.group_size == 64 ? 6 : 7;
+  const int32_t(*lane_groups)[16] = kLaneGroups<kBits>.idx[group_shift - 5];
   const __m512i mask = _mm512_set1_epi8(0x0f);
-  // Lane j of a chunk's sums covers block j / (16 / kBlocksPerChunk) of the
-  // chunk (4-bit: packed bytes 4j..4j+3; 8-bit: values 4j..4j+3), which
-  // starts 32 values per block into the chunk.
-  const __m512i lane_block = kBits == 4 ? _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0)
-                                        : _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-  const __m512i lane_values = _mm512_slli_epi32(lane_block, 5);
   const uint8_t* rows = w.data + static_cast<uint64_t>(n) * w.row_bytes;
   __m512 acc[M][R];
 #pragma GCC unroll 4
@@ -586,13 +609,11 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
     for (int r = 0; r < R; ++r) prefetch_ahead_l2(rows + r * w.row_bytes + first * 64, uint64_t(chunks) * 64);
     for (const int end = chunk + chunks; chunk < end; ++chunk) {
       // Each lane's group within these sixteen, and its block's d.
-      const __m512i idx = _mm512_srli_epi32(
-          _mm512_add_epi32(_mm512_set1_epi32((chunk - first) * kValues), lane_values), group_shift);
+      const __m512i idx = _mm512_load_si512(lane_groups[chunk - first]);
       __m512 dv[M];
 #pragma GCC unroll 4
       for (int i = 0; i < M; ++i) {
-        dv[i] = _mm512_permutexvar_ps(
-            lane_block, _mm512_maskz_loadu_ps((1u << kBlocksPerChunk) - 1, in[i].d + kBlocksPerChunk * chunk));
+        dv[i] = _mm512_load_ps(in[i].dlanes + 16 * chunk);
       }
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {

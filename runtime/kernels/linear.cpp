@@ -296,8 +296,10 @@ void Activations::prepare(const float* x, int m, int k) {
   grow(isum_, blocks);
   grow(gsum64_, static_cast<size_t>(m) * (blocks_per_row / 2 + 1));
   grow(gsum128_, static_cast<size_t>(m) * (blocks_per_row / 4 + 1));
+  if (k % 64 == 0) grow(dlanes8_, blocks_per_row * m * 8);
   if (k % 128 == 0) {
     grow(xq4_, static_cast<size_t>(m) * k);
+    grow(dlanes_, blocks_per_row * m * 4);
     if (m >= 4) {
       // The AMX tiles; rows past m stay zero (the tiles holding them are
       // cleared here, their real rows written by quantize_rows).
@@ -307,8 +309,6 @@ void Activations::prepare(const float* x, int m, int k) {
       const size_t first = static_cast<size_t>(m) / 16 * 16;
       std::fill(xq_tiles_.data() + first * k, xq_tiles_.data() + rows * k, int8_t{0});
       std::fill(d_tiles_.data() + first * blocks_per_row, d_tiles_.data() + rows * blocks_per_row, 0.0f);
-      grow(dlanes_, blocks_per_row * m * 4);
-      grow(dlanes8_, blocks_per_row * m * 8);
       const size_t padded = (static_cast<size_t>(m) + kGemmStripCols - 1) / kGemmStripCols * kGemmStripCols;
       grow(xq_strips_, padded * k);
       grow(d_strips_, padded * blocks_per_row);
@@ -333,7 +333,18 @@ void Activations::quantize_rows(int begin, int end) {
     float* g128 = gsum128_.data() + i * (blocks_per_row / 4);
     for (size_t g = 0; g < blocks_per_row / 2; ++g) g64[g] = bs[2 * g] + bs[2 * g + 1];
     for (size_t g = 0; g < blocks_per_row / 4; ++g) g128[g] = bs[4 * g] + bs[4 * g + 1] + bs[4 * g + 2] + bs[4 * g + 3];
+    // Lane scales per chunk, for the 8-bit (64-value chunks) and 4-bit
+    // (128) kernels.
+    if (k % 64 != 0) continue;
+    float* dl8 = dlanes8_.data() + static_cast<size_t>(i) * (k / 64) * 16;
+    for (int c = 0; c < k / 64; ++c) {
+      for (int j = 0; j < 16; ++j) dl8[c * 16 + j] = d[c * 2 + j / 8];
+    }
     if (k % 128 != 0) continue;
+    float* dl = dlanes_.data() + static_cast<size_t>(i) * (k / 128) * 16;
+    for (int c = 0; c < k / 128; ++c) {
+      for (int j = 0; j < 16; ++j) dl[c * 16 + j] = d[c * 4 + j / 4];
+    }
     int8_t* x4 = xq4_.data() + static_cast<size_t>(i) * k;
     for (int j = 0; j < k; j += 128) {
       for (int v = 0; v < 64; ++v) {
@@ -342,17 +353,8 @@ void Activations::quantize_rows(int begin, int end) {
       }
     }
     if (m < 4) continue;
-    // The batch form for the matrix-matrix kernel: lane scales per chunk
-    // and group sums transposed (16 activation rows per vector).
-    const size_t chunks = k / 128;
-    float* dl = dlanes_.data() + static_cast<size_t>(i) * chunks * 16;
-    for (size_t c = 0; c < chunks; ++c) {
-      for (int j = 0; j < 16; ++j) dl[c * 16 + j] = d[c * 4 + j / 4];
-    }
-    float* dl8 = dlanes8_.data() + static_cast<size_t>(i) * chunks * 32;
-    for (size_t c = 0; c < 2 * chunks; ++c) {
-      for (int j = 0; j < 16; ++j) dl8[c * 16 + j] = d[c * 2 + j / 8];
-    }
+    // The batch form for the matrix-matrix kernel: rows interleaved and
+    // group sums transposed (16 activation rows per vector).
     // Rows interleaved in groups of kGemmStripCols, four values at a time.
     const size_t strip = i / kGemmStripCols, lane = i % kGemmStripCols;
     int8_t* xs = xq_strips_.data() + strip * kGemmStripCols * k + lane * 4;
@@ -460,7 +462,8 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
         const int m = std::min(kMultiRows, x.m() - i0);
         for (int i = 0; i < m; ++i) {
           in[i] = AffineInput{fused4 ? x.q_nibble(i0 + i) : x.q(i0 + i), x.d(i0 + i),
-                              x.group_sum(i0 + i, w.group_size), x.isum(i0 + i)};
+                              x.group_sum(i0 + i, w.group_size), x.isum(i0 + i),
+                              fused4 ? x.dlanes(i0 + i) : x.dlanes8(i0 + i)};
         }
         (fused4 ? t->affine4_rows_multi : t->affine8_rows_multi)(rows, in, m, y + static_cast<size_t>(i0) * ldy,
                                                                  static_cast<uint64_t>(ldy), n0, n1);
@@ -468,7 +471,8 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
       return;
     }
     for (int i = 0; i < x.m(); ++i) {
-      const AffineInput in{fused4 ? x.q_nibble(i) : x.q(i), x.d(i), x.group_sum(i, w.group_size), x.isum(i)};
+      const AffineInput in{fused4 ? x.q_nibble(i) : x.q(i), x.d(i), x.group_sum(i, w.group_size), x.isum(i),
+                           fused4 ? x.dlanes(i) : x.dlanes8(i)};
       (fused4 ? t->affine4_rows : t->affine8_rows)(rows, in, scales, y + static_cast<size_t>(i) * ldy, n0, n1);
     }
     return;

@@ -71,6 +71,10 @@ class Activations {
   // weights pack two values per byte.
   bool has_nibble_order() const { return quantized_ && k_ % 128 == 0; }
   const int8_t* q_nibble(int i) const { return xq4_.data() + static_cast<size_t>(i) * k_; }
+  // Row i's lane scales per chunk of the fused kernels (see AffineInput):
+  // 4-bit, k % 128 == 0 only; 8-bit, k % 64 == 0 only.
+  const float* dlanes(int i) const { return dlanes_.data() + static_cast<size_t>(i) * (k_ / 128) * 16; }
+  const float* dlanes8(int i) const { return dlanes8_.data() + static_cast<size_t>(i) * (k_ / 64) * 16; }
   // Sums of the float values of row i per group of `group` (32, 64, 128).
   const float* group_sum(int i, int group) const;
   // Every row as one batch for the 4- and 8-bit matrix-matrix kernels (see
