@@ -7,7 +7,8 @@
 // roofline). Prefill is bound by arithmetic instead: it prints the
 // prefill's multiply-adds per second beside this machine's FP32 FMA peak
 // measured in the same run (the roof of float-weight prefill; quantized
-// weights multiply int8 values and may pass it).
+// weights multiply int8 values and may pass it), the int8 peak of AVX-512
+// VNNI and, where the CPU has it, of AMX's tile products.
 //
 //   generation_bench --model-root M.mlxpack [--prompt-tokens 128]
 //                    [--decode-tokens 64] [--threads 2] [--repeat 3]
@@ -36,6 +37,7 @@
 #include <immintrin.h>
 #endif
 
+#include "format/cpu_features.h"
 #include "mlxpack/model_source.h"
 #include "mlxpack/runtime.h"
 
@@ -191,6 +193,49 @@ __attribute__((target("avx512f,avx512vnni"))) int32_t vnni_chains_avx512(long it
   *macs = static_cast<double>(iters) * 16 * 64;
   return lanes[0];
 }
+// int8 multiply-adds of `iters` rounds of four independent tile products
+// (TDPBUSD, 16 x 64 by 64 x 16 bytes: 16,384 each) into four accumulator
+// tiles: the roof of the AMX prefill. Only called when the CPU has AMX and
+// Linux granted the tile state (cpu_features; a forked child inherits it).
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+__attribute__((target("amx-tile,amx-int8"))) int32_t amx_chains(long iters, double* macs) {
+  TileConfig c;
+  for (int t = 0; t < 8; ++t) {
+    c.colsb[t] = 64;
+    c.rows[t] = 16;
+  }
+  _tile_loadconfig(&c);
+  alignas(64) static thread_local int8_t a[16 * 64];
+  alignas(64) static thread_local int32_t out[16 * 16];
+  for (int i = 0; i < 16 * 64; ++i) a[i] = static_cast<int8_t>(i % 7 - 3);
+  _tile_loadd(4, a, 64);
+  _tile_loadd(5, a, 64);
+  _tile_loadd(6, a, 64);
+  _tile_loadd(7, a, 64);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (long it = 0; it < iters; ++it) {
+    _tile_dpbusd(0, 4, 6);
+    _tile_dpbusd(1, 4, 7);
+    _tile_dpbusd(2, 5, 6);
+    _tile_dpbusd(3, 5, 7);
+  }
+  _tile_stored(0, out, 64);
+  int32_t sum = out[0];
+  _tile_stored(3, out, 64);
+  sum += out[255];
+  _tile_release();
+  *macs = static_cast<double>(iters) * 4 * 16 * 16 * 64;
+  return sum;
+}
 #endif
 int32_t vnni_chains(long iters, double* macs) {
 #if defined(__x86_64__)
@@ -254,10 +299,36 @@ double int8_peak_gmacs(int threads) {
   return best;
 }
 
+// AMX tile multiply-adds per second (GMAC/s) of `threads` threads, best of
+// 5; 0 where the CPU has no AMX (or Linux did not grant the tile state).
+double amx_peak_gmacs(int threads) {
+#if defined(__x86_64__)
+  if (!mlxpack::cpu_features().amx_int8) return 0;
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    std::vector<double> macs(threads);
+    std::vector<int32_t> sink(threads);
+    const auto t0 = Clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back([&, t] { sink[t] = amx_chains(2000000, &macs[t]); });
+    for (auto& th : pool) th.join();
+    const double s = seconds_since(t0);
+    double total = 0;
+    for (double m : macs) total += m;
+    best = std::max(best, total / s / 1e9);
+  }
+  return best;
+#else
+  (void)threads;
+  return 0;
+#endif
+}
+
 struct MachinePeaks {
   double read_gbs = 0;
   double fma_gmacs = 0;
   double int8_gmacs = 0;
+  double amx_gmacs = 0;
 };
 
 MachinePeaks peaks_in_child(int threads) {
@@ -266,7 +337,8 @@ MachinePeaks peaks_in_child(int threads) {
   if (pipe(fds) != 0) return p;
   const pid_t pid = fork();
   if (pid == 0) {
-    const MachinePeaks got{read_bandwidth_gbs(threads), fma_peak_gmacs(threads), int8_peak_gmacs(threads)};
+    const MachinePeaks got{read_bandwidth_gbs(threads), fma_peak_gmacs(threads), int8_peak_gmacs(threads),
+                           amx_peak_gmacs(threads)};
     const ssize_t w = write(fds[1], &got, sizeof got);
     _exit(w == sizeof got ? 0 : 1);
   }
@@ -400,13 +472,15 @@ int main(int argc, char** argv) {
       "model=%s weights=\"%s\" kernels=%s kv=%s threads=%d weight_mib=%.1f file_mib=%.1f kv_mib=%.2f open_ms=%.1f "
       "ttft_cold_ms=%.1f prefill_tps=%.1f decode_tps=%.2f peak_rss_mib=%.1f rss_over_budget_base_mib=%.1f "
       "rss_after_open_mib=%.1f peak_after_open_mib=%.1f decode_weight_gbs=%.2f read_bandwidth_gbs=%.2f roofline_fraction=%.2f "
-      "prefill_gmacs=%.1f fma_peak_gmacs=%.1f prefill_fma_fraction=%.2f int8_peak_gmacs=%.1f prefill_int8_fraction=%.2f\n",
+      "prefill_gmacs=%.1f fma_peak_gmacs=%.1f prefill_fma_fraction=%.2f int8_peak_gmacs=%.1f prefill_int8_fraction=%.2f "
+      "amx_peak_gmacs=%.1f prefill_amx_fraction=%.2f\n",
       root.c_str(), rt.weights_summary().c_str(), rt.kernel_name(), kv_type.c_str(), threads,
       rt.weight_bytes() / 1048576.0,
       file_bytes / 1048576.0, kv / 1048576.0, open_s * 1e3, ttft_cold * 1e3, best_prefill, best_decode,
       rss / 1048576.0, (static_cast<double>(rss) - static_cast<double>(file_bytes) - static_cast<double>(kv)) / 1048576.0,
       rss_after_open / 1048576.0, peak_after_open / 1048576.0, decode_gbs, bandwidth, bandwidth > 0 ? decode_gbs / bandwidth : 0.0,
       prefill_gmacs, peaks.fma_gmacs, peaks.fma_gmacs > 0 ? prefill_gmacs / peaks.fma_gmacs : 0.0, peaks.int8_gmacs,
-      peaks.int8_gmacs > 0 ? prefill_gmacs / peaks.int8_gmacs : 0.0);
+      peaks.int8_gmacs > 0 ? prefill_gmacs / peaks.int8_gmacs : 0.0, peaks.amx_gmacs,
+      peaks.amx_gmacs > 0 ? prefill_gmacs / peaks.amx_gmacs : 0.0);
   return 0;
 }

@@ -8,10 +8,11 @@
 # token, peak RSS beside its budget (file + KV cache + 64 MiB), the
 # decode's weight bandwidth as a fraction of the measured read bandwidth
 # (rd_roof), the prefill's multiply-adds per second as a fraction of the
-# FP32 FMA peak (fma_roof: the bound of float weights) and of the int8
-# vpdpbusd peak (int8_roof: the bound of quantized weights), both measured
-# in the same run, and decode ratios between weight types and kernel
-# tables.
+# FP32 FMA peak (fma_roof: the bound of float weights), of the int8
+# vpdpbusd peak (int8_roof: the bound of quantized weights) and, on CPUs
+# with AMX, of the tile products' peak (amx_roof; - without AMX), all
+# measured in the same run, and decode ratios between weight types and
+# kernel tables.
 #
 #   bench/run_generation_bench.sh [BUILD_DIR] [WORK_DIR] [THREADS] [SHAPES...]
 #
@@ -72,7 +73,7 @@ for shape in "${SHAPES[@]}"; do
     esac
   done
   echo "== $shape, $THREADS threads, 128-token prompt, 64 decoded tokens (best of 3)"
-  printf '%-6s %-12s %9s %9s %10s %10s %10s %10s %10s %8s %8s %9s\n' weights kernels file_MiB prefill/s decode/s decode_1k/s ttft_ms rss_MiB budget_MiB rd_roof fma_roof int8_roof
+  printf '%-6s %-12s %9s %9s %10s %10s %10s %10s %10s %8s %8s %9s %8s\n' weights kernels file_MiB prefill/s decode/s decode_1k/s ttft_ms rss_MiB budget_MiB rd_roof fma_roof int8_roof amx_roof
   for t in "${types[@]}"; do
     pack="$WORK/$shape-$t.mlxpack"
     cat "$pack" > /dev/null  # warm page cache: measure compute, not the disk
@@ -92,13 +93,15 @@ for shape in "${SHAPES[@]}"; do
       budget=$(awk -v f="$file" -v k="$kv" 'BEGIN {printf "%.1f", f + k + 64}')
       ok=$(awk -v r="$rss" -v b="$budget" 'BEGIN {print (r <= b) ? "" : " OVER"}')
       DECODE["$shape/$t/$kern"]=$(field decode_tps "$line")
-      printf '%-6s %-12s %9s %9s %10s %10s %10s %10s %10s %8s %8s %9s\n' "$t" "$kern" "$file" "$(field prefill_tps "$line")" \
+      amx=$(field prefill_amx_fraction "$line")
+      [ "$(field amx_peak_gmacs "$line")" = 0.0 ] && amx=-
+      printf '%-6s %-12s %9s %9s %10s %10s %10s %10s %10s %8s %8s %9s %8s\n' "$t" "$kern" "$file" "$(field prefill_tps "$line")" \
         "$(field decode_tps "$line")" "$long" "$(field ttft_cold_ms "$line")" "$rss" "$budget$ok" \
-        "$(field roofline_fraction "$line")" "$(field prefill_fma_fraction "$line")" "$(field prefill_int8_fraction "$line")"
+        "$(field roofline_fraction "$line")" "$(field prefill_fma_fraction "$line")" "$(field prefill_int8_fraction "$line")" "$amx"
       [ "$k" = default ] && best_kernel=$kern
     done
   done
-  echo "machine (measured with the last row): read bandwidth $(field read_bandwidth_gbs "$line") GB/s, FP32 FMA peak $(field fma_peak_gmacs "$line") GMAC/s, int8 peak $(field int8_peak_gmacs "$line") GMAC/s on $THREADS threads"
+  echo "machine (measured with the last row): read bandwidth $(field read_bandwidth_gbs "$line") GB/s, FP32 FMA peak $(field fma_peak_gmacs "$line") GMAC/s, int8 peak $(field int8_peak_gmacs "$line") GMAC/s, AMX peak $(field amx_peak_gmacs "$line") GMAC/s (0: no AMX) on $THREADS threads"
   ratio() { awk -v a="${DECODE[$1]:-0}" -v b="${DECODE[$2]:-0}" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
   echo "decode ratios: q4/${types[0]} $(ratio "$shape/q4/$best_kernel" "$shape/${types[0]}/$best_kernel"), q8/${types[0]} $(ratio "$shape/q8/$best_kernel" "$shape/${types[0]}/$best_kernel"), q4 $best_kernel/avx2 $(ratio "$shape/q4/$best_kernel" "$shape/q4/avx2"), q4 $best_kernel/scalar $(ratio "$shape/q4/$best_kernel" "$shape/q4/scalar")"
 done
