@@ -203,7 +203,9 @@ struct KernelTable {
   // summed in FP32), the activations rounded to BF16 once per call; nullptr
   // in tables without it (BF16 rows are then widened to float, as F16 rows
   // are). f32_to_bf16 rounds to nearest even; dot_bf16 is the matrix-vector
-  // row, tile_bf16 the 4 x 4 register tile of tile_f32 over BF16 rows.
+  // row, tile_bf16 the 4 x 4 register tile of tile_f32 over BF16 rows
+  // (nullptr where it is slower than tile_f32 on widened rows: the matrix-
+  // matrix product then widens).
   // Rounding x to BF16 costs up to 2^-9 of each product: a dot product
   // differs from the float path by at most 2^-9 |w| |x|.
   void (*f32_to_bf16)(const float* in, uint16_t* out, int n);

@@ -239,6 +239,15 @@ KernelTable make_table() {
   t.name = "avx512-amx";
   t.affine4_gemm = affine4_gemm;
   t.affine8_gemm = affine8_gemm;
+  // BF16 prefill on the float tiles: on the cores that have AMX (Sapphire
+  // and Emerald Rapids) vdpbf16ps issues at half an FMA's rate, so the 4 x
+  // 4 BF16 tile ran slower than widening rows to float (kernel_bench --bits
+  // 16 --rows 2048 --cols 768 --m 128, one thread: 17-30 against 36-49
+  // GMAC/s; generation_bench 110M BF16 prefill, 2 threads: 471-504 against
+  // 738-924 tokens/s). On Zen 4/5, without AMX, the BF16 tile doubles it.
+  // The matrix-vector dot_bf16 stays: decode is memory-bound and reads
+  // half the bytes of a widened row.
+  t.tile_bf16 = nullptr;
   return t;
 }
 

@@ -395,7 +395,7 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
   const KernelTable* t = active_table();
   Scratch& scratch = t_scratch;
   const int k = w.cols;
-  if (w.kind == ParamKind::kBF16 && t->dot_bf16 != nullptr) {
+  if (w.kind == ParamKind::kBF16 && t->dot_bf16 != nullptr && (x.m() < 4 || t->tile_bf16 != nullptr)) {
     linear_rows_bf16(w, x, y, ldy, n0, n1, t, scratch);
     return;
   }
