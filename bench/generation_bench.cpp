@@ -261,63 +261,45 @@ float fma_chains(long iters, double* macs) {
   return fma_chains_portable(iters, macs);
 }
 
-// FP32 multiply-adds per second (GMAC/s) of `threads` threads at once, best
-// of 5: the roof of a float matrix-matrix product.
+// Multiply-adds per second (GMAC/s) of `threads` threads each running
+// chain(&macs) at once, best of 5. The chains' results are kept (and a NaN
+// reported as `what`'s sums being off) so the compiler keeps their work.
+template <typename Chain>
+double peak_gmacs(int threads, const char* what, Chain chain) {
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    std::vector<double> macs(threads);
+    std::vector<double> sink(threads);
+    const auto t0 = Clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back([&, t] { sink[t] = static_cast<double>(chain(&macs[t])); });
+    for (auto& th : pool) th.join();
+    const double s = seconds_since(t0);
+    double total = 0;
+    for (double m : macs) total += m;
+    best = std::max(best, total / s / 1e9);
+    if (sink[0] != sink[0]) std::fprintf(stderr, "generation_bench: %s sums are off\n", what);
+  }
+  return best;
+}
+
+// FP32 multiply-adds per second of `threads` threads: the roof of a float
+// matrix-matrix product.
 double fma_peak_gmacs(int threads) {
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    std::vector<double> macs(threads);
-    std::vector<float> sink(threads);
-    const auto t0 = Clock::now();
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back([&, t] { sink[t] = fma_chains(4000000, &macs[t]); });
-    for (auto& th : pool) th.join();
-    const double s = seconds_since(t0);
-    double total = 0;
-    for (double m : macs) total += m;
-    best = std::max(best, total / s / 1e9);
-    if (sink[0] != sink[0]) std::fprintf(stderr, "generation_bench: FMA sums are off\n");
-  }
-  return best;
+  return peak_gmacs(threads, "FMA", [](double* macs) { return fma_chains(4000000, macs); });
 }
 
-// int8 multiply-adds per second (GMAC/s) of `threads` threads, best of 5.
+// int8 multiply-adds per second of `threads` threads (vpdpbusd).
 double int8_peak_gmacs(int threads) {
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    std::vector<double> macs(threads);
-    std::vector<int32_t> sink(threads);
-    const auto t0 = Clock::now();
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back([&, t] { sink[t] = vnni_chains(10000000, &macs[t]); });
-    for (auto& th : pool) th.join();
-    const double s = seconds_since(t0);
-    double total = 0;
-    for (double m : macs) total += m;
-    best = std::max(best, total / s / 1e9);
-  }
-  return best;
+  return peak_gmacs(threads, "int8", [](double* macs) { return vnni_chains(10000000, macs); });
 }
 
-// AMX tile multiply-adds per second (GMAC/s) of `threads` threads, best of
-// 5; 0 where the CPU has no AMX (or Linux did not grant the tile state).
+// AMX tile multiply-adds per second of `threads` threads; 0 where the CPU
+// has no AMX (or Linux did not grant the tile state).
 double amx_peak_gmacs(int threads) {
 #if defined(__x86_64__)
   if (!mlxpack::cpu_features().amx_int8) return 0;
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    std::vector<double> macs(threads);
-    std::vector<int32_t> sink(threads);
-    const auto t0 = Clock::now();
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back([&, t] { sink[t] = amx_chains(2000000, &macs[t]); });
-    for (auto& th : pool) th.join();
-    const double s = seconds_since(t0);
-    double total = 0;
-    for (double m : macs) total += m;
-    best = std::max(best, total / s / 1e9);
-  }
-  return best;
+  return peak_gmacs(threads, "AMX", [](double* macs) { return amx_chains(2000000, macs); });
 #else
   (void)threads;
   return 0;
