@@ -1,11 +1,11 @@
-// The weight strips of the AVX-512 prefill kernels (the VNNI table's and
-// the AMX table's): 16 weight rows unpacked to one byte per value and
-// interleaved four values at a time, so that a 64-byte vector holds values
-// 4s..4s+3 of each of the 16 rows. That is vpdpbusd's operand layout with
-// the rows in its lanes, and AMX's B-tile layout (K/4 rows of 16 x 4
-// bytes) with the weight rows as the tile's columns. Included only by
-// files compiled with AVX-512 (F, BW, VL, DQ); the helpers have internal
-// linkage so each file keeps its own copy under its own flags.
+// The weight strips of the AVX-512 VNNI prefill kernel: 16 weight rows
+// unpacked to one byte per value and interleaved four values at a time, so
+// that a 64-byte vector holds values 4s..4s+3 of each of the 16 rows,
+// vpdpbusd's operand layout with the rows in its lanes; and the helpers it
+// shares with the AMX kernel (parameter widening, a 16 x 16 transpose).
+// Included only by files compiled with AVX-512 (F, BW, VL, DQ); the
+// helpers have internal linkage so each file keeps its own copy under its
+// own flags.
 #ifndef MLXPACK_RUNTIME_KERNELS_AVX512_STRIPS_H_
 #define MLXPACK_RUNTIME_KERNELS_AVX512_STRIPS_H_
 

@@ -86,11 +86,15 @@ struct AffineInput {
 // xq_strips + j * kGemmStripCols * cols, four values of each row at a time
 // ([cols / 4][kGemmStripCols][4]), and its block scales at d_strips + j *
 // kGemmStripCols * cols / 32 ([cols / 32][kGemmStripCols]).
-// The same rows as the AMX kernel's tiles, 16 rows at a time: tile t's
-// block b (rows 16t..16t+15, values 32b..32b+31, [16][32]) at xq_tiles +
-// (t * cols / 32 + b) * 512 and its 16 block scales at d_tiles + (t * cols /
-// 32 + b) * 16; rows past m are zero up to a multiple of kGemmPadRows.
+// For the AMX kernel (tables with quantize_tile_row; nullptr otherwise)
+// the rows quantized again, in blocks of kTileBlock values, as its B
+// tiles, 16 rows at a time: tile t's block b (rows 16t..16t+15, values
+// 64b..64b+63) at xq_tiles + (t * cols / 64 + b) * 1024, four values of
+// each row at a time ([16][16 rows][4]), and its 16 block scales at
+// d_tiles + (t * cols / 64 + b) * 16; rows past m are zero up to a
+// multiple of kGemmPadRows.
 inline constexpr int kGemmStripCols = 8;
+inline constexpr int kTileBlock = 64;
 inline constexpr int kGemmPadRows = 32;
 
 // The most activation rows affine*_rows_multi takes in one call, and the
@@ -211,6 +215,16 @@ struct KernelTable {
   void (*f32_to_bf16)(const float* in, uint16_t* out, int n);
   float (*dot_bf16)(const uint16_t* w, const uint16_t* x, int n);
   void (*tile_bf16)(const uint16_t* const* w, const uint16_t* const* x, int n, float* out);
+  // x[0..n) (n % kTileBlock == 0) quantized in blocks of kTileBlock values
+  // as one row of the AMX kernel's activation tiles: d = max|x| / 127 and
+  // round(x / d) per block, block b's value v at out[b * 1024 + (v / 4) *
+  // 64 + v % 4] and its d at d[b * 16] (out and d point at the row's
+  // place in AffineBatch::xq_tiles and d_tiles). nullptr in tables without
+  // the AMX kernel. The AMX kernel's blocks are twice the other kernels'
+  // (kBlock): one tile product then spans a whole 64-value weight group, a
+  // 64-byte tile row, where 32-value blocks left half of every TDPBUSD
+  // unused and needed a store and a scale step for every 32 values.
+  void (*quantize_tile_row)(const float* x, int n, int8_t* out, float* d);
 };
 
 const KernelTable* scalar_table();

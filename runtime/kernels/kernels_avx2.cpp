@@ -498,6 +498,7 @@ const KernelTable* avx2_table() {
       .f32_to_bf16 = nullptr,
       .dot_bf16 = nullptr,
       .tile_bf16 = nullptr,
+      .quantize_tile_row = nullptr,
   };
   return &table;
 }

@@ -1,20 +1,35 @@
 // The AVX-512 table (with BF16) plus AMX for the prefill's quantized
 // matrix-matrix products (Sapphire Rapids and later Intel cores). One
-// TDPBSUD multiplies a 16 x 32 tile of int8 activations by a 32 x 16 tile
-// of unsigned weight bytes into 16 x 16 int32 sums: 8,192 multiply-adds,
-// where a 512-bit vpdpbusd does 64. The weights come from the VNNI table's
-// strips unchanged (avx512_strips.h: a block of a strip is exactly AMX's
-// B tile), the activations from the batch laid out as A tiles
-// (AffineBatch::xq_tiles). Every 32-value block still gets its own scale
-// step (its int32 sums times the weight row's group scale and the
-// activation row's block scale), so the integer sums are those of every
-// other table. Compiled with -mamx-tile -mamx-int8 for this file only;
-// chosen only when the CPU reports AMX and Linux granted this process the
-// tile state (cpu_features).
+// TDPBUSD multiplies a 16 x 64 tile of unsigned weight bytes by a 64 x 16
+// tile of int8 activations into 16 x 16 int32 sums: 16,384 multiply-adds,
+// where a 512-bit vpdpbusd does 64.
+//
+// What bounds it on these cores (a microbenchmark of the tile ops, one
+// thread): a TDPBUSD takes the same ~5.5 ns whether its tiles are 32 or
+// 64 values deep, and storing a tile of sums ~5 ns more; tile loads
+// overlap. Every block of values whose sums need their own scale step
+// costs a store, so this kernel quantizes the activations in blocks of 64
+// (kTileBlock, quantize_tile_row), one block to a weight group of 64 and
+// two to a group of 128: with the other tables' 32-value blocks half of
+// every product was unused and the stores were twice as many (kernel_bench
+// --bits 4 --rows 2048 --cols 2048 --m 128, one thread: this kernel at
+// 32-value blocks 210-235 GMAC/s, at 64 290-318; the kernel before it,
+// which shared weight and activation tiles 2 x 2, 221-246; two threads
+// 384-437 before, 603-609 now). Its sums therefore differ from the VNNI table's by the
+// activations' rounding (both against the same float reference within the
+// int8 error); weights in groups of 32 go to the VNNI kernel.
+//
+// Each 16 weight rows are unpacked once into a buffer laid out as A tiles
+// and multiplied by every 16 activation rows (B tiles, AffineBatch::
+// xq_tiles), the float sums of the 16 x 16 results kept in 16 registers
+// over the whole row. Compiled with -mamx-tile -mamx-int8 for this file
+// only; chosen only when the CPU reports AMX and Linux granted this process
+// the tile state (cpu_features).
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "runtime/kernels/avx512_strips.h"
 #include "runtime/kernels/kernel_table.h"
@@ -23,12 +38,15 @@ namespace mlxpack::kernels {
 
 namespace {
 
-// Tiles 0-1: one block of the two strips (B: 8 rows of 16 weight rows x 4
-// values); 2-3: one block of 16 activation rows each (A: 16 rows of 32
-// values); 4-7: the int32 sums of A0.B0, A1.B0, A0.B1, A1.B1 (16 x 16).
+// The tile registers: 0 and 3 hold one block (64 values) of 16 weight rows
+// (A, unsigned bytes), 1 and 4 the same block of 16 activation rows (B: 16
+// rows of 16 x 4 signed bytes), 2 and 5 their 16 x 16 int32 sums (C, row j
+// = weight row j against the 16 activation rows). Even blocks use 0-2, odd
+// ones 3-5, so that one block's product runs while the vector unit scales
+// the sums of the block before last.
 constexpr int kTileRows = 16;
-constexpr int kPanelRows = 2 * kStripRows;  // weight rows per panel
-constexpr int kActRows = 2 * kTileRows;     // activation rows per pass
+constexpr int kTileBytes = kTileRows * kTileBlock;  // 1 KiB: a block of 16 rows
+constexpr int kLag = 2;  // blocks between a block's product and its scale step
 
 struct alignas(64) TileConfig {
   uint8_t palette;
@@ -42,195 +60,285 @@ void configure_tiles() {
   TileConfig c;
   std::memset(&c, 0, sizeof(c));
   c.palette = 1;
-  for (int t = 0; t < 2; ++t) {
-    c.rows[t] = kBlock / 4;
+  for (int t : {0, 3}) {
+    c.rows[t] = kTileRows;
+    c.colsb[t] = kTileBlock;
+  }
+  for (int t : {1, 4}) {
+    c.rows[t] = kTileBlock / 4;
     c.colsb[t] = 64;
   }
-  for (int t = 2; t < 4; ++t) {
-    c.rows[t] = kTileRows;
-    c.colsb[t] = kBlock;
-  }
-  for (int t = 4; t < 8; ++t) {
+  for (int t : {2, 5}) {
     c.rows[t] = kTileRows;
     c.colsb[t] = 64;
   }
+  // GCC 12's _tile_loadconfig tells the compiler it reads 8 bytes, and the
+  // stores above were dropped (only the palette byte survived: the first
+  // tile load raised SIGILL); the empty asm makes them visible.
+  asm volatile("" : : "r"(&c) : "memory");
   _tile_loadconfig(&c);
 }
 
-// The scale step of one tile of one block: the tile's sums stored at c,
-// row i of tile t = 2k + j (A tile j, strip k) being activation row 16j + i
-// against the strip's 16 weight rows. The sums are scaled by the
-// activation's block scale (dv: d0 or d1, the A tiles' block scales) into
-// g, the group's partial sums, and g by the weight rows' group scale into
-// acc once per group: two vector operations a row a block instead of three
-// (conversion, scale product, FMA), the vector side being what holds the
-// tile unit back.
-enum class Step { kOnly, kFirst, kMiddle, kLast };
+// GCC's _tile_stored clobbers all memory, which kept tile_rows'
+// accumulators in memory across every store (a load and a store a row a
+// block); this one names what it writes. The tile loads name nothing they
+// read: amx_gemm puts a compiler barrier between writing a tile's rows and
+// loading them, and the activation tiles are written before the kernel
+// is called.
+#define TILE_STORED(src, sums)                                                                        \
+  asm volatile("tilestored %%tmm" #src ", (%1,%2,1)"                                                  \
+               : "=m"(*reinterpret_cast<int32_t(*)[kTileRows * 16]>(sums))                             \
+               : "r"(sums), "r"(64L))
 
-template <Step kStep>
-inline void scale_tile(int t, const int32_t* c, const float* scales, const float* d0, const float* d1, float* g,
-                       float* acc) {
-  const int k = t / 2, j = t % 2;
-  const __m512 sv = _mm512_load_ps(scales + k * kStripRows);
-  const float* d = j == 0 ? d0 : d1;
-#pragma GCC unroll 16
-  for (int i = 0; i < kTileRows; ++i) {
-    const size_t at = static_cast<size_t>(j * kTileRows + i) * kPanelRows + k * kStripRows;
-    const __m512 sums = _mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * i));
-    const __m512 dv = _mm512_set1_ps(d[i]);
-    if constexpr (kStep == Step::kOnly) {
-      _mm512_store_ps(acc + at, _mm512_fmadd_ps(sums, _mm512_mul_ps(sv, dv), _mm512_load_ps(acc + at)));
-    } else if constexpr (kStep == Step::kFirst) {
-      _mm512_store_ps(g + at, _mm512_mul_ps(sums, dv));
-    } else if constexpr (kStep == Step::kMiddle) {
-      _mm512_store_ps(g + at, _mm512_fmadd_ps(sums, dv, _mm512_load_ps(g + at)));
-    } else {
-      const __m512 group = _mm512_fmadd_ps(sums, dv, _mm512_load_ps(g + at));
-      _mm512_store_ps(acc + at, _mm512_fmadd_ps(group, sv, _mm512_load_ps(acc + at)));
+// The activation rows of one tile column, quantized in blocks of 64: see
+// KernelTable::quantize_tile_row. The block's 16 groups of four values
+// go to 16 tile rows 64 bytes apart (a 32-bit scatter).
+void quantize_tile_row(const float* x, int n, int8_t* out, float* d) {
+  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  const __m512i rows = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                          _mm512_set1_epi32(64));
+  for (int b = 0; b < n / kTileBlock; ++b) {
+    __m512 v[4];
+    __m512 amax = _mm512_setzero_ps();
+    for (int j = 0; j < 4; ++j) {
+      v[j] = _mm512_loadu_ps(x + b * kTileBlock + 16 * j);
+      amax = _mm512_max_ps(amax, _mm512_and_ps(v[j], abs_mask));
     }
+    const float scale = _mm512_reduce_max_ps(amax) / 127.0f;
+    const __m512 inv = _mm512_set1_ps(scale != 0.0f ? 1.0f / scale : 0.0f);
+    __m128i q[4];
+    for (int j = 0; j < 4; ++j) q[j] = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v[j], inv)));
+    const __m512i all = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_set_m128i(q[1], q[0])), _mm256_set_m128i(q[3], q[2]), 1);
+    _mm512_i32scatter_epi32(out + static_cast<size_t>(b) * kTileBytes, rows, all, 1);
+    d[static_cast<size_t>(b) * 16] = scale;
   }
 }
 
-// scale_tile for block b of groups of 2^shift blocks.
-inline void scale_tile(int b, int shift, int t, const int32_t* c, const float* scales, const float* d0,
-                       const float* d1, float* g, float* acc) {
-  const int last = (1 << shift) - 1;
-  const int in_group = b & last;
-  if (shift == 0) {
-    scale_tile<Step::kOnly>(t, c, scales, d0, d1, g, acc);
-  } else if (in_group == 0) {
-    scale_tile<Step::kFirst>(t, c, scales, d0, d1, g, acc);
-  } else if (in_group < last) {
-    scale_tile<Step::kMiddle>(t, c, scales, d0, d1, g, acc);
-  } else {
-    scale_tile<Step::kLast>(t, c, scales, d0, d1, g, acc);
-  }
-}
+// 16 weight rows as AMX's A operand, one byte a value, blocked: block b
+// (values 64b..64b+63 of the 16 rows) at values + b * 1024, row r's part
+// at + r * 64; and the rows' group scales and biases as [group][16]
+// floats. (Rows strided by their length, 1 to 8 KiB in the mapping or a
+// row-major buffer, fell into the same few L1 sets.)
+struct WeightTile {
+  const uint8_t* values;
+  const float* scales;
+  const float* biases;
+};
 
-// acc[i * 32 + 0..32) = the bias part of activation rows 0..rows-1 (the
-// output bias plus sum_g b_g * sum_{k in g} x_k), zero past them.
-void bias_part(const AffineBatch& x, int i0, int rows, int groups, const float* biases, const __m512* ob,
-               float* acc) {
-  for (int i = 0; i < kActRows; i += kGemmStripCols) {
-    __m512 a[kGemmStripCols][2];
-#pragma GCC unroll 8
-    for (int c = 0; c < kGemmStripCols; ++c) {
-      a[c][0] = ob[0];
-      a[c][1] = ob[1];
-    }
-    if (i < rows) {
-      for (int g = 0; g < groups; ++g) {
-        // Reads up to kGemmStripCols - 1 rows past m: group_sum_t's padding.
-        const float* gs = x.group_sum_t + static_cast<size_t>(g) * x.m + i0 + i;
-        const __m512 b0 = _mm512_load_ps(biases + g * kPanelRows), b1 = _mm512_load_ps(biases + g * kPanelRows + 16);
-#pragma GCC unroll 8
-        for (int c = 0; c < kGemmStripCols; ++c) {
-          const __m512 sum = _mm512_set1_ps(gs[c]);
-          a[c][0] = _mm512_fmadd_ps(b0, sum, a[c][0]);
-          a[c][1] = _mm512_fmadd_ps(b1, sum, a[c][1]);
-        }
-      }
-    }
-#pragma GCC unroll 8
-    for (int c = 0; c < kGemmStripCols; ++c) {
-      _mm512_store_ps(acc + (i + c) * kPanelRows, a[c][0]);
-      _mm512_store_ps(acc + (i + c) * kPanelRows + 16, a[c][1]);
-    }
-  }
-}
-
-// Rows n..n+nr-1 (nr <= 32) times every activation row, 32 at a time: per
-// 32-value block, two A tiles times two B tiles into four C tiles, stored
-// (two buffers) for the scale steps.
+// Rows n..n+nr-1 (nr <= 16; missing rows repeat row n, their results are
+// dropped) into `values` (16 * cols bytes). 4-bit values are unpacked
+// three instructions per 64: each byte widened to a 16-bit word 0x00HL,
+// then (x | x << 4) & 0x0f0f = 0x0H0L, the low nibble (the even value) in
+// the low byte.
 template <int kBits>
-void amx_panel(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n, int nr) {
+WeightTile prepare_tile(const AffineRows& w, int n, int nr, uint8_t* values, float* scales, float* biases,
+                        float* params) {
   const int groups = w.cols / w.group_size;
-  const int blocks = w.cols / kBlock;
-  const int group_shift = w.group_size == 32 ? 0 : w.group_size == 64 ? 1 : 2;
-  uint8_t* values = reinterpret_cast<uint8_t*>(scratch);
-  const uint64_t strip_bytes = static_cast<uint64_t>(kStripRows) * w.cols;
-  float* scales = reinterpret_cast<float*>(values + 2 * strip_bytes);
-  float* biases = scales + static_cast<size_t>(kPanelRows) * groups;
-  float* params = biases + static_cast<size_t>(kPanelRows) * groups;
-  prepare_strips<kBits, 2>(w, n, nr, values, strip_bytes, scales, biases, params);
-  __mmask16 keep[2];
-  __m512 ob[2];
-  for (int k = 0; k < 2; ++k) {
-    const int left = std::clamp(nr - k * kStripRows, 0, kStripRows);
-    keep[k] = static_cast<__mmask16>((1u << left) - 1);
-    ob[k] = w.out_bias != nullptr ? _mm512_maskz_loadu_ps(keep[k], w.out_bias + n + k * kStripRows)
-                                  : _mm512_setzero_ps();
-  }
-  alignas(64) float acc[kActRows * kPanelRows];
-  alignas(64) float g[kActRows * kPanelRows];
-  alignas(64) int32_t sums[2][4 * 256];
-  for (int i0 = 0; i0 < x.m; i0 += kActRows) {
-    const int mb = std::min(kActRows, x.m - i0);
-    bias_part(x, i0, mb, groups, biases, ob, acc);
-    // Rows past m are the batch's zero padding (AffineBatch::xq_tiles).
-    const int8_t* a0 = x.xq_tiles + static_cast<size_t>(i0) * w.cols;
-    const int8_t* a1 = a0 + static_cast<size_t>(kTileRows) * w.cols;
-    const float* d0 = x.d_tiles + static_cast<size_t>(i0) * blocks;
-    const float* d1 = d0 + static_cast<size_t>(kTileRows) * blocks;
-    // Block b's tile products interleaved with block b - 1's scale steps,
-    // a tile at a time: the scale step of a whole block between the
-    // products and the stores left the tile unit idle while it ran
-    // (amx microbenchmark, 2 x 2 tiles, medians: 194 GMAC/s against 229).
-    auto step = [&](int e, int t) {
-      if (e < 0) return;
-      scale_tile(e, group_shift, t, sums[e & 1] + 256 * t, scales + (e >> group_shift) * kPanelRows, d0 + e * 16,
-                 d1 + e * 16, g, acc);
-    };
-    for (int b = 0; b < blocks; ++b) {
-      _tile_loadd(0, values + static_cast<size_t>(b) * 512, 64);
-      _tile_loadd(1, values + strip_bytes + static_cast<size_t>(b) * 512, 64);
-      _tile_loadd(2, a0 + static_cast<size_t>(b) * 512, kBlock);
-      _tile_loadd(3, a1 + static_cast<size_t>(b) * 512, kBlock);
-      _tile_zero(4);
-      _tile_dpbsud(4, 2, 0);
-      step(b - 1, 0);
-      _tile_zero(5);
-      _tile_dpbsud(5, 3, 0);
-      step(b - 1, 1);
-      _tile_zero(6);
-      _tile_dpbsud(6, 2, 1);
-      step(b - 1, 2);
-      _tile_zero(7);
-      _tile_dpbsud(7, 3, 1);
-      step(b - 1, 3);
-      int32_t* c = sums[b & 1];
-      _tile_stored(4, c, 64);
-      _tile_stored(5, c + 256, 64);
-      _tile_stored(6, c + 512, 64);
-      _tile_stored(7, c + 768, 64);
+  for (int r = 0; r < kTileRows; ++r) {
+    const int row = n + (r < nr ? r : 0);
+    const float* s;
+    const float* b;
+    row_params<f16_to_f32, bf16_to_f32>(w, row, params, &s, &b);
+    for (int g = 0; g < groups; ++g) {
+      scales[g * kTileRows + r] = s[g];
+      biases[g * kTileRows + r] = b[g];
     }
-    for (int t = 0; t < 4; ++t) step(blocks - 1, t);
-    for (int i = 0; i < mb; ++i) {
-      for (int k = 0; k < 2; ++k) {
-        if (keep[k] == 0) continue;
-        _mm512_mask_storeu_ps(y + static_cast<uint64_t>(i0 + i) * ldy + n + k * kStripRows, keep[k],
-                              _mm512_load_ps(acc + i * kPanelRows + k * kStripRows));
+    const uint8_t* src = w.data + static_cast<uint64_t>(row) * w.row_bytes;
+    uint8_t* out = values + r * kTileBlock;
+    for (int c = 0; c < w.cols; c += kTileBlock) {
+      __m512i v;
+      if constexpr (kBits == 4) {
+        const __m512i x = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + c / 2)));
+        v = _mm512_ternarylogic_epi32(x, _mm512_slli_epi16(x, 4), _mm512_set1_epi16(0x0f0f), 0xa8);
+      } else {
+        v = _mm512_loadu_si512(src + c);
       }
+      _mm512_store_si512(out + static_cast<size_t>(c / kTileBlock) * kTileBytes, v);
     }
+  }
+  return WeightTile{values, scales, biases};
+}
+
+// Asks for the next 16 rows' bytes, scales and biases while this tile is
+// multiplied: the rows of a 16-row tile span 4 to 16 pages, past which the
+// hardware prefetcher does not follow, and unpacking them waited on memory
+// (a quarter of the kernel's time in kernel_bench).
+struct NextTile {
+  const uint8_t* parts[3];
+  uint64_t bytes[3];
+};
+
+NextTile next_tile(const AffineRows& w, int n, int n1) {
+  NextTile t{};
+  const int next = n + kTileRows;
+  if (next >= n1) return t;
+  const int rows = std::min(kTileRows, n1 - next);
+  const uint64_t param_bytes =
+      static_cast<uint64_t>(w.cols / w.group_size) * (w.scale_kind == ParamKind::kF32 ? 4 : 2);
+  t.parts[0] = w.data + static_cast<uint64_t>(next) * w.row_bytes;
+  t.bytes[0] = static_cast<uint64_t>(rows) * w.row_bytes;
+  t.parts[1] = w.scales + static_cast<uint64_t>(next) * param_bytes;
+  t.parts[2] = w.biases + static_cast<uint64_t>(next) * param_bytes;
+  t.bytes[1] = t.bytes[2] = static_cast<uint64_t>(rows) * param_bytes;
+  return t;
+}
+
+// Block b's share of the prefetches: every part is spread over the blocks.
+inline __attribute__((always_inline)) void prefetch_share(const NextTile& t, int b, int blocks) {
+  for (int p = 0; p < 3; ++p) {
+    if (t.parts[p] == nullptr) continue;
+    const uint64_t share = (t.bytes[p] + blocks - 1) / blocks;
+    const uint64_t begin = share * b, end = std::min(t.bytes[p], begin + share);
+    for (uint64_t o = begin; o < end; o += 64) _mm_prefetch(reinterpret_cast<const char*>(t.parts[p] + o), _MM_HINT_T0);
+  }
+}
+
+// The scale step of one block: acc[j] (weight row j, lanes = the 16
+// activation rows) += float(sums row j) * d * s_j, d being the activation
+// rows' block scales and s_j the weight row's group scale; and at the
+// first block of a group (kFirst) its bias part, acc[j] += b_j * (the
+// activation rows' float sums over the group).
+template <bool kFirst>
+inline __attribute__((always_inline)) void scale_block(const int32_t* sums, const float* d, const float* s,
+                                                       const float* bias, const float* gsum, __m512* acc) {
+  const __m512 dv = _mm512_load_ps(d);
+  if constexpr (kFirst) {
+    const __m512 gv = _mm512_loadu_ps(gsum);
+#pragma GCC unroll 16
+    for (int j = 0; j < kTileRows; ++j) acc[j] = _mm512_fmadd_ps(gv, _mm512_set1_ps(bias[j]), acc[j]);
+  }
+#pragma GCC unroll 16
+  for (int j = 0; j < kTileRows; ++j) {
+    const __m512 v = _mm512_cvtepi32_ps(_mm512_load_si512(sums + 16 * j));
+    acc[j] = _mm512_fmadd_ps(v, _mm512_mul_ps(dv, _mm512_set1_ps(s[j])), acc[j]);
+  }
+}
+
+// The 16 weight rows of `wt` times activation rows i0..i0+15 (rows past m
+// are the batch's zero padding), into out; groups of 2^kShift blocks.
+// Block b's product goes to tiles 0-2 (b even) or 3-5 (odd) and its sums
+// to sums[b % 2]; its scale step runs after block b + 2's product is
+// issued, before that block's sums overwrite the buffer. The loop body is
+// unrolled over whole groups so that tile numbers, buffers and group
+// boundaries are constants: with them computed, GCC kept the accumulators
+// in memory.
+template <int kShift>
+void tile_rows(const WeightTile& wt, const AffineBatch& x, int cols, int i0, const NextTile& next, __m512* out) {
+  constexpr int kPerGroup = 1 << kShift;
+  constexpr int kUnroll = kPerGroup < 2 ? 2 : kPerGroup;
+  const int blocks = cols / kTileBlock;
+  const int8_t* xt = x.xq_tiles + static_cast<size_t>(i0) * cols;
+  const float* dt = x.d_tiles + static_cast<size_t>(i0) * blocks;
+  const float* gs = x.group_sum_t + i0;
+  alignas(64) int32_t sums[2][kTileRows * 16];
+  __m512 acc[kTileRows];
+#pragma GCC unroll 16
+  for (int j = 0; j < kTileRows; ++j) acc[j] = _mm512_setzero_ps();
+  auto step = [&](int e, auto first) __attribute__((always_inline)) {
+    const int g = e >> kShift;
+    scale_block<decltype(first)::value>(sums[e & 1], dt + e * 16, wt.scales + g * kTileRows,
+                                        wt.biases + g * kTileRows, gs + static_cast<size_t>(g) * x.m, acc);
+  };
+  auto block = [&](int b, auto uc) __attribute__((always_inline)) {
+    constexpr int u = decltype(uc)::value;
+    constexpr bool first = ((u - kLag) % kPerGroup + kPerGroup) % kPerGroup == 0;
+    if constexpr (u % 2 == 0) {
+      _tile_loadd(0, wt.values + static_cast<size_t>(b) * kTileBytes, kTileBlock);
+      _tile_loadd(1, xt + static_cast<size_t>(b) * kTileBytes, 64);
+      _tile_zero(2);
+      _tile_dpbusd(2, 0, 1);
+    } else {
+      _tile_loadd(3, wt.values + static_cast<size_t>(b) * kTileBytes, kTileBlock);
+      _tile_loadd(4, xt + static_cast<size_t>(b) * kTileBytes, 64);
+      _tile_zero(5);
+      _tile_dpbusd(5, 3, 4);
+    }
+    prefetch_share(next, b, blocks);
+    if (b >= kLag) step(b - kLag, std::integral_constant<bool, first>{});
+    if constexpr (u % 2 == 0) {
+      TILE_STORED(2, sums[0]);
+    } else {
+      TILE_STORED(5, sums[1]);
+    }
+  };
+  // blocks is even (cols % 128 == 0) and a multiple of kPerGroup.
+  for (int b = 0; b < blocks; b += kUnroll) {
+    block(b, std::integral_constant<int, 0>{});
+    block(b + 1, std::integral_constant<int, 1>{});
+    if constexpr (kUnroll == 4) {
+      block(b + 2, std::integral_constant<int, 2>{});
+      block(b + 3, std::integral_constant<int, 3>{});
+    }
+  }
+  static_assert(kLag == 2 && kPerGroup <= 2, "the last two blocks' steps below");
+  step(blocks - 2, std::true_type{});
+  step(blocks - 1, std::integral_constant<bool, kPerGroup == 1>{});
+#pragma GCC unroll 16
+  for (int j = 0; j < kTileRows; ++j) out[j] = acc[j];
+}
+
+// acc (16 weight rows, lanes = activation rows i0..i0+15) transposed into
+// y's rows i0..i0+mb-1, columns n..n+nr-1, plus the output bias.
+void store_rows(const __m512* acc, const float* out_bias, int n, int nr, int i0, int mb, float* y, uint64_t ldy) {
+  alignas(64) uint8_t t[kTileRows * 64];
+  __m512i r[kTileRows];
+  for (int j = 0; j < kTileRows; ++j) r[j] = _mm512_castps_si512(acc[j]);
+  transpose16x16(r, t);
+  const __mmask16 keep = static_cast<__mmask16>((1u << nr) - 1);
+  const __m512 ob = out_bias != nullptr ? _mm512_maskz_loadu_ps(keep, out_bias + n) : _mm512_setzero_ps();
+  for (int i = 0; i < mb; ++i) {
+    const __m512 v = _mm512_add_ps(_mm512_load_ps(reinterpret_cast<const float*>(t + 64 * i)), ob);
+    _mm512_mask_storeu_ps(y + static_cast<uint64_t>(i0 + i) * ldy + n, keep, v);
   }
 }
 
 template <int kBits>
 void amx_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0, int n1) {
+  const int groups = w.cols / w.group_size;
+  uint8_t* values = reinterpret_cast<uint8_t*>(scratch);
+  float* scales = reinterpret_cast<float*>(values + static_cast<size_t>(kTileRows) * w.cols);
+  float* biases = scales + static_cast<size_t>(kTileRows) * groups;
+  float* params = biases + static_cast<size_t>(kTileRows) * groups;
   configure_tiles();
-  for (int n = n0; n < n1; n += kPanelRows) amx_panel<kBits>(w, x, scratch, y, ldy, n, std::min(kPanelRows, n1 - n));
+  for (int n = n0; n < n1; n += kTileRows) {
+    const int nr = std::min(kTileRows, n1 - n);
+    const WeightTile wt = prepare_tile<kBits>(w, n, nr, values, scales, biases, params);
+    asm volatile("" : : : "memory");  // the tile loads read values
+    const NextTile next = next_tile(w, n, n1);
+    for (int i0 = 0; i0 < x.m; i0 += kTileRows) {
+      __m512 acc[kTileRows];
+      const NextTile none{};
+      if (w.group_size == 64) {
+        tile_rows<0>(wt, x, w.cols, i0, i0 == 0 ? next : none, acc);
+      } else {
+        tile_rows<1>(wt, x, w.cols, i0, i0 == 0 ? next : none, acc);
+      }
+      store_rows(acc, w.out_bias, n, nr, i0, std::min(kTileRows, x.m - i0), y, ldy);
+    }
+  }
   // Hands the tile registers back: a thread holding tile state makes every
   // context switch save 8 KiB more.
   _tile_release();
 }
 
+// Groups of 32 (finer than the tiles' blocks) and batches built without
+// the tiles go to the VNNI table's kernels.
 void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
                   int n1) {
+  if (w.group_size < kTileBlock || x.xq_tiles == nullptr) {
+    avx512_bf16_table()->affine4_gemm(w, x, scratch, y, ldy, n0, n1);
+    return;
+  }
   amx_gemm<4>(w, x, scratch, y, ldy, n0, n1);
 }
 
 void affine8_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
                   int n1) {
+  if (w.group_size < kTileBlock || x.xq_tiles == nullptr) {
+    avx512_bf16_table()->affine8_gemm(w, x, scratch, y, ldy, n0, n1);
+    return;
+  }
   amx_gemm<8>(w, x, scratch, y, ldy, n0, n1);
 }
 
@@ -239,6 +347,7 @@ KernelTable make_table() {
   t.name = "avx512-amx";
   t.affine4_gemm = affine4_gemm;
   t.affine8_gemm = affine8_gemm;
+  t.quantize_tile_row = quantize_tile_row;
   // BF16 prefill on the float tiles: on the cores that have AMX (Sapphire
   // and Emerald Rapids) vdpbf16ps issues at half an FMA's rate, so the 4 x
   // 4 BF16 tile ran slower than widening rows to float (kernel_bench --bits

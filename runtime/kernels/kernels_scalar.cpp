@@ -173,6 +173,7 @@ const KernelTable kScalar = {
     .f32_to_bf16 = nullptr,
     .dot_bf16 = nullptr,
     .tile_bf16 = nullptr,
+    .quantize_tile_row = nullptr,
 };
 
 }  // namespace

@@ -287,6 +287,7 @@ void Activations::prepare(const float* x, int m, int k) {
   m_ = m;
   k_ = k;
   quantized_ = k % kBlock == 0;
+  tiles_ = false;
   if (!quantized_) return;
   const size_t blocks_per_row = k / kBlock;
   const size_t blocks = static_cast<size_t>(m) * blocks_per_row;
@@ -301,14 +302,18 @@ void Activations::prepare(const float* x, int m, int k) {
     grow(xq4_, static_cast<size_t>(m) * k);
     grow(dlanes_, blocks_per_row * m * 4);
     if (m >= 4) {
-      // The AMX tiles; rows past m stay zero (the tiles holding them are
-      // cleared here, their real rows written by quantize_rows).
-      const size_t rows = (static_cast<size_t>(m) + kGemmPadRows - 1) / kGemmPadRows * kGemmPadRows;
-      grow(xq_tiles_, rows * k);
-      grow(d_tiles_, rows * blocks_per_row);
-      const size_t first = static_cast<size_t>(m) / 16 * 16;
-      std::fill(xq_tiles_.data() + first * k, xq_tiles_.data() + rows * k, int8_t{0});
-      std::fill(d_tiles_.data() + first * blocks_per_row, d_tiles_.data() + rows * blocks_per_row, 0.0f);
+      tiles_ = active_table()->quantize_tile_row != nullptr;
+      if (tiles_) {
+        // The AMX tiles; rows past m stay zero (the tiles holding them are
+        // cleared here, their real rows written by quantize_rows).
+        const size_t rows = (static_cast<size_t>(m) + kGemmPadRows - 1) / kGemmPadRows * kGemmPadRows;
+        const size_t tile_blocks = static_cast<size_t>(k) / kTileBlock;
+        grow(xq_tiles_, rows * k);
+        grow(d_tiles_, rows * tile_blocks);
+        const size_t first = static_cast<size_t>(m) / 16 * 16;
+        std::fill(xq_tiles_.data() + first * k, xq_tiles_.data() + rows * k, int8_t{0});
+        std::fill(d_tiles_.data() + first * tile_blocks, d_tiles_.data() + rows * tile_blocks, 0.0f);
+      }
       const size_t padded = (static_cast<size_t>(m) + kGemmStripCols - 1) / kGemmStripCols * kGemmStripCols;
       grow(xq_strips_, padded * k);
       grow(d_strips_, padded * blocks_per_row);
@@ -361,10 +366,10 @@ void Activations::quantize_rows(int begin, int end) {
     for (int j = 0; j < k; j += 4) std::memcpy(xs + j * kGemmStripCols, xq + j, 4);
     float* ds = d_strips_.data() + strip * kGemmStripCols * blocks_per_row + lane;
     for (size_t b = 0; b < blocks_per_row; ++b) ds[b * kGemmStripCols] = d[b];
-    const size_t tile = i / 16, tile_row = i % 16;
-    for (size_t b = 0; b < blocks_per_row; ++b) {
-      std::memcpy(xq_tiles_.data() + (tile * blocks_per_row + b) * 512 + tile_row * kBlock, xq + b * kBlock, kBlock);
-      d_tiles_[(tile * blocks_per_row + b) * 16 + tile_row] = d[b];
+    if (tiles_) {
+      const size_t tile = i / 16, tile_row = i % 16;
+      t->quantize_tile_row(row(i), k, xq_tiles_.data() + static_cast<size_t>(tile) * 16 * k + tile_row * 4,
+                           d_tiles_.data() + tile * 16 * (k / kTileBlock) + tile_row);
     }
     size_t base = 0;
     for (int group : {32, 64, 128}) {
@@ -381,7 +386,8 @@ AffineBatch Activations::batch(int group) const {
   const size_t offset = group == 32   ? 0
                         : group == 64 ? blocks_per_row * m_
                                       : (blocks_per_row + blocks_per_row / 2) * m_;
-  return AffineBatch{xq4_.data(), dlanes_.data(), xq_.data(), dlanes8_.data(), gsum_t_.data() + offset, xq_strips_.data(), d_strips_.data(), xq_tiles_.data(), d_tiles_.data(), m_};
+  return AffineBatch{xq4_.data(), dlanes_.data(), xq_.data(), dlanes8_.data(), gsum_t_.data() + offset, xq_strips_.data(), d_strips_.data(), tiles_ ? xq_tiles_.data() : nullptr,
+                     tiles_ ? d_tiles_.data() : nullptr, m_};
 }
 
 const float* Activations::group_sum(int i, int group) const {

@@ -95,11 +95,12 @@ class Activations {
   AlignedVector<float> gsum128_;
   AlignedVector<float> dlanes_;
   AlignedVector<float> dlanes8_;
-  AlignedVector<float> gsum_t_;
+  AlignedVector<float> gsum_t_;  // transposed group sums: 32, then 64, then 128
   AlignedVector<int8_t> xq_strips_;
   AlignedVector<float> d_strips_;
+  bool tiles_ = false;  // the active table has the AMX kernel: xq_tiles_ is built
   AlignedVector<int8_t> xq_tiles_;
-  AlignedVector<float> d_tiles_;  // transposed group sums: 32, then 64, then 128
+  AlignedVector<float> d_tiles_;
 };
 
 // y[i * ldy + n] = sum_k x.row(i)[k] * W[n, k] (+ bias[n]) for every i < x.m()

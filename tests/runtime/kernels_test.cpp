@@ -68,6 +68,50 @@ struct QuantCase {
   DType dtype;
 };
 
+// What the AMX kernel computes, in double from its definition: x
+// quantized in blocks of 64 (d = max|x| / 127 and round(x / d) in float,
+// as quantize_tile_row does), times the weight's integers in blocks, each
+// block sum times d and the group scale, plus the group bias times the
+// float sum of x over the group, plus the output bias.
+std::vector<double> tile_block_model(const std::vector<float>& x, int m, const Weight& w) {
+  const int blocks = w.cols / 64, groups = w.cols / w.group_size;
+  std::vector<int> xq(x.size());
+  std::vector<float> d(size_t(m) * blocks);
+  for (int i = 0; i < m; ++i) {
+    for (int b = 0; b < blocks; ++b) {
+      const float* xb = x.data() + size_t(i) * w.cols + b * 64;
+      float amax = 0;
+      for (int v = 0; v < 64; ++v) amax = std::max(amax, std::fabs(xb[v]));
+      const float scale = amax / 127.0f, inv = scale != 0.0f ? 1.0f / scale : 0.0f;
+      d[size_t(i) * blocks + b] = scale;
+      for (int v = 0; v < 64; ++v) xq[size_t(i) * w.cols + b * 64 + v] = int(std::nearbyint(xb[v] * inv));
+    }
+  }
+  std::vector<double> y(size_t(m) * w.rows);
+  std::vector<uint8_t> q(w.cols);
+  for (int r = 0; r < w.rows; ++r) {
+    kernels::unpack_bits(w.data + r * w.row_bytes, w.bits, q.data(), w.cols);
+    for (int i = 0; i < m; ++i) {
+      double sum = w.bias[r];
+      for (int g = 0; g < groups; ++g) {
+        const double s = kernels::load_scalar(w.scales, w.scale_kind, r * groups + g);
+        const double bg = kernels::load_scalar(w.biases, w.scale_kind, r * groups + g);
+        for (int k0 = g * w.group_size; k0 < (g + 1) * w.group_size; k0 += 64) {
+          long long block = 0;
+          double xsum = 0;
+          for (int k = k0; k < k0 + 64; ++k) {
+            block += q[k] * xq[size_t(i) * w.cols + k];
+            xsum += x[size_t(i) * w.cols + k];
+          }
+          sum += s * d[size_t(i) * blocks + k0 / 64] * double(block) + bg * xsum;
+        }
+      }
+      y[size_t(i) * w.rows + r] = sum;
+    }
+  }
+  return y;
+}
+
 void check_quantized_linear(const QuantCase& c, int rows, int cols) {
   std::vector<float> wf = random_floats(size_t(rows) * cols, c.bits * 100 + c.group, 0.05f);
   std::string raw(wf.size() * dtype_size_bytes(c.dtype), '\0');
@@ -100,15 +144,28 @@ void check_quantized_linear(const QuantCase& c, int rows, int cols) {
     const std::vector<float> ref = quantized_matmul_reference(x, m, *q, c.dtype, {c.bits, c.group});
     const std::vector<float> scalar = run(kernels::scalar_table(), w, x, m);
     // The tables with a matrix-matrix kernel for these bits (AVX-512 VNNI,
-    // AMX) compute the same int32 block sums: they agree up to the order
-    // of their float sums.
+    // AMX at groups of 32) compute the same int32 block sums: they agree
+    // up to the order of their float sums. The AMX kernel's activation
+    // blocks are 64 values (kTileBlock) where its groups are 64 or 128:
+    // it agrees with its own definition (tile_block_model) to the same
+    // bound.
     std::vector<float> first_gemm;
     const char* first_gemm_name = nullptr;
     for (const KernelTable* t : tables()) {
       const std::vector<float> y = run(t, w, x, m);
       const bool gemm = m >= kernels::kSmallBatchRows && cols % 128 == 0 &&
                         ((c.bits == 4 && t->affine4_gemm != nullptr) || (c.bits == 8 && t->affine8_gemm != nullptr));
-      if (gemm && first_gemm_name == nullptr) {
+      if (gemm && t->quantize_tile_row != nullptr && c.group >= 64) {
+        const std::vector<double> model = tile_block_model(x, m, w);
+        for (int i = 0; i < m; ++i) {
+          for (int r = 0; r < rows; ++r) {
+            const std::vector<float> wrow(deq.begin() + size_t(r) * cols, deq.begin() + size_t(r + 1) * cols);
+            EXPECT_NEAR(y[size_t(i) * rows + r], model[size_t(i) * rows + r], 1e-5 * bound(x, i, cols, wrow) + 1e-6)
+                << t->name << " vs its 64-value blocks, bits " << c.bits << " group " << c.group << " m " << m
+                << " row " << r;
+          }
+        }
+      } else if (gemm && first_gemm_name == nullptr) {
         first_gemm = y;
         first_gemm_name = t->name;
       } else if (gemm) {
