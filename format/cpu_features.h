@@ -19,6 +19,7 @@ struct CpuFeatures {
   // the 8 KiB tile registers out on request only (arch_prctl
   // ARCH_REQ_XCOMP_PERM), which the probe makes.
   bool amx_int8 = false;
+  bool amx_bf16 = false;  // amx_int8 and AMX-BF16 (TDPBF16PS)
 };
 
 // The probe's result (all false off x86-64), computed on first use.

@@ -49,7 +49,7 @@ CpuFeatures probe() {
   const bool avx2 = (b >> 5) & 1;
   const bool avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
   const bool avx512vnni = (c >> 11) & 1;
-  const bool amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1;
+  const bool amx_bf16 = (d >> 22) & 1, amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1;
   const bool tile_state = (xcr0_lo & 0x60000) == 0x60000;  // XTILECFG and XTILEDATA
   f.avx2 = ymm_state && avx2 && fma && f16c;
   f.avx512f = f.avx2 && zmm_state && avx512f;
@@ -59,6 +59,7 @@ CpuFeatures probe() {
     f.avx512_bf16 = f.avx512 && ((a >> 5) & 1);
   }
   f.amx_int8 = f.avx512_bf16 && amx_tile && amx_int8 && tile_state && request_tile_state();
+  f.amx_bf16 = f.amx_int8 && amx_bf16;
 #endif
   return f;
 }

@@ -5,6 +5,7 @@
 #ifndef MLXPACK_RUNTIME_KERNELS_KERNEL_TABLE_H_
 #define MLXPACK_RUNTIME_KERNELS_KERNEL_TABLE_H_
 
+#include <cstddef>
 #include <cstdint>
 
 namespace mlxpack::kernels {
@@ -225,7 +226,21 @@ struct KernelTable {
   // 64-byte tile row, where 32-value blocks left half of every TDPBUSD
   // unused and needed a store and a scale step for every 32 values.
   void (*quantize_tile_row)(const float* x, int n, int8_t* out, float* d);
+  // Rows [n0, n1) of a BF16 weight (row n at w + n * row_stride, cols %
+  // 32 == 0) times m float activation rows (x + i * cols), each rounded to
+  // BF16 (nearest even) as f32_to_bf16 does: y[i * ldy + n] = the float
+  // sum of the BF16 products plus bias[n] (bias may be nullptr). scratch:
+  // gemm_bf16_scratch(cols, m) floats. nullptr in tables without AMX-BF16
+  // tiles.
+  void (*gemm_bf16)(const uint16_t* w, uint64_t row_stride, int cols, const float* x, int m, const float* bias,
+                    float* scratch, float* y, uint64_t ldy, int n0, int n1);
 };
+
+// Floats of scratch gemm_bf16 needs: the activations as BF16 tiles (m
+// rounded up to 32 rows) and 32 weight rows, both BF16.
+inline size_t gemm_bf16_scratch(int cols, int m) {
+  return (static_cast<size_t>(m + 31) / 32 * 32 + 32) * static_cast<size_t>(cols) / 2;
+}
 
 const KernelTable* scalar_table();
 const KernelTable* avx2_table();    // nullptr when not built for x86-64

@@ -724,6 +724,7 @@ const KernelTable* avx512_table() {
       .dot_bf16 = nullptr,
       .tile_bf16 = nullptr,
       .quantize_tile_row = nullptr,
+      .gemm_bf16 = nullptr,
   };
   return &table;
 }

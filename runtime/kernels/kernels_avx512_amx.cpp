@@ -1,5 +1,6 @@
-// The AVX-512 table (with BF16) plus AMX for the prefill's quantized
-// matrix-matrix products (Sapphire Rapids and later Intel cores). One
+// The AVX-512 table (with BF16) plus AMX for the prefill's quantized and
+// BF16 matrix-matrix products (Sapphire Rapids and later Intel cores;
+// BF16 below, gemm_bf16). One
 // TDPBUSD multiplies a 16 x 64 tile of unsigned weight bytes by a 64 x 16
 // tile of int8 activations into 16 x 16 int32 sums: 16,384 multiply-adds,
 // where a 512-bit vpdpbusd does 64.
@@ -31,6 +32,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "format/cpu_features.h"
 #include "runtime/kernels/avx512_strips.h"
 #include "runtime/kernels/kernel_table.h"
 
@@ -87,7 +89,7 @@ void configure_tiles() {
 // is called.
 #define TILE_STORED(src, sums)                                                                        \
   asm volatile("tilestored %%tmm" #src ", (%1,%2,1)"                                                  \
-               : "=m"(*reinterpret_cast<int32_t(*)[kTileRows * 16]>(sums))                             \
+               : "=m"(*reinterpret_cast<char(*)[kTileRows * 64]>(sums))                                 \
                : "r"(sums), "r"(64L))
 
 // The activation rows of one tile column, quantized in blocks of 64: see
@@ -322,6 +324,122 @@ void amx_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* 
   _tile_release();
 }
 
+// BF16 weights (gemm_bf16): TDPBF16PS multiplies 16 x 32 BF16 values by
+// 32 x 16 into 16 x 16 float sums and adds them to the tile, so the sums
+// stay in the tiles over the whole row and are stored once: 32 weight rows
+// (A tiles 0-1) times 32 activation rows (B tiles 2-3) into tiles 4-7.
+// The weights need no conversion, only copying into A-tile blocks (rows
+// 2 to 16 KiB apart fall into the same L1 sets); the activations are
+// rounded to BF16 and laid out as B tiles once per call.
+constexpr int kBf16Block = 32;                      // values a tile product spans
+constexpr int kBf16TileBytes = kTileRows * 64;      // a block of 16 rows
+
+void configure_bf16_tiles() {
+  TileConfig c;
+  std::memset(&c, 0, sizeof(c));
+  c.palette = 1;
+  for (int t = 0; t < 8; ++t) {
+    c.rows[t] = kTileRows;
+    c.colsb[t] = 64;
+  }
+  asm volatile("" : : "r"(&c) : "memory");  // see configure_tiles
+  _tile_loadconfig(&c);
+}
+
+// Activation rows 0..m-1 rounded to BF16 as B tiles: tile t's block b (rows
+// 16t..16t+15, values 32b..32b+31) at out + (t * blocks + b) * 1024 bytes,
+// [16 value pairs][16 rows][2]; rows up to the next multiple of 32 zero.
+// 16 rows' blocks are converted in registers and transposed as 16 x 16
+// pairs, writing whole lines (a 32-bit scatter per row block was a third
+// of this kernel's time: its lines missed the cache one pair at a time).
+void bf16_b_tiles(const float* x, int m, int cols, uint16_t* out) {
+  const int blocks = cols / kBf16Block;
+  const int rows = (m + 31) / 32 * 32;
+  uint8_t* base = reinterpret_cast<uint8_t*>(out);
+  for (int i0 = 0; i0 < rows; i0 += kTileRows) {
+    uint8_t* tile = base + static_cast<size_t>(i0 / 16) * blocks * kBf16TileBytes;
+    for (int b = 0; b < blocks; ++b) {
+      __m512i v[kTileRows];
+      for (int r = 0; r < kTileRows; ++r) {
+        v[r] = _mm512_setzero_si512();
+        if (i0 + r < m) {
+          const float* xb = x + static_cast<size_t>(i0 + r) * cols + b * kBf16Block;
+          v[r] = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(_mm512_loadu_ps(xb + 16), _mm512_loadu_ps(xb)));
+        }
+      }
+      transpose16x16(v, tile + static_cast<size_t>(b) * kBf16TileBytes);
+    }
+  }
+}
+
+// Rows n..n+nr-1 (nr <= 32; missing rows repeat row n) as A-tile blocks:
+// block b of rows 0-15 at out + b * 2048 bytes, of rows 16-31 at + 1024,
+// row r's 32 values (64 bytes) at + (r % 16) * 64.
+void bf16_a_panel(const uint16_t* w, uint64_t row_stride, int cols, int n, int nr, uint16_t* out) {
+  uint8_t* base = reinterpret_cast<uint8_t*>(out);
+  for (int r = 0; r < 2 * kTileRows; ++r) {
+    const uint16_t* src = w + static_cast<uint64_t>(n + (r < nr ? r : 0)) * row_stride;
+    uint8_t* dst = base + (r / 16) * kBf16TileBytes + (r % 16) * 64;
+    for (int b = 0; b < cols / kBf16Block; ++b) {
+      _mm512_store_si512(dst + static_cast<size_t>(b) * 2 * kBf16TileBytes, _mm512_loadu_si512(src + b * kBf16Block));
+    }
+  }
+}
+
+// One stored 16 x 16 tile of sums (row j = weight row j, column i =
+// activation row i) into y's rows i0..i0+mb-1, columns n..n+nr-1, plus
+// the bias.
+void store_sums(const float* c, const float* bias, int n, int nr, int i0, int mb, float* y, uint64_t ldy) {
+  if (nr <= 0 || mb <= 0) return;
+  __m512 acc[kTileRows];
+  for (int j = 0; j < kTileRows; ++j) acc[j] = _mm512_load_ps(c + 16 * j);
+  store_rows(acc, bias, n, std::min(nr, kTileRows), i0, std::min(mb, kTileRows), y, ldy);
+}
+
+void gemm_bf16(const uint16_t* w, uint64_t row_stride, int cols, const float* x, int m, const float* bias,
+               float* scratch, float* y, uint64_t ldy, int n0, int n1) {
+  const int blocks = cols / kBf16Block;
+  uint16_t* xt = reinterpret_cast<uint16_t*>(scratch);
+  uint16_t* panel = xt + static_cast<size_t>(m + 31) / 32 * 32 * cols;
+  bf16_b_tiles(x, m, cols, xt);
+  const uint8_t* xb = reinterpret_cast<const uint8_t*>(xt);
+  const uint8_t* pb = reinterpret_cast<const uint8_t*>(panel);
+  alignas(64) float c[4][kTileRows * 16];
+  configure_bf16_tiles();
+  for (int n = n0; n < n1; n += 2 * kTileRows) {
+    const int nr = std::min(2 * kTileRows, n1 - n);
+    bf16_a_panel(w, row_stride, cols, n, nr, panel);
+    asm volatile("" : : : "memory");  // the tile loads read panel and xt
+    for (int i0 = 0; i0 < m; i0 += 2 * kTileRows) {
+      const uint8_t* b0 = xb + static_cast<size_t>(i0 / 16) * blocks * kBf16TileBytes;
+      const uint8_t* b1 = b0 + static_cast<size_t>(blocks) * kBf16TileBytes;
+      _tile_zero(4);
+      _tile_zero(5);
+      _tile_zero(6);
+      _tile_zero(7);
+      for (int b = 0; b < blocks; ++b) {
+        _tile_loadd(0, pb + static_cast<size_t>(b) * 2 * kBf16TileBytes, 64);
+        _tile_loadd(1, pb + static_cast<size_t>(b) * 2 * kBf16TileBytes + kBf16TileBytes, 64);
+        _tile_loadd(2, b0 + static_cast<size_t>(b) * kBf16TileBytes, 64);
+        _tile_loadd(3, b1 + static_cast<size_t>(b) * kBf16TileBytes, 64);
+        _tile_dpbf16ps(4, 0, 2);
+        _tile_dpbf16ps(5, 0, 3);
+        _tile_dpbf16ps(6, 1, 2);
+        _tile_dpbf16ps(7, 1, 3);
+      }
+      TILE_STORED(4, c[0]);
+      TILE_STORED(5, c[1]);
+      TILE_STORED(6, c[2]);
+      TILE_STORED(7, c[3]);
+      store_sums(c[0], bias, n, nr, i0, m - i0, y, ldy);
+      store_sums(c[1], bias, n, nr, i0 + kTileRows, m - i0 - kTileRows, y, ldy);
+      store_sums(c[2], bias, n + kTileRows, nr - kTileRows, i0, m - i0, y, ldy);
+      store_sums(c[3], bias, n + kTileRows, nr - kTileRows, i0 + kTileRows, m - i0 - kTileRows, y, ldy);
+    }
+  }
+  _tile_release();
+}
+
 // Groups of 32 (finer than the tiles' blocks) and batches built without
 // the tiles go to the VNNI table's kernels.
 void affine4_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* y, uint64_t ldy, int n0,
@@ -348,6 +466,7 @@ KernelTable make_table() {
   t.affine4_gemm = affine4_gemm;
   t.affine8_gemm = affine8_gemm;
   t.quantize_tile_row = quantize_tile_row;
+  if (cpu_features().amx_bf16) t.gemm_bf16 = gemm_bf16;
   // BF16 prefill on the float tiles: on the cores that have AMX (Sapphire
   // and Emerald Rapids) vdpbf16ps issues at half an FMA's rate, so the 4 x
   // 4 BF16 tile ran slower than widening rows to float (kernel_bench --bits
@@ -355,7 +474,9 @@ KernelTable make_table() {
   // GMAC/s; generation_bench 110M BF16 prefill, 2 threads: 471-504 against
   // 738-924 tokens/s). On Zen 4/5, without AMX, the BF16 tile doubles it.
   // The matrix-vector dot_bf16 stays: decode is memory-bound and reads
-  // half the bytes of a widened row.
+  // half the bytes of a widened row. Where the CPU has AMX-BF16 (all
+  // that have AMX-INT8 so far) gemm_bf16 takes batches of kSmallBatchRows
+  // rows and more.
   t.tile_bf16 = nullptr;
   return t;
 }

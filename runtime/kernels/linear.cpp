@@ -401,6 +401,14 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
   const KernelTable* t = active_table();
   Scratch& scratch = t_scratch;
   const int k = w.cols;
+  // BF16 weights on AMX tiles: from kSmallBatchRows rows, as the
+  // quantized matrix-matrix kernels.
+  if (w.kind == ParamKind::kBF16 && t->gemm_bf16 != nullptr && x.m() >= kSmallBatchRows && k % 32 == 0) {
+    float* buffer = grow(scratch.row, gemm_bf16_scratch(k, x.m()));
+    t->gemm_bf16(reinterpret_cast<const uint16_t*>(w.data), w.row_bytes / 2, k, x.row(0), x.m(), w.bias, buffer, y,
+                 static_cast<uint64_t>(ldy), n0, n1);
+    return;
+  }
   if (w.kind == ParamKind::kBF16 && t->dot_bf16 != nullptr && (x.m() < 4 || t->tile_bf16 != nullptr)) {
     linear_rows_bf16(w, x, y, ldy, n0, n1, t, scratch);
     return;

@@ -22,6 +22,9 @@ TEST(CpuFeatures, AgreeWithTheCompilersProbe) {
   if (f.amx_int8) {
     EXPECT_TRUE(f.avx512_bf16);
     EXPECT_TRUE(__builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-int8"));
+    EXPECT_EQ(f.amx_bf16, bool(__builtin_cpu_supports("amx-bf16")));
+  } else {
+    EXPECT_FALSE(f.amx_bf16);
   }
 }
 #endif

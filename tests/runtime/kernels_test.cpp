@@ -258,9 +258,12 @@ float bf16_round(float x) {
 
 TEST(FloatLinear, F32F16BF16MatchADoubleProductOnEveryTable) {
   // Odd sizes: every tail path runs; 1110 columns: more than one slice of
-  // the BF16 tiles (1024), and tails of more than 16 values (22).
-  for (const int cols : {77, 1110}) {
-    const int rows = 13;
+  // the BF16 tiles (1024), and tails of more than 16 values (22). 2304
+  // columns (a multiple of 32) and 70 rows, times 18 and 70 activation
+  // rows: the AMX BF16 kernel's panels of 32 weight rows (the last of 6)
+  // and 32 activation rows (the last of 18 and 6).
+  for (const int cols : {77, 1110, 2304}) {
+    const int rows = cols == 2304 ? 70 : 13;
     for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
       std::vector<float> wf = random_floats(size_t(rows) * cols, 3);
       std::string raw(wf.size() * dtype_size_bytes(dt), '\0');
@@ -274,7 +277,8 @@ TEST(FloatLinear, F32F16BF16MatchADoubleProductOnEveryTable) {
       w.cols = cols;
       w.data = reinterpret_cast<const uint8_t*>(raw.data());
       w.row_bytes = uint64_t(cols) * dtype_size_bytes(dt);
-      for (int m : {1, 3, 4, 7}) {
+      for (int m : {1, 3, 4, 7, 18, 70}) {
+        if (m > 7 && cols != 2304) continue;
         const std::vector<float> x = random_floats(size_t(m) * cols, 11 + m);
         for (const KernelTable* t : tables()) {
           const std::vector<float> y = run(t, w, x, m);
@@ -292,7 +296,9 @@ TEST(FloatLinear, F32F16BF16MatchADoubleProductOnEveryTable) {
               // BF16 products (one row at a time, and tiles where the table
               // has them): exactly the product with x rounded to BF16,
               // within 2^-9 |w| |x| of the float one; else rows widened.
-              const bool bf16_products = t->dot_bf16 != nullptr && (m < 4 || t->tile_bf16 != nullptr);
+              const bool bf16_products =
+                  (t->dot_bf16 != nullptr && (m < 4 || t->tile_bf16 != nullptr)) ||
+                  (t->gemm_bf16 != nullptr && m >= kernels::kSmallBatchRows && cols % 32 == 0);
               if (dt == DType::kBF16 && bf16_products) {
                 EXPECT_NEAR(got, want_bf16, 1e-5 * scale) << t->name << " m " << m << " row " << r;
                 EXPECT_NEAR(got, want, std::ldexp(1.0, -9) * scale) << t->name << " m " << m << " row " << r;
