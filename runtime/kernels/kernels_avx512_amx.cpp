@@ -1,9 +1,8 @@
 // The AVX-512 table (with BF16) plus AMX for the prefill's quantized and
-// BF16 matrix-matrix products (Sapphire Rapids and later Intel cores;
-// BF16 below, gemm_bf16). One
-// TDPBUSD multiplies a 16 x 64 tile of unsigned weight bytes by a 64 x 16
-// tile of int8 activations into 16 x 16 int32 sums: 16,384 multiply-adds,
-// where a 512-bit vpdpbusd does 64.
+// BF16 matrix-matrix products (Sapphire Rapids and later Intel cores; BF16
+// below, gemm_bf16). One TDPBUSD multiplies a 16 x 64 tile of unsigned
+// weight bytes by a 64 x 16 tile of int8 activations into 16 x 16 int32
+// sums: 16,384 multiply-adds, where a 512-bit vpdpbusd does 64.
 //
 // What bounds it on these cores (a microbenchmark of the tile ops, one
 // thread): a TDPBUSD takes the same ~5.5 ns whether its tiles are 32 or
@@ -16,16 +15,20 @@
 // --bits 4 --rows 2048 --cols 2048 --m 128, one thread: this kernel at
 // 32-value blocks 210-235 GMAC/s, at 64 290-318; the kernel before it,
 // which shared weight and activation tiles 2 x 2, 221-246; two threads
-// 384-437 before, 603-609 now). Its sums therefore differ from the VNNI table's by the
-// activations' rounding (both against the same float reference within the
-// int8 error); weights in groups of 32 go to the VNNI kernel.
+// 384-437 before, 603-609 now). Its sums therefore differ from the VNNI
+// table's by the activations' rounding (both against the same float
+// reference within the int8 error); weights in groups of 32 go to the
+// VNNI kernel. The tile work and the vector scale step did not overlap in
+// any order tried (interleaved with a lag of 2 or 4 blocks, or in phases
+// of 4 to 8 blocks): a block costs about the sum of both, so what is left
+// to gain is in doing less of either per multiply-add.
 //
 // Each 16 weight rows are unpacked once into a buffer laid out as A tiles
 // and multiplied by every 16 activation rows (B tiles, AffineBatch::
 // xq_tiles), the float sums of the 16 x 16 results kept in 16 registers
-// over the whole row. Compiled with -mamx-tile -mamx-int8 for this file
-// only; chosen only when the CPU reports AMX and Linux granted this process
-// the tile state (cpu_features).
+// over the whole row. Compiled with -mamx-tile -mamx-int8 -mamx-bf16 for
+// this file only; chosen only when the CPU reports AMX and Linux granted
+// this process the tile state (cpu_features).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -44,8 +47,8 @@ namespace {
 // (A, unsigned bytes), 1 and 4 the same block of 16 activation rows (B: 16
 // rows of 16 x 4 signed bytes), 2 and 5 their 16 x 16 int32 sums (C, row j
 // = weight row j against the 16 activation rows). Even blocks use 0-2, odd
-// ones 3-5, so that one block's product runs while the vector unit scales
-// the sums of the block before last.
+// ones 3-5, so that one block's tiles load while the other's are stored;
+// a block's sums are scaled two blocks later, when their store is done.
 constexpr int kTileRows = 16;
 constexpr int kTileBytes = kTileRows * kTileBlock;  // 1 KiB: a block of 16 rows
 constexpr int kLag = 2;  // blocks between a block's product and its scale step

@@ -386,8 +386,16 @@ AffineBatch Activations::batch(int group) const {
   const size_t offset = group == 32   ? 0
                         : group == 64 ? blocks_per_row * m_
                                       : (blocks_per_row + blocks_per_row / 2) * m_;
-  return AffineBatch{xq4_.data(), dlanes_.data(), xq_.data(), dlanes8_.data(), gsum_t_.data() + offset, xq_strips_.data(), d_strips_.data(), tiles_ ? xq_tiles_.data() : nullptr,
-                     tiles_ ? d_tiles_.data() : nullptr, m_};
+  return AffineBatch{xq4_.data(),
+                     dlanes_.data(),
+                     xq_.data(),
+                     dlanes8_.data(),
+                     gsum_t_.data() + offset,
+                     xq_strips_.data(),
+                     d_strips_.data(),
+                     tiles_ ? xq_tiles_.data() : nullptr,
+                     tiles_ ? d_tiles_.data() : nullptr,
+                     m_};
 }
 
 const float* Activations::group_sum(int i, int group) const {
