@@ -18,7 +18,11 @@
 // 384-437 before, 603-609 now). Its sums therefore differ from the VNNI
 // table's by the activations' rounding (both against the same float
 // reference within the int8 error); weights in groups of 32 go to the
-// VNNI kernel. The tile work and the vector scale step did not overlap in
+// VNNI kernel. Measured against a double product (512 x 2048 weights,
+// 4-bit and 8-bit group 64, 64 Gaussian rows): rms error 0.93% and 0.97%
+// of the rms output at 32-value blocks, 1.05% and 1.10% at 64; with 8
+// values a row 20 times larger (outliers) 1.95% and 2.05% against 2.67%
+// and 2.81%. The tile work and the vector scale step did not overlap in
 // any order tried (interleaved with a lag of 2 or 4 blocks, or in phases
 // of 4 to 8 blocks): a block costs about the sum of both, so what is left
 // to gain is in doing less of either per multiply-add.
