@@ -65,27 +65,28 @@ struct alignas(64) TileConfig {
   uint8_t rows[16];
 };
 
-void configure_tiles() {
+// Loads a palette-1 configuration of tiles 0-7 (rows, bytes per row; 0 =
+// unused).
+void load_tile_config(const uint8_t (&rows)[8], const uint16_t (&colsb)[8]) {
   TileConfig c;
   std::memset(&c, 0, sizeof(c));
   c.palette = 1;
-  for (int t : {0, 3}) {
-    c.rows[t] = kTileRows;
-    c.colsb[t] = kTileBlock;
-  }
-  for (int t : {1, 4}) {
-    c.rows[t] = kTileBlock / 4;
-    c.colsb[t] = 64;
-  }
-  for (int t : {2, 5}) {
-    c.rows[t] = kTileRows;
-    c.colsb[t] = 64;
+  for (int t = 0; t < 8; ++t) {
+    c.rows[t] = rows[t];
+    c.colsb[t] = colsb[t];
   }
   // GCC 12's _tile_loadconfig tells the compiler it reads 8 bytes, and the
   // stores above were dropped (only the palette byte survived: the first
   // tile load raised SIGILL); the empty asm makes them visible.
   asm volatile("" : : "r"(&c) : "memory");
   _tile_loadconfig(&c);
+}
+
+// A tiles 0 and 3 (16 rows x 64 values), B tiles 1 and 4 (16 rows of 16 x
+// 4 values), sums 2 and 5 (16 x 16 int32).
+void configure_tiles() {
+  load_tile_config({kTileRows, kTileBlock / 4, kTileRows, kTileRows, kTileBlock / 4, kTileRows, 0, 0},
+                   {kTileBlock, 64, 64, kTileBlock, 64, 64, 0, 0});
 }
 
 // GCC's _tile_stored clobbers all memory, which kept tile_rows'
@@ -176,6 +177,7 @@ WeightTile prepare_tile(const AffineRows& w, int n, int nr, uint8_t* values, flo
 struct NextTile {
   const uint8_t* parts[3];
   uint64_t bytes[3];
+  uint64_t share[3];  // bytes asked for per block: every part is spread over the row's blocks
 };
 
 NextTile next_tile(const AffineRows& w, int n, int n1) {
@@ -190,15 +192,16 @@ NextTile next_tile(const AffineRows& w, int n, int n1) {
   t.parts[1] = w.scales + static_cast<uint64_t>(next) * param_bytes;
   t.parts[2] = w.biases + static_cast<uint64_t>(next) * param_bytes;
   t.bytes[1] = t.bytes[2] = static_cast<uint64_t>(rows) * param_bytes;
+  const uint64_t blocks = static_cast<uint64_t>(w.cols / kTileBlock);
+  for (int p = 0; p < 3; ++p) t.share[p] = (t.bytes[p] + blocks - 1) / blocks;
   return t;
 }
 
-// Block b's share of the prefetches: every part is spread over the blocks.
-inline __attribute__((always_inline)) void prefetch_share(const NextTile& t, int b, int blocks) {
+// Block b's share of the prefetches.
+inline __attribute__((always_inline)) void prefetch_share(const NextTile& t, int b) {
   for (int p = 0; p < 3; ++p) {
     if (t.parts[p] == nullptr) continue;
-    const uint64_t share = (t.bytes[p] + blocks - 1) / blocks;
-    const uint64_t begin = share * b, end = std::min(t.bytes[p], begin + share);
+    const uint64_t begin = t.share[p] * b, end = std::min(t.bytes[p], begin + t.share[p]);
     for (uint64_t o = begin; o < end; o += 64) _mm_prefetch(reinterpret_cast<const char*>(t.parts[p] + o), _MM_HINT_T0);
   }
 }
@@ -263,7 +266,7 @@ void tile_rows(const WeightTile& wt, const AffineBatch& x, int cols, int i0, con
       _tile_zero(5);
       _tile_dpbusd(5, 3, 4);
     }
-    prefetch_share(next, b, blocks);
+    prefetch_share(next, b);
     if (b >= kLag) step(b - kLag, std::integral_constant<bool, first>{});
     if constexpr (u % 2 == 0) {
       TILE_STORED(2, sums[0]);
@@ -341,16 +344,10 @@ void amx_gemm(const AffineRows& w, const AffineBatch& x, float* scratch, float* 
 constexpr int kBf16Block = 32;                      // values a tile product spans
 constexpr int kBf16TileBytes = kTileRows * 64;      // a block of 16 rows
 
+// Every tile 16 rows of 64 bytes (A: 16 x 32 BF16, B: 16 pairs x 16 x 2,
+// sums: 16 x 16 floats).
 void configure_bf16_tiles() {
-  TileConfig c;
-  std::memset(&c, 0, sizeof(c));
-  c.palette = 1;
-  for (int t = 0; t < 8; ++t) {
-    c.rows[t] = kTileRows;
-    c.colsb[t] = 64;
-  }
-  asm volatile("" : : "r"(&c) : "memory");  // see configure_tiles
-  _tile_loadconfig(&c);
+  load_tile_config({16, 16, 16, 16, 16, 16, 16, 16}, {64, 64, 64, 64, 64, 64, 64, 64});
 }
 
 // Activation rows 0..m-1 rounded to BF16 as B tiles: tile t's block b (rows
