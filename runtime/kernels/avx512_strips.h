@@ -83,6 +83,35 @@ inline void transpose16x16(__m512i* r, uint8_t* out) {
   }
 }
 
+// x[0..n) (n % 64 == 0) quantized in blocks of 64 values, d = max|x| / 127
+// and round(x / d) per block, as one row of kLanes rows interleaved four
+// values at a time: block b's value v at out[(b * 64 + v / 4 * 4) * kLanes
+// + v % 4], its d at d[b * kLanes]. The AMX kernel's B tiles (kLanes = 16)
+// and the VNNI kernel's activation strips (kGemmStripCols) are both this
+// layout. A block's 16 groups of four values go out in one 32-bit scatter.
+template <int kLanes>
+void quantize_row64(const float* x, int n, int8_t* out, float* d) {
+  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  const __m512i lanes = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                           _mm512_set1_epi32(4 * kLanes));
+  for (int b = 0; b < n / 64; ++b) {
+    __m512 v[4];
+    __m512 amax = _mm512_setzero_ps();
+    for (int j = 0; j < 4; ++j) {
+      v[j] = _mm512_loadu_ps(x + b * 64 + 16 * j);
+      amax = _mm512_max_ps(amax, _mm512_and_ps(v[j], abs_mask));
+    }
+    const float scale = _mm512_reduce_max_ps(amax) / 127.0f;
+    const __m512 inv = _mm512_set1_ps(scale != 0.0f ? 1.0f / scale : 0.0f);
+    __m128i q[4];
+    for (int j = 0; j < 4; ++j) q[j] = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v[j], inv)));
+    const __m512i all = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_set_m128i(q[1], q[0])), _mm256_set_m128i(q[3], q[2]), 1);
+    _mm512_i32scatter_epi32(out + static_cast<size_t>(b) * 64 * kLanes, lanes, all, 1);
+    d[static_cast<size_t>(b) * kLanes] = scale;
+  }
+}
+
 // Lays out rows n..n+nr-1 (nr <= 16S; missing rows repeat row n, their
 // results are dropped) as S strips (see Strip), and their scales and
 // biases as [group][16S] floats.

@@ -82,11 +82,13 @@ struct AffineInput {
 // of padding (the kernels read whole blocks of rows).
 // For 8-bit weights the rows are in natural order (xq8) and a chunk is 64
 // values: lane j of chunk ch sums values of block 2 * ch + j / 8 (dlanes8).
-// The same rows interleaved for the AVX-512 kernel, in groups of
-// kGemmStripCols rows (the last one padded): group j's values at
-// xq_strips + j * kGemmStripCols * cols, four values of each row at a time
-// ([cols / 4][kGemmStripCols][4]), and its block scales at d_strips + j *
-// kGemmStripCols * cols / 32 ([cols / 32][kGemmStripCols]).
+// For the AVX-512 VNNI kernel (tables with quantize_strip_row; nullptr
+// otherwise) the rows quantized again, in blocks of kTileBlock values, and
+// interleaved in groups of kGemmStripCols rows (the last one padded):
+// group j's values at xq_strips + j * kGemmStripCols * cols, four values
+// of each row at a time ([cols / 4][kGemmStripCols][4]), and its block
+// scales at d_strips + j * kGemmStripCols * cols / 64 ([cols /
+// 64][kGemmStripCols]).
 // For the AMX kernel (tables with quantize_tile_row; nullptr otherwise)
 // the rows quantized again, in blocks of kTileBlock values, as its B
 // tiles, 16 rows at a time: tile t's block b (rows 16t..16t+15, values
@@ -226,6 +228,15 @@ struct KernelTable {
   // 64-byte tile row, where 32-value blocks left half of every TDPBUSD
   // unused and needed a store and a scale step for every 32 values.
   void (*quantize_tile_row)(const float* x, int n, int8_t* out, float* d);
+  // The same quantization (blocks of kTileBlock values) as one row of the
+  // VNNI kernel's activation strips: block b's value v at out[(b * 64 + v /
+  // 4 * 4) * kGemmStripCols + v % 4] and its d at d[b * kGemmStripCols]
+  // (out and d point at the row's place in AffineBatch::xq_strips and
+  // d_strips). nullptr in tables without that kernel. With 64-value blocks
+  // the kernel's scale step (a conversion, a multiply and an FMA per 16
+  // sums) runs once per 64 values instead of per 32: with no scale step at
+  // all it ran 1.22x faster (kernel_bench, AMD Zen 5).
+  void (*quantize_strip_row)(const float* x, int n, int8_t* out, float* d);
   // Rows [n0, n1) of a BF16 weight (row n at w + n * row_stride, cols %
   // 32 == 0) times m float activation rows (x + i * cols), each rounded to
   // BF16 (nearest even) as f32_to_bf16 does: y[i * ldy + n] = the float

@@ -499,6 +499,7 @@ const KernelTable* avx2_table() {
       .dot_bf16 = nullptr,
       .tile_bf16 = nullptr,
       .quantize_tile_row = nullptr,
+      .quantize_strip_row = nullptr,
       .gemm_bf16 = nullptr,
   };
   return &table;

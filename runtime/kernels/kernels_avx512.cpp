@@ -342,6 +342,12 @@ int argmax_f32(const float* x, int n) {
 // 177-228 and 405-507 at 8 (an int8 vpdpbusd peak of about 478 GMAC/s a
 // core). Unpacking and interleaving a strip costs 16 x cols bytes of
 // scratch and is repaid by every activation row after the first few.
+// With the activations in 64-value blocks (quantize_strip_row), a weight
+// group of 64 or more costs one scale step per 16 vpdpbusd: one core
+// 272-275 GMAC/s before and 303-306 after at 4 bits, 277-291 and 301-318
+// at 8; two cores 490-545 and 554-614 at 4 bits, 490-539 and 583 at 8
+// (AMD Zen 5, int8 peak about 465 GMAC/s a core; the same kernel with no
+// scale step at all ran 337-345 on one core).
 constexpr int kStripCols = kGemmStripCols;  // activation rows per micro-kernel call
 
 // acc[c * 16S + 0..16S) += the S strips' rows . activation row c of a
@@ -352,26 +358,33 @@ constexpr int kStripCols = kGemmStripCols;  // activation rows per micro-kernel 
 // with the load ports, not the multipliers, full. The two strips' float
 // sums then live in acc (L1) instead of registers: 16 int32 sums, two
 // weight vectors and a broadcast fill the 32 vector registers.
-template <int S>
+// The int32 sums are scaled every 4 * kSteps values: 64 (kSteps 16, one
+// activation block) where a weight group is 64 or more, 32 (8) for groups
+// of 32, each half of a 64-value activation block with its group's scale.
+// Sixteen chained vpdpbusd of 4-bit or 8-bit weights and int8 values sum
+// at most 64 * 255 * 127 in a lane, far from the int32 limit.
+template <int S, int kSteps>
 inline void strip_kernel(const Strip& st, const int8_t* xs, const float* ds, float* acc) {
   constexpr int kPanel = kStripRows * S;
+  constexpr int kPerBlock = 16 / kSteps;  // scale steps per 64-value activation block
   __m512 fa[S][kStripCols];
 #pragma GCC unroll 8
   for (int c = 0; c < kStripCols; ++c) {
 #pragma GCC unroll 2
     for (int k = 0; k < S; ++k) fa[k][c] = _mm512_load_ps(acc + c * kPanel + k * kStripRows);
   }
-  for (int b = 0; b < st.blocks; ++b) {
+  // Step e covers 32-value blocks kSteps / 8 * e onwards.
+  for (int e = 0; e < st.blocks * 8 / kSteps; ++e) {
     __m512i ia[S][kStripCols];
 #pragma GCC unroll 8
     for (int c = 0; c < kStripCols; ++c) {
 #pragma GCC unroll 2
       for (int k = 0; k < S; ++k) ia[k][c] = _mm512_setzero_si512();
     }
-    const uint8_t* u = st.values + static_cast<size_t>(b) * 8 * 64;
-    const int8_t* xb = xs + static_cast<size_t>(b) * 32 * kStripCols;
-#pragma GCC unroll 8
-    for (int s = 0; s < 8; ++s) {
+    const uint8_t* u = st.values + static_cast<size_t>(e) * kSteps * 64;
+    const int8_t* xb = xs + static_cast<size_t>(e) * 4 * kSteps * kStripCols;
+#pragma GCC unroll 16
+    for (int s = 0; s < kSteps; ++s) {
       __m512i wv[S];
 #pragma GCC unroll 2
       for (int k = 0; k < S; ++k) wv[k] = _mm512_load_si512(u + k * st.strip_bytes + s * 64);
@@ -384,13 +397,14 @@ inline void strip_kernel(const Strip& st, const int8_t* xs, const float* ds, flo
         for (int k = 0; k < S; ++k) ia[k][c] = _mm512_dpbusd_epi32(ia[k][c], wv[k], xv);
       }
     }
+    const int b32 = e * kSteps / 8;  // the step's first 32-value block
+    const float* d = ds + static_cast<size_t>(e / kPerBlock) * kStripCols;
 #pragma GCC unroll 2
     for (int k = 0; k < S; ++k) {
-      const __m512 sv = _mm512_load_ps(st.scales + (b >> st.group_shift) * kPanel + k * kStripRows);
+      const __m512 sv = _mm512_load_ps(st.scales + (b32 >> st.group_shift) * kPanel + k * kStripRows);
 #pragma GCC unroll 8
       for (int c = 0; c < kStripCols; ++c) {
-        fa[k][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[k][c]),
-                                   _mm512_mul_ps(sv, _mm512_set1_ps(ds[b * kStripCols + c])), fa[k][c]);
+        fa[k][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[k][c]), _mm512_mul_ps(sv, _mm512_set1_ps(d[c])), fa[k][c]);
       }
     }
   }
@@ -460,8 +474,13 @@ void affine_gemm_panel(const AffineRows& w, const AffineBatch& x, float* scratch
     // padding rows' results land in acc past mb and are dropped.
     for (int i = 0; i < mb; i += kStripCols) {
       const size_t group = static_cast<size_t>(i0 + i) / kStripCols;
-      strip_kernel<S>(st, x.xq_strips + group * kStripCols * w.cols, x.d_strips + group * kStripCols * blocks,
-                      acc + i * kPanel);
+      const int8_t* xs = x.xq_strips + group * kStripCols * w.cols;
+      const float* ds = x.d_strips + group * kStripCols * (w.cols / kTileBlock);
+      if (w.group_size == 32) {
+        strip_kernel<S, 8>(st, xs, ds, acc + i * kPanel);
+      } else {
+        strip_kernel<S, 16>(st, xs, ds, acc + i * kPanel);
+      }
     }
     for (int i = 0; i < mb; ++i) {
       for (int k = 0; k < S; ++k) {
@@ -724,6 +743,7 @@ const KernelTable* avx512_table() {
       .dot_bf16 = nullptr,
       .tile_bf16 = nullptr,
       .quantize_tile_row = nullptr,
+      .quantize_strip_row = quantize_row64<kGemmStripCols>,
       .gemm_bf16 = nullptr,
   };
   return &table;

@@ -100,31 +100,6 @@ void configure_tiles() {
                : "=m"(*reinterpret_cast<char(*)[kTileRows * 64]>(sums))                                 \
                : "r"(sums), "r"(64L))
 
-// The activation rows of one tile column, quantized in blocks of 64: see
-// KernelTable::quantize_tile_row. The block's 16 groups of four values
-// go to 16 tile rows 64 bytes apart (a 32-bit scatter).
-void quantize_tile_row(const float* x, int n, int8_t* out, float* d) {
-  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
-  const __m512i rows = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                          _mm512_set1_epi32(64));
-  for (int b = 0; b < n / kTileBlock; ++b) {
-    __m512 v[4];
-    __m512 amax = _mm512_setzero_ps();
-    for (int j = 0; j < 4; ++j) {
-      v[j] = _mm512_loadu_ps(x + b * kTileBlock + 16 * j);
-      amax = _mm512_max_ps(amax, _mm512_and_ps(v[j], abs_mask));
-    }
-    const float scale = _mm512_reduce_max_ps(amax) / 127.0f;
-    const __m512 inv = _mm512_set1_ps(scale != 0.0f ? 1.0f / scale : 0.0f);
-    __m128i q[4];
-    for (int j = 0; j < 4; ++j) q[j] = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v[j], inv)));
-    const __m512i all = _mm512_inserti64x4(
-        _mm512_castsi256_si512(_mm256_set_m128i(q[1], q[0])), _mm256_set_m128i(q[3], q[2]), 1);
-    _mm512_i32scatter_epi32(out + static_cast<size_t>(b) * kTileBytes, rows, all, 1);
-    d[static_cast<size_t>(b) * 16] = scale;
-  }
-}
-
 // 16 weight rows as AMX's A operand, one byte a value, blocked: block b
 // (values 64b..64b+63 of the 16 rows) at values + b * 1024, row r's part
 // at + r * 64; and the rows' group scales and biases as [group][16]
@@ -469,7 +444,7 @@ KernelTable make_table() {
   t.name = "avx512-amx";
   t.affine4_gemm = affine4_gemm;
   t.affine8_gemm = affine8_gemm;
-  t.quantize_tile_row = quantize_tile_row;
+  t.quantize_tile_row = quantize_row64<kTileRows>;
   if (cpu_features().amx_bf16) t.gemm_bf16 = gemm_bf16;
   // BF16 prefill on the float tiles: on the cores that have AMX (Sapphire
   // and Emerald Rapids) vdpbf16ps issues at half an FMA's rate, so the 4 x

@@ -174,6 +174,7 @@ const KernelTable kScalar = {
     .dot_bf16 = nullptr,
     .tile_bf16 = nullptr,
     .quantize_tile_row = nullptr,
+    .quantize_strip_row = nullptr,
     .gemm_bf16 = nullptr,
 };
 

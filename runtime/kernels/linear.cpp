@@ -288,6 +288,7 @@ void Activations::prepare(const float* x, int m, int k) {
   k_ = k;
   quantized_ = k % kBlock == 0;
   tiles_ = false;
+  strips_ = false;
   if (!quantized_) return;
   const size_t blocks_per_row = k / kBlock;
   const size_t blocks = static_cast<size_t>(m) * blocks_per_row;
@@ -314,9 +315,12 @@ void Activations::prepare(const float* x, int m, int k) {
         std::fill(xq_tiles_.data() + first * k, xq_tiles_.data() + rows * k, int8_t{0});
         std::fill(d_tiles_.data() + first * tile_blocks, d_tiles_.data() + rows * tile_blocks, 0.0f);
       }
-      const size_t padded = (static_cast<size_t>(m) + kGemmStripCols - 1) / kGemmStripCols * kGemmStripCols;
-      grow(xq_strips_, padded * k);
-      grow(d_strips_, padded * blocks_per_row);
+      strips_ = active_table()->quantize_strip_row != nullptr;
+      if (strips_) {
+        const size_t padded = (static_cast<size_t>(m) + kGemmStripCols - 1) / kGemmStripCols * kGemmStripCols;
+        grow(xq_strips_, padded * k);
+        grow(d_strips_, padded * (k / kTileBlock));
+      }
       grow(gsum_t_,
            static_cast<size_t>(m) * (blocks_per_row + blocks_per_row / 2 + blocks_per_row / 4) + kGemmBlockRows);
     }
@@ -358,14 +362,14 @@ void Activations::quantize_rows(int begin, int end) {
       }
     }
     if (m < 4) continue;
-    // The batch form for the matrix-matrix kernel: rows interleaved and
-    // group sums transposed (16 activation rows per vector).
-    // Rows interleaved in groups of kGemmStripCols, four values at a time.
-    const size_t strip = i / kGemmStripCols, lane = i % kGemmStripCols;
-    int8_t* xs = xq_strips_.data() + strip * kGemmStripCols * k + lane * 4;
-    for (int j = 0; j < k; j += 4) std::memcpy(xs + j * kGemmStripCols, xq + j, 4);
-    float* ds = d_strips_.data() + strip * kGemmStripCols * blocks_per_row + lane;
-    for (size_t b = 0; b < blocks_per_row; ++b) ds[b * kGemmStripCols] = d[b];
+    // The batch form for the matrix-matrix kernels: rows quantized again
+    // and interleaved (strips, tiles), group sums transposed (16
+    // activation rows per vector).
+    if (strips_) {
+      const size_t strip = i / kGemmStripCols, lane = i % kGemmStripCols;
+      t->quantize_strip_row(row(i), k, xq_strips_.data() + strip * kGemmStripCols * k + lane * 4,
+                            d_strips_.data() + strip * kGemmStripCols * (k / kTileBlock) + lane);
+    }
     if (tiles_) {
       const size_t tile = i / 16, tile_row = i % 16;
       t->quantize_tile_row(row(i), k, xq_tiles_.data() + static_cast<size_t>(tile) * 16 * k + tile_row * 4,
@@ -391,8 +395,8 @@ AffineBatch Activations::batch(int group) const {
                      xq_.data(),
                      dlanes8_.data(),
                      gsum_t_.data() + offset,
-                     xq_strips_.data(),
-                     d_strips_.data(),
+                     strips_ ? xq_strips_.data() : nullptr,
+                     strips_ ? d_strips_.data() : nullptr,
                      tiles_ ? xq_tiles_.data() : nullptr,
                      tiles_ ? d_tiles_.data() : nullptr,
                      m_};

@@ -96,6 +96,7 @@ class Activations {
   AlignedVector<float> dlanes_;
   AlignedVector<float> dlanes8_;
   AlignedVector<float> gsum_t_;  // transposed group sums: 32, then 64, then 128
+  bool strips_ = false;  // the active table has the VNNI strip kernel: xq_strips_ is built
   AlignedVector<int8_t> xq_strips_;
   AlignedVector<float> d_strips_;
   bool tiles_ = false;  // the active table has the AMX kernel: xq_tiles_ is built

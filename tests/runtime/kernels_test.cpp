@@ -68,12 +68,13 @@ struct QuantCase {
   DType dtype;
 };
 
-// What the AMX kernel computes, in double from its definition: x
-// quantized in blocks of 64 (d = max|x| / 127 and round(x / d) in float,
-// as quantize_tile_row does), times the weight's integers in blocks, each
-// block sum times d and the group scale, plus the group bias times the
-// float sum of x over the group, plus the output bias.
-std::vector<double> tile_block_model(const std::vector<float>& x, int m, const Weight& w) {
+// What the AVX-512 VNNI and AMX prefill kernels compute, in double from
+// their definition: x quantized in blocks of 64 (d = max|x| / 127 and
+// round(x / d) in float, as quantize_strip_row and quantize_tile_row do),
+// times the weight's integers in blocks (64 values, or a whole group of
+// 32), each block sum times its d and the group scale, plus the group bias
+// times the float sum of x over the group, plus the output bias.
+std::vector<double> block64_model(const std::vector<float>& x, int m, const Weight& w) {
   const int blocks = w.cols / 64, groups = w.cols / w.group_size;
   std::vector<int> xq(x.size());
   std::vector<float> d(size_t(m) * blocks);
@@ -96,10 +97,11 @@ std::vector<double> tile_block_model(const std::vector<float>& x, int m, const W
       for (int g = 0; g < groups; ++g) {
         const double s = kernels::load_scalar(w.scales, w.scale_kind, r * groups + g);
         const double bg = kernels::load_scalar(w.biases, w.scale_kind, r * groups + g);
-        for (int k0 = g * w.group_size; k0 < (g + 1) * w.group_size; k0 += 64) {
+        const int step = std::min(w.group_size, 64);
+        for (int k0 = g * w.group_size; k0 < (g + 1) * w.group_size; k0 += step) {
           long long block = 0;
           double xsum = 0;
-          for (int k = k0; k < k0 + 64; ++k) {
+          for (int k = k0; k < k0 + step; ++k) {
             block += q[k] * xq[size_t(i) * w.cols + k];
             xsum += x[size_t(i) * w.cols + k];
           }
@@ -143,20 +145,20 @@ void check_quantized_linear(const QuantCase& c, int rows, int cols) {
     const std::vector<float> x = random_floats(size_t(m) * cols, 77 + m);
     const std::vector<float> ref = quantized_matmul_reference(x, m, *q, c.dtype, {c.bits, c.group});
     const std::vector<float> scalar = run(kernels::scalar_table(), w, x, m);
-    // The tables with a matrix-matrix kernel for these bits (AVX-512 VNNI,
-    // AMX at groups of 32) compute the same int32 block sums: they agree
-    // up to the order of their float sums. The AMX kernel's activation
-    // blocks are 64 values (kTileBlock) where its groups are 64 or 128:
-    // it agrees with its own definition (tile_block_model) to the same
-    // bound.
+    // The tables with a matrix-matrix kernel for these bits compute the
+    // same int32 block sums as the first of them (AVX2's, 32-value
+    // activation blocks): they agree up to the order of their float sums.
+    // The AVX-512 VNNI and AMX kernels' activation blocks are 64 values
+    // (kTileBlock): they agree with their definition (block64_model) to
+    // the same bound.
     std::vector<float> first_gemm;
     const char* first_gemm_name = nullptr;
     for (const KernelTable* t : tables()) {
       const std::vector<float> y = run(t, w, x, m);
       const bool gemm = m >= kernels::kSmallBatchRows && cols % 128 == 0 &&
                         ((c.bits == 4 && t->affine4_gemm != nullptr) || (c.bits == 8 && t->affine8_gemm != nullptr));
-      if (gemm && t->quantize_tile_row != nullptr && c.group >= 64) {
-        const std::vector<double> model = tile_block_model(x, m, w);
+      if (gemm && (t->quantize_strip_row != nullptr || t->quantize_tile_row != nullptr)) {
+        const std::vector<double> model = block64_model(x, m, w);
         for (int i = 0; i < m; ++i) {
           for (int r = 0; r < rows; ++r) {
             const std::vector<float> wrow(deq.begin() + size_t(r) * cols, deq.begin() + size_t(r + 1) * cols);
