@@ -657,13 +657,20 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
 // Rows [n0, n1) times M activation rows: four weight rows at a time for one
 // or two activation rows, two for three or four (the accumulators, the
 // activations' lane scales and the weights' fit the 32 registers).
-// A decode step (M = 1) takes rows of 2 KiB or more one at a time: four
+// A decode step (M = 1) takes rows of 1 KiB or more one at a time: four
 // such rows are four streams from memory a page or more apart, one is one
-// stream the prefetcher follows. Shorter rows keep four: four 384-byte or
-// 1 KiB rows are one stream too, and one at a time costs more instructions
-// per byte, which shows when the weights sit in the cache (110M shape,
-// 4-bit, one thread, decode tokens/s 210-220 one at a time against
-// 222-246). Measured on a Xeon (Emerald Rapids, 300 MiB L3),
+// stream the prefetcher follows. Shorter rows keep four: four 384-byte
+// rows are one stream too, and one at a time costs more instructions per
+// byte, which shows when the weights sit in the cache (110M shape, 4-bit,
+// one thread, decode tokens/s 210-220 one at a time against 222-246).
+// 1 KiB rows (the 1B shape's 4-bit projections and lm_head, 2048 columns)
+// went one at a time on AMD Zen 5: kernel_bench --bits 4 --rows 2048
+// --cols 2048 --m 1 --mib 512, one thread, 21.2-21.3 -> 23.3-24.3 GB/s
+// (0.55-0.57 -> 0.60-0.63 of the read bandwidth), two threads 28.7-29.3
+// -> 33-38; generation_bench 1B 4-bit decode, alternating builds, one
+// thread 23.4-29.5 -> 25.6-31.7 tokens/s, two 38.1-40.8 -> 41.5-45.0; the
+// 110M shape's 1536-byte 4-bit rows (its down projection) too, with no
+// change outside the noise (two threads 314-401 -> 348-402). Measured on a Xeon (Emerald Rapids, 300 MiB L3),
 // bench/generation_bench, 1B shape, alternated builds, decode tokens/s
 // before (rows over 2 KiB alone, one prefetch burst of the block's rows at
 // its start) and after (this, and the per-window prefetch in
@@ -675,7 +682,7 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
 template <int kBits, int M>
 void affine_rows_m(const AffineRows& w, const AffineInput* in, float* y, uint64_t ldy, int n0, int n1) {
   constexpr int R = M <= 2 ? 4 : 2;
-  const bool one_at_a_time = M == 1 && w.row_bytes >= 2048;
+  const bool one_at_a_time = M == 1 && w.row_bytes >= 1024;
   int n = n0;
   if (!one_at_a_time) {
     for (; n + R <= n1; n += R) affine_row_block<kBits, R, M>(w, in, n, y, ldy);

@@ -222,8 +222,9 @@ TEST_P(QuantizedLinear, MatchesDequantizeThenMultiplyOnEveryTable) {
     check_quantized_linear(c, 24, cols);
     if (cols == 2304) check_quantized_linear(c, 70, cols);
   }
-  // Rows of 2 KiB or more at 4 bits (at 8, 2304 columns are): the AVX-512
-  // decode kernel takes those one row at a time.
+  // The AVX-512 decode kernel takes rows of 1 KiB or more one at a time
+  // (2304 columns above, at 4 and at 8 bits), shorter rows four at a time
+  // (256 and 288); 4352 columns at 4 bits: a row of more than 2 KiB.
   if (c.bits == 4) {
     SCOPED_TRACE("cols 4352");
     check_quantized_linear(c, 6, 4352);
