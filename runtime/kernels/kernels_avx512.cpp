@@ -537,6 +537,14 @@ inline void begin_groups(const AffineRows& w, const AffineInput* in, int n, int 
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
     const uint64_t off = static_cast<uint64_t>(n + r) * param_bytes;
+    // The scales and biases are two more streams, 1/16 of the rows' bytes
+    // each at 4 bits and group 64, that the rows' prefetch does not cover
+    // and the hardware did not fetch ahead: asking for the line 512 bytes
+    // on (8 rows of 2048 columns) took the one-thread 4-bit decode from
+    // 0.62-0.66 to 0.74-0.78 of the read bandwidth (kernel_bench 2048 x
+    // 2048, AMD Zen 5).
+    __builtin_prefetch(w.scales + off + 512, 0, 2);
+    __builtin_prefetch(w.biases + off + 512, 0, 2);
     sv[r] = load_group_params(w.scales + off, w.scale_kind, g0, count);
     const __m512 bias = load_group_params(w.biases + off, w.scale_kind, g0, count);
 #pragma GCC unroll 4
