@@ -15,10 +15,10 @@
 // --bits 4 --rows 2048 --cols 2048 --m 128, one thread: this kernel at
 // 32-value blocks 210-235 GMAC/s, at 64 290-318; the kernel before it,
 // which shared weight and activation tiles 2 x 2, 221-246; two threads
-// 384-437 before, 603-609 now). Its sums therefore differ from the VNNI
-// table's by the activations' rounding (both against the same float
-// reference within the int8 error); weights in groups of 32 go to the
-// VNNI kernel. Measured against a double product (512 x 2048 weights,
+// 384-437 before, 603-609 now). The VNNI strip kernel has since taken
+// the same 64-value blocks (quantize_strip_row, the same quantizer), so
+// both differ from the decode's and the AVX2 kernels' 32-value blocks by
+// that rounding; weights in groups of 32 go to the VNNI kernel. Measured against a double product (512 x 2048 weights,
 // 4-bit and 8-bit group 64, 64 Gaussian rows): rms error 0.93% and 0.97%
 // of the rms output at 32-value blocks, 1.05% and 1.10% at 64; with 8
 // values a row 20 times larger (outliers) 1.95% and 2.05% against 2.67%
