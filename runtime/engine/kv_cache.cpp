@@ -191,6 +191,16 @@ void KvCache::store_keys(int layer, int slot, int n, const float* k, size_t ld, 
     return;
   }
   const kernels::KernelTable* t = kernels::active_table();
+  if (n == 1) {
+    // A decode step's one key: its values are adjacent in k, one per
+    // dimension row; converted together, then scattered (converting one
+    // value per call took 4% of a 110M-shape decode).
+    thread_local std::vector<uint16_t> halves;
+    halves.resize(static_cast<size_t>(i1 - i0));
+    t->f32_to_f16(k + i0, halves.data(), i1 - i0);
+    for (int i = i0; i < i1; ++i) reinterpret_cast<uint16_t*>(key_at(layer, i))[slot] = halves[i - i0];
+    return;
+  }
   thread_local std::vector<float> gathered;
   gathered.resize(static_cast<size_t>(n));
   for (int i = i0; i < i1; ++i) {

@@ -162,8 +162,8 @@ void tile_f32(const float* const* w, const float* const* x, int n, float* out) {
   }
 }
 
-// Cached rows as floats, F32, F16 or int8 (masked lanes read as zero). Whole
-// vectors are read unmasked: the masked 16-bit load made attention over
+// Cached rows as floats, F32, F16 or int8: 16 whole values, or the lanes a
+// mask selects (the others read as zero). Whole vectors are read unmasked: the masked 16-bit load made attention over
 // the F16 cache slower than over the F32 one on this machine's AMD cores (110M
 // 4-bit decode at 1,280 positions: 137 tok/s against F32's 163; unmasked,
 // 193 against 158).
@@ -173,6 +173,13 @@ inline __m512 load_kv(__mmask16 m, const float* p) {
 inline __m512 load_kv(__mmask16 m, const uint16_t* p) {
   return _mm512_cvtph_ps(m == 0xffff ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))
                                      : _mm256_maskz_loadu_epi16(m, p));
+}
+inline __m512 load_kv(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 load_kv(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+inline __m512 load_kv(const int8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
 }
 inline __m512 load_kv(__mmask16 m, const int8_t* p) {
   return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(m == 0xffff ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p))
@@ -189,35 +196,56 @@ void f32_to_f16(const float* in, uint16_t* out, int n) {
 
 // Columns c..c+16V of H heads' weighted sums, V vectors each across every
 // position; the last one's columns masked. A row's vectors are loaded and
-// widened once for the H heads.
-template <int V, int H, typename T>
+// widened once for the H heads. One or two heads (a model without grouped
+// queries) keep two sets of accumulators, even and odd positions: with one
+// set, each of the V accumulators waits on its previous FMA, and attention
+// ran at the FMA latency, not at the cache's speed (110M shape, 4-bit, one
+// thread, decode at 1,024 positions: see the commit adding this). kFull:
+// all 16V columns are there, and the loads need no masks (a run-time
+// test of the masks stayed in the loop).
+template <int V, int H, bool kFull, typename T>
 inline void weighted_sum_columns(const float* p, uint64_t p_stride, const T* v, uint64_t stride, int count, int c,
                                  int n, float* out, uint64_t out_stride) {
+  constexpr int kSets = H <= 2 ? 2 : 1;
   __mmask16 m[V];
-  __m512 a[H][V];
+  __m512 a[kSets][H][V];
 #pragma GCC unroll 4
   for (int j = 0; j < V; ++j) {
     const int left = n - c - 16 * j;
-    m[j] = left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+    m[j] = kFull || left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
 #pragma GCC unroll 4
-    for (int h = 0; h < H; ++h) a[h][j] = _mm512_setzero_ps();
+    for (int k = 0; k < kSets; ++k) {
+#pragma GCC unroll 4
+      for (int h = 0; h < H; ++h) a[k][h][j] = _mm512_setzero_ps();
+    }
   }
-  for (int s = 0; s < count; ++s) {
+  const auto step = [&](int k, int s) {
     const T* row = v + s * stride + c;
     __m512 x[V];
 #pragma GCC unroll 4
-    for (int j = 0; j < V; ++j) x[j] = load_kv(m[j], row + 16 * j);
+    for (int j = 0; j < V; ++j) x[j] = kFull ? load_kv(row + 16 * j) : load_kv(m[j], row + 16 * j);
 #pragma GCC unroll 4
     for (int h = 0; h < H; ++h) {
       const __m512 ps = _mm512_set1_ps(p[h * p_stride + s]);
 #pragma GCC unroll 4
-      for (int j = 0; j < V; ++j) a[h][j] = _mm512_fmadd_ps(ps, x[j], a[h][j]);
+      for (int j = 0; j < V; ++j) a[k][h][j] = _mm512_fmadd_ps(ps, x[j], a[k][h][j]);
+    }
+  };
+  int s = 0;
+  if constexpr (kSets == 2) {
+    for (; s + 2 <= count; s += 2) {
+      step(0, s);
+      step(1, s + 1);
     }
   }
+  for (; s < count; ++s) step(0, s);
 #pragma GCC unroll 4
   for (int h = 0; h < H; ++h) {
 #pragma GCC unroll 4
-    for (int j = 0; j < V; ++j) _mm512_mask_storeu_ps(out + h * out_stride + c + 16 * j, m[j], a[h][j]);
+    for (int j = 0; j < V; ++j) {
+      const __m512 sum = kSets == 2 ? _mm512_add_ps(a[0][h][j], a[kSets - 1][h][j]) : a[0][h][j];
+      _mm512_mask_storeu_ps(out + h * out_stride + c + 16 * j, m[j], sum);
+    }
   }
 }
 
@@ -229,14 +257,16 @@ void weighted_sum_heads(const float* p, uint64_t p_stride, const T* v, uint64_t 
                         uint64_t out_stride) {
   for (int c = 0; c < n; c += 64) {
     const int left = n - c;
-    if (left > 48) {
-      weighted_sum_columns<4, H>(p, p_stride, v, stride, count, c, n, out, out_stride);
+    if (left >= 64) {
+      weighted_sum_columns<4, H, true>(p, p_stride, v, stride, count, c, n, out, out_stride);
+    } else if (left > 48) {
+      weighted_sum_columns<4, H, false>(p, p_stride, v, stride, count, c, n, out, out_stride);
     } else if (left > 32) {
-      weighted_sum_columns<3, H>(p, p_stride, v, stride, count, c, n, out, out_stride);
+      weighted_sum_columns<3, H, false>(p, p_stride, v, stride, count, c, n, out, out_stride);
     } else if (left > 16) {
-      weighted_sum_columns<2, H>(p, p_stride, v, stride, count, c, n, out, out_stride);
+      weighted_sum_columns<2, H, false>(p, p_stride, v, stride, count, c, n, out, out_stride);
     } else {
-      weighted_sum_columns<1, H>(p, p_stride, v, stride, count, c, n, out, out_stride);
+      weighted_sum_columns<1, H, false>(p, p_stride, v, stride, count, c, n, out, out_stride);
     }
   }
 }

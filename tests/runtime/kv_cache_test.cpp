@@ -41,13 +41,18 @@ KvCache filled(KvType type, int head_dim, const std::vector<float>& k, const std
   cache.init(kLayers, kCapacity, kKvHeads, head_dim, type);
   const int kv_dim = kKvHeads * head_dim;
   for (int l = 0; l < kLayers; ++l) {
-    // Two batches, the second split over unit ranges as threads split it.
-    const int first = slots / 2;
+    // Two batches, the second split over unit ranges as threads split it,
+    // then two decode steps' single slots (the second split too).
+    const int first = slots / 2, batch_end = slots - 2;
     cache.store_keys(l, 0, first, k.data(), kv_dim, 0, cache.key_units());
     const int half_units = cache.key_units() / 2;
-    cache.store_keys(l, first, slots - first, k.data() + size_t(first) * kv_dim, kv_dim, 0, half_units);
-    cache.store_keys(l, first, slots - first, k.data() + size_t(first) * kv_dim, kv_dim, half_units,
+    cache.store_keys(l, first, batch_end - first, k.data() + size_t(first) * kv_dim, kv_dim, 0, half_units);
+    cache.store_keys(l, first, batch_end - first, k.data() + size_t(first) * kv_dim, kv_dim, half_units,
                      cache.key_units());
+    cache.store_keys(l, batch_end, 1, k.data() + size_t(batch_end) * kv_dim, kv_dim, 0, cache.key_units());
+    const float* last = k.data() + size_t(slots - 1) * kv_dim;
+    cache.store_keys(l, slots - 1, 1, last, kv_dim, 0, half_units);
+    cache.store_keys(l, slots - 1, 1, last, kv_dim, half_units, cache.key_units());
     for (int s = 0; s < slots; ++s) cache.store_value(l, s, v.data() + size_t(s) * kv_dim);
   }
   cache.set_length(slots);
@@ -95,6 +100,26 @@ TEST(KvCache, Q8_0EntriesAreWithinHalfAStepOfTheirGroupsLargest) {
             ASSERT_NEAR(stored_value(cache, l, s, i), v[size_t(s) * kv_dim + i], vmax * (1 / 254.0 + 1 / 2048.0) + 1e-7)
                 << "value layer " << l << " slot " << s << " entry " << i;
           }
+        }
+      }
+    }
+  }
+}
+
+// F32 and F16 entries read back as the floats stored, rounded to F16 for
+// the F16 cache, whether they came in a batch or one decode step's slot.
+TEST(KvCache, FloatEntriesReadBackAsStoredFromBatchesAndSingleSlots) {
+  for (const KvType type : {KvType::kF32, KvType::kF16}) {
+    SCOPED_TRACE(type == KvType::kF32 ? "F32" : "F16");
+    const int head_dim = 64, kv_dim = kKvHeads * head_dim, slots = 21;
+    const std::vector<float> k = entries(slots, kv_dim, 7), v = entries(slots, kv_dim, 8);
+    const KvCache cache = filled(type, head_dim, k, v, slots);
+    const auto as_stored = [&](float x) { return type == KvType::kF32 ? x : f16_to_f32(f32_to_f16(x)); };
+    for (int l = 0; l < kLayers; ++l) {
+      for (int s = 0; s < slots; ++s) {
+        for (int i = 0; i < kv_dim; ++i) {
+          ASSERT_EQ(cache.key(l, s, i), as_stored(k[size_t(s) * kv_dim + i])) << "key: layer " << l << " slot " << s;
+          ASSERT_EQ(stored_value(cache, l, s, i), as_stored(v[size_t(s) * kv_dim + i])) << "value: slot " << s;
         }
       }
     }
