@@ -193,8 +193,7 @@ void linear_rows_bf16(const Weight& w, const Activations& x, float* y, int ldy, 
   for (int i = 0; i < m; ++i) t->f32_to_bf16(x.row(i), xb + static_cast<size_t>(i) * k, k);
   auto row = [&](int n) { return reinterpret_cast<const uint16_t*>(w.data + static_cast<uint64_t>(n) * w.row_bytes); };
   if (m < 4) {
-    for (int n = n0; n < n1; ++n) {
-      prefetch_ahead(w.data + static_cast<uint64_t>(n) * w.row_bytes, w.row_bytes);
+    for (int n = n0; n < n1; ++n) {  // no software prefetch: see kernel_table.h
       const float b = w.bias != nullptr ? w.bias[n] : 0.0f;
       for (int i = 0; i < m; ++i) {
         y[static_cast<size_t>(i) * ldy + n] = t->dot_bf16(row(n), xb + static_cast<size_t>(i) * k, k) + b;
@@ -456,7 +455,9 @@ void linear_rows(const Weight& w, const Activations& x, float* y, int ldy, int n
   if (w.kind != ParamKind::kAffine || fine_groups) {
     float* buffer = grow(scratch.row, k);
     for (int n = n0; n < n1; ++n) {
-      prefetch_ahead(w.data + static_cast<uint64_t>(n) * w.row_bytes, w.row_bytes);
+      // Float rows, one at a time, are one stream the hardware prefetcher
+      // follows; software prefetches on top of it cost (see kernel_table.h).
+      if (fine_groups) prefetch_ahead(w.data + static_cast<uint64_t>(n) * w.row_bytes, w.row_bytes);
       const float* row = buffer;
       if (fine_groups) {
         dequantize_row(w, n, t, scratch, buffer);
