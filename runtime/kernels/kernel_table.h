@@ -41,10 +41,20 @@ inline void prefetch_ahead(const uint8_t* p, uint64_t bytes) {
 // decode tokens/s: one thread 23.3-25.1 with L1 prefetches, 25.9-27.1 with
 // these; two threads 41.3-42.3 and 42.4-45.2; a second run: one thread
 // 21.9-25.3 and 19.8-26.5 (noise), two threads 43.2-44.2 and 45.8-47.7.
-// The float rows stayed faster with prefetcht0 (110M F32, two threads:
-// 118-140 against 109-113), so they keep prefetch_ahead.
+// (The float rows measured faster with prefetcht0 than with these, 110M
+// F32, two threads: 118-140 against 109-113; faster still with neither on
+// AMD Zen 4, above.)
+// The distance is kPrefetchBytesL2, twice the L1 one: on AMD Zen 4
+// (kernel_bench, one thread, 512 MiB of weights, GB/s at 4096 -> 8192
+// bytes) 768-column rows 15.5-16.6 -> 17.3-21.5 (4 and 8 bits), 2048
+// columns 16.2-20.5 -> 19.6-23.0, and 16 KiB no better; generation_bench
+// decode, one thread, alternating runs, tokens/s: 1B 4-bit 20.3-27.2 ->
+// 29.9-32.0, 8-bit 13.6-14.8 -> 16.1-18.0, 110M 4-bit 206.9-214.8 ->
+// 219.9-226.6, 8-bit 122.6-125.7 -> 126.3-128.3; two threads within the
+// noise (1B 8-bit 22.9-23.0 -> 23.0-30.7, 4-bit 39.0-43.3 -> 41.0-42.0).
+inline constexpr uint64_t kPrefetchBytesL2 = 8192;
 inline void prefetch_ahead_l2(const uint8_t* p, uint64_t bytes) {
-  for (uint64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + kPrefetchBytes + off, 0, 2);
+  for (uint64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + kPrefetchBytesL2 + off, 0, 2);
 }
 
 // How a model parameter is stored: a float type, or MLX's affine

@@ -657,7 +657,7 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
     __m512 sv[R];
     begin_groups<R, M>(w, in, n, g0, count, sv, acc);
     const int first = chunk;
-    // Each row's next sixteen groups' bytes, kPrefetchBytes ahead: a
+    // Each row's next sixteen groups' bytes, kPrefetchBytesL2 ahead: a
     // steady stream. One burst of the R rows at the block's start left
     // later windows waiting on memory (kernel_bench, 4-bit, 2048 x 2048,
     // 512 MiB, one thread, GMAC/s: 13.6-16.1 against 16.6-21.1).
