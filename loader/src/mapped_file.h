@@ -13,10 +13,15 @@
 
 namespace mlxpack {
 
+// Files of at least this size are mapped at an address that is a multiple
+// of it and advised MADV_HUGEPAGE (see mapped_file.cpp).
+inline constexpr uint64_t kHugePageBytes = uint64_t{2} << 20;
+
 class MappedFile {
  public:
   // IOError if the file cannot be opened, is not a regular file, or cannot
   // be mapped. An empty file gives an empty mapping (data() == nullptr).
+  // A file of kHugePageBytes or more starts at a multiple of kHugePageBytes.
   static Result<MappedFile> open(const std::string& path);
   MappedFile(MappedFile&& other) noexcept;
   MappedFile& operator=(MappedFile&&) = delete;
@@ -31,8 +36,7 @@ class MappedFile {
   Status read_at(uint64_t offset, void* out, size_t size) const { return file_.read_at(offset, out, size); }
 
  private:
-  MappedFile(InputFile file, const uint8_t* data, uint64_t size)
-      : file_(std::move(file)), data_(data), size_(size) {}
+  MappedFile(InputFile file, const uint8_t* data, uint64_t size) : file_(std::move(file)), data_(data), size_(size) {}
   InputFile file_;
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
