@@ -54,6 +54,9 @@ class InputFile {
 // temporary is registered for signal handlers (format/temporary_outputs.h),
 // and create() first removes temporaries of `final_path` left by processes
 // that no longer exist.
+// Appends are written in whole, aligned stretches of this many bytes.
+inline constexpr uint64_t kWriteStretchBytes = uint64_t{2} << 20;
+
 class OutputFile {
  public:
   // Fails with AlreadyExists when `final_path` exists and !overwrite, and
@@ -65,7 +68,9 @@ class OutputFile {
   OutputFile& operator=(const OutputFile&) = delete;
   ~OutputFile();
 
-  // Appends at the current end.
+  // Appends at the current end. Bytes reach the file in whole stretches of
+  // kWriteStretchBytes where they can (see file_io.cpp); a failed write
+  // may therefore be reported by a later append(), write_at() or commit().
   Status append(const void* data, size_t size);
   // Writes at `offset` without moving the end (offset + size <= position()).
   Status write_at(uint64_t offset, const void* data, size_t size);
@@ -83,6 +88,8 @@ class OutputFile {
   OutputFile(int fd, std::string final_path, std::string temp_path, bool overwrite)
       : fd_(fd), final_path_(std::move(final_path)), temp_path_(std::move(temp_path)), overwrite_(overwrite) {}
   void discard();
+  Status flush_pending();
+  void start_writeback();
 
   int fd_ = -1;
   std::string final_path_;
@@ -90,6 +97,7 @@ class OutputFile {
   bool overwrite_ = false;
   uint64_t position_ = 0;
   uint64_t writeback_start_ = 0;  // first byte not yet handed to writeback
+  std::vector<uint8_t> pending_;  // the last pending_.size() bytes before position_, not yet written
   int slot_ = -1;                 // in the temporary-outputs registry
 };
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <cstdio>
@@ -186,6 +187,7 @@ OutputFile::OutputFile(OutputFile&& other) noexcept
       overwrite_(other.overwrite_),
       position_(other.position_),
       writeback_start_(other.writeback_start_),
+      pending_(std::move(other.pending_)),
       slot_(other.slot_) {
   other.fd_ = -1;
   other.temp_path_.clear();
@@ -203,21 +205,58 @@ void OutputFile::discard() {
   slot_ = -1;
 }
 
+// Appends go to the file in whole 2 MiB stretches at 2 MiB offsets where
+// they can: the page cache keeps a stretch written in one call as one 2 MiB
+// folio, which a mapping of the file then maps with one page-table entry
+// (loader/src/mapped_file.cpp: 1B 4-bit decode, one thread, 37.6 tokens/s
+// right after convert, when a third of the pack was in small folios,
+// against 39-40 all in large ones). Appends shorter than a stretch (a
+// tensor's scales, a bundled file) gather in pending_ until the stretch is
+// full; whole stretches of a long append go straight from the caller.
 Status OutputFile::append(const void* data, size_t size) {
-  MLXPACK_RETURN_IF_ERROR(write_all_at(fd_, static_cast<const uint8_t*>(data), size, position_, final_path_));
-  position_ += size;
-  // Start writeback of every full 32 MiB as we go, so the disk works while we
-  // copy and commit()'s fsync has little left to wait for.
-  constexpr uint64_t kWritebackChunk = 32u << 20;
-  if (position_ - writeback_start_ >= kWritebackChunk) {
-    ::sync_file_range(fd_, static_cast<off_t>(writeback_start_), static_cast<off_t>(position_ - writeback_start_),
-                      SYNC_FILE_RANGE_WRITE);
-    writeback_start_ = position_;
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  while (size > 0) {
+    size_t n;
+    if (pending_.empty() && position_ % kWriteStretchBytes == 0 && size >= kWriteStretchBytes) {
+      n = static_cast<size_t>(size / kWriteStretchBytes * kWriteStretchBytes);
+      MLXPACK_RETURN_IF_ERROR(write_all_at(fd_, p, n, position_, final_path_));
+      position_ += n;
+    } else {
+      const uint64_t stretch_end = (position_ / kWriteStretchBytes + 1) * kWriteStretchBytes;
+      n = static_cast<size_t>(std::min<uint64_t>(size, stretch_end - position_));
+      pending_.insert(pending_.end(), p, p + n);
+      position_ += n;
+      if (position_ == stretch_end) MLXPACK_RETURN_IF_ERROR(flush_pending());
+    }
+    p += n;
+    size -= n;
+    start_writeback();
   }
   return Status::ok();
 }
 
+Status OutputFile::flush_pending() {
+  if (pending_.empty()) return Status::ok();
+  const uint64_t at = position_ - pending_.size();
+  const Status s = write_all_at(fd_, pending_.data(), pending_.size(), at, final_path_);
+  pending_.clear();
+  return s;
+}
+
+// Starts writeback of every full 32 MiB written so far, so the disk works
+// while we copy and commit()'s fsync has little left to wait for.
+void OutputFile::start_writeback() {
+  constexpr uint64_t kWritebackChunk = 32u << 20;
+  const uint64_t written = position_ - pending_.size();
+  if (written - writeback_start_ >= kWritebackChunk) {
+    ::sync_file_range(fd_, static_cast<off_t>(writeback_start_), static_cast<off_t>(written - writeback_start_),
+                      SYNC_FILE_RANGE_WRITE);
+    writeback_start_ = written;
+  }
+}
+
 Status OutputFile::write_at(uint64_t offset, const void* data, size_t size) {
+  MLXPACK_RETURN_IF_ERROR(flush_pending());
   return write_all_at(fd_, static_cast<const uint8_t*>(data), size, offset, final_path_);
 }
 
@@ -233,6 +272,10 @@ Status OutputFile::append_zeros(uint64_t count) {
 
 Status OutputFile::commit() {
   if (fd_ < 0) return Status::io_error(final_path_ + ": output already committed or discarded");
+  if (Status s = flush_pending(); !s.is_ok()) {
+    discard();
+    return s;
+  }
   if (::fsync(fd_) != 0) {
     const int err = errno;
     discard();
