@@ -9,12 +9,17 @@
 // multiply-adds per second (prefill).
 //
 //   kernel_bench --bits 4 --rows 8192 --cols 2048 --m 1 --threads 1
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <random>
 #include <string>
 #include <thread>
@@ -36,9 +41,35 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+// Bytes in 2 MiB pages where the kernel gives them, as the runtime maps
+// model files (loader/src/mapped_file.cpp): advised before the first touch.
+class HugeBytes {
+ public:
+  void resize(size_t n) {
+    constexpr size_t kHuge = size_t{2} << 20;
+    data_.reset(static_cast<uint8_t*>(std::aligned_alloc(kHuge, (n + kHuge - 1) / kHuge * kHuge)));
+    if (data_ == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    (void)madvise(data_.get(), (n + kHuge - 1) / kHuge * kHuge, MADV_HUGEPAGE);
+#endif
+    size_ = n;
+  }
+  uint8_t* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  uint8_t* begin() const { return data_.get(); }
+  uint8_t* end() const { return data_.get() + size_; }
+
+ private:
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, Free> data_;
+  size_t size_ = 0;
+};
+
 // One weight's bytes as a pack holds them: values, then scales, then biases.
 struct Storage {
-  std::vector<uint8_t, mlxpack::kernels::AlignedAllocator<uint8_t>> bytes;
+  HugeBytes bytes;
   Weight w;
 };
 
