@@ -695,12 +695,18 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
 // Rows [n0, n1) times M activation rows: four weight rows at a time for one
 // or two activation rows, two for three or four (the accumulators, the
 // activations' lane scales and the weights' fit the 32 registers).
-// A decode step (M = 1) takes rows of 1 KiB or more one at a time: four
-// such rows are four streams from memory a page or more apart, one is one
-// stream the prefetcher follows. Shorter rows keep four: four 384-byte
-// rows are one stream too, and one at a time costs more instructions per
-// byte, which shows when the weights sit in the cache (110M shape, 4-bit,
-// one thread, decode tokens/s 210-220 one at a time against 222-246).
+// A decode step (M = 1) takes rows of 512 bytes or more one at a time:
+// four such rows are four streams from memory, one is one stream the
+// prefetcher follows. Shorter rows keep four: one at a time costs more
+// instructions per byte, which shows when the weights sit in the cache
+// (110M shape, 4-bit, 384-byte rows, one thread, decode tokens/s 210-220
+// one at a time against 222-246; again on AMD Zen 4: 324-333 against
+// 336-353). The 110M shape's 768-byte 8-bit rows went from four to one at
+// a time on Zen 4: kernel_bench --bits 8 --rows 2048 --cols 768 --m 1
+// --mib 512, one thread 17.5-17.9 -> 27.1-28.7 GB/s (0.56 -> 0.84-0.90 of
+// the read bandwidth), two 26.5-28.8 -> 32.6-33.1; generation_bench 110M
+// 8-bit decode, one thread 146-153 -> 202-214 tokens/s, two 217-225 ->
+// 255-261 (the same in a pack cached in 4 KiB pages: 147-150 -> 190-204).
 // 1 KiB rows (the 1B shape's 4-bit projections and lm_head, 2048 columns)
 // went one at a time on AMD Zen 5: kernel_bench --bits 4 --rows 2048
 // --cols 2048 --m 1 --mib 512, one thread, 21.2-21.3 -> 23.3-24.3 GB/s
@@ -720,7 +726,7 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
 template <int kBits, int M>
 void affine_rows_m(const AffineRows& w, const AffineInput* in, float* y, uint64_t ldy, int n0, int n1) {
   constexpr int R = M <= 2 ? 4 : 2;
-  const bool one_at_a_time = M == 1 && w.row_bytes >= 1024;
+  const bool one_at_a_time = M == 1 && w.row_bytes >= 512;
   int n = n0;
   if (!one_at_a_time) {
     for (; n + R <= n1; n += R) affine_row_block<kBits, R, M>(w, in, n, y, ldy);
