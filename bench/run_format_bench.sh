@@ -28,22 +28,31 @@ ratio() { echo "scale=3; $1 / $2" | bc -l; }
 cat "$MODEL"/*.safetensors > /dev/null
 WEIGHTS=$(cat "$MODEL"/*.safetensors | wc -c)
 
-echo "== pack vs cp ($((WEIGHTS / 1000000)) MB of safetensors, best of 3, alternating)"
-# Writing 2.5 GB depends on what the disk is still writing back from before
-# (single runs of either ranged 3.3-6.4 s here); each run starts after a
-# sync, and the best of three of each side is compared.
+echo "== pack vs cp ($((WEIGHTS / 1000000)) MB of safetensors, best of 3 each, order swapped every round)"
+# Writing 2.5 GB depends on what the disk is still writing back and on
+# what ran before (single runs of either ranged 0.66-6.4 s here; in a KVM
+# guest pack, which fills 2 MiB page-cache folios, was 2.2-3.3 s right after
+# cp + rm and 0.72-0.99 s after another pack: see README). Each run starts
+# after a sync, the order swaps every round so that each side follows each,
+# and the best of three of each side is compared.
 min() { if [ -z "$1" ] || [ "$(echo "$2 < $1" | bc -l)" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 CP="" CP_SYNC="" PACK="" PACK_RSS_KB=0
-for _ in 1 2 3; do
-  rm -rf "$WORK/cp-copy" "$BIG" && mkdir -p "$WORK/cp-copy" && sync
+run_cp() {
+  rm -rf "$WORK/cp-copy" && mkdir -p "$WORK/cp-copy" && sync
+  local t0 t1 t2
   t0=$(now); cp --reflink=never "$MODEL"/*.safetensors "$WORK/cp-copy/"; t1=$(now)
   sync -f "$WORK/cp-copy"/*.safetensors; t2=$(now)
   CP=$(min "$CP" "$(elapsed "$t0" "$t1")"); CP_SYNC=$(min "$CP_SYNC" "$(elapsed "$t0" "$t2")")
-  rm -rf "$WORK/cp-copy" && sync
+  rm -rf "$WORK/cp-copy"
+}
+run_pack() {
+  rm -f "$BIG" && sync
   /usr/bin/time -f "%e %M" -o "$WORK/pack.time" "$MLXPACK" pack "$MODEL" "$BIG" >/dev/null
+  local p rss
   read -r p rss < "$WORK/pack.time"
   PACK=$(min "$PACK" "$p"); PACK_RSS_KB=$((rss > PACK_RSS_KB ? rss : PACK_RSS_KB))
-done
+}
+run_cp; run_pack; run_pack; run_cp; run_cp; run_pack
 echo "cp: ${CP}s (cp + fsync: ${CP_SYNC}s)   pack (fsyncs its output): ${PACK}s   peak RSS of pack: $((PACK_RSS_KB / 1024)) MiB"
 echo "pack throughput / cp throughput:          $(ratio "$CP" "$PACK")   (goal >= 0.9)"
 echo "pack throughput / (cp + fsync) throughput: $(ratio "$CP_SYNC" "$PACK")"
