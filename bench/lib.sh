@@ -33,3 +33,44 @@ model_bench_args() {
   MODEL="$WORK/$SHAPE-$DTYPE"
   mkdir -p "$WORK"
 }
+
+# huge_page_cache FILE...: drops the files' pages from the page cache and
+# reads them back through a MADV_HUGEPAGE mapping, so that each is held in
+# 2 MiB folios where the kernel does that (Linux 6.18 on ext4 does), and
+# prints per file how many MiB a mapping of it got in 2 MiB pages. Both
+# engines' files start a side-by-side run so: a decode's speed depends on
+# the folio size its file happens to be cached in (llama.cpp's 1B Q8_0 on
+# one thread, AMD Zen 4: 13.9-14.2 tokens/s in small folios, 18.6-19.3 in
+# 2 MiB ones). The kernel makes 2 MiB folios only from free 2 MiB blocks,
+# so memory is compacted first where this user may ask for it (root).
+# Only for files the benchmark wrote itself.
+huge_page_cache() {
+  sync -f "$@"
+  if [ -w /proc/sys/vm/compact_memory ]; then echo 1 > /proc/sys/vm/compact_memory || true; fi
+  python3 - "$@" <<'PY'
+import mmap, os, re, sys
+for path in sys.argv[1:]:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        size = os.fstat(fd).st_size
+        if size == 0:
+            continue
+        m = mmap.mmap(fd, size, prot=mmap.PROT_READ)
+        if hasattr(mmap, "MADV_HUGEPAGE"):
+            m.madvise(mmap.MADV_HUGEPAGE)
+        total = 0
+        for off in range(0, size, 4096):
+            total += m[off]
+        huge_kb = 0
+        with open("/proc/self/smaps") as smaps:
+            for block in re.split(r"\n(?=[0-9a-f]+-[0-9a-f]+ )", smaps.read()):
+                if block.split("\n", 1)[0].endswith(" " + os.path.realpath(path)):
+                    found = re.search(r"FilePmdMapped:\s+(\d+) kB", block)
+                    huge_kb += int(found.group(1)) if found else 0
+        print(f"{os.path.basename(path)} {huge_kb // 1024} of {size >> 20} MiB")
+        m.close()
+    finally:
+        os.close(fd)
+PY
+}

@@ -25,7 +25,9 @@
 # on the packs: prefill on THREADS threads, decode on one (node-llama-cpp's
 # llama.cpp starts its threads for every decode step, so its multi-thread
 # decode is printed but is not its real speed; see llama_cpp_bench.mjs),
-# and one-thread decode at the long context.
+# and one-thread decode at the long context. Before each pair runs, both
+# files are put in 2 MiB page-cache folios (huge_page_cache in lib.sh):
+# either engine's decode depends on the folio size its file is cached in.
 #
 # The synthetic models carry a real tokenizer from the test data
 # ($MLXPACK_TEST_DATA/tokenizers: Mistral's for the 32000-token vocabulary,
@@ -141,12 +143,13 @@ for shape in "${SHAPES[@]}"; do
     "llama.cpp" mlxpack ratio "llama.cpp"
   printf '%-6s %-6s %11s %11s %7s %11s %11s %7s %11s %11s %7s %14s\n' "" "" prefill/s prefill/s "" decode/s decode/s "" \
     decode_1k/s decode_1k/s "" "decode/s ${THREADS}t*"
+  HUGE=()
   for pair in "${pairs[@]}"; do
     t=${pair%%:*} g=${pair##*:}
     gguf="$WORK/$shape-$g.gguf"
     [ -f "$gguf" ] || node "$HERE/make_gguf.mjs" "$src" "$gguf" "$g" > /dev/null
     pack="$WORK/$shape-$t.mlxpack"
-    cat "$gguf" "$pack" > /dev/null
+    HUGE+=("$(huge_page_cache "$gguf" "$pack" | tr '\n' ' ')")
     lp=$(cd "$NLC" && node llama_cpp_bench.mjs "$gguf" --threads "$THREADS" --vocab "$vocab")
     l1=$(cd "$NLC" && node llama_cpp_bench.mjs "$gguf" --threads 1 --vocab "$vocab")
     ll=$(cd "$NLC" && node llama_cpp_bench.mjs "$gguf" --threads 1 --vocab "$vocab" --repeat 1 --prompt-tokens 1000 \
@@ -160,5 +163,6 @@ for shape in "${SHAPES[@]}"; do
       "$(field decode_tps "$ll")" "$(field decode_tps "$ml")" "$(r "$(field decode_tps "$ml")" "$(field decode_tps "$ll")")" \
       "$(field decode_tps "$lp")"
   done
+  echo "in 2 MiB pages before the runs: ${HUGE[*]}"
 done
 echo "ratio = mlxpack / llama.cpp; * llama.cpp starts its threads every decode step under node-llama-cpp (not its real multi-thread speed)"
