@@ -674,11 +674,10 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
       }
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
-        // One row alone also asks for the line 2 KiB on into L1: the L2
-        // prefetch above brings it near, this one into the core before its
-        // load (1B shape, one thread, 8-bit: see affine_rows_m).
-        if constexpr (R == 1) __builtin_prefetch(rows + chunk * 64 + 2048, 0, 3);
-        const __m512i p = _mm512_loadu_si512(rows + r * w.row_bytes + chunk * 64);
+        const uint8_t* at = rows + r * w.row_bytes + chunk * 64;
+        // A row alone is one stream: also into L1 (see kPrefetchBytesL1Near).
+        if constexpr (R == 1) __builtin_prefetch(at + kPrefetchBytesL1Near, 0, 3);
+        const __m512i p = _mm512_loadu_si512(at);
         const __m512i lo = kBits == 4 ? _mm512_and_si512(p, mask) : p;
         const __m512i hi = kBits == 4 ? _mm512_and_si512(_mm512_srli_epi16(p, 4), mask) : p;
         const __m512 scale = _mm512_permutexvar_ps(idx, sv[r]);
@@ -727,15 +726,6 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
 // The earlier figures from an AMD host (4-bit 2048 columns: four rows
 // 0.69 of the read bandwidth against 0.61 one at a time) were with the
 // burst prefetch, not this one.
-// A row alone also prefetches 2 KiB ahead into L1 (prefetcht0, a line per
-// chunk) besides the window's 8 KiB-ahead L2 prefetch. AMD Zen 4, 2 MiB
-// pages, one thread, alternating builds: generation_bench 1B 8-bit decode
-// 15.8-18.6 -> 17.1-19.1 tokens/s (means 17.4 -> 18.2, five rounds), 1B
-// 4-bit 36.1-37.3 -> 36.8-37.7, 110M 8-bit 180-208 -> 180-210; two threads
-// 1B 4-bit 41.2-45.5 -> 42.3-45.9, 8-bit even. kernel_bench --m 1 --mib
-// 512, 8-bit read fraction: 2048 x 8192 0.75-0.76 -> 0.78-0.79, 128256 x
-// 2048 0.75-0.77 -> 0.78-0.79, 2048 x 2048 0.78-0.80 -> 0.79-0.80; 4-bit
-// even. 512 and 1024 bytes ahead measured no better than 2048.
 template <int kBits, int M>
 void affine_rows_m(const AffineRows& w, const AffineInput* in, float* y, uint64_t ldy, int n0, int n1) {
   constexpr int R = M <= 2 ? 4 : 2;
