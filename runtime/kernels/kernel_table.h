@@ -35,15 +35,16 @@ inline void prefetch_ahead(const uint8_t* p, uint64_t bytes) {
   for (uint64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + kPrefetchBytes + off);
 }
 
-// The same into L2 only (prefetcht1). The quantized row kernels keep more
-// lines in flight this way: a burst of L1 prefetches waits on the L1's few
-// miss buffers, where L2 has more. 1B shape, 4-bit, alternating builds,
-// decode tokens/s: one thread 23.3-25.1 with L1 prefetches, 25.9-27.1 with
-// these; two threads 41.3-42.3 and 42.4-45.2; a second run: one thread
-// 21.9-25.3 and 19.8-26.5 (noise), two threads 43.2-44.2 and 45.8-47.7.
-// (The float rows measured faster with prefetcht0 than with these, 110M
-// F32, two threads: 118-140 against 109-113; faster still with neither on
-// AMD Zen 4, above.)
+// The same into L2 only (prefetcht1); the AVX-512 kernel taking a row alone
+// asks for one such line per 64-byte chunk it reads instead. The quantized
+// row kernels keep more lines in flight this way: a burst of L1 prefetches
+// waits on the L1's few miss buffers, where L2 has more. 1B shape, 4-bit,
+// alternating builds, decode tokens/s: one thread 23.3-25.1 with L1
+// prefetches, 25.9-27.1 with these; two threads 41.3-42.3 and 42.4-45.2; a
+// second run: one thread 21.9-25.3 and 19.8-26.5 (noise), two threads
+// 43.2-44.2 and 45.8-47.7. (The float rows measured faster with prefetcht0
+// than with these, 110M F32, two threads: 118-140 against 109-113; faster
+// still with neither on AMD Zen 4, above.)
 // The distance is kPrefetchBytesL2, twice the L1 one: on AMD Zen 4
 // (kernel_bench, one thread, 512 MiB of weights, GB/s at 4096 -> 8192
 // bytes) 768-column rows 15.5-16.6 -> 17.3-21.5 (4 and 8 bits), 2048

@@ -657,13 +657,16 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
     __m512 sv[R];
     begin_groups<R, M>(w, in, n, g0, count, sv, acc);
     const int first = chunk;
-    // Each row's next sixteen groups' bytes, kPrefetchBytesL2 ahead: a
-    // steady stream. One burst of the R rows at the block's start left
-    // later windows waiting on memory (kernel_bench, 4-bit, 2048 x 2048,
-    // 512 MiB, one thread, GMAC/s: 13.6-16.1 against 16.6-21.1).
     const int chunks = (count << group_shift) / kValues;
+    // A block of rows asks for each row's next sixteen groups' bytes,
+    // kPrefetchBytesL2 ahead, at the window's start. One burst of the R
+    // rows at the block's start left later windows waiting on memory
+    // (kernel_bench, 4-bit, 2048 x 2048, one thread, 13.6-16.1 against
+    // 16.6-21.1 GMAC/s). A row alone asks per chunk, below.
+    if constexpr (R > 1) {
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) prefetch_ahead_l2(rows + r * w.row_bytes + first * 64, uint64_t(chunks) * 64);
+      for (int r = 0; r < R; ++r) prefetch_ahead_l2(rows + r * w.row_bytes + first * 64, uint64_t(chunks) * 64);
+    }
     for (const int end = chunk + chunks; chunk < end; ++chunk) {
       // Each lane's group within these sixteen, and its block's d.
       const __m512i idx = _mm512_load_si512(lane_groups[chunk - first]);
@@ -675,8 +678,23 @@ void affine_row_block(const AffineRows& w, const AffineInput* in, int n, float* 
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const uint8_t* at = rows + r * w.row_bytes + chunk * 64;
-        // A row alone is one stream: also into L1 (see kPrefetchBytesL1Near).
-        if constexpr (R == 1) __builtin_prefetch(at + kPrefetchBytesL1Near, 0, 3);
+        // A row alone is one stream that each chunk extends by one line
+        // kPrefetchBytesL2 on into L2, so requests leave at the rate lines
+        // are used, and by one kPrefetchBytesL1Near on into L1. AMD Zen 4,
+        // 2 MiB pages, one thread, per window -> per chunk: kernel_bench
+        // --m 1 --mib 512 read fraction, 8-bit 2048 x 2048 0.79-0.82 ->
+        // 0.85-0.86, 2048 x 8192 0.78 -> 0.82, 128256 x 2048 0.78-0.82 ->
+        // 0.81-0.85, 4-bit (means of four rounds) 2048 x 2048 0.86 -> 0.91,
+        // 8192 x 2048 0.74 -> 0.85, 2048 x 8192 0.86 -> 0.92;
+        // generation_bench decode, alternating builds, 1B 8-bit one thread
+        // means 18.46 -> 18.75 (ten rounds) and 18.70 -> 19.08 tokens/s (six),
+        // 1B 4-bit 35.0 -> 34.5 (twelve, within the noise), 110M 8-bit 181
+        // -> 183 and 202 -> 205, two threads even. Blocks of rows asking per
+        // chunk too were not better (110M 4-bit, one thread, 328 -> 311).
+        if constexpr (R == 1) {
+          __builtin_prefetch(at + kPrefetchBytesL2, 0, 2);
+          __builtin_prefetch(at + kPrefetchBytesL1Near, 0, 3);
+        }
         const __m512i p = _mm512_loadu_si512(at);
         const __m512i lo = kBits == 4 ? _mm512_and_si512(p, mask) : p;
         const __m512i hi = kBits == 4 ? _mm512_and_si512(_mm512_srli_epi16(p, 4), mask) : p;

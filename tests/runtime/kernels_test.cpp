@@ -222,7 +222,7 @@ TEST_P(QuantizedLinear, MatchesDequantizeThenMultiplyOnEveryTable) {
     check_quantized_linear(c, 24, cols);
     if (cols == 2304) check_quantized_linear(c, 70, cols);
   }
-  // The AVX-512 decode kernel takes rows of 1 KiB or more one at a time
+  // The AVX-512 decode kernel takes rows of 512 bytes or more one at a time
   // (2304 columns above, at 4 and at 8 bits), shorter rows four at a time
   // (256 and 288); 4352 columns at 4 bits: a row of more than 2 KiB.
   if (c.bits == 4) {
