@@ -17,9 +17,11 @@ namespace mlxpack {
 
 namespace {
 
+#if defined(__x86_64__) || defined(_M_X64)
 // Asks Linux for the AMX tile data state (XFEATURE_XTILEDATA, component 18):
 // without the grant the first tile instruction raises SIGILL. The grant is
-// for the whole process and permanent; asking twice is harmless.
+// for the whole process and permanent; asking twice is harmless. x86 only,
+// as its one caller (an s390x build warned of it unused).
 bool request_tile_state() {
 #if defined(__linux__) && defined(SYS_arch_prctl)
   constexpr int kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
@@ -28,6 +30,7 @@ bool request_tile_state() {
   return false;
 #endif
 }
+#endif
 
 // CPUID and XGETBV read directly: __builtin_cpu_supports differs between
 // compilers (clang has no "f16c"), and neither checks that the OS saves the
