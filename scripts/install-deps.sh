@@ -3,7 +3,8 @@
 #   scripts/install-deps.sh [--test] [--bench]
 #   --test adds clang and libFuzzer (fuzzing) and the s390x cross compiler
 #   with qemu-user (big-endian tests); --bench adds the benchmark tools
-#   (and node/npm when absent, for bench/run_tokenizer_bench.sh).
+#   (python3 for bench/lib.sh's huge_page_cache; node/npm when absent,
+#   for the tokenizer and llama.cpp comparisons).
 set -euo pipefail
 packages=(g++ cmake make pkg-config libzstd-dev libxxhash-dev nlohmann-json3-dev libcli11-dev libgtest-dev
           libonig-dev libutf8proc-dev libsentencepiece-dev libedit-dev)
@@ -11,7 +12,7 @@ for arg in "$@"; do
   case "$arg" in
     --test) packages+=(clang-14 libclang-rt-14-dev g++-s390x-linux-gnu qemu-user-static dpkg-dev file
                       python3 python3-numpy python3-pytest python3-venv python3-pip python3-setuptools) ;;
-    --bench) packages+=(xxhash time bc) ;;
+    --bench) packages+=(xxhash time bc python3) ;;
   esac
 done
 # The tokenizer benchmark compares with the Hugging Face JavaScript
